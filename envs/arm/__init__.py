@@ -1,0 +1,1 @@
+"""Table-top robot arm scenes and tasks."""

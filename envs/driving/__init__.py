@@ -1,0 +1,1 @@
+"""Driving scene: a car on procedurally generated roads."""
