@@ -1,0 +1,190 @@
+"""Hyper-parameters in rl-zoo3's YAML format (``configs/<algo>.yml``: env id -> settings).
+
+The same files work with ``python -m rl_zoo3.train -conf``. Strings such as ``policy_kwargs: "dict(...)"`` are
+parsed with a restricted literal evaluator (no ``eval``): ``dict(...)``, literals, lists and ``nn.<Layer>``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import yaml
+from stable_baselines3 import HerReplayBuffer
+from torch import nn
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+PIXEL_OBS_MODES = ("pixels", "pixels_state")
+SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
+UNSUPPORTED_KEYS = ("callback", "vec_env_wrapper", "monitor_kwargs", "noise_type", "noise_std")
+_NAMES: dict[str, Any] = {"HerReplayBuffer": HerReplayBuffer, "True": True, "False": False, "None": None}
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    """rl-zoo3's ``lin_<x>`` schedule: ``x`` times the remaining progress (1 -> 0)."""
+
+    initial: float
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.initial
+
+
+@dataclass(frozen=True)
+class Hyperparams:
+    """One resolved rl-zoo3 entry, split into what the env, the VecEnv and the algorithm need."""
+
+    policy: str
+    n_timesteps: int | None
+    n_envs: int
+    normalize_kwargs: dict[str, Any] | None
+    frame_stack: int | None
+    env_wrapper: Any
+    env_kwargs: dict[str, Any]
+    algo_kwargs: dict[str, Any]
+    entry: dict[str, Any] = field(repr=False)
+
+
+def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:
+    """``configs/<algo>.yml``, or ``configs/<algo>_pixels.yml`` when ``env_kwargs['obs_mode']`` has pixels."""
+    pixels = (env_kwargs or {}).get("obs_mode") in PIXEL_OBS_MODES
+    return CONFIG_DIR / f"{algo}{'_pixels' if pixels else ''}.yml"
+
+
+def _literal(node: ast.AST, where: str) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List | ast.Tuple):
+        values = [_literal(v, where) for v in node.elts]
+        return values if isinstance(node, ast.List) else tuple(values)
+    if isinstance(node, ast.Dict):
+        return {_literal(k, where): _literal(v, where) for k, v in zip(node.keys, node.values, strict=True)}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_literal(node.operand, where)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "dict"
+        and not node.args
+    ):
+        return {kw.arg: _literal(kw.value, where) for kw in node.keywords}
+    if isinstance(node, ast.Name) and node.id in _NAMES:
+        return _NAMES[node.id]
+    if isinstance(node, ast.Attribute) and ast.unparse(node.value) in ("nn", "th.nn", "torch.nn"):
+        layer = getattr(nn, node.attr, None)
+        if isinstance(layer, type):
+            return layer
+    raise ValueError(f"{where}: unsupported expression {ast.unparse(node)!r}")
+
+
+def parse_python_literal(text: str, where: str) -> Any:
+    """Parse rl-zoo3's Python-literal strings (``"dict(net_arch=[64, 64], activation_fn=nn.ReLU)"``)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: not a Python literal: {text!r}") from exc
+    return _literal(tree.body, where)
+
+
+def _import(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    if not module:
+        raise ValueError(f"env_wrapper: expected 'module.Class', got {path!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def wrap_env(env: gym.Env, spec: Any) -> gym.Env:
+    """Apply rl-zoo3's ``env_wrapper`` value: a class path, ``{path: kwargs}``, or a list of those."""
+    for item in spec if isinstance(spec, list) else [spec]:
+        if isinstance(item, dict):
+            ((path, kwargs),) = item.items()
+            env = _import(path)(env, **(kwargs or {}))
+        else:
+            env = _import(item)(env)
+    return env
+
+
+def make_wrapper(spec: Any) -> Callable[[gym.Env], gym.Env] | None:
+    """A one-argument wrapper function for SB3's ``make_vec_env`` (``None`` when there is no wrapper)."""
+    if spec is None:
+        return None
+    return _EnvWrapper(spec)
+
+
+@dataclass(frozen=True)
+class _EnvWrapper:
+    spec: Any
+
+    def __call__(self, env: gym.Env) -> gym.Env:
+        return wrap_env(env, self.spec)
+
+
+def _normalize(value: Any, where: str) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        value = parse_python_literal(value, where)
+    if value is True:
+        return {}
+    if value is False or value is None:
+        return None
+    if isinstance(value, dict):
+        return dict(value)
+    raise ValueError(f"{where}: normalize must be a bool, a dict or a 'dict(...)' string, got {value!r}")
+
+
+def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
+    if not config_path.is_file():
+        raise ValueError(f"config_path {config_path} does not exist")
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    if env_id not in data:
+        raise ValueError(f"config_path {config_path}: no entry for env id {env_id!r}; has {sorted(data)}")
+    return dict(data[env_id])
+
+
+def load_hyperparams(
+    algo: str, env_id: str, config_path: str | Path | None = None, env_kwargs: dict[str, Any] | None = None
+) -> Hyperparams:
+    """Read and resolve the rl-zoo3 entry for ``env_id``; explicit ``env_kwargs`` override the file's."""
+    path = Path(config_path) if config_path is not None else default_config_path(algo, env_kwargs)
+    entry = _read_entry(path, env_id)
+    where = f"{path}[{env_id}]"
+    bad = sorted(set(entry) & set(UNSUPPORTED_KEYS))
+    if bad:
+        raise ValueError(f"{where}: keys {bad} are not supported by simreal.agents (use rl_zoo3.train)")
+    hp = dict(entry)
+    merged_env_kwargs = {**dict(hp.pop("env_kwargs", None) or {}), **(env_kwargs or {})}
+    entry = {**entry, "env_kwargs": merged_env_kwargs}
+    if "policy" not in hp:
+        raise ValueError(f"{where}: 'policy' is required")
+    policy = hp.pop("policy")
+    n_timesteps = hp.pop("n_timesteps", None)
+    n_envs = int(hp.pop("n_envs", 1))
+    normalize = _normalize(hp.pop("normalize", False), f"{where}.normalize")
+    if normalize is not None and "gamma" in hp:
+        normalize.setdefault("gamma", hp["gamma"])
+    frame_stack = hp.pop("frame_stack", None)
+    env_wrapper = hp.pop("env_wrapper", None)
+    for key in ("policy_kwargs", "replay_buffer_class", "replay_buffer_kwargs"):
+        if isinstance(hp.get(key), str):
+            hp[key] = parse_python_literal(hp[key], f"{where}.{key}")
+    for key in SCHEDULE_KEYS:
+        value = hp.get(key)
+        if isinstance(value, str) and value.startswith("lin_"):
+            hp[key] = LinearSchedule(float(value[4:]))
+    if isinstance(hp.get("train_freq"), list):
+        hp["train_freq"] = tuple(hp["train_freq"])
+    return Hyperparams(
+        policy=policy,
+        n_timesteps=None if n_timesteps is None else int(float(n_timesteps)),
+        n_envs=n_envs,
+        normalize_kwargs=normalize,
+        frame_stack=None if frame_stack is None else int(frame_stack),
+        env_wrapper=env_wrapper,
+        env_kwargs=merged_env_kwargs,
+        algo_kwargs=hp,
+        entry=entry,
+    )

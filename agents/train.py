@@ -1,0 +1,207 @@
+"""Train an SB3 agent (PPO, SAC, SAC+HER) on one env with checkpoints, a learning curve and resume.
+
+Run directory layout: ``run.json`` (metadata), ``hyperparams.yml`` (the resolved rl-zoo3 entry),
+``learning_curve.json``, ``checkpoints/`` (latest complete checkpoint), and after training ``model.zip``
+(+ ``vecnormalize.pkl``), optionally ``tb/`` TensorBoard logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from simreal.agents.atomic import atomic_path, atomic_write_text
+from simreal.agents.callbacks import (
+    MODEL,
+    REPLAY,
+    VECNORM,
+    CheckpointCallback,
+    LearningCurveCallback,
+    latest_checkpoint,
+    save_checkpoint,
+)
+from simreal.agents.env_factory import make_vec, randomization_hash
+from simreal.agents.hyperparams import Hyperparams, load_hyperparams
+from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
+HP_FILE = "hyperparams.yml"
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def default_method(randomization: str | None) -> str:
+    """Report label for a training randomization: ``no-DR``, ``DR`` or the preset name."""
+    if randomization in (None, "none", "canonical"):
+        return "no-DR"
+    return "DR" if randomization == "train" else str(randomization)
+
+
+def _check_args(algo: str, timesteps: int | None, seed: int, eval_freq: int, eval_episodes: int) -> None:
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {algo!r}")
+    if timesteps is not None and timesteps < 1:
+        raise ValueError(f"timesteps must be >= 1, got {timesteps}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    if eval_freq < 0:
+        raise ValueError(f"eval_freq must be >= 0 (0 disables evaluation), got {eval_freq}")
+    if eval_episodes < 1:
+        raise ValueError(f"eval_episodes must be >= 1, got {eval_episodes}")
+
+
+def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
+    """Check an existing run dir against ``meta``; return True when it already holds the finished run."""
+    if not (out / RUN_FILE).exists():
+        return False
+    if not resume:
+        for name in (MODEL, VECNORM, CURVE_FILE, RUN_FILE):
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        return False
+    old = load_run(out)
+    diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
+    if set(diff) - {"timesteps"}:
+        raise RunDirError(
+            f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False"
+        )
+    return not diff and (out / MODEL).exists()
+
+
+def _tensorboard_dir(out: Path, tensorboard: bool) -> str | None:
+    if not tensorboard:
+        return None
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("tensorboard=True needs the 'tensorboard' package (pip install tensorboard)")
+    return str(out / "tb")
+
+
+def _eval_env(env_id: str, randomization: str | None, hp: Hyperparams, seed: int) -> VecEnv:
+    env = make_vec(env_id, randomization, hp, n_envs=1, seed=seed)
+    if hp.normalize_kwargs is None:
+        return env
+    keys = {k: hp.normalize_kwargs[k] for k in ("norm_obs", "norm_obs_keys") if k in hp.normalize_kwargs}
+    return VecNormalize(env, training=False, norm_reward=False, **keys)
+
+
+def _build_model(
+    algo: str, hp: Hyperparams, venv: VecEnv, seed: int, ckpt: Path | None, tb: str | None, device: str
+) -> BaseAlgorithm:
+    cls = ALGOS[algo]
+    if ckpt is None:
+        return cls(hp.policy, venv, seed=seed, device=device, tensorboard_log=tb, verbose=0, **hp.algo_kwargs)
+    model = cls.load(ckpt / MODEL, env=venv, device=device, tensorboard_log=tb)
+    if isinstance(model, OffPolicyAlgorithm) and (ckpt / REPLAY).is_file():
+        model.load_replay_buffer(ckpt / REPLAY)
+    return model
+
+
+def _save_final(model: BaseAlgorithm, out: Path) -> None:
+    vecnorm = model.get_vec_normalize_env()
+    if vecnorm is not None:
+        with atomic_path(out / VECNORM) as tmp:
+            vecnorm.save(tmp)
+    with atomic_path(out / MODEL, suffix=".zip") as tmp:
+        model.save(tmp)
+
+
+def train(
+    env_id: str,
+    algo: str,
+    randomization: str | None = None,
+    timesteps: int | None = None,
+    seed: int = 0,
+    out_dir: str | Path = "runs/run",
+    config_path: str | Path | None = None,
+    n_envs: int | None = None,
+    eval_freq: int = 10_000,
+    resume: bool = True,
+    tensorboard: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
+    *,
+    eval_episodes: int = 10,
+    method: str | None = None,
+    progress_bar: bool = True,
+    vec_env: str = "dummy",
+    target_success: float | None = None,
+    checkpoint_replay_buffer: bool = True,
+    device: str = "cpu",
+) -> Path:
+    """Train ``algo`` on ``env_id`` into ``out_dir`` and return it; resumes from its last checkpoint.
+
+    Hyper-parameters come from ``config_path`` (default ``configs/<algo>[_pixels].yml``); ``timesteps`` and
+    ``n_envs`` override the file. ``eval_freq`` (env steps, 0 = off) sets both evaluation and checkpoint
+    period; ``target_success`` stops training once an evaluation reaches that success rate.
+    """
+    _check_args(algo, timesteps, seed, eval_freq, eval_episodes)
+    hp = load_hyperparams(algo, env_id, config_path, env_kwargs)
+    total = timesteps if timesteps is not None else hp.n_timesteps
+    if total is None:
+        raise ValueError("timesteps must be given when the config has no n_timesteps")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = RunMetadata(
+        env_id=env_id,
+        algo=algo,
+        seed=seed,
+        method=method or default_method(randomization),
+        randomization=randomization,
+        randomization_hash=randomization_hash(env_id, randomization, hp.env_kwargs),
+        timesteps=total,
+        env_kwargs=json.loads(json.dumps(hp.env_kwargs)),
+        config_path=None if config_path is None else str(config_path),
+    )
+    if _prepare_dir(out, meta, resume):
+        return out
+    save_run(out, meta)
+    atomic_write_text(
+        out / HP_FILE, yaml.safe_dump({env_id: json.loads(json.dumps(hp.entry))}, sort_keys=True)
+    )
+    tb = _tensorboard_dir(out, tensorboard)
+    ckpt = latest_checkpoint(out) if resume else None
+    start = (
+        0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
+    )
+    venv = make_vec(env_id, randomization, hp, n_envs or hp.n_envs, seed + start, vec_env)
+    if hp.normalize_kwargs is not None:
+        has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
+        venv = (
+            VecNormalize.load(str(ckpt / VECNORM), venv)
+            if has_stats
+            else VecNormalize(venv, **hp.normalize_kwargs)
+        )
+    model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
+    eval_env = _eval_env(env_id, randomization, hp, seed + EVAL_SEED_OFFSET)
+    curve = LearningCurveCallback(
+        out, eval_env, eval_freq, eval_episodes, seed + EVAL_SEED_OFFSET, target_success=target_success
+    )
+    callbacks = CallbackList([CheckpointCallback(out, eval_freq, checkpoint_replay_buffer), curve])
+    try:
+        if total > model.num_timesteps:
+            model.learn(
+                total - model.num_timesteps,
+                callback=callbacks,
+                progress_bar=progress_bar,
+                reset_num_timesteps=ckpt is None,
+                tb_log_name="tb",
+            )
+        else:
+            callbacks.init_callback(model)
+        if eval_freq > 0:
+            curve.evaluate_now()
+        save_checkpoint(model, out, checkpoint_replay_buffer)
+        _save_final(model, out)
+    finally:
+        venv.close()
+        eval_env.close()
+    return out

@@ -1,0 +1,112 @@
+"""Training: hyper-parameter parsing, seeded reproducibility, checkpoints and resume (on Pendulum-v1, CPU)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from stable_baselines3 import PPO
+from torch import nn
+
+from simreal.agents.hyperparams import LinearSchedule, load_hyperparams, parse_python_literal
+from simreal.agents.results import RunDirError, load_curve, load_run
+from simreal.agents.train import train
+
+CONFIG = """
+Pendulum-v1:
+  n_timesteps: !!float 2e3
+  policy: 'MlpPolicy'
+  n_envs: 2
+  n_steps: 64
+  batch_size: 64
+  n_epochs: 2
+  learning_rate: lin_0.001
+  normalize: "dict(norm_obs=True, norm_reward=False)"
+  policy_kwargs: "dict(net_arch=[32, 32], activation_fn=nn.Tanh)"
+  env_kwargs:
+    g: 9.81
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "ppo.yml"
+    path.write_text(CONFIG)
+    return path
+
+
+def _train(config: Path, out: Path, steps: int, seed: int = 0, **kw):
+    return train(
+        "Pendulum-v1", "ppo", None, steps, seed, out, config_path=config, eval_freq=256, eval_episodes=2,
+        progress_bar=False, **kw,
+    )  # fmt: skip
+
+
+def test_hyperparams_parsed_like_rl_zoo(config: Path) -> None:
+    hp = load_hyperparams("ppo", "Pendulum-v1", config, env_kwargs={"g": 5.0})
+    assert hp.policy == "MlpPolicy"
+    assert hp.n_timesteps == 2000
+    assert hp.n_envs == 2
+    assert hp.normalize_kwargs == {"norm_obs": True, "norm_reward": False}
+    assert hp.algo_kwargs["policy_kwargs"] == {"net_arch": [32, 32], "activation_fn": nn.Tanh}
+    assert hp.algo_kwargs["learning_rate"] == LinearSchedule(0.001)
+    assert hp.algo_kwargs["learning_rate"](0.5) == pytest.approx(0.0005)
+    assert hp.env_kwargs == {"g": 5.0}  # explicit env_kwargs override the file
+
+
+def test_literal_parser_rejects_code() -> None:
+    assert parse_python_literal("dict(a=[1, -2], b='x', c=None)", "k") == {"a": [1, -2], "b": "x", "c": None}
+    with pytest.raises(ValueError, match="unsupported expression"):
+        parse_python_literal("__import__('os').system('true')", "policy_kwargs")
+
+
+def test_bad_config_errors(config: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no entry for env id"):
+        load_hyperparams("ppo", "CartPole-v1", config)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_hyperparams("ppo", "Pendulum-v1", tmp_path / "missing.yml")
+    with pytest.raises(ValueError, match="algo must be one of"):
+        train("Pendulum-v1", "dqn", None, 10, 0, tmp_path / "x", config_path=config)
+
+
+def test_seeded_training_is_reproducible(config: Path, tmp_path: Path) -> None:
+    a = _train(config, tmp_path / "a", 256, seed=7)
+    b = _train(config, tmp_path / "b", 256, seed=7)
+    c = _train(config, tmp_path / "c", 256, seed=8)
+    sa, sb, sc = (PPO.load(p / "model.zip").policy.state_dict() for p in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_run_dir_layout_and_curve(config: Path, tmp_path: Path) -> None:
+    out = _train(config, tmp_path / "run", 512)
+    assert {"run.json", "hyperparams.yml", "learning_curve.json", "model.zip", "vecnormalize.pkl"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert load_run(out).timesteps == 512
+    assert load_curve(out).timesteps == (256, 512)
+    pointer = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert pointer["num_timesteps"] == 512
+    assert (out / "checkpoints" / pointer["dir"] / "vecnormalize.pkl").is_file()
+
+
+def test_resume_continues_from_checkpoint(config: Path, tmp_path: Path) -> None:
+    out = _train(config, tmp_path / "run", 512)
+    # simulate a crash after the checkpoint: the final model is gone, the checkpoint stays
+    (out / "model.zip").unlink()
+    _train(config, out, 1024)
+    model = PPO.load(out / "model.zip")
+    assert model.num_timesteps == 1024
+    assert load_curve(out).timesteps == (256, 512, 768, 1024)  # earlier points kept, none repeated
+    # a finished run is not retrained
+    mtime = (out / "model.zip").stat().st_mtime_ns
+    _train(config, out, 1024)
+    assert (out / "model.zip").stat().st_mtime_ns == mtime
+
+
+def test_resume_refuses_different_settings(config: Path, tmp_path: Path) -> None:
+    out = _train(config, tmp_path / "run", 256)
+    with pytest.raises(RunDirError, match="seed"):
+        _train(config, out, 256, seed=1)
+    fresh = _train(config, out, 256, seed=1, resume=False)
+    assert load_run(fresh).seed == 1
