@@ -1,0 +1,194 @@
+"""CycleGAN networks: a ResNet generator with resize-conv upsampling and a 70x70 PatchGAN discriminator.
+
+Architecture follows Zhu et al. 2017 ("Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial
+Networks", appendix 7.2) with one deliberate change: upsampling is nearest-neighbour resize followed by a
+convolution instead of a transposed convolution, which removes checkerboard artifacts (Odena et al. 2016).
+
+Image conventions of the public API: ``uint8`` numpy arrays ``(N, H, W, 3)`` or float tensors in ``[-1, 1]``
+with layout ``(N, 3, H, W)``; :func:`images_to_tensor` and :func:`tensor_to_images` convert between them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from simreal.transfer.config import DiscriminatorConfig, GeneratorConfig
+
+__all__ = [
+    "PatchDiscriminator",
+    "ResnetGenerator",
+    "images_to_tensor",
+    "init_weights",
+    "tensor_to_images",
+]
+
+
+def images_to_tensor(
+    images: np.ndarray, device: torch.device | str = "cpu", channels_last: bool = False
+) -> torch.Tensor:
+    """Convert ``uint8`` images ``(N, H, W, 3)`` (or one ``(H, W, 3)``) to a ``[-1, 1]`` NCHW float tensor."""
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
+        raise ValueError(f"images must be a uint8 numpy array, got {type(images).__name__}")
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}")
+    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    t = t.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    return t.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
+    """Convert a ``[-1, 1]`` NCHW float tensor to ``uint8`` images ``(N, H, W, 3)`` (values are clamped)."""
+    if tensor.ndim != 4 or tensor.shape[1] != 3:
+        raise ValueError(f"tensor must have shape (N, 3, H, W), got {tuple(tensor.shape)}")
+    t = tensor.detach().clamp(-1.0, 1.0).add(1.0).mul_(127.5).round_()
+    return t.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy().copy()
+
+
+class _InstanceNorm(nn.InstanceNorm2d):
+    """Instance norm (no affine, no running stats) that keeps a channels-last input channels-last.
+
+    PyTorch's kernel returns a contiguous tensor, which forces a layout copy before every following
+    channels-last convolution; converting back once here is about 2x faster end to end on CPU.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
+
+
+def init_weights(module: nn.Module, generator: torch.Generator) -> None:
+    """Paper initialisation: conv weights ~ N(0, 0.02), biases 0, drawn only from ``generator``."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            nn.init.normal_(layer.weight, 0.0, 0.02, generator=generator)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def _seeded_init(module: nn.Module, generator: torch.Generator | None) -> None:
+    init_weights(module, generator if generator is not None else torch.Generator().manual_seed(0))
+
+
+def _norm(channels: int) -> nn.Module:
+    return _InstanceNorm(channels, affine=False, track_running_stats=False)
+
+
+def _conv(cin: int, cout: int, kernel: int, padding_mode: str, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(
+        cin, cout, kernel, stride=stride, padding=kernel // 2, padding_mode=padding_mode, bias=True
+    )
+
+
+class _ResidualBlock(nn.Module):
+    """``x + Norm(Conv(ReLU(Norm(Conv(x)))))`` with same-size convolutions."""
+
+    def __init__(self, channels: int, kernel: int, padding_mode: str) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv(channels, channels, kernel, padding_mode),
+            _norm(channels),
+            nn.ReLU(inplace=True),
+            _conv(channels, channels, kernel, padding_mode),
+            _norm(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    """ResNet image-to-image generator mapping ``[-1, 1]`` NCHW images to images of the same shape.
+
+    Layout: stem conv (``stem_kernel``) -> ``n_downsample`` stride-2 convs (doubling width) -> ``n_blocks``
+    residual blocks -> ``n_downsample`` (nearest x2 upsample + conv) stages -> output conv -> tanh.
+    Height and width must be divisible by ``2 ** n_downsample``. Weights are initialised from ``generator``
+    (seed 0 when None); the global torch RNG is neither used nor advanced.
+    """
+
+    def __init__(self, config: GeneratorConfig, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            self.net = self._build(config)
+        _seeded_init(self, generator)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def _build(c: GeneratorConfig) -> nn.Sequential:
+        layers: list[nn.Module] = [
+            _conv(3, c.ngf, c.stem_kernel, c.padding_mode),
+            _norm(c.ngf),
+            nn.ReLU(True),
+        ]
+        width = c.ngf
+        for _ in range(c.n_downsample):
+            layers += [_conv(width, width * 2, 3, c.padding_mode, stride=2), _norm(width * 2), nn.ReLU(True)]
+            width *= 2
+        layers += [_ResidualBlock(width, c.block_kernel, c.padding_mode) for _ in range(c.n_blocks)]
+        for _ in range(c.n_downsample):
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                _conv(width, width // 2, c.up_kernel, c.padding_mode),
+                _norm(width // 2),
+                nn.ReLU(True),
+            ]
+            width //= 2
+        layers += [_conv(width, 3, c.stem_kernel, c.padding_mode), nn.Tanh()]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        factor = 2**self.config.n_downsample
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"generator input must have shape (N, 3, H, W), got {tuple(x.shape)}")
+        if x.shape[-1] % factor or x.shape[-2] % factor:
+            raise ValueError(
+                f"image height/width {tuple(x.shape[-2:])} must be divisible by 2**n_downsample = {factor}"
+            )
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN discriminator; with ``n_layers=3`` each output logit sees a 70x70 input patch.
+
+    C(ndf, no norm) -> C(2 ndf) -> ... (stride 2, 4x4 kernels, LeakyReLU 0.2) -> stride-1 conv -> 1 channel.
+    Outputs raw scores (no sigmoid): LSGAN regresses them to 1 (real) / 0 (fake). Weights are initialised
+    from ``generator`` (seed 0 when None).
+    """
+
+    def __init__(self, config: DiscriminatorConfig, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            self.net = self._build(config)
+        _seeded_init(self, generator)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def _build(config: DiscriminatorConfig) -> nn.Sequential:
+        ndf, n = config.ndf, config.n_layers
+        layers: list[nn.Module] = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        width = ndf
+        for i in range(1, n + 1):
+            out = ndf * min(2**i, 8)
+            stride = 2 if i < n else 1
+            layers += [nn.Conv2d(width, out, 4, stride, 1), _norm(out), nn.LeakyReLU(0.2, True)]
+            width = out
+        layers.append(nn.Conv2d(width, 1, 4, 1, 1))
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"discriminator input must have shape (N, 3, H, W), got {tuple(x.shape)}")
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
