@@ -1,0 +1,196 @@
+"""``apply(model, defaults, params)``: restore the pristine values of every field a spec may touch, then
+write the sampled params. Returns the ids of textures whose pixels changed (to re-upload to renderers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import imageio.v3 as iio
+import mujoco
+import numpy as np
+from PIL import Image
+
+from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.textures import generate, hsv_to_rgb, rgb_to_hsv
+
+MAX_GENERATED_SIDE = 128  # bigger textures (skyboxes) are generated at this size and upscaled
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Pristine copies of model fields (2-D) and texture pixels, taken once before any randomization."""
+
+    fields: dict[str, np.ndarray]
+    textures: dict[int, np.ndarray]
+
+    @classmethod
+    def capture(cls, model: mujoco.MjModel, fields: Iterable[str], texture_ids: Iterable[int]) -> Defaults:
+        snap = {f: _view(model, f).copy() for f in sorted(fields)}
+        tex = {int(i): _tex_view(model, int(i)).copy() for i in sorted(texture_ids)}
+        return cls(snap, tex)
+
+
+def _view(model: mujoco.MjModel, field: str) -> np.ndarray:
+    """Writable 2-D view of a model field (``opt.timestep`` is returned as a (1, 1) copy)."""
+    if field == "opt.timestep":
+        return np.array([[model.opt.timestep]])
+    arr = getattr(model.opt, field[4:]) if field.startswith("opt.") else getattr(model, field)
+    if arr.ndim == 1:
+        return arr[None, :] if field.startswith("opt.") else arr[:, None]
+    return arr
+
+
+def _write_back(model: mujoco.MjModel, field: str, view: np.ndarray) -> None:
+    if field == "opt.timestep":
+        model.opt.timestep = float(view[0, 0])
+
+
+def _tex_view(model: mujoco.MjModel, tex_id: int) -> np.ndarray:
+    adr = int(model.tex_adr[tex_id])
+    n = int(model.tex_height[tex_id] * model.tex_width[tex_id] * model.tex_nchannel[tex_id])
+    return model.tex_data[adr : adr + n]
+
+
+def _quat_from_rotvec_deg(rv: np.ndarray) -> np.ndarray:
+    rad = np.deg2rad(rv)
+    angle = np.linalg.norm(rad, axis=-1, keepdims=True)
+    axis = rad / np.where(angle > 0, angle, 1.0)
+    return np.concatenate([np.cos(angle / 2), axis * np.sin(angle / 2)], axis=-1)
+
+
+def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    w1, x1, y1, z1 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    w2, x2, y2, z2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    return np.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        axis=-1,
+    )
+
+
+def _tilt(g: np.ndarray, deg: float, azimuth: float) -> np.ndarray:
+    """Rotate vector ``g`` by ``deg`` about the horizontal axis at ``azimuth`` (Rodrigues)."""
+    k = np.array([np.cos(azimuth), np.sin(azimuth), 0.0])
+    th = np.deg2rad(deg)
+    return g * np.cos(th) + np.cross(k, g) * np.sin(th) + k * (k @ g) * (1 - np.cos(th))
+
+
+def _new_values(op: str, cur: np.ndarray, v: np.ndarray) -> np.ndarray:
+    if op == "set":
+        return np.broadcast_to(v, cur.shape)
+    if op == "scale":
+        return cur * v
+    if op == "add":
+        return cur + v
+    if op == "hsv_jitter":
+        hsv = rgb_to_hsv(np.clip(cur, 0.0, 1.0))
+        hsv[:, 0] = (hsv[:, 0] + v[:, 0]) % 1.0
+        hsv[:, 1:] = np.clip(hsv[:, 1:] + v[:, 1:], 0.0, 1.0)
+        return hsv_to_rgb(hsv)
+    if op == "hsv_set":
+        return hsv_to_rgb(np.concatenate([v[:, :1] % 1.0, np.clip(v[:, 1:], 0.0, 1.0)], axis=1))
+    if op == "quat_rot":
+        q = _quat_mul(cur, _quat_from_rotvec_deg(v))
+        return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    if op == "dir_add":
+        d = cur + v
+        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        return np.where(n > 1e-9, d / np.where(n > 1e-9, n, 1.0), cur)
+    if op == "tilt":
+        return _tilt(cur[0], float(v[0, 0]), float(v[0, 1]))[None, :]
+    raise ValueError(f"op: unknown field operation {op!r}")
+
+
+def _apply_kp(model: mujoco.MjModel, op: FieldOp) -> None:
+    rows = np.asarray(op.rows)
+    kp = _new_values(op.op[3:], model.actuator_gainprm[rows, :1], op.array())
+    model.actuator_gainprm[rows, 0] = kp[:, 0]
+    model.actuator_biasprm[rows, 1] = -kp[:, 0]
+
+
+def _apply_field(model: mujoco.MjModel, op: FieldOp) -> None:
+    if op.op.startswith("kp_"):
+        _apply_kp(model, op)
+        return
+    view = _view(model, op.field)
+    rows = np.asarray(op.rows)
+    idx = np.ix_(rows, np.asarray(op.cols)) if op.cols is not None else (rows,)
+    view[idx] = _new_values(op.op, view[idx], op.array())
+    _write_back(model, op.field, view)
+
+
+@lru_cache(maxsize=64)
+def load_image(path: str, height: int, width: int) -> np.ndarray:
+    """RGB uint8 (height, width, 3) image from ``path`` (resized; cached, read-only)."""
+    img = np.asarray(iio.imread(path))
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    pil = Image.fromarray(img[..., :3].astype(np.uint8)).resize((width, height), Image.BILINEAR)
+    out = np.asarray(pil, dtype=np.uint8)
+    out.flags.writeable = False
+    return out
+
+
+def texture_pixels(op: TextureOp, height: int, width: int) -> np.ndarray:
+    """uint8 (height, width, 3) pixels for a texture op (procedural or image)."""
+    if op.family == "image":
+        return load_image(op.image, height, width)
+    gh, gw = min(height, MAX_GENERATED_SIDE), min(width, MAX_GENERATED_SIDE)
+    img = generate(op.family, gh, gw, op.color_a, op.color_b, op.scale, np.random.default_rng(op.seed))
+    if (gh, gw) != (height, width):
+        iy = np.arange(height) * gh // height
+        ix = np.arange(width) * gw // width
+        img = img[iy][:, ix]
+    return img
+
+
+def _write_texture(model: mujoco.MjModel, op: TextureOp) -> None:
+    h, w = int(model.tex_height[op.tex_id]), int(model.tex_width[op.tex_id])
+    nch = int(model.tex_nchannel[op.tex_id])
+    rgb = texture_pixels(op, h, w)
+    dst = _tex_view(model, op.tex_id).reshape(h, w, nch)
+    dst[..., :3] = rgb if nch >= 3 else rgb.mean(-1, keepdims=True)[..., :nch]
+    if nch == 4:
+        dst[..., 3] = 255
+
+
+def restore(model: mujoco.MjModel, defaults: Defaults, skip_textures: Iterable[int] = ()) -> list[int]:
+    """Write every pristine value back; returns the ids of textures whose pixels were restored."""
+    for field, pristine in defaults.fields.items():
+        view = _view(model, field)
+        view[...] = pristine
+        _write_back(model, field, view)
+    changed = []
+    skip = set(skip_textures)
+    for tex_id, pristine in defaults.textures.items():
+        if tex_id in skip:
+            continue
+        cur = _tex_view(model, tex_id)
+        if not np.array_equal(cur, pristine):
+            cur[...] = pristine
+            changed.append(tex_id)
+    return changed
+
+
+def apply(model: mujoco.MjModel, defaults: Defaults, params: Params) -> list[int]:
+    """Restore pristine values, then write ``params``; returns the sorted ids of textures that changed."""
+    for op in params.fields:
+        key = ("actuator_gainprm",) if op.op.startswith("kp_") else (op.field,)
+        if key[0] not in defaults.fields:
+            raise ValueError(f"params.fields: {op.field!r} is not covered by the defaults snapshot")
+    for t in params.textures:
+        if t.tex_id not in defaults.textures:
+            raise ValueError(f"params.textures: texture {t.name!r} is not covered by the defaults snapshot")
+    regenerated = {t.tex_id for t in params.textures}
+    changed = set(restore(model, defaults, skip_textures=regenerated))
+    for op in params.fields:
+        _apply_field(model, op)
+    for t in params.textures:
+        _write_texture(model, t)
+    return sorted(changed | regenerated)

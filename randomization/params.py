@@ -1,0 +1,101 @@
+"""Sampled randomization parameters: frozen, JSON-serialisable records produced by ``sample`` and consumed by
+``apply`` (model fields and textures) and the wrapper (sensor and control)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FieldOp:
+    """Write ``values`` (row-major, ``width`` per row) into ``field[rows][:, cols]`` with operation ``op``.
+
+    ``op`` is ``set``/``scale``/``add`` (``width`` 1 broadcasts over columns), ``hsv_jitter``/``hsv_set``
+    (RGB columns of an rgba field), ``quat_rot`` (local rotation vector in degrees), ``dir_add`` (add then
+    normalise), ``tilt`` (gravity tilt: degrees, azimuth in radians) or ``kp_set``/``kp_scale``/``kp_add``
+    (position-actuator gain with matching bias).
+    """
+
+    field: str
+    op: str
+    rows: tuple[int, ...]
+    cols: tuple[int, ...] | None
+    values: tuple[float, ...]
+    width: int
+
+    def array(self) -> np.ndarray:
+        return np.asarray(self.values, dtype=np.float64).reshape(len(self.rows), self.width)
+
+
+@dataclass(frozen=True)
+class TextureOp:
+    """Regenerate texture ``tex_id``: a procedural ``family`` or, for ``family == "image"``, ``image``."""
+
+    tex_id: int
+    name: str
+    family: str
+    color_a: tuple[float, float, float]
+    color_b: tuple[float, float, float]
+    scale: float
+    seed: int
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class Params:
+    """One draw of a spec: model writes, textures, sensor/control settings and raw draws by spec path."""
+
+    spec_hash: str
+    fields: tuple[FieldOp, ...] = ()
+    textures: tuple[TextureOp, ...] = ()
+    sensor: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    control: tuple[tuple[str, float], ...] = ()
+    seed: int = 0
+    draws: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def sensor_dict(self) -> dict[str, tuple[float, ...]]:
+        return dict(self.sensor)
+
+    def control_dict(self) -> dict[str, float]:
+        return dict(self.control)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Full JSON-able form (lists instead of tuples)."""
+        return _listify(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Params:
+        return cls(
+            spec_hash=data["spec_hash"],
+            fields=tuple(FieldOp(**{**f, **_tuples(f, "rows", "cols", "values")}) for f in data["fields"]),
+            textures=tuple(TextureOp(**{**t, **_tuples(t, "color_a", "color_b")}) for t in data["textures"]),
+            sensor=tuple((k, tuple(v)) for k, v in data["sensor"]),
+            control=tuple((k, v) for k, v in data["control"]),
+            seed=data["seed"],
+            draws=tuple((k, tuple(v)) for k, v in data["draws"]),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Compact JSON-able summary for ``info``: draws by spec path, texture families, sensor, control."""
+        return {
+            "spec_hash": self.spec_hash,
+            "draws": {k: list(v) for k, v in self.draws},
+            "textures": {t.name: t.family if t.family != "image" else t.image for t in self.textures},
+            "sensor": {k: list(v) for k, v in self.sensor},
+            "control": dict(self.control),
+        }
+
+
+def _tuples(d: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: (None if d[k] is None else tuple(d[k])) for k in keys}
+
+
+def _listify(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _listify(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_listify(v) for v in x]
+    return x

@@ -1,0 +1,408 @@
+"""Pure sampling: ``sample(spec, model, rng) -> Params``.
+
+A ``Sampler`` compiles a spec against a model once (glob patterns -> element ids, checked: a pattern that
+matches nothing raises naming the spec path) and then draws ``Params`` cheaply. It never writes the model.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from simreal.randomization.distributions import Distribution
+from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.spec import (
+    HSV,
+    ImageTextureEntry,
+    PhysicsEntry,
+    RandomizationSpec,
+    SpecError,
+    TextureEntry,
+)
+from simreal.randomization.textures import hsv_to_rgb
+
+GEOM_TYPES = {
+    "sphere": int(mujoco.mjtGeom.mjGEOM_SPHERE),
+    "capsule": int(mujoco.mjtGeom.mjGEOM_CAPSULE),
+    "ellipsoid": int(mujoco.mjtGeom.mjGEOM_ELLIPSOID),
+    "cylinder": int(mujoco.mjtGeom.mjGEOM_CYLINDER),
+    "box": int(mujoco.mjtGeom.mjGEOM_BOX),
+}
+_OBJ = {
+    "body": mujoco.mjtObj.mjOBJ_BODY,
+    "geom": mujoco.mjtObj.mjOBJ_GEOM,
+    "joint": mujoco.mjtObj.mjOBJ_JOINT,
+    "actuator": mujoco.mjtObj.mjOBJ_ACTUATOR,
+    "material": mujoco.mjtObj.mjOBJ_MATERIAL,
+    "texture": mujoco.mjtObj.mjOBJ_TEXTURE,
+    "light": mujoco.mjtObj.mjOBJ_LIGHT,
+    "camera": mujoco.mjtObj.mjOBJ_CAMERA,
+}
+_COUNT = {
+    "body": "nbody",
+    "geom": "ngeom",
+    "joint": "njnt",
+    "actuator": "nu",
+    "material": "nmat",
+    "texture": "ntex",
+    "light": "nlight",
+    "camera": "ncam",
+}
+_PHYSICS_OBJ = {"body": "body", "geom": "geom", "dof": "joint", "jnt": "joint", "actuator": "actuator"}
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def element_names(model: mujoco.MjModel, kind: str) -> list[str]:
+    """Names of every element of ``kind`` (``body``, ``geom``, ...) in id order ('' when unnamed)."""
+    obj = _OBJ[kind]
+    return [mujoco.mj_id2name(model, obj, i) or "" for i in range(getattr(model, _COUNT[kind]))]
+
+
+def match(model: mujoco.MjModel, kind: str, patterns: tuple[str, ...], path: str) -> tuple[int, ...]:
+    """Ids of ``kind`` elements whose name matches a glob in ``patterns``; a pattern matching none raises."""
+    names = element_names(model, kind)
+    ids: set[int] = set()
+    for j, pat in enumerate(patterns):
+        hit = {i for i, n in enumerate(names) if n and fnmatch.fnmatchcase(n, pat)}
+        if not hit:
+            known = [n for n in names if n]
+            raise SpecError(f"{path}[{j}]: {pat!r} matches no {kind} in the model (known: {known})")
+        ids |= hit
+    return tuple(sorted(ids))
+
+
+class _Draws:
+    """Collects raw draws by spec path while sampling."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.record: dict[str, list[Any]] = {}
+
+    def __call__(self, dist: Distribution, path: str, size: int | tuple[int, ...] | None = None) -> Any:
+        out = dist.sample(self.rng, size)
+        flat = [out] if size is None else np.asarray(out).ravel().tolist()
+        self.record.setdefault(path, []).extend(flat)
+        return out
+
+    def hsv(self, color: HSV, path: str, n: int) -> np.ndarray:
+        return np.stack(
+            [
+                np.asarray(self(color.hue, f"{path}.hue", n), dtype=float),
+                np.asarray(self(color.saturation, f"{path}.saturation", n), dtype=float),
+                np.asarray(self(color.value, f"{path}.value", n), dtype=float),
+            ],
+            axis=-1,
+        )
+
+
+def _op(
+    field: str, op: str, rows: tuple[int, ...], values: np.ndarray, cols: tuple[int, ...] | None = None
+) -> FieldOp:
+    values = np.asarray(values, dtype=np.float64).reshape(len(rows), -1)
+    return FieldOp(field, op, rows, cols, tuple(values.ravel().tolist()), values.shape[1])
+
+
+Step = Callable[[_Draws, list[FieldOp], list[TextureOp]], None]
+
+
+@dataclass(frozen=True)
+class _Texture:
+    tex_id: int
+    name: str
+
+
+class Sampler:
+    """A spec compiled against a model; ``sampler(rng)`` draws ``Params``."""
+
+    def __init__(self, spec: RandomizationSpec, model: mujoco.MjModel) -> None:
+        self.spec = spec
+        self.spec_hash = spec.hash()
+        self.fields: set[str] = set()
+        self.texture_ids: set[int] = set()
+        self._steps: list[Step] = []
+        self._model = model
+        self._compile_visual()
+        self._compile_physics()
+        self._model = None  # type: ignore[assignment]  # do not keep the model alive
+
+    # ------------------------------------------------------------------------------------ drawing
+    def __call__(self, rng: np.random.Generator) -> Params:
+        draws = _Draws(rng)
+        fields: list[FieldOp] = []
+        textures: list[TextureOp] = []
+        for step in self._steps:
+            step(draws, fields, textures)
+        sensor = self._sample_sensor(draws)
+        control = self._sample_control(draws)
+        return Params(
+            spec_hash=self.spec_hash,
+            fields=tuple(fields),
+            textures=tuple(textures),
+            sensor=sensor,
+            control=control,
+            seed=int(rng.integers(2**31)),
+            draws=tuple((k, tuple(v)) for k, v in draws.record.items()),
+        )
+
+    def _sample_sensor(self, draws: _Draws) -> tuple[tuple[str, tuple[float, ...]], ...]:
+        out = []
+        s = self.spec.sensor
+        for name in (
+            "blur_sigma",
+            "vignetting",
+            "shot_noise",
+            "gaussian_std",
+            "dead_pixels",
+            "color_temperature",
+            "white_balance",
+            "gamma",
+            "jpeg_quality",
+        ):
+            dist = getattr(s, name)
+            if dist is None:
+                continue
+            size = 3 if name == "white_balance" else None
+            value = draws(dist, f"sensor.{name}", size)
+            out.append((name, tuple(float(v) for v in np.atleast_1d(value))))
+        return tuple(out)
+
+    def _sample_control(self, draws: _Draws) -> tuple[tuple[str, float], ...]:
+        c = self.spec.control
+        out = []
+        for name in ("action_noise", "action_latency", "obs_noise"):
+            dist = getattr(c, name)
+            if dist is not None:
+                out.append((name, float(draws(dist, f"control.{name}"))))
+        return tuple(out)
+
+    # ------------------------------------------------------------------------------------ visual
+    def _add(self, step: Step, *fields: str) -> None:
+        self._steps.append(step)
+        self.fields.update(fields)
+
+    def _compile_visual(self) -> None:
+        v = self.spec.visual
+        for i, entry in enumerate(v.colors):
+            path = f"visual.colors[{i}]"
+            field = "mat_rgba" if entry.target == "material" else "geom_rgba"
+            rows = match(self._model, entry.target, entry.names, f"{path}.names")
+            op = "hsv_jitter" if entry.mode == "jitter" else "hsv_set"
+            self._add(
+                self._color_step(HSV(entry.hue, entry.saturation, entry.value), path, rows, field, op), field
+            )
+        for i, entry in enumerate(v.textures):
+            self._compile_texture(entry, f"visual.textures[{i}]")
+        for i, entry in enumerate(v.image_textures):
+            self._compile_image_texture(entry, f"visual.image_textures[{i}]")
+        if v.skybox is not None:
+            self._compile_texture(v.skybox, "visual.skybox")
+        self._compile_lights()
+        self._compile_camera()
+        self._compile_distractors()
+
+    @staticmethod
+    def _color_step(color: HSV, path: str, rows: tuple[int, ...], field: str, op: str) -> Step:
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            f.append(_op(field, op, rows, d.hsv(color, path, len(rows)), (0, 1, 2)))
+
+        return step
+
+    def _textures(self, names: tuple[str, ...], path: str) -> list[_Texture]:
+        ids = match(self._model, "texture", names, f"{path}.names")
+        all_names = element_names(self._model, "texture")
+        self.texture_ids.update(ids)
+        return [_Texture(i, all_names[i]) for i in ids]
+
+    def _compile_texture(self, entry: TextureEntry, path: str) -> None:
+        texs = self._textures(entry.names, path)
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            n = len(texs)
+            fam = d.rng.integers(len(entry.families), size=n)
+            ca = hsv_to_rgb(d.hsv(entry.color_a, f"{path}.color_a", n))
+            cb = hsv_to_rgb(d.hsv(entry.color_b, f"{path}.color_b", n))
+            scale = np.atleast_1d(np.asarray(d(entry.scale, f"{path}.scale", n), dtype=float))
+            seeds = d.rng.integers(2**31, size=n)
+            for k, tex in enumerate(texs):
+                family = entry.families[int(fam[k])]
+                d.record.setdefault(f"{path}.families", []).append(family)
+                t.append(
+                    TextureOp(
+                        tex.tex_id,
+                        tex.name,
+                        family,
+                        (float(ca[k, 0]), float(ca[k, 1]), float(ca[k, 2])),
+                        (float(cb[k, 0]), float(cb[k, 1]), float(cb[k, 2])),
+                        float(scale[k]),
+                        int(seeds[k]),
+                    )
+                )
+
+        self._steps.append(step)
+
+    def _compile_image_texture(self, entry: ImageTextureEntry, path: str) -> None:
+        texs = self._textures(entry.names, path)
+        folder = Path(entry.folder).expanduser()
+        exts = tuple(e.lower() for e in entry.extensions)
+        files = (
+            sorted(str(p) for p in folder.glob("*") if p.suffix.lower() in exts) if folder.is_dir() else []
+        )
+        if not files:
+            raise SpecError(f"{path}.folder: no {list(exts)} images in {str(folder)!r}")
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            idx = d.rng.integers(len(files), size=len(texs))
+            for k, tex in enumerate(texs):
+                img = files[int(idx[k])]
+                t.append(
+                    TextureOp(tex.tex_id, tex.name, "image", (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0, 0, img)
+                )
+
+        self._steps.append(step)
+
+    def _compile_lights(self) -> None:
+        spec = self.spec.visual.lights
+        if spec is None:
+            return
+        path = "visual.lights"
+        rows = match(self._model, "light", spec.names, f"{path}.names")
+        n = len(rows)
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            if spec.pos_jitter is not None:
+                f.append(_op("light_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
+            if spec.dir_jitter is not None:
+                f.append(_op("light_dir", "dir_add", rows, d(spec.dir_jitter, f"{path}.dir_jitter", (n, 3))))
+            if spec.intensity is not None:
+                f.append(_op("light_diffuse", "scale", rows, d(spec.intensity, f"{path}.intensity", n)))
+            if spec.tint is not None:
+                f.append(_op("light_diffuse", "scale", rows, d(spec.tint, f"{path}.tint", (n, 3))))
+            if spec.count is not None:
+                k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 1, n))
+                on = np.zeros(n)
+                on[d.rng.permutation(n)[:k]] = 1.0
+                f.append(_op("light_active", "set", rows, on))
+
+        fields = []
+        if spec.pos_jitter is not None:
+            fields.append("light_pos")
+        if spec.dir_jitter is not None:
+            fields.append("light_dir")
+        if spec.intensity is not None or spec.tint is not None:
+            fields.append("light_diffuse")
+        if spec.count is not None:
+            fields.append("light_active")
+        self._add(step, *fields)
+
+    def _compile_camera(self) -> None:
+        spec = self.spec.visual.camera
+        if spec is None:
+            return
+        path = "visual.camera"
+        rows = match(self._model, "camera", spec.names, f"{path}.names")
+        n = len(rows)
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            if spec.pos_jitter is not None:
+                f.append(_op("cam_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
+            if spec.rot_jitter_deg is not None:
+                f.append(
+                    _op(
+                        "cam_quat", "quat_rot", rows, d(spec.rot_jitter_deg, f"{path}.rot_jitter_deg", (n, 3))
+                    )
+                )
+            if spec.fovy_jitter is not None:
+                f.append(_op("cam_fovy", "add", rows, d(spec.fovy_jitter, f"{path}.fovy_jitter", n)))
+
+        self._add(step, "cam_pos", "cam_quat", "cam_fovy")
+
+    def _compile_distractors(self) -> None:
+        spec = self.spec.visual.distractors
+        if spec is None:
+            return
+        path = "visual.distractors"
+        rows = match(self._model, "geom", spec.names, f"{path}.names")
+        n = len(rows)
+        shape_ids = np.array([GEOM_TYPES[s] for s in spec.shapes], dtype=float)
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 0, n))
+            visible = np.zeros(n)
+            visible[d.rng.permutation(n)[:k]] = 1.0
+            shapes = shape_ids[d.rng.integers(len(shape_ids), size=n)]
+            size = d(spec.size, f"{path}.size", (n, 3))
+            pos = np.stack(
+                [d(spec.x, f"{path}.x", n), d(spec.y, f"{path}.y", n), d(spec.z, f"{path}.z", n)], axis=-1
+            )
+            hsv = d.hsv(spec.color, f"{path}.color", n)
+            f.append(_op("geom_type", "set", rows, shapes))
+            f.append(_op("geom_size", "set", rows, size))
+            f.append(_op("geom_pos", "set", rows, pos))
+            f.append(_op("geom_rgba", "hsv_set", rows, hsv, (0, 1, 2)))
+            f.append(_op("geom_rgba", "set", rows, visible, (3,)))
+
+        self._add(step, "geom_type", "geom_size", "geom_pos", "geom_rgba")
+
+    # ------------------------------------------------------------------------------------ physics
+    def _compile_physics(self) -> None:
+        phys = self.spec.physics
+        for i, entry in enumerate(phys.entries):
+            self._compile_physics_entry(entry, f"physics.entries[{i}]")
+        if phys.gravity_tilt_deg is not None:
+            dist = phys.gravity_tilt_deg
+
+            def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+                tilt = float(d(dist, "physics.gravity_tilt_deg"))
+                f.append(_op("opt.gravity", "tilt", (0,), np.array([tilt, d.rng.uniform(0, 2 * np.pi)])))
+
+            self._add(step, "opt.gravity")
+
+    def _physics_rows(self, entry: PhysicsEntry, path: str) -> tuple[int, ...]:
+        if entry.field == "opt.timestep":
+            return (0,)
+        prefix = entry.field.split("_", 1)[0]
+        kind = _PHYSICS_OBJ[prefix]
+        ids = match(self._model, kind, entry.names, f"{path}.names")
+        if prefix != "dof":
+            return ids
+        jnt = set(ids)
+        return tuple(int(d) for d in np.flatnonzero(np.isin(self._model.dof_jntid, list(jnt))))
+
+    def _compile_physics_entry(self, entry: PhysicsEntry, path: str) -> None:
+        rows = self._physics_rows(entry, path)
+        field = entry.field
+        if not rows:
+            raise SpecError(f"{path}.names: the matched joints have no degrees of freedom")
+        if field == "actuator_kp":
+            op, cols, fields = f"kp_{entry.mode}", None, ("actuator_gainprm", "actuator_biasprm")
+        else:
+            op, cols, fields = entry.mode, entry.columns, (field,)
+            ncols = (
+                1
+                if field == "opt.timestep"
+                else (getattr(self._model, field).reshape(len(getattr(self._model, field)), -1).shape[1])
+            )
+            for j, c in enumerate(cols or ()):
+                if c >= ncols:
+                    raise SpecError(f"{path}.columns[{j}]: {field} has {ncols} columns, got index {c}")
+        n = len(rows)
+
+        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+            if entry.shared:
+                values = np.full(n, float(d(entry.dist, f"{path}.dist")))
+            else:
+                values = np.asarray(d(entry.dist, f"{path}.dist", n), dtype=float)
+            f.append(_op(field, op, rows, values, cols))
+
+        self._add(step, *fields)
+
+
+def sample(spec: RandomizationSpec, model: mujoco.MjModel, rng: np.random.Generator) -> Params:
+    """Draw one ``Params`` of ``spec`` for ``model`` (compile once with ``Sampler`` when sampling often)."""
+    return Sampler(spec, model)(rng)

@@ -1,0 +1,183 @@
+"""``DomainRandomization``: a Gymnasium wrapper that samples a spec, writes it into the MuJoCo model,
+re-uploads changed textures, runs the sensor pipeline on image observations and perturbs actions and state
+observations."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from simreal.randomization.apply import Defaults, apply, restore
+from simreal.randomization.params import Params
+from simreal.randomization.sample import Sampler
+from simreal.randomization.sensor import SensorPipeline
+from simreal.randomization.spec import RandomizationSpec
+
+Resample = str | int
+_SALT = 0x51D0_4A11  # separates the randomization stream from the env's own stream for the same seed
+STATE_KEYS = ("state", "observation")
+
+
+def _check_resample(resample: Resample) -> Resample:
+    if isinstance(resample, bool) or not (
+        resample in ("episode", "step") or (isinstance(resample, int) and resample >= 1)
+    ):
+        raise ValueError(f"resample: must be 'episode', 'step' or an int >= 1 (steps), got {resample!r}")
+    return resample
+
+
+class DomainRandomization(gym.Wrapper):
+    """Randomize ``env`` with ``spec``, resampling every ``"episode"``, every ``"step"`` or every N steps.
+
+    Randomness comes from a generator derived from the reset seed (same reset seed -> same params and pixels);
+    ``seed`` (int or ``SeedSequence``) seeds the stream used when ``reset`` gets no seed. ``info`` carries
+    ``randomization`` (JSON-able summary of the current params) and ``spec_hash``.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        spec: RandomizationSpec,
+        resample: Resample = "episode",
+        seed: int | np.random.SeedSequence | None = None,
+    ) -> None:
+        super().__init__(env)
+        if not isinstance(spec, RandomizationSpec):
+            raise ValueError(f"spec: expected a RandomizationSpec, got {type(spec).__name__}")
+        self.resample = _check_resample(resample)
+        self._seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self._rng = np.random.default_rng(self._seed_seq)
+        self._defaults = Defaults({}, {})
+        self._set_spec(spec)
+        self._params: Params | None = None
+        self._summary: dict[str, Any] = {}
+        self._sensor = SensorPipeline({})
+        self._control: dict[str, float] = {}
+        self._queue: deque[np.ndarray] = deque()
+        self._steps = 0
+
+    # ----------------------------------------------------------------------------------------- spec
+    @property
+    def spec_hash(self) -> str:
+        return self._sampler.spec_hash
+
+    @property
+    def params(self) -> Params | None:
+        """The params currently applied (None before the first reset)."""
+        return self._params
+
+    @property
+    def randomization_spec(self) -> RandomizationSpec:
+        return self._sampler.spec
+
+    def set_spec(self, spec: RandomizationSpec) -> None:
+        """Switch to ``spec`` (e.g. new ADR ranges); takes effect at the next resample."""
+        self._set_spec(spec)
+
+    def _set_spec(self, spec: RandomizationSpec) -> None:
+        model = self.env.unwrapped.model
+        sampler = Sampler(spec, model)
+        changed = restore(model, self._defaults)  # model back to pristine before snapshotting more fields
+        self._refresh(changed)
+        self._sampler = sampler
+        self._defaults = Defaults.capture(model, sampler.fields, sampler.texture_ids)
+        control = spec.control
+        if (control.action_noise is not None) and not isinstance(self.env.action_space, gym.spaces.Box):
+            raise ValueError("control.action_noise: needs a Box action space")
+
+    # ----------------------------------------------------------------------------------------- gym api
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        if seed is not None:
+            entropy = [int(seed), _SALT]
+            self._rng = np.random.default_rng(
+                np.random.SeedSequence(entropy, spawn_key=self._seed_seq.spawn_key)
+            )
+        self._resample_now()
+        self._steps = 0
+        self._queue.clear()
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self._observe(obs), self._info(info)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        if self._steps > 0 and (
+            self.resample == "step" or (isinstance(self.resample, int) and self._steps % self.resample == 0)
+        ):
+            self._resample_now()
+        applied = self._control_action(action)
+        repeat = 1
+        if self._sampler.spec.control.action_repeat is not None:
+            repeat = max(1, round(float(self._sampler.spec.control.action_repeat.sample(self._rng))))
+        total = 0.0
+        for _ in range(repeat):
+            obs, reward, terminated, truncated, info = self.env.step(applied)
+            total += float(reward)
+            if terminated or truncated:
+                break
+        self._steps += 1
+        return self._observe(obs), total, terminated, truncated, self._info(info)
+
+    def close(self) -> None:
+        restore(self.env.unwrapped.model, self._defaults)
+        super().close()
+
+    # ----------------------------------------------------------------------------------------- internals
+    def _refresh(self, texture_ids: list[int]) -> None:
+        if texture_ids:
+            self.env.unwrapped.refresh_textures(texture_ids)
+
+    def _resample_now(self) -> None:
+        params = self._sampler(self._rng)
+        changed = apply(self.env.unwrapped.model, self._defaults, params)
+        self._refresh(changed)
+        self._params = params
+        self._summary = params.summary()
+        self._sensor = SensorPipeline(params.sensor_dict(), seed=params.seed)
+        self._control = params.control_dict()
+
+    def _info(self, info: dict) -> dict:
+        info = dict(info)
+        info["randomization"] = self._summary
+        info["spec_hash"] = self.spec_hash
+        return info
+
+    def _control_action(self, action: Any) -> Any:
+        noise = self._control.get("action_noise", 0.0)
+        latency = round(self._control.get("action_latency", 0.0))
+        if noise <= 0 and latency <= 0:
+            return action
+        space = self.env.action_space
+        act = np.asarray(action)
+        if noise > 0 and isinstance(space, gym.spaces.Box):
+            half = (space.high - space.low) / 2.0
+            act = act + self._rng.standard_normal(act.shape) * noise * half
+            act = np.clip(act, space.low, space.high).astype(space.dtype)
+        if latency > 0:
+            self._queue.append(act)
+            while len(self._queue) > latency + 1:
+                self._queue.popleft()
+            act = self._queue[0]
+        return act
+
+    def _observe(self, obs: Any) -> Any:
+        if not self._sensor.active and "obs_noise" not in self._control:
+            return obs
+        return self._map(obs, self.observation_space, is_state=True)
+
+    def _map(self, obs: Any, space: gym.Space, is_state: bool) -> Any:
+        if isinstance(obs, dict):
+            return {
+                k: self._map(v, space[k] if isinstance(space, gym.spaces.Dict) else space, k in STATE_KEYS)
+                for k, v in obs.items()
+            }
+        if isinstance(obs, np.ndarray) and obs.dtype == np.uint8 and obs.ndim == 3 and obs.shape[-1] == 3:
+            return self._sensor(obs, self._rng)
+        std = self._control.get("obs_noise", 0.0)
+        if is_state and std > 0 and isinstance(obs, np.ndarray) and np.issubdtype(obs.dtype, np.floating):
+            noisy = obs + self._rng.standard_normal(obs.shape).astype(obs.dtype) * std
+            if isinstance(space, gym.spaces.Box):
+                noisy = np.clip(noisy, space.low, space.high)
+            return noisy.astype(obs.dtype)
+        return obs
