@@ -1,0 +1,73 @@
+"""Scripted oracle policies for the arm tasks, computed from privileged task state.
+
+They are stateless (a function of the current state), so they recover from any situation, and serve tests,
+demonstrations and data collection. Each returns an action in ``[-1, 1]^4``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simreal.envs.arm.scene import BLOCK_HALF_SIZE
+from simreal.envs.arm.tasks import MAX_DELTA, ArmEnv
+
+OPEN, CLOSED = 1.0, -1.0
+SAFE_HEIGHT = 0.10  # gripper height for moving over the block
+PUSH_HEIGHT = BLOCK_HALF_SIZE + 0.015  # gripper centre while pushing (fingertips clear the table)
+BEHIND = 0.06  # stand-off behind the block centre before descending
+CONTACT = BLOCK_HALF_SIZE + 0.014  # gripper centre to block centre when touching
+
+
+def _move(ee: np.ndarray, target: np.ndarray, gripper: float, speed: float = 1.0) -> np.ndarray:
+    """Action towards ``target``; ``speed`` caps each axis as a fraction of the full step."""
+    step = np.clip((target - ee) / MAX_DELTA, -speed, speed)
+    return np.append(step, gripper).astype(np.float32)
+
+
+def reach_oracle(env: ArmEnv) -> np.ndarray:
+    """Move straight to the goal."""
+    state = env.task_state()
+    return _move(state["ee_position"], state["goal"], OPEN)
+
+
+def push_oracle(env: ArmEnv) -> np.ndarray:
+    """Go behind the block (over it if needed), descend, push it along the block->goal line."""
+    state = env.task_state()
+    ee, block, goal = state["ee_position"], state["block_position"], state["goal"]
+    to_goal = goal[:2] - block[:2]
+    remaining = float(np.linalg.norm(to_goal))
+    direction = to_goal / max(remaining, 1e-6)
+    contact = block[:2] - CONTACT * direction  # gripper centre touching the block's back face
+    behind = block[:2] - BEHIND * direction
+    offset = ee[:2] - block[:2]
+    along = float(offset @ direction)  # < 0 when the gripper is behind the block
+    across = abs(float(offset @ np.array([-direction[1], direction[0]])))
+    low = ee[2] < PUSH_HEIGHT + 0.02
+    if low and along < -0.02 and across < 0.012:  # in position: push gently (a fast push slides past)
+        target_xy = contact + direction * (min(remaining, 0.03) if remaining > 0.01 else 0.0)
+        return _move(ee, np.array([*target_xy, PUSH_HEIGHT]), CLOSED, speed=0.35)
+    if np.linalg.norm(ee[:2] - behind) < 0.012:  # above the stand-off point: descend
+        return _move(ee, np.array([*behind, PUSH_HEIGHT]), CLOSED)
+    if low and np.linalg.norm(offset) < 0.09:  # low and near the block: lift before moving around it
+        return _move(ee, np.array([ee[0], ee[1], SAFE_HEIGHT]), CLOSED)
+    return _move(ee, np.array([*behind, max(SAFE_HEIGHT, ee[2]) if not low else ee[2]]), CLOSED)
+
+
+def pick_place_oracle(env: ArmEnv) -> np.ndarray:
+    """Hover over the block with the gripper open, descend, close, then carry the block to the goal."""
+    state = env.task_state()
+    ee, block, goal = state["ee_position"], state["block_position"], state["goal"]
+    opening = float(state["gripper_opening"][0])
+    xy_error = float(np.linalg.norm(ee[:2] - block[:2]))
+    z_error = float(ee[2] - block[2])
+    between_fingers = xy_error < 0.015 and abs(z_error) < 0.015
+    if between_fingers and opening < 2 * BLOCK_HALF_SIZE + 0.006:
+        return _move(ee, goal, CLOSED)  # grasped: carry
+    if between_fingers:
+        return _move(ee, block, CLOSED)  # close on the block
+    if xy_error < 0.01:
+        return _move(ee, block, OPEN)  # descend with the gripper open
+    hover = np.array([block[0], block[1], max(block[2] + 0.06, min(ee[2], SAFE_HEIGHT))])
+    if opening < 2 * BLOCK_HALF_SIZE + 0.01 or z_error < 0.03:
+        hover[2] = max(hover[2], block[2] + 0.06)
+    return _move(ee, hover, OPEN)

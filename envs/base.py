@@ -1,0 +1,201 @@
+"""The MuJoCo env base class: observation modes, cameras, rendering, action checks and physics-error handling.
+
+Task classes supply the model, the task logic (reset, action -> controls, reward terms) and the state vector; this
+class turns them into a Gymnasium env. Renderers are created lazily (fork-safe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from simreal.envs.config import EnvConfig, config_from_kwargs
+from simreal.envs.rendering import FrameKind, SceneRenderer
+
+Observation = np.ndarray | dict[str, np.ndarray]
+
+# Warnings that mean the simulation state can no longer be trusted.
+_FATAL_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADQACC,
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+    mujoco.mjtWarning.mjWARN_BADCTRL,
+)
+
+
+class MujocoEnv(gym.Env[Observation, np.ndarray]):
+    """Base class of every simreal env.
+
+    Actions live in ``[-1, 1]``; out-of-range values are clipped (documented behaviour), NaN/inf raise ValueError.
+    If MuJoCo reports an unstable state (bad qacc, NaN), the state is rolled back to before the step and the
+    episode is truncated with ``info["physics_error"]``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 25}
+    default_camera: ClassVar[str]
+    video_camera: ClassVar[str]
+    frame_skip: ClassVar[int]
+    config_class: ClassVar[type[EnvConfig]] = EnvConfig
+
+    @classmethod
+    def from_kwargs(cls, env_id: str, **kwargs: Any) -> MujocoEnv:
+        """Build the env from ``gym.make`` keyword arguments (unknown names or values raise ValueError)."""
+        return cls(config_from_kwargs(cls.config_class, kwargs, env_id))
+
+    def __init__(self, model: mujoco.MjModel, config: EnvConfig, action_dim: int) -> None:
+        self.config = config
+        self.model = model
+        self.data = mujoco.MjData(model)
+        self.render_mode = config.render_mode
+        self.camera_names: tuple[str, ...] = tuple(config.cameras) or (self.default_camera,)
+        known = [model.camera(i).name for i in range(model.ncam)]
+        for name in self.camera_names:
+            if name not in known:
+                raise ValueError(f"cameras: unknown camera {name!r}; allowed: {known}")
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / (model.opt.timestep * self.frame_skip))}
+        self._renderers: dict[tuple[int, str], SceneRenderer] = {}
+        self._pixel_keys = ("pixels",) if len(self.camera_names) == 1 else self.camera_names
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
+        self.observation_space = self._observation_space()
+
+    # ----------------------------------------------------------------- hooks for tasks
+    def _reset_task(self) -> None:
+        """Place objects and goals using ``self.np_random``; called after ``mj_resetData``."""
+        raise NotImplementedError
+
+    def _apply_action(self, action: np.ndarray) -> None:
+        """Turn a clipped action into ``data.ctrl``."""
+        raise NotImplementedError
+
+    def _state_vector(self) -> np.ndarray:
+        """The float32 state observation."""
+        raise NotImplementedError
+
+    def _evaluate(self, action: np.ndarray) -> tuple[dict[str, float], bool, dict[str, Any]]:
+        """Named reward terms, whether the episode terminated, and task info (must contain ``is_success``)."""
+        raise NotImplementedError
+
+    def task_state(self) -> dict[str, np.ndarray]:
+        """Privileged task quantities (positions, goals) used by oracles and dataset labels."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- spaces and observations
+    def _state_space(self) -> spaces.Box:
+        size = self._state_vector_size()
+        return spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+
+    def _state_vector_size(self) -> int:
+        mujoco.mj_forward(self.model, self.data)
+        return int(self._state_vector().shape[0])
+
+    def _image_space(self) -> spaces.Box:
+        size = self.config.image_size
+        return spaces.Box(0, 255, shape=(size, size, 3), dtype=np.uint8)
+
+    def _observation_space(self) -> spaces.Space:
+        mode = self.config.obs_mode
+        if mode == "state":
+            return self._state_space()
+        images = {key: self._image_space() for key in self._pixel_keys}
+        if mode == "pixels":
+            return images["pixels"] if len(images) == 1 and "pixels" in images else spaces.Dict(images)
+        return spaces.Dict({**images, "state": self._state_space()})
+
+    def _images(self) -> dict[str, np.ndarray]:
+        return {
+            key: self.render_frame(camera, "rgb")
+            for key, camera in zip(self._pixel_keys, self.camera_names, strict=True)
+        }
+
+    def _observation(self) -> Observation:
+        mode = self.config.obs_mode
+        if mode == "state":
+            return self._state_vector()
+        images = self._images()
+        if mode == "pixels":
+            return images["pixels"] if self._pixel_keys == ("pixels",) else images
+        return {**images, "state": self._state_vector()}
+
+    # ----------------------------------------------------------------- gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        mujoco.mj_resetData(self.model, self.data)
+        self._reset_task()
+        mujoco.mj_forward(self.model, self.data)
+        _, _, info = self._evaluate(np.zeros(self.action_space.shape, dtype=np.float32))
+        return self._observation(), info
+
+    def step(self, action: np.ndarray):
+        action = self._check_action(action)
+        saved = (self.data.time, self.data.qpos.copy(), self.data.qvel.copy(), self.data.act.copy())
+        self._apply_action(action)
+        mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
+        error = self._physics_error()
+        if error:
+            self._restore(saved)
+        terms, terminated, info = self._evaluate(action)
+        reward = float(sum(terms.values()))
+        info.update({f"reward_{name}": float(value) for name, value in terms.items()})
+        truncated = False
+        if error:
+            info["physics_error"] = error
+            truncated = True
+        return self._observation(), reward, bool(terminated), truncated, info
+
+    def _check_action(self, action: np.ndarray) -> np.ndarray:
+        array = np.asarray(action, dtype=np.float64)
+        if array.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"action must be finite (no NaN/inf), got {array.tolist()}")
+        return np.clip(array, -1.0, 1.0)
+
+    def _physics_error(self) -> str:
+        for warning in _FATAL_WARNINGS:
+            if self.data.warning[warning].number > 0:
+                return f"MuJoCo warning {mujoco.mjtWarning(warning).name} at t={self.data.time:.3f}s"
+        if not (np.all(np.isfinite(self.data.qpos)) and np.all(np.isfinite(self.data.qvel))):
+            return f"non-finite state at t={self.data.time:.3f}s"
+        return ""
+
+    def _restore(self, saved: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.data.time, self.data.qpos[:], self.data.qvel[:], self.data.act[:] = saved
+        self.data.qacc_warmstart[:] = 0.0
+        for warning in _FATAL_WARNINGS:
+            self.data.warning[warning].number = 0
+        mujoco.mj_forward(self.model, self.data)
+
+    # ----------------------------------------------------------------- rendering
+    def _renderer(self, size: int, quality: str) -> SceneRenderer:
+        key = (size, quality)
+        if key not in self._renderers:
+            self._renderers[key] = SceneRenderer(self.model, size, size, quality)
+        return self._renderers[key]
+
+    def render_frame(self, camera: str, kind: FrameKind = "rgb", size: int | None = None) -> np.ndarray:
+        """Render a named camera with the fast preset: RGB uint8, depth (m) float32 or segmentation int32."""
+        renderer = self._renderer(size or self.config.image_size, "fast")
+        return renderer.render(self.data, camera, kind)
+
+    def render(self) -> np.ndarray | None:
+        """RGB or depth frame of the video camera at ``render_size`` with ``render_quality``."""
+        if self.render_mode is None:
+            return None
+        renderer = self._renderer(self.config.render_size, self.config.render_quality)
+        kind: FrameKind = "rgb" if self.render_mode == "rgb_array" else "depth"
+        return renderer.render(self.data, self.video_camera, kind)
+
+    def refresh_textures(self, texture_ids: Sequence[int]) -> None:
+        """Upload changed ``model.tex_data`` of these textures to every live renderer."""
+        for renderer in self._renderers.values():
+            renderer.upload_textures(texture_ids)
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()

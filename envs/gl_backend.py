@@ -1,0 +1,42 @@
+"""Choose a headless OpenGL backend for MuJoCo before MuJoCo is imported.
+
+MuJoCo's Python bindings read ``MUJOCO_GL`` once, at import time. We respect a value the user set; otherwise we pick
+``egl`` (GPU or Mesa llvmpipe), then ``osmesa``, by whether their shared libraries can be found.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+
+# backend -> (shared library names, Debian packages that provide them)
+BACKEND_LIBRARIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "egl": (("EGL", "GL"), "libegl1 libgl1-mesa-dri"),
+    "osmesa": (("OSMesa",), "libosmesa6"),
+}
+INSTALL_HINT = (
+    "No headless OpenGL backend is usable. On Debian/Ubuntu install EGL with "
+    "`apt-get install -y libegl1 libgl1-mesa-dri` (or OSMesa with `apt-get install -y libosmesa6`), "
+    "then set MUJOCO_GL=egl (or osmesa)."
+)
+
+
+def available_backends() -> list[str]:
+    """Backends whose shared libraries are present, in order of preference."""
+    return [name for name, (libs, _) in BACKEND_LIBRARIES.items() if all(ctypes.util.find_library(lib) for lib in libs)]
+
+
+def configure_gl_backend() -> str:
+    """Set ``MUJOCO_GL`` (and the matching ``PYOPENGL_PLATFORM``) if the user has not; return the backend name.
+
+    Returns an empty string when nothing usable was found; rendering then fails with :data:`INSTALL_HINT`.
+    """
+    requested = os.environ.get("MUJOCO_GL", "").strip().lower()
+    if requested:
+        return requested
+    found = available_backends()
+    if not found:
+        return ""
+    os.environ["MUJOCO_GL"] = found[0]
+    os.environ.setdefault("PYOPENGL_PLATFORM", found[0])
+    return found[0]

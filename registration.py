@@ -1,0 +1,65 @@
+"""Registration of the ``simreal/...`` Gymnasium ids, in one place and safe to call twice.
+
+Entry points are strings into this module, so ``import simreal`` stays cheap. The factory lives here (not in
+``simreal.envs``) because ``gym.make(id, randomization=..., domain=...)`` wraps the env with the randomization
+layer, which sits above the envs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+
+# id -> (module, class, max_episode_steps)
+ENVS: dict[str, tuple[str, str, int]] = {
+    "simreal/Reach-v0": ("simreal.envs.arm.tasks", "ReachEnv", 50),
+    "simreal/Push-v0": ("simreal.envs.arm.tasks", "PushEnv", 100),
+    "simreal/PickPlace-v0": ("simreal.envs.arm.tasks", "PickPlaceEnv", 100),
+    "simreal/LaneFollow-v0": ("simreal.envs.driving.env", "LaneFollowEnv", 1000),
+}
+
+# Env options implied by a named domain (held-out tracks for driving), unless the caller sets them.
+DOMAIN_ENV_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
+    "simreal/LaneFollow-v0": {"test": {"track_split": "test"}, "real": {"track_split": "test"}},
+}
+
+
+def make_env(env_id: str, randomization: Any = None, domain: str | None = None, **kwargs: Any) -> gym.Env:
+    """Build a simreal env, optionally wrapped in domain randomization (a preset, YAML path, spec or domain)."""
+    if env_id not in ENVS:
+        raise ValueError(f"unknown simreal env {env_id!r}; allowed: {sorted(ENVS)}")
+    module, name, _ = ENVS[env_id]
+    env_cls = getattr(importlib.import_module(module), name)
+    if domain is not None:
+        kwargs = {**DOMAIN_ENV_KWARGS.get(env_id, {}).get(domain, {}), **kwargs}
+    env = env_cls.from_kwargs(env_id, **kwargs)
+    if randomization is None and domain is None:
+        return env
+    from simreal.randomization import make_randomized
+
+    return make_randomized(env, randomization=randomization, domain=domain)
+
+
+def _entry_point(env_id: str):
+    def make(**kwargs: Any) -> gym.Env:
+        return make_env(env_id, **kwargs)
+
+    make.__name__ = make.__qualname__ = "make_" + env_id.split("/")[1].split("-")[0].lower()
+    return make
+
+
+make_reach = _entry_point("simreal/Reach-v0")
+make_push = _entry_point("simreal/Push-v0")
+make_pickplace = _entry_point("simreal/PickPlace-v0")
+make_lanefollow = _entry_point("simreal/LaneFollow-v0")
+
+
+def register_envs() -> None:
+    """Register every simreal id with Gymnasium (idempotent)."""
+    for env_id, (_, _, max_steps) in ENVS.items():
+        if env_id in gym.registry:
+            continue
+        factory = "make_" + env_id.split("/")[1].split("-")[0].lower()
+        gym.register(id=env_id, entry_point=f"simreal.registration:{factory}", max_episode_steps=max_steps)
