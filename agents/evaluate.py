@@ -1,0 +1,228 @@
+"""Evaluate a trained run on several domains: per-episode returns, success and seeds -> ``results.json``.
+
+Each domain is an independent seeded task (:class:`DomainTask`) run through a ``concurrent.futures`` executor
+(spawned local processes by default). Every domain replays the same episode seeds, so domains are paired.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import imageio.v3 as iio
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
+
+from simreal.agents.atomic import atomic_path
+from simreal.agents.callbacks import MODEL, VECNORM
+from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
+from simreal.agents.hyperparams import load_hyperparams, wrap_env
+from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
+from simreal.agents.train import ALGOS, HP_FILE
+
+GIF_FPS = 10
+
+
+@dataclass(frozen=True)
+class DomainTask:
+    """One (run, domain) evaluation; picklable so it can run in any executor."""
+
+    train_dir: str
+    domain: str
+    episodes: int
+    seed: int
+    transfer: str | None = None
+    gif_path: str | None = None
+    gif_frames: int = 40
+    threads: int = 1
+    randomization: str | None = None
+    axis: str | None = None
+    strength: float | None = None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def episode_seeds(seed: int, episodes: int) -> list[int]:
+    """The episode reset seeds used on every domain for evaluation seed ``seed``."""
+    return [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, size=episodes)]
+
+
+def _load_policy(train_dir: Path, algo: str) -> BaseAlgorithm:
+    if not (train_dir / MODEL).is_file():
+        raise RunDirError(f"{train_dir / MODEL} does not exist (training not finished?)")
+    try:
+        return ALGOS[algo].load(train_dir / MODEL, device="cpu")
+    except (ValueError, OSError, KeyError, RuntimeError) as exc:
+        raise RunDirError(f"{train_dir / MODEL} is corrupt: {exc}") from exc
+
+
+def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
+    meta = load_run(train_dir)
+    hp = load_hyperparams(meta.algo, meta.env_id, train_dir / HP_FILE)
+    kwargs = {**hp.env_kwargs, **task.env_kwargs}
+    if task.gif_frames > 0:
+        kwargs.setdefault("render_mode", "rgb_array")
+    env = make_env(meta.env_id, task.randomization or task.domain, **kwargs)
+    base = env
+    if task.transfer is not None:
+        try:
+            from simreal.transfer.wrapper import CycleGANObservation
+        except ImportError as exc:
+            raise ValueError(f"transfer needs simreal.transfer.wrapper.CycleGANObservation: {exc}") from exc
+        env = CycleGANObservation(env, task.transfer, direction="real2sim")
+    if hp.env_wrapper is not None:
+        env = wrap_env(env, hp.env_wrapper)
+    venv: VecEnv = DummyVecEnv([lambda: env])
+    if hp.frame_stack:
+        venv = VecFrameStack(venv, hp.frame_stack)
+    if (train_dir / VECNORM).is_file():
+        venv = VecNormalize.load(str(train_dir / VECNORM), venv)
+        venv.training, venv.norm_reward = False, False
+    return venv, base
+
+
+def _write_gif(path: str, frames: list[np.ndarray]) -> None:
+    with atomic_path(path, suffix=".gif") as tmp:
+        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=1000 // GIF_FPS, loop=0)
+
+
+def run_domain_task(task: DomainTask) -> DomainResult:
+    """Roll out the deterministic policy for ``task.episodes`` seeded episodes on one domain."""
+    torch.set_num_threads(task.threads)
+    train_dir = Path(task.train_dir)
+    meta = load_run(train_dir)
+    model = _load_policy(train_dir, meta.algo)
+    venv, base = _build_env(task, train_dir)
+    seeds = episode_seeds(task.seed, task.episodes)
+    returns, successes, lengths, frames = [], [], [], []
+    try:
+        for episode, ep_seed in enumerate(seeds):
+            venv.seed(ep_seed)
+            obs = venv.reset()
+            total, steps, done = 0.0, 0, False
+            while not done:
+                if episode == 0 and len(frames) < task.gif_frames:
+                    frames.append(np.asarray(base.render()))
+                action, _ = model.predict(obs, deterministic=True)
+                obs, reward, dones, infos = venv.step(action)
+                raw = venv.get_original_reward() if isinstance(venv, VecNormalize) else reward
+                total, steps, done = total + float(raw[0]), steps + 1, bool(dones[0])
+            returns.append(total)
+            successes.append(bool(infos[0].get("is_success", False)))
+            lengths.append(steps)
+        fallback = randomization_hash(meta.env_id, task.randomization or task.domain, meta.env_kwargs)
+        digest = spec_hash(base, fallback)
+    finally:
+        venv.close()
+    if task.gif_path is not None and frames:
+        _write_gif(task.gif_path, frames)
+    return DomainResult(
+        domain=task.domain,
+        returns=tuple(returns),
+        successes=tuple(successes),
+        lengths=tuple(lengths),
+        episode_seeds=tuple(seeds),
+        spec_hash=digest,
+        transfer=task.transfer,
+        gif=None if task.gif_path is None or not frames else Path(task.gif_path).name,
+        axis=task.axis,
+        strength=task.strength,
+    )
+
+
+def default_executor(n_tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
+    """Spawned local processes (safe after any GL context or torch threads exist in the parent)."""
+    n = workers or min(n_tasks, os.cpu_count() or 1)
+    if n < 1:
+        raise ValueError(f"workers must be >= 1, got {n}")
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def run_tasks(tasks: Sequence[DomainTask], executor: Executor | None = None, workers: int | None = None):
+    """Run domain tasks through ``executor`` (or a fresh process pool) and return results in order."""
+    if executor is not None:
+        return list(executor.map(run_domain_task, tasks))
+    with default_executor(len(tasks), workers) as pool:
+        return list(pool.map(run_domain_task, tasks))
+
+
+def _check(domains: Sequence[str], episodes: int, gif_frames: int) -> None:
+    if not domains:
+        raise ValueError("domains must name at least one domain")
+    if len(set(domains)) != len(domains):
+        raise ValueError(f"domains must be unique, got {list(domains)}")
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if gif_frames < 0:
+        raise ValueError(f"gif_frames must be >= 0, got {gif_frames}")
+
+
+def domain_tasks(
+    run_dir: str | Path,
+    domains: Sequence[str],
+    episodes: int,
+    seed: int,
+    transfer: str | Path | None = None,
+    gif_frames: int = 40,
+    out_dir: str | Path | None = None,
+) -> list[DomainTask]:
+    """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``)."""
+    _check(domains, episodes, gif_frames)
+    train_dir = Path(run_dir)
+    load_run(train_dir)
+    out = Path(out_dir) if out_dir is not None else train_dir
+    return [
+        DomainTask(
+            train_dir=str(train_dir),
+            domain=d,
+            episodes=episodes,
+            seed=seed,
+            transfer=None if transfer is None else str(transfer),
+            gif_path=str(out / f"{d}.gif") if gif_frames else None,
+            gif_frames=gif_frames,
+        )
+        for d in domains
+    ]
+
+
+def write_results(
+    run_dir: str | Path,
+    results: Sequence[DomainResult],
+    out_dir: str | Path | None = None,
+    method: str | None = None,
+) -> Path:
+    """Write ``results.json`` to ``out_dir`` (default ``run_dir``) for the policy trained in ``run_dir``."""
+    train_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir is not None else train_dir
+    meta = load_run(train_dir)
+    transfer = any(r.transfer for r in results)
+    label = method or (f"{meta.method}+CycleGAN" if transfer else meta.method)
+    run = replace(meta, method=label, train_dir=os.path.relpath(train_dir, out))
+    return save_results(out, Results(run=run, domains=tuple(results)))
+
+
+def evaluate(
+    run_dir: str | Path,
+    domains: Sequence[str] = ("canonical", "test", "real"),
+    episodes: int = 50,
+    transfer: str | Path | None = None,
+    seed: int = 0,
+    *,
+    gif_frames: int = 40,
+    out_dir: str | Path | None = None,
+    method: str | None = None,
+    executor: Executor | None = None,
+    workers: int | None = None,
+) -> Path:
+    """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``."""
+    out = Path(out_dir) if out_dir is not None else Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out)
+    return write_results(run_dir, run_tasks(tasks, executor, workers), out, method)

@@ -1,0 +1,158 @@
+"""One-command sim-to-real report: ``report.md`` and a single self-contained ``report.html``.
+
+Every figure and GIF is embedded as a base64 ``data:`` URI; the HTML references nothing outside itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simreal.agents import plots
+from simreal.agents.atomic import atomic_write_text
+from simreal.agents.statistics import Interval
+from simreal.agents.summary import (
+    Run,
+    aggregate_iqm,
+    by_env_method,
+    collect_runs,
+    domain_stats,
+    gaps,
+    improvements,
+    main_domains,
+    sensitivity,
+)
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+    "th{background:#f3f3f3}img{max-width:100%}figure{display:inline-block;margin:4px;text-align:center}"
+)
+
+
+@dataclass
+class _Doc:
+    """Markdown and HTML built side by side."""
+
+    md: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.md.append(f"{'#' * level} {text}\n")
+        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+
+    def para(self, text: str) -> None:
+        self.md.append(text + "\n")
+        self.html.append(f"<p>{html.escape(text)}</p>")
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.md.append("| " + " | ".join(header) + " |")
+        self.md.append("|" + "---|" * len(header))
+        self.md.extend("| " + " | ".join(r) + " |" for r in rows)
+        self.md.append("")
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        self.html.append(f"<table><tr>{head}</tr>{body}</table>")
+
+    def image(self, data: bytes, mime: str, caption: str) -> None:
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        self.html.append(
+            f'<figure><img src="{uri}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
+            "</figcaption></figure>"
+        )
+
+
+def _ci(iv: Interval) -> str:
+    return f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
+
+
+def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.random.Generator, reps: int):
+    doc.heading(env_id)
+    stats = domain_stats(methods, rng, reps)
+    doc.heading("Success per domain (mean over seeds, 95% stratified bootstrap CI)", 3)
+    doc.table(
+        ["method", "domain", "seeds", "success mean [95% CI]", "success IQM [95% CI]", "mean return"],
+        [[s.method, s.domain, str(s.n_seeds), _ci(s.mean), _ci(s.iqm), f"{s.mean_return:.2f}"] for s in stats],
+    )
+    doc.image(plots.success_bars(stats, env_id), "image/png", f"{env_id}: success per domain")
+    gap_list = gaps(methods)
+    if gap_list:
+        doc.heading("Sim -> real gap", 3)
+        doc.table(
+            ["method", "sim (canonical)", "real", "gap", "real / sim"],
+            [
+                [
+                    g.method,
+                    f"{g.sim:.2f}",
+                    f"{g.real:.2f}",
+                    f"{g.sim - g.real:+.2f}",
+                    "n/a" if np.isnan(g.retained) else f"{g.retained:.0%}",
+                ]
+                for g in gap_list
+            ],
+        )
+        doc.image(plots.gap_bars(gap_list, env_id), "image/png", f"{env_id}: sim vs real success")
+    doc.heading("Aggregate over seeds x domains", 3)
+    agg = aggregate_iqm(methods, rng, reps)
+    doc.table(["method", "IQM success [95% CI]"], [[m, _ci(iv)] for m, iv in agg.items()])
+    poi = improvements(methods, rng, reps)
+    if poi:
+        doc.table(["P(X > Y)", "X", "Y"], [[_ci(p.poi), p.x, p.y] for p in poi])
+    if any(r.curve.timesteps for runs in methods.values() for r in runs):
+        doc.heading("Learning curves", 3)
+        doc.image(plots.learning_curves(methods, env_id), "image/png", f"{env_id}: learning curves")
+    table = sensitivity(methods)
+    if table:
+        doc.heading("Per-axis sensitivity (success vs randomization strength)", 3)
+        doc.table(
+            ["axis", "method", "strength: success"],
+            [
+                [axis, m, ", ".join(f"{s:g}: {v:.2f}" for s, v in pts)]
+                for axis, per in table.items()
+                for m, pts in per.items()
+            ],
+        )
+        doc.image(plots.sensitivity_plot(table, env_id), "image/png", f"{env_id}: sensitivity")
+    _gifs(doc, methods)
+
+
+def _gifs(doc: _Doc, methods: dict[str, list[Run]]) -> None:
+    shown = False
+    for method, runs in methods.items():
+        run = runs[0]
+        for domain in main_domains([run]):
+            gif = run.results.domain(domain).gif
+            if gif and (run.path / gif).is_file():
+                if not shown:
+                    doc.heading("Rollouts (first seed, first episode)", 3)
+                    shown = True
+                doc.image((run.path / gif).read_bytes(), "image/gif", f"{method} / {domain}")
+
+
+def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps: int = 2000) -> Path:
+    """Write ``report.md`` and ``report.html`` for every evaluated run under ``runs_root``; return the HTML."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    runs = collect_runs(runs_root)
+    rng = np.random.default_rng(seed)
+    doc = _Doc()
+    doc.heading("simreal sim-to-real report", 1)
+    doc.para(
+        f"{len(runs)} evaluated runs from {Path(runs_root)}. Success rates are per-seed fractions of successful "
+        "episodes; CIs are 95% percentile intervals of rliable's stratified bootstrap over seeds "
+        f"({reps} resamples); P(X > Y) is rliable's probability of improvement."
+    )
+    for env_id, methods in by_env_method(runs).items():
+        _env_section(doc, env_id, methods, rng, reps)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "report.md", "\n".join(doc.md) + "\n")
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>simreal report</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(doc.html)}</body></html>\n"
+    )
+    return atomic_write_text(out / "report.html", page)

@@ -1,0 +1,175 @@
+"""Collect evaluated runs under a root directory and compute the report's statistics."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simreal.agents.results import RESULTS_FILE, LearningCurve, Results, RunDirError, load_curve, load_results
+from simreal.agents.statistics import (
+    Interval,
+    iqm,
+    mean,
+    probability_of_improvement_ci,
+    stratified_bootstrap_ci,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One evaluated run: its directory, results and the learning curve of the policy it evaluated."""
+
+    path: Path
+    results: Results
+    curve: LearningCurve
+
+
+@dataclass(frozen=True)
+class DomainStat:
+    """Success on one domain over seeds: mean and IQM with stratified bootstrap CIs."""
+
+    method: str
+    domain: str
+    n_seeds: int
+    mean: Interval
+    iqm: Interval
+    mean_return: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Sim -> real gap of one method: success on ``canonical`` vs ``real`` (means over seeds)."""
+
+    method: str
+    sim: float
+    real: float
+
+    @property
+    def retained(self) -> float:
+        """Fraction of sim success kept on real (nan when sim success is 0)."""
+        return self.real / self.sim if self.sim > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """Probability that method ``x`` beats method ``y`` (over seeds x domains)."""
+
+    x: str
+    y: str
+    poi: Interval
+
+
+def collect_runs(runs_root: str | Path) -> list[Run]:
+    """Every ``results.json`` under ``runs_root`` (sorted by path); errors name the offending path."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        raise RunDirError(f"runs root {root} does not exist")
+    runs = []
+    for file in sorted(root.rglob(RESULTS_FILE)):
+        results = load_results(file)
+        train_dir = (file.parent / results.run.train_dir).resolve()
+        runs.append(Run(file.parent, results, load_curve(train_dir)))
+    if not runs:
+        raise RunDirError(f"no {RESULTS_FILE} under {root} (run `simreal evaluate` first)")
+    return runs
+
+
+def by_env_method(runs: list[Run]) -> dict[str, dict[str, list[Run]]]:
+    """Runs grouped by env id, then method label (both sorted)."""
+    groups: dict[str, dict[str, list[Run]]] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        groups[run.results.run.env_id][run.results.run.method].append(run)
+    return {env: dict(sorted(methods.items())) for env, methods in sorted(groups.items())}
+
+
+def main_domains(runs: list[Run]) -> list[str]:
+    """Domains evaluated without a sensitivity axis, in first-seen order."""
+    seen: dict[str, None] = {}
+    for run in runs:
+        for d in run.results.domains:
+            if d.axis is None:
+                seen.setdefault(d.domain, None)
+    return list(seen)
+
+
+def success_matrix(runs: list[Run], domains: list[str]) -> np.ndarray:
+    """Per-seed success rates, shape (runs, domains); runs missing a domain are dropped."""
+    rows = []
+    for run in runs:
+        names = {d.domain: d for d in run.results.domains}
+        if all(d in names for d in domains):
+            rows.append([names[d].success_rate for d in domains])
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(domains))
+
+
+def domain_stats(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> list[DomainStat]:
+    """Success per method per domain with 95% CIs over seeds."""
+    stats = []
+    for method, runs in methods.items():
+        for domain in main_domains(runs):
+            scores = success_matrix(runs, [domain])
+            returns = [r.results.domain(domain).mean_return for r in runs if _has(r, domain)]
+            stats.append(
+                DomainStat(
+                    method=method,
+                    domain=domain,
+                    n_seeds=len(scores),
+                    mean=stratified_bootstrap_ci(scores, mean, rng, reps),
+                    iqm=stratified_bootstrap_ci(scores, iqm, rng, reps),
+                    mean_return=float(np.mean(returns)),
+                )
+            )
+    return stats
+
+
+def _has(run: Run, domain: str) -> bool:
+    return any(d.domain == domain for d in run.results.domains)
+
+
+def aggregate_iqm(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> dict[str, Interval]:
+    """IQM of success over seeds x domains per method, with stratified bootstrap CIs."""
+    out = {}
+    for method, runs in methods.items():
+        scores = success_matrix(runs, main_domains(runs))
+        if scores.size:
+            out[method] = stratified_bootstrap_ci(scores, iqm, rng, reps)
+    return out
+
+
+def gaps(methods: dict[str, list[Run]]) -> list[Gap]:
+    """Sim (canonical) vs real success per method, when both were evaluated."""
+    out = []
+    for method, runs in methods.items():
+        scores = success_matrix(runs, ["canonical", "real"])
+        if len(scores):
+            out.append(Gap(method, float(scores[:, 0].mean()), float(scores[:, 1].mean())))
+    return out
+
+
+def improvements(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> list[Improvement]:
+    """Probability of improvement for every ordered pair of methods on their shared domains."""
+    out = []
+    for x, y in itertools.permutations(methods, 2):
+        shared = [d for d in main_domains(methods[x]) if d in main_domains(methods[y])]
+        sx, sy = success_matrix(methods[x], shared), success_matrix(methods[y], shared)
+        if shared and len(sx) and len(sy):
+            out.append(Improvement(x, y, probability_of_improvement_ci(sx, sy, rng, reps)))
+    return out
+
+
+def sensitivity(methods: dict[str, list[Run]]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """axis -> method -> sorted (strength, mean success over seeds) from sensitivity evaluations."""
+    table: dict[str, dict[str, dict[float, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for method, runs in methods.items():
+        for run in runs:
+            for d in run.results.domains:
+                if d.axis is not None and d.strength is not None:
+                    table[d.axis][method][d.strength].append(d.success_rate)
+    return {
+        axis: {m: sorted((s, float(np.mean(v))) for s, v in points.items()) for m, points in per.items()}
+        for axis, per in sorted(table.items())
+    }
