@@ -66,12 +66,7 @@ def _literal(node: ast.AST, where: str) -> Any:
         return {_literal(k, where): _literal(v, where) for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_literal(node.operand, where)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "dict"
-        and not node.args
-    ):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
         return {kw.arg: _literal(kw.value, where) for kw in node.keywords}
     if isinstance(node, ast.Name) and node.id in _NAMES:
         return _NAMES[node.id]

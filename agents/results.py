@@ -62,9 +62,7 @@ class DomainResult:
     def __post_init__(self) -> None:
         n = len(self.returns)
         if not (len(self.successes) == len(self.lengths) == len(self.episode_seeds) == n) or n == 0:
-            raise ValueError(
-                f"domain {self.domain!r}: returns/successes/lengths/episode_seeds need equal length > 0"
-            )
+            raise ValueError(f"domain {self.domain!r}: returns/successes/lengths/episode_seeds need equal length > 0")
 
     @property
     def success_rate(self) -> float:
@@ -102,9 +100,7 @@ class LearningCurve:
     success_rate: tuple[float, ...] = ()
     wall_time: tuple[float, ...] = ()
 
-    def append(
-        self, timesteps: int, mean_return: float, success_rate: float, wall_time: float
-    ) -> LearningCurve:
+    def append(self, timesteps: int, mean_return: float, success_rate: float, wall_time: float) -> LearningCurve:
         """A new curve with one more point."""
         return LearningCurve(
             (*self.timesteps, int(timesteps)),
@@ -122,9 +118,7 @@ def _build(cls: type[T], data: Any, where: Path) -> T:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise RunDirError(f"{where}: unknown {cls.__name__} keys {unknown}; allowed {sorted(fields)}")
-    kwargs = {
-        k: tuple(v) if "tuple" in str(fields[k].type) and isinstance(v, list) else v for k, v in data.items()
-    }
+    kwargs = {k: tuple(v) if "tuple" in str(fields[k].type) and isinstance(v, list) else v for k, v in data.items()}
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -162,9 +156,7 @@ def _run_dir(path: str | os.PathLike) -> Path:
 
 def save_run(run_dir: str | os.PathLike, meta: RunMetadata) -> Path:
     """Write ``run.json`` into ``run_dir``."""
-    return _write_json(
-        Path(run_dir) / RUN_FILE, {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(meta)}
-    )
+    return _write_json(Path(run_dir) / RUN_FILE, {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(meta)})
 
 
 def load_run(run_dir: str | os.PathLike) -> RunMetadata:
@@ -175,9 +167,7 @@ def load_run(run_dir: str | os.PathLike) -> RunMetadata:
 
 def save_curve(run_dir: str | os.PathLike, curve: LearningCurve) -> Path:
     """Write ``learning_curve.json`` into ``run_dir``."""
-    return _write_json(
-        Path(run_dir) / CURVE_FILE, {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(curve)}
-    )
+    return _write_json(Path(run_dir) / CURVE_FILE, {"schema_version": SCHEMA_VERSION, **dataclasses.asdict(curve)})
 
 
 def load_curve(run_dir: str | os.PathLike) -> LearningCurve:

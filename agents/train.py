@@ -72,9 +72,7 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
     old = load_run(out)
     diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
     if set(diff) - {"timesteps"}:
-        raise RunDirError(
-            f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False"
-        )
+        raise RunDirError(f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False")
     return not diff and (out / MODEL).exists()
 
 
@@ -164,22 +162,14 @@ def train(
     if _prepare_dir(out, meta, resume):
         return out
     save_run(out, meta)
-    atomic_write_text(
-        out / HP_FILE, yaml.safe_dump({env_id: json.loads(json.dumps(hp.entry))}, sort_keys=True)
-    )
+    atomic_write_text(out / HP_FILE, yaml.safe_dump({env_id: json.loads(json.dumps(hp.entry))}, sort_keys=True))
     tb = _tensorboard_dir(out, tensorboard)
     ckpt = latest_checkpoint(out) if resume else None
-    start = (
-        0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
-    )
+    start = 0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
     venv = make_vec(env_id, randomization, hp, n_envs or hp.n_envs, seed + start, vec_env)
     if hp.normalize_kwargs is not None:
         has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
-        venv = (
-            VecNormalize.load(str(ckpt / VECNORM), venv)
-            if has_stats
-            else VecNormalize(venv, **hp.normalize_kwargs)
-        )
+        venv = VecNormalize.load(str(ckpt / VECNORM), venv) if has_stats else VecNormalize(venv, **hp.normalize_kwargs)
     model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
     eval_env = _eval_env(env_id, randomization, hp, seed + EVAL_SEED_OFFSET)
     curve = LearningCurveCallback(
