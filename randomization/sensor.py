@@ -1,13 +1,14 @@
 """Camera-pipeline image ops on uint8 HxWx3 arrays (pure, vectorised numpy; JPEG through PIL).
 
-Order follows a real camera: optics (blur, vignetting) -> sensor (shot noise, read noise, dead pixels) ->
-ISP (colour temperature / white balance, gamma) -> compression (JPEG).
+Order: optics (blur, vignetting) with the ISP colour gains (colour temperature / white balance) folded into
+one gain map -> sensor (shot + read noise, dead pixels) -> gamma -> compression (JPEG).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -56,27 +57,15 @@ def _radius2(h: int, w: int) -> np.ndarray:
     return r2
 
 
-def vignette(img: np.ndarray, strength: float) -> np.ndarray:
-    """Darken towards the corners: gain 1 at the centre, ``1 - strength`` at the corners."""
-    if strength <= 0:
-        return img
-    gain = 1.0 - strength * _radius2(*img.shape[:2])
-    return img * gain[..., None]
+def unit_noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Zero-mean, unit-variance triangular noise (float32) drawn from random bytes."""
+    n = int(np.prod(shape))
+    b = np.frombuffer(rng.bytes(2 * n), dtype=np.uint8)
+    tri = b[:n].astype(np.float32) + b[n:] - np.float32(255.0)
+    return (tri * np.float32(_TRI_SCALE)).reshape(shape)
 
 
-def shot_noise(img: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:
-    """Signal-dependent (Poisson-like) noise: std = sqrt(gain * intensity) in 0..255 units."""
-    if gain <= 0:
-        return img
-    std = np.sqrt(np.maximum(img, 0.0) * gain)
-    return img + std * rng.standard_normal(img.shape, dtype=np.float32)
-
-
-def gaussian_noise(img: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive read noise with ``std`` in 0..255 units."""
-    if std <= 0:
-        return img
-    return img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(std)
+_TRI_SCALE = 1.0 / np.sqrt(2 * (256**2 - 1) / 12.0)  # 1 / std of (u1 + u2), u uniform on {0..255}
 
 
 def dead_pixel_mask(h: int, w: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,11 +82,7 @@ def kelvin_to_gains(kelvin: float) -> np.ndarray:
     def rgb(t: float) -> np.ndarray:  # Tanner Helland's blackbody fit, normalised
         t = t / 100.0
         r = 255.0 if t <= 66 else 329.698727446 * (t - 60) ** -0.1332047592
-        g = (
-            99.4708025861 * np.log(t) - 161.1195681661
-            if t <= 66
-            else 288.1221695283 * (t - 60) ** -0.0755148492
-        )
+        g = 99.4708025861 * np.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * (t - 60) ** -0.0755148492
         b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5177312231 * np.log(t - 10) - 305.0447927307)
         return np.clip(np.array([r, g, b], dtype=np.float32), 1.0, 255.0)
 
@@ -114,8 +99,22 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
+@dataclass(frozen=True)
+class _SizeState:
+    gain: np.ndarray | None  # (H, W, 3) vignetting x colour gains
+    dead: tuple[np.ndarray, np.ndarray] | None  # flat indices, stuck values
+    noise: np.ndarray | None  # (NOISE_BANK, H, W, 3) unit (or read-std scaled) noise
+
+
 class SensorPipeline:
-    """Sampled camera settings (from ``Params.sensor``) applied to every frame; noise drawn per frame."""
+    """Sampled camera settings (from ``Params.sensor``) applied to every frame; noise drawn per frame.
+
+    Per-frame work is one gain multiply (vignetting x white balance, precomputed per size), adding one of
+    ``NOISE_BANK`` unit-noise frames drawn once per params (scaled by the read/shot noise std), a gamma
+    look-up table and optional blur / JPEG.
+    """
+
+    NOISE_BANK = 8
 
     def __init__(self, settings: Mapping[str, Sequence[float]], seed: int = 0) -> None:
         unknown = set(settings) - set(SENSOR_OPS)
@@ -128,8 +127,12 @@ class SensorPipeline:
             gains *= kelvin_to_gains(self.settings["color_temperature"][0])
         if "white_balance" in self.settings:
             gains *= np.asarray(self.settings["white_balance"], dtype=np.float32)
-        self._gains = None if np.allclose(gains, 1.0) else gains.astype(np.float32)
-        self._dead: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._gains = gains.astype(np.float32)
+        gamma = self._value("gamma", 1.0)
+        self._lut = None
+        if "gamma" in self.settings and abs(gamma - 1.0) > 1e-6:
+            self._lut = (255.0 * (np.arange(256) / 255.0) ** (1.0 / gamma) + 0.5).astype(np.uint8)
+        self._per_size: dict[tuple[int, int], _SizeState] = {}
 
     @property
     def active(self) -> bool:
@@ -138,28 +141,44 @@ class SensorPipeline:
     def _value(self, name: str, default: float = 0.0) -> float:
         return self.settings.get(name, (default,))[0]
 
+    def _size_state(self, h: int, w: int) -> _SizeState:
+        if (h, w) not in self._per_size:
+            gain = np.broadcast_to(self._gains, (h, w, 3)).astype(np.float32)
+            if self._value("vignetting") > 0:
+                gain = gain * (1.0 - self._value("vignetting") * _radius2(h, w))[..., None]
+            dead = None
+            if self._value("dead_pixels") > 0:
+                dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
+            bank = None
+            if self._value("shot_noise") > 0 or self._value("gaussian_std") > 0:
+                bank = unit_noise((self.NOISE_BANK, h, w, 3), np.random.default_rng(self.seed))
+                if self._value("shot_noise") <= 0:
+                    bank *= np.float32(self._value("gaussian_std"))
+            self._per_size[(h, w)] = _SizeState(None if np.allclose(gain, 1.0) else gain, dead, bank)
+        return self._per_size[(h, w)]
+
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Process one uint8 (H, W, 3) frame."""
         if not self.settings:
             return img
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[-1] != 3:
             raise ValueError(f"img: expected uint8 (H, W, 3), got {img.dtype} {img.shape}")
-        x = img.astype(np.float32)
-        x = blur(x, self._value("blur_sigma"))
-        x = vignette(x, self._value("vignetting"))
-        x = shot_noise(x, self._value("shot_noise"), rng)
-        x = gaussian_noise(x, self._value("gaussian_std"), rng)
-        if self._value("dead_pixels") > 0:
-            h, w = img.shape[:2]
-            if (h, w) not in self._dead:
-                self._dead[(h, w)] = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
-            idx, val = self._dead[(h, w)]
-            x.reshape(h * w, 3)[idx] = val[:, None]
-        if self._gains is not None:
-            x = x * self._gains
-        if "gamma" in self.settings:
-            x = 255.0 * (np.clip(x, 0.0, 255.0) / 255.0) ** (1.0 / self._value("gamma", 1.0))
+        h, w = img.shape[:2]
+        state = self._size_state(h, w)
+        x = blur(img.astype(np.float32), self._value("blur_sigma"))
+        if state.gain is not None:
+            x = x * state.gain
+        if state.noise is not None:
+            noise = state.noise[rng.integers(self.NOISE_BANK)]
+            if self._value("shot_noise") > 0:  # std = sqrt(read^2 + gain * intensity)
+                shot, read = np.float32(self._value("shot_noise")), np.float32(self._value("gaussian_std") ** 2)
+                noise = np.sqrt(np.maximum(x, 0.0) * shot + read) * noise
+            x = x + noise
+        if state.dead is not None:
+            x.reshape(h * w, 3)[state.dead[0]] = state.dead[1][:, None]
         out = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+        if self._lut is not None:
+            out = np.take(self._lut, out)
         if "jpeg_quality" in self.settings:
             out = jpeg(out, int(self._value("jpeg_quality", 95)))
         return out
