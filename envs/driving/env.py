@@ -1,0 +1,204 @@
+"""``LaneFollowEnv``: drive a MuJoCo car along procedurally generated closed tracks.
+
+Actions are ``[steering, throttle/brake]`` in ``[-1, 1]``. Each reset draws a track (unless ``track_seed`` is
+fixed) and writes it into the one compiled model, so ``env.model`` stays the same object for the env's lifetime.
+The episode terminates when the car leaves the road, flips, hits a cone or completes the target distance
+(``is_success``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import mujoco
+import numpy as np
+
+from simreal.envs.base import MujocoEnv
+from simreal.envs.driving import car, scene
+from simreal.envs.driving.config import LaneFollowConfig
+from simreal.envs.driving.track import HALF_WIDTH, Track, generate_track, split_seed_range
+
+LOOKAHEAD = (0.0, 2.5, 5.0, 7.5, 10.0)  # m: curvature samples ahead of the car in the state vector
+START_OFFSET = 0.3  # m, largest random lateral offset at reset
+START_HEADING = 0.1  # rad, largest random heading error at reset
+START_CLEAR = 15.0  # m of road ahead of the start kept free of cones
+FLIP_COS = 0.5  # the chassis counts as flipped when its up axis is more than 60 degrees from vertical
+
+
+def _wrap(angle: float) -> float:
+    return float((angle + np.pi) % (2 * np.pi) - np.pi)
+
+
+class LaneFollowEnv(MujocoEnv):
+    """Lane following from an onboard camera (or privileged state) on seeded procedural tracks.
+
+    State observation (float32, physical units): ``[lateral offset (m, left > 0), heading error (rad),
+    curvature (1/m) at LOOKAHEAD metres ahead ..., forward speed (m/s)]``; in ``pixels_state`` mode the state
+    part is ``[forward speed, steering angle (rad)]``.
+    """
+
+    default_camera: ClassVar[str] = "onboard"
+    video_camera: ClassVar[str] = "chase"
+    frame_skip: ClassVar[int] = scene.FRAME_SKIP
+    config_class: ClassVar[type[LaneFollowConfig]] = LaneFollowConfig
+
+    def __init__(self, config: LaneFollowConfig | None = None) -> None:
+        config = config or LaneFollowConfig()
+        model = scene.build_model()
+        self._chassis = model.body("chassis").id
+        self._free_qpos = int(model.jnt_qposadr[model.joint("chassis_joint").id])
+        self._free_qvel = int(model.jnt_dofadr[model.joint("chassis_joint").id])
+        self._steer_qpos = [int(model.jnt_qposadr[model.joint(f"steer_f{side}").id]) for side in "lr"]
+        self._cone_geoms = np.array([model.geom(f"cone_{i}").id for i in range(scene.MAX_OBSTACLES)])
+        first_seed = config.track_seed if config.track_seed is not None else split_seed_range(config.track_split)[0]
+        self.track: Track = generate_track(first_seed)
+        self._mesh_ids = scene.apply_track(model, self.track)
+        scene.place_cones(model, np.zeros((0, 2)))
+        self._reset_progress(0.0)
+        super().__init__(model, config, action_dim=2)
+
+    # ----------------------------------------------------------------- episode bookkeeping
+    def _reset_progress(self, s: float) -> None:
+        self._s = s
+        self._progress = 0.0
+        self._prev_action = np.zeros(2)
+        self._collided = False
+
+    @property
+    def target_distance(self) -> float:
+        """Distance (m) along the centre line that completes the episode: the configured one, or one lap."""
+        target = self.config.target_distance
+        return float(target) if target is not None else self.track.length
+
+    # ----------------------------------------------------------------- task hooks
+    def _draw_track_seed(self) -> int:
+        if self.config.track_seed is not None:
+            return self.config.track_seed
+        start, stop = split_seed_range(self.config.track_split, self.config.num_tracks)
+        return int(self.np_random.integers(start, stop))
+
+    def _set_track(self, seed: int) -> None:
+        if seed == self.track.seed:
+            return
+        self.track = generate_track(seed)
+        self._mesh_ids = scene.apply_track(self.model, self.track)
+        self._upload_meshes()
+
+    def _upload_meshes(self) -> None:
+        # SceneRenderer has no public mesh upload yet; this mirrors its upload_textures.
+        for renderer in self._renderers.values():
+            if renderer.started:
+                gl = renderer._renderer
+                gl._gl_context.make_current()
+                for mesh_id in self._mesh_ids:
+                    mujoco.mjr_uploadMesh(self.model, gl._mjr_context, mesh_id)
+
+    def _place_obstacles(self, start_s: float) -> None:
+        count = self.config.obstacles
+        rng = self.np_random
+        span = (self.track.length - 2 * START_CLEAR) / max(count, 1)
+        s = start_s + START_CLEAR + span * (np.arange(count) + rng.uniform(0.2, 0.8, size=count))
+        side = rng.choice([-1.0, 1.0], size=count)
+        offset = side * rng.uniform(0.5, 0.8, size=count) * HALF_WIDTH
+        idx = np.round(np.mod(s, self.track.length) / self.track.spacing).astype(int) % len(self.track.s)
+        positions = self.track.points[idx] + offset[:, None] * self.track.normals[idx]
+        scene.place_cones(self.model, positions)
+
+    def _reset_task(self) -> None:
+        rng = self.np_random
+        self._set_track(self._draw_track_seed())
+        s = float(rng.uniform(0.0, self.track.length))
+        i = int(s / self.track.spacing) % len(self.track.s)
+        s = float(self.track.s[i])
+        offset = float(rng.uniform(-START_OFFSET, START_OFFSET))
+        x, y = self.track.points[i] + offset * self.track.normals[i]
+        tx, ty = self.track.tangents[i]
+        yaw = float(np.arctan2(ty, tx) + rng.uniform(-START_HEADING, START_HEADING))
+        q = self._free_qpos
+        self.data.qpos[q : q + 7] = (x, y, car.CHASSIS_Z, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        self._place_obstacles(s)
+        self._reset_progress(s)
+
+    def _apply_action(self, action: np.ndarray) -> None:
+        left, right = car.ackermann(float(action[0]) * car.MAX_STEER)
+        self.data.ctrl[:] = (left, right, action[1], action[1])
+
+    # ----------------------------------------------------------------- measurements
+    def _pose(self) -> tuple[np.ndarray, float, float]:
+        """Chassis position, yaw and forward speed."""
+        xmat = self.data.xmat[self._chassis].reshape(3, 3)
+        yaw = float(np.arctan2(xmat[1, 0], xmat[0, 0]))
+        v = self.data.qvel[self._free_qvel : self._free_qvel + 3]
+        return self.data.xpos[self._chassis].copy(), yaw, float(v @ xmat[:, 0])
+
+    def _steering(self) -> float:
+        return float(np.mean(self.data.qpos[self._steer_qpos]))
+
+    def _state_vector(self) -> np.ndarray:
+        pos, yaw, speed = self._pose()
+        if self.config.obs_mode == "pixels_state":
+            return np.array([speed, self._steering()], dtype=np.float32)
+        s, offset, heading = self.track.project(pos[:2])
+        curvature = self.track.curvature_at(s + np.asarray(LOOKAHEAD))
+        return np.array([offset, _wrap(yaw - heading), *curvature, speed], dtype=np.float32)
+
+    def _cone_hit(self) -> bool:
+        ncon = self.data.ncon
+        if ncon == 0 or self.config.obstacles == 0:
+            return False
+        geoms = self.data.contact.geom[:ncon]
+        return bool(np.isin(geoms, self._cone_geoms[: self.config.obstacles]).any())
+
+    def _evaluate(self, action: np.ndarray) -> tuple[dict[str, float], bool, dict[str, Any]]:
+        pos, yaw, speed = self._pose()
+        s, offset, heading = self.track.project(pos[:2])
+        length = self.track.length
+        delta = (s - self._s + length / 2) % length - length / 2
+        self._s = s
+        self._progress += delta
+        jerk = float(np.sum((action - self._prev_action) ** 2))
+        self._prev_action = np.asarray(action, dtype=np.float64).copy()
+        self._collided = self._collided or self._cone_hit()
+        off_road = abs(offset) > HALF_WIDTH
+        flipped = self.data.xmat[self._chassis][8] < FLIP_COS
+        success = self._progress >= self.target_distance
+        cfg = self.config
+        terms = {
+            "progress": cfg.progress_weight * delta,
+            "offset": -cfg.offset_weight * (offset / HALF_WIDTH) ** 2,
+            "jerk": -cfg.jerk_weight * jerk,
+        }
+        info = {
+            "is_success": bool(success),
+            "progress": float(self._progress),
+            "distance_to_target": float(max(self.target_distance - self._progress, 0.0)),
+            "lateral_offset": float(offset),
+            "heading_error": _wrap(yaw - heading),
+            "speed": speed,
+            "off_road": bool(off_road),
+            "flipped": bool(flipped),
+            "collision": self._collided,
+            "track_seed": self.track.seed,
+            "track_length": float(length),
+        }
+        return terms, bool(success or off_road or flipped or self._collided), info
+
+    def task_state(self) -> dict[str, np.ndarray]:
+        """Car pose and speed, its place on the track, the centre line and the placed cones."""
+        pos, yaw, speed = self._pose()
+        s, offset, heading = self.track.project(pos[:2])
+        cones = self.model.geom_pos[self._cone_geoms[: self.config.obstacles], :2].copy()
+        return {
+            "car_pos": pos,
+            "car_yaw": np.array([yaw]),
+            "speed": np.array([speed]),
+            "steering": np.array([self._steering()]),
+            "track_s": np.array([s]),
+            "lateral_offset": np.array([offset]),
+            "heading_error": np.array([_wrap(yaw - heading)]),
+            "progress": np.array([self._progress]),
+            "track_length": np.array([self.track.length]),
+            "centre_line": np.array(self.track.points),
+            "curvature": np.array(self.track.curvature),
+            "cone_pos": cones,
+        }
