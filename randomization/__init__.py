@@ -1,1 +1,100 @@
-"""simreal.randomization"""
+"""simreal.randomization: declarative domain randomization (visual, physics, sensor, control), named domains
+and automatic domain randomization for the simreal MuJoCo envs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from simreal.randomization.adr import AdrConfig, AdrParam, AdrWrapper, AutomaticDomainRandomization
+from simreal.randomization.apply import Defaults, apply, restore
+from simreal.randomization.distributions import Choice, Constant, Distribution, LogUniform, Normal, Uniform
+from simreal.randomization.heldout import check_heldout, heldout_violations
+from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.presets import DOMAINS, PRESETS, domain_spec, env_family, load_preset, resolve_spec
+from simreal.randomization.sample import Sampler, sample
+from simreal.randomization.sensor import SensorPipeline
+from simreal.randomization.spec import (
+    CameraSpec,
+    ColorEntry,
+    ControlSpec,
+    DistractorSpec,
+    ImageTextureEntry,
+    LightSpec,
+    PhysicsEntry,
+    PhysicsSpec,
+    RandomizationSpec,
+    SensorSpec,
+    SpecError,
+    TextureEntry,
+    VisualSpec,
+)
+from simreal.randomization.wrapper import DomainRandomization
+
+
+def make_randomized(
+    env: gym.Env,
+    randomization: Any = None,
+    domain: str | None = None,
+    seed_sequence: np.random.SeedSequence | None = None,
+    resample: str | int = "episode",
+) -> gym.Env:
+    """Wrap ``env`` in ``DomainRandomization`` for a preset name / YAML path / spec (``randomization``) or a
+    named ``domain`` (canonical, train, test, real); returns ``env`` unchanged when both are None."""
+    if randomization is None and domain is None:
+        return env
+    if randomization is not None and domain is not None:
+        raise ValueError(
+            f"randomization/domain: pass one of them, got randomization={randomization!r} and domain={domain!r}"
+        )
+    family = env_family(env)
+    spec = domain_spec(domain, family) if domain is not None else resolve_spec(randomization, family)
+    return DomainRandomization(env, spec, resample=resample, seed=seed_sequence)
+
+
+__all__ = [
+    "DOMAINS",
+    "PRESETS",
+    "AdrConfig",
+    "AdrParam",
+    "AdrWrapper",
+    "AutomaticDomainRandomization",
+    "CameraSpec",
+    "Choice",
+    "ColorEntry",
+    "Constant",
+    "ControlSpec",
+    "Defaults",
+    "DistractorSpec",
+    "Distribution",
+    "DomainRandomization",
+    "FieldOp",
+    "ImageTextureEntry",
+    "LightSpec",
+    "LogUniform",
+    "Normal",
+    "Params",
+    "PhysicsEntry",
+    "PhysicsSpec",
+    "RandomizationSpec",
+    "Sampler",
+    "SensorPipeline",
+    "SensorSpec",
+    "SpecError",
+    "TextureEntry",
+    "TextureOp",
+    "Uniform",
+    "VisualSpec",
+    "apply",
+    "check_heldout",
+    "domain_spec",
+    "env_family",
+    "heldout_violations",
+    "load_preset",
+    "make_randomized",
+    "resolve_spec",
+    "restore",
+    "sample",
+]

@@ -291,9 +291,7 @@ def from_dict(data: Any) -> Distribution:
     required, optional = _FIELDS[kind]
     unknown = set(data) - {"type", *required, *optional}
     if unknown:
-        raise ValueError(
-            f"{sorted(unknown)[0]}: unknown key for {kind} (allowed: {list(required + optional)})"
-        )
+        raise ValueError(f"{sorted(unknown)[0]}: unknown key for {kind} (allowed: {list(required + optional)})")
     missing = [k for k in required if k not in data]
     if missing:
         raise ValueError(f"{missing[0]}: required for {kind}")

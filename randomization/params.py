@@ -79,12 +79,15 @@ class Params:
         )
 
     def summary(self) -> dict[str, Any]:
-        """Compact JSON-able summary for ``info``: draws by spec path, texture families, sensor, control."""
+        """Compact JSON-able summary for ``info``: draws by spec path, texture families, sensor, control.
+
+        Leaves are tuples (immutable), so a shallow copy per step is enough to hand out fresh info data.
+        """
         return {
             "spec_hash": self.spec_hash,
-            "draws": {k: list(v) for k, v in self.draws},
+            "draws": dict(self.draws),
             "textures": {t.name: t.family if t.family != "image" else t.image for t in self.textures},
-            "sensor": {k: list(v) for k, v in self.sensor},
+            "sensor": dict(self.sensor),
             "control": dict(self.control),
         }
 

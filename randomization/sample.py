@@ -64,13 +64,15 @@ def element_names(model: mujoco.MjModel, kind: str) -> list[str]:
     return [mujoco.mj_id2name(model, obj, i) or "" for i in range(getattr(model, _COUNT[kind]))]
 
 
-def match(model: mujoco.MjModel, kind: str, patterns: tuple[str, ...], path: str) -> tuple[int, ...]:
+def match(
+    model: mujoco.MjModel, kind: str, patterns: tuple[str, ...], path: str, optional: bool = False
+) -> tuple[int, ...]:
     """Ids of ``kind`` elements whose name matches a glob in ``patterns``; a pattern matching none raises."""
     names = element_names(model, kind)
     ids: set[int] = set()
     for j, pat in enumerate(patterns):
         hit = {i for i, n in enumerate(names) if n and fnmatch.fnmatchcase(n, pat)}
-        if not hit:
+        if not hit and not optional:
             known = [n for n in names if n]
             raise SpecError(f"{path}[{j}]: {pat!r} matches no {kind} in the model (known: {known})")
         ids |= hit
@@ -101,9 +103,7 @@ class _Draws:
         )
 
 
-def _op(
-    field: str, op: str, rows: tuple[int, ...], values: np.ndarray, cols: tuple[int, ...] | None = None
-) -> FieldOp:
+def _op(field: str, op: str, rows: tuple[int, ...], values: np.ndarray, cols: tuple[int, ...] | None = None) -> FieldOp:
     values = np.asarray(values, dtype=np.float64).reshape(len(rows), -1)
     return FieldOp(field, op, rows, cols, tuple(values.ravel().tolist()), values.shape[1])
 
@@ -193,9 +193,7 @@ class Sampler:
             field = "mat_rgba" if entry.target == "material" else "geom_rgba"
             rows = match(self._model, entry.target, entry.names, f"{path}.names")
             op = "hsv_jitter" if entry.mode == "jitter" else "hsv_set"
-            self._add(
-                self._color_step(HSV(entry.hue, entry.saturation, entry.value), path, rows, field, op), field
-            )
+            self._add(self._color_step(HSV(entry.hue, entry.saturation, entry.value), path, rows, field, op), field)
         for i, entry in enumerate(v.textures):
             self._compile_texture(entry, f"visual.textures[{i}]")
         for i, entry in enumerate(v.image_textures):
@@ -250,9 +248,7 @@ class Sampler:
         texs = self._textures(entry.names, path)
         folder = Path(entry.folder).expanduser()
         exts = tuple(e.lower() for e in entry.extensions)
-        files = (
-            sorted(str(p) for p in folder.glob("*") if p.suffix.lower() in exts) if folder.is_dir() else []
-        )
+        files = sorted(str(p) for p in folder.glob("*") if p.suffix.lower() in exts) if folder.is_dir() else []
         if not files:
             raise SpecError(f"{path}.folder: no {list(exts)} images in {str(folder)!r}")
 
@@ -260,9 +256,7 @@ class Sampler:
             idx = d.rng.integers(len(files), size=len(texs))
             for k, tex in enumerate(texs):
                 img = files[int(idx[k])]
-                t.append(
-                    TextureOp(tex.tex_id, tex.name, "image", (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0, 0, img)
-                )
+                t.append(TextureOp(tex.tex_id, tex.name, "image", (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0, 0, img))
 
         self._steps.append(step)
 
@@ -312,11 +306,7 @@ class Sampler:
             if spec.pos_jitter is not None:
                 f.append(_op("cam_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
             if spec.rot_jitter_deg is not None:
-                f.append(
-                    _op(
-                        "cam_quat", "quat_rot", rows, d(spec.rot_jitter_deg, f"{path}.rot_jitter_deg", (n, 3))
-                    )
-                )
+                f.append(_op("cam_quat", "quat_rot", rows, d(spec.rot_jitter_deg, f"{path}.rot_jitter_deg", (n, 3))))
             if spec.fovy_jitter is not None:
                 f.append(_op("cam_fovy", "add", rows, d(spec.fovy_jitter, f"{path}.fovy_jitter", n)))
 
@@ -337,9 +327,7 @@ class Sampler:
             visible[d.rng.permutation(n)[:k]] = 1.0
             shapes = shape_ids[d.rng.integers(len(shape_ids), size=n)]
             size = d(spec.size, f"{path}.size", (n, 3))
-            pos = np.stack(
-                [d(spec.x, f"{path}.x", n), d(spec.y, f"{path}.y", n), d(spec.z, f"{path}.z", n)], axis=-1
-            )
+            pos = np.stack([d(spec.x, f"{path}.x", n), d(spec.y, f"{path}.y", n), d(spec.z, f"{path}.z", n)], axis=-1)
             hsv = d.hsv(spec.color, f"{path}.color", n)
             f.append(_op("geom_type", "set", rows, shapes))
             f.append(_op("geom_size", "set", rows, size))
@@ -368,7 +356,7 @@ class Sampler:
             return (0,)
         prefix = entry.field.split("_", 1)[0]
         kind = _PHYSICS_OBJ[prefix]
-        ids = match(self._model, kind, entry.names, f"{path}.names")
+        ids = match(self._model, kind, entry.names, f"{path}.names", optional=entry.optional)
         if prefix != "dof":
             return ids
         jnt = set(ids)
@@ -376,6 +364,8 @@ class Sampler:
 
     def _compile_physics_entry(self, entry: PhysicsEntry, path: str) -> None:
         rows = self._physics_rows(entry, path)
+        if not rows and entry.optional:
+            return
         field = entry.field
         if not rows:
             raise SpecError(f"{path}.names: the matched joints have no degrees of freedom")

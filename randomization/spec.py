@@ -227,8 +227,9 @@ class PhysicsEntry:
     """``field`` of the elements matching ``names`` <- pristine (mode) draw.
 
     ``columns`` restricts multi-column fields (e.g. ``geom_friction`` column 0 = sliding); ``shared`` uses one
-    draw for all matched elements instead of one per element. ``actuator_kp`` scales/sets a position
-    actuator's gain and bias consistently. ``opt.timestep`` takes ``names: ["*"]``.
+    draw for all matched elements instead of one per element; ``optional`` skips the entry when no element
+    matches (e.g. the block of Push in the shared arm presets, absent from Reach). ``actuator_kp``
+    scales/sets a position actuator's gain and bias consistently. ``opt.timestep`` takes ``names: ["*"]``.
     """
 
     field: str
@@ -237,6 +238,7 @@ class PhysicsEntry:
     mode: Mode = "scale"
     columns: tuple[int, ...] | None = None
     shared: bool = False
+    optional: bool = False
 
     def __post_init__(self) -> None:
         _check_in(self.field, PHYSICS_FIELDS, "field")
@@ -382,16 +384,12 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _build(cls: type, data: Any, path: str) -> Any:
     if not isinstance(data, Mapping):
-        raise SpecError(
-            f"{path or '<root>'}: expected a mapping for {cls.__name__}, got {type(data).__name__}"
-        )
+        raise SpecError(f"{path or '<root>'}: expected a mapping for {cls.__name__}, got {type(data).__name__}")
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in names:
-            raise SpecError(
-                f"{_join(path, str(key))}: unknown field for {cls.__name__} (allowed: {sorted(names)})"
-            )
+            raise SpecError(f"{_join(path, str(key))}: unknown field for {cls.__name__} (allowed: {sorted(names)})")
     kwargs = {k: _convert(hints[k], v, _join(path, k)) for k, v in data.items()}
     try:
         return cls(**kwargs)

@@ -92,9 +92,7 @@ class DomainRandomization(gym.Wrapper):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         if seed is not None:
             entropy = [int(seed), _SALT]
-            self._rng = np.random.default_rng(
-                np.random.SeedSequence(entropy, spawn_key=self._seed_seq.spawn_key)
-            )
+            self._rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=self._seed_seq.spawn_key))
         self._resample_now()
         self._steps = 0
         self._queue.clear()
@@ -139,7 +137,7 @@ class DomainRandomization(gym.Wrapper):
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
-        info["randomization"] = self._summary
+        info["randomization"] = {k: dict(v) if isinstance(v, dict) else v for k, v in self._summary.items()}
         info["spec_hash"] = self.spec_hash
         return info
 

@@ -1,0 +1,62 @@
+"""Preset specs per env family (YAML files in ``presets/``) and the named domains built on them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from simreal.randomization.spec import RandomizationSpec
+
+PRESET_DIR = Path(__file__).with_name("presets")
+PRESETS = ("none", "visual", "physics", "full")
+FAMILIES = ("arm", "driving")
+DOMAINS = {"canonical": "none", "train": "full", "test": "test", "real": "real"}
+
+
+def env_family(env: gym.Env) -> str:
+    """``"driving"`` or ``"arm"`` from the env class's module (``simreal.envs.<family>...``)."""
+    module = type(env.unwrapped).__module__
+    for family in FAMILIES:
+        if f".{family}." in f".{module}.":
+            return family
+    raise ValueError(f"env: cannot tell the family (one of {list(FAMILIES)}) of {type(env.unwrapped).__name__}")
+
+
+def load_preset(name: str, family: str) -> RandomizationSpec:
+    """Preset ``name`` (``none``/``visual``/``physics``/``full``, or the domain specs ``test``/``real``)."""
+    if family not in FAMILIES:
+        raise ValueError(f"family: must be one of {list(FAMILIES)}, got {family!r}")
+    allowed = (*PRESETS, "test", "real")
+    if name not in allowed:
+        raise ValueError(f"randomization: preset must be one of {list(allowed)}, got {name!r}")
+    return RandomizationSpec.load(PRESET_DIR / f"{family}_{name}.yaml")
+
+
+def domain_spec(domain: str, family: str) -> RandomizationSpec:
+    """The spec of a named domain: canonical (none), train (full), test (held-out) or real (reality proxy)."""
+    if domain not in DOMAINS:
+        raise ValueError(f"domain: must be one of {list(DOMAINS)}, got {domain!r}")
+    return load_preset(DOMAINS[domain], family)
+
+
+def resolve_spec(randomization: Any, family: str) -> RandomizationSpec:
+    """A spec from a preset name, a ``.yaml``/``.yml``/``.json`` path, a mapping or a spec object."""
+    if isinstance(randomization, RandomizationSpec):
+        return randomization
+    if isinstance(randomization, dict):
+        return RandomizationSpec.from_dict(randomization)
+    if isinstance(randomization, (str, os.PathLike)):
+        text = str(randomization)
+        if text in PRESETS:
+            return load_preset(text, family)
+        if text.endswith((".yaml", ".yml", ".json")):
+            if not Path(text).is_file():
+                raise ValueError(f"randomization: spec file {text!r} does not exist")
+            return RandomizationSpec.load(text)
+        raise ValueError(
+            f"randomization: expected a preset {list(PRESETS)}, a .yaml/.json path or a spec, got {text!r}"
+        )
+    raise ValueError(f"randomization: unsupported type {type(randomization).__name__}")
