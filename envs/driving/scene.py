@@ -34,7 +34,7 @@ def _assets(n: int) -> str:
     road_tex = mesh.placeholder_vertices(road_count)[:, :2]
     return (
         '<texture name="tex_skybox" type="skybox" builtin="gradient" rgb1="0.45 0.65 0.9" rgb2="0.95 0.97 1"'
-        ' width="256" height="256"/>'
+        ' width="64" height="64"/>'
         '<texture name="tex_ground" type="2d" builtin="flat" rgb1="0.3 0.5 0.22" mark="random" random="0.15"'
         ' markrgb="0.4 0.6 0.28" width="64" height="64"/>'
         '<texture name="tex_road" type="2d" builtin="flat" rgb1="0.26 0.26 0.28" mark="random" random="0.08"'
