@@ -127,15 +127,28 @@ class Normal:
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> Sample:
         shape = () if size is None else size
-        out = np.asarray(rng.normal(self.mean, self.std, shape), dtype=float)
-        bad = (out < self.low) | (out > self.high)
+        narrow = self.std > 0 and (self.high - self.low) <= 3.0 * self.std
+        out = np.asarray(self._propose(rng, shape, narrow), dtype=float)
+        bad = self._rejected(rng, out, narrow)
         rounds = 0
-        while bad.any() and rounds < self._max_rounds:  # rejection; converges fast unless far in a tail
-            out[bad] = rng.normal(self.mean, self.std, int(bad.sum()))
-            bad = (out < self.low) | (out > self.high)
+        while bad.any() and rounds < self._max_rounds:  # rejection sampling (mean lies inside the window)
+            out[bad] = self._propose(rng, int(bad.sum()), narrow)
+            bad[bad] = self._rejected(rng, out[bad], narrow)
             rounds += 1
         out = np.clip(out, self.low, self.high)
         return float(out) if size is None else out
+
+    def _propose(self, rng: np.random.Generator, shape: Any, narrow: bool) -> np.ndarray:
+        # a window narrow next to std: propose uniformly inside it, else from the untruncated normal
+        if narrow:
+            return rng.uniform(self.low, self.high, shape)
+        return rng.normal(self.mean, self.std, shape)
+
+    def _rejected(self, rng: np.random.Generator, x: np.ndarray, narrow: bool) -> np.ndarray:
+        if narrow:
+            density = np.exp(-0.5 * ((x - self.mean) / self.std) ** 2)
+            return rng.random(np.shape(x)) >= density
+        return (x < self.low) | (x > self.high)
 
     def support(self) -> tuple[float, float]:
         if self.std == 0.0:
