@@ -184,7 +184,7 @@ class AutomaticDomainRandomization:
         self.load_state_dict(json.loads(Path(path).read_text()))
 
 
-class AdrWrapper(gym.Wrapper):
+class AdrWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Drives ADR from episodes of a ``DomainRandomization``-wrapped env: each reset proposes a spec, each
     episode end reports ``info[performance_key]`` (default ``is_success``) as performance."""
 
@@ -195,7 +195,8 @@ class AdrWrapper(gym.Wrapper):
         performance_key: str = "is_success",
         seed: int | None = None,
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, adr=adr, performance_key=performance_key, seed=seed)
+        gym.Wrapper.__init__(self, env)
         inner: Any = env
         while not isinstance(inner, DomainRandomization):
             if not isinstance(inner, gym.Wrapper):

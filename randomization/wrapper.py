@@ -29,8 +29,11 @@ def _check_resample(resample: Resample) -> Resample:
     return resample
 
 
-class DomainRandomization(gym.Wrapper):
+class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Randomize ``env`` with ``spec``, resampling every ``"episode"``, every ``"step"`` or every N steps.
+
+    Every reset draws new params (before the inner reset, so the first observation shows them); they cover
+    the first N steps, then a fresh draw happens every N steps (``"step"`` is N = 1).
 
     Randomness comes from a generator derived from the reset seed (same reset seed -> same params and pixels);
     ``seed`` (int or ``SeedSequence``) seeds the stream used when ``reset`` gets no seed. ``info`` carries
@@ -44,7 +47,8 @@ class DomainRandomization(gym.Wrapper):
         resample: Resample = "episode",
         seed: int | np.random.SeedSequence | None = None,
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, spec=spec, resample=resample, seed=seed)
+        gym.Wrapper.__init__(self, env)
         if not isinstance(spec, RandomizationSpec):
             raise ValueError(f"spec: expected a RandomizationSpec, got {type(spec).__name__}")
         self.resample = _check_resample(resample)
