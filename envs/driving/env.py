@@ -50,10 +50,10 @@ class LaneFollowEnv(MujocoEnv):
         self._free_qvel = int(model.jnt_dofadr[model.joint("chassis_joint").id])
         self._steer_qpos = [int(model.jnt_qposadr[model.joint(f"steer_f{side}").id]) for side in "lr"]
         self._cone_geoms = np.array([model.geom(f"cone_{i}").id for i in range(scene.MAX_OBSTACLES)])
+        self._cone_mocap = model.body_mocapid[[model.body(f"cone_{i}").id for i in range(scene.MAX_OBSTACLES)]]
         first_seed = config.track_seed if config.track_seed is not None else split_seed_range(config.track_split)[0]
         self.track: Track = generate_track(first_seed)
         self._mesh_ids = scene.apply_track(model, self.track)
-        scene.place_cones(model, np.zeros((0, 2)))
         self._reset_progress(0.0)
         super().__init__(model, config, action_dim=2)
 
@@ -102,7 +102,7 @@ class LaneFollowEnv(MujocoEnv):
         offset = side * rng.uniform(0.5, 0.8, size=count) * HALF_WIDTH
         idx = np.round(np.mod(s, self.track.length) / self.track.spacing).astype(int) % len(self.track.s)
         positions = self.track.points[idx] + offset[:, None] * self.track.normals[idx]
-        scene.place_cones(self.model, positions)
+        scene.place_cones(self.model, self.data, positions)
 
     def _reset_task(self) -> None:
         rng = self.np_random
@@ -187,7 +187,7 @@ class LaneFollowEnv(MujocoEnv):
         """Car pose and speed, its place on the track, the centre line and the placed cones."""
         pos, yaw, speed = self._pose()
         s, offset, heading = self.track.project(pos[:2])
-        cones = self.model.geom_pos[self._cone_geoms[: self.config.obstacles], :2].copy()
+        cones = self.data.mocap_pos[self._cone_mocap[: self.config.obstacles], :2].copy()
         return {
             "car_pos": pos,
             "car_yaw": np.array([yaw]),

@@ -52,9 +52,10 @@ def _assets(n: int) -> str:
 
 
 def _world(n_obstacles: int, n_distractors: int) -> str:
+    # Mocap bodies: moving geoms of the world body at runtime would break its compile-time collision BVH.
     cones = "".join(
-        f'<geom name="cone_{i}" type="mesh" mesh="cone" pos="{i} 0 {HIDDEN_Z}" material="mat_cone"'
-        ' contype="1" conaffinity="2"/>'
+        f'<body name="cone_{i}" mocap="true" pos="{i} 0 {HIDDEN_Z}"><geom name="cone_{i}" type="mesh" mesh="cone"'
+        ' material="mat_cone" contype="1" conaffinity="2"/></body>'
         for i in range(n_obstacles)
     )
     distractors = "".join(
@@ -103,13 +104,11 @@ def apply_track(model: mujoco.MjModel, track: Track) -> tuple[int, int]:
     return road, marking
 
 
-def place_cones(model: mujoco.MjModel, positions: np.ndarray) -> None:
-    """Put the first ``len(positions)`` cones at these (x, y) and hide the others below the ground."""
-    ids = [model.geom(f"cone_{i}").id for i in range(MAX_OBSTACLES)]
-    model.geom_pos[ids] = (0.0, 0.0, HIDDEN_Z)
-    model.geom_pos[ids, 0] = np.arange(MAX_OBSTACLES)
+def place_cones(model: mujoco.MjModel, data: mujoco.MjData, positions: np.ndarray) -> None:
+    """Put the first ``len(positions)`` cones at these (x, y); the others stay hidden below the ground."""
+    bodies = [model.body(f"cone_{i}").id for i in range(MAX_OBSTACLES)]
+    mocap = model.body_mocapid[bodies]
+    data.mocap_pos[mocap] = model.body_pos[bodies]
     k = len(positions)
-    if k:  # the compiler moved the cone mesh's centroid into the geom frame: keep that offset
-        offset = model.mesh_pos[model.mesh("cone").id]
-        model.geom_pos[ids[:k], :2] = positions + offset[:2]
-        model.geom_pos[ids[:k], 2] = offset[2]
+    data.mocap_pos[mocap[:k], :2] = positions
+    data.mocap_pos[mocap[:k], 2] = 0.0
