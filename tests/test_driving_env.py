@@ -189,3 +189,14 @@ def test_bad_actions_raise() -> None:
         env.step(np.array([np.nan, 0.0]))
     with pytest.raises(ValueError, match="shape"):
         env.step(np.zeros(3))
+
+
+def test_live_renderers_show_the_new_track_after_reset() -> None:
+    env = _env(obs_mode="pixels")
+    first, _ = env.reset(seed=0)
+    live, _ = env.reset()
+    env.close()  # a fresh GL context reads the meshes from the model
+    fresh = env.render_frame("onboard", "rgb")
+    np.testing.assert_array_equal(live, fresh)
+    assert not np.array_equal(first, live)
+    env.close()

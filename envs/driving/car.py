@@ -41,8 +41,8 @@ def _wheel(name: str) -> str:
     )
 
 
-def car_body_xml() -> str:
-    """The ``<body name="chassis">`` element with wheels and the onboard / chase cameras."""
+def car_body_xml(attachments: str = "") -> str:
+    """The ``<body name="chassis">`` element with wheels, the onboard / chase cameras and ``attachments``."""
     hx, hy, hz = CHASSIS_HALF
     parts = []
     for name, (x, y) in WHEELS.items():
@@ -65,7 +65,7 @@ def car_body_xml() -> str:
         f' xyaxes="0 -1 0 {np.sin(pitch_onboard):.4f} 0 {np.cos(pitch_onboard):.4f}"/>'
         f'<camera name="chase" pos="-3.2 0 1.4" fovy="55"'
         f' xyaxes="0 -1 0 {np.sin(pitch_chase):.4f} 0 {np.cos(pitch_chase):.4f}"/>'
-        f"{''.join(parts)}</body>"
+        f"{''.join(parts)}{attachments}</body>"
     )
 
 

@@ -7,10 +7,10 @@ import numpy as np
 
 from simreal.envs.driving.car import MAX_STEER, WHEELBASE
 
-LOOKAHEAD_BASE = 2.0  # m
-LOOKAHEAD_GAIN = 0.5  # s: look further ahead at speed
+LOOKAHEAD_BASE = 1.5  # m
+LOOKAHEAD_GAIN = 0.3  # s: look further ahead at speed
 MAX_SPEED = 6.0  # m/s
-LATERAL_ACCEL = 3.0  # m/s^2 allowed in bends
+LATERAL_ACCEL = 4.0  # m/s^2 allowed in bends
 SPEED_GAIN = 0.8  # throttle per m/s of speed error
 PREVIEW = (0.0, 4.0, 8.0, 12.0)  # m: bends this far ahead limit the target speed
 

@@ -63,16 +63,19 @@ def _world(n_obstacles: int, n_distractors: int) -> str:
         ' contype="0" conaffinity="0"/>'
         for i in range(n_distractors)
     )
+    # The lights follow the car (fixed world direction) so its shadow map stays sharp wherever it drives.
+    lights = (
+        '<light name="light_main" mode="trackcom" directional="true" pos="0 0 10" dir="0.3 0.2 -1"'
+        ' diffuse="0.8 0.8 0.8" specular="0.2 0.2 0.2" castshadow="true"/>'
+        '<light name="light_fill" mode="trackcom" directional="true" pos="0 0 10" dir="-0.3 -0.4 -1"'
+        ' diffuse="0.3 0.3 0.3" specular="0 0 0" castshadow="false"/>'
+    )
     return (
-        '<light name="light_main" directional="true" pos="0 0 30" dir="0.3 0.2 -1" diffuse="0.8 0.8 0.8"'
-        ' specular="0.2 0.2 0.2" castshadow="true"/>'
-        '<light name="light_fill" directional="true" pos="0 0 30" dir="-0.3 -0.4 -1" diffuse="0.3 0.3 0.3"'
-        ' specular="0 0 0" castshadow="false"/>'
         '<geom name="ground" type="plane" size="60 60 10" material="mat_ground" friction="1 0.005 0.0001"'
         ' contype="1" conaffinity="2"/>'
         '<geom name="road" type="mesh" mesh="road" material="mat_road" contype="0" conaffinity="0"/>'
         '<geom name="lane_marking" type="mesh" mesh="lane_marking" material="mat_marking" contype="0"'
-        ' conaffinity="0"/>' + cones + distractors + car.car_body_xml()
+        ' conaffinity="0"/>' + cones + distractors + car.car_body_xml(lights)
     )
 
 
@@ -82,7 +85,7 @@ def scene_xml(n: int = TRACK_POINTS) -> str:
         '<mujoco model="lanefollow"><compiler angle="radian"/>'
         f'<option timestep="{TIMESTEP}" integrator="implicitfast"/>'
         '<statistic extent="30" center="0 0 0"/>'
-        '<visual><map znear="0.002" zfar="4"/><quality shadowsize="2048"/>'
+        '<visual><map znear="0.002" zfar="4" shadowclip="0.4"/><quality shadowsize="2048"/>'
         '<headlight ambient="0.35 0.35 0.35" diffuse="0.2 0.2 0.2" specular="0 0 0"/></visual>'
         f"<asset>{_assets(n)}</asset>"
         f"<worldbody>{_world(MAX_OBSTACLES, N_DISTRACTORS)}</worldbody>"
