@@ -1,0 +1,91 @@
+"""End to end: tiny train -> evaluate -> report in a subprocess, and CLI error handling."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simreal.agents.cli import evaluate_main, report_main
+from simreal.agents.evaluate import evaluate
+from simreal.agents.results import RunDirError
+
+CONFIG = """
+simreal/Reach-v0:
+  n_timesteps: 300
+  policy: 'MlpPolicy'
+  learning_starts: 100
+  batch_size: 32
+  buffer_size: 1000
+  policy_kwargs: "dict(net_arch=[32, 32])"
+  env_kwargs:
+    obs_mode: state
+"""
+
+SCRIPT = """
+import sys
+from simreal.agents.train import train
+from simreal.agents.evaluate import evaluate
+from simreal.agents.report import make_report
+root, config = sys.argv[1], sys.argv[2]
+for seed, rand in ((0, None), (1, "train")):
+    run = train("simreal/Reach-v0", "sac", rand, 200, seed, f"{root}/runs/{rand}/{seed}", config_path=config,
+                eval_freq=100, eval_episodes=2, progress_bar=False)
+    evaluate(run, ("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4, workers=1)
+print(make_report(f"{root}/runs", f"{root}/report", reps=200))
+"""
+
+
+def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
+    config = tmp_path / "sac.yml"
+    config.write_text(CONFIG)
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html_path = Path(proc.stdout.strip().splitlines()[-1])
+    assert html_path == tmp_path / "report" / "report.html"
+    results = json.loads((tmp_path / "runs" / "train" / "1" / "results.json").read_text())
+    assert results["schema_version"] == 1
+    assert results["run"]["method"] == "DR"
+    assert [d["domain"] for d in results["domains"]] == ["canonical", "test", "real"]
+    for dom in results["domains"]:
+        assert len(dom["returns"]) == len(dom["successes"]) == len(dom["episode_seeds"]) == 2
+        assert dom["spec_hash"]
+    page = html_path.read_text()
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", page)
+    assert refs, "report has no embedded images"
+    assert all(r.startswith("data:") for r in refs)
+    assert "data:image/gif;base64," in page
+    assert "url(" not in page
+    assert "@import" not in page
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| DR | real |" in md
+    assert "| no-DR | canonical |" in md
+
+
+def test_evaluate_missing_run_dir(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="nope"):
+        evaluate(tmp_path / "nope", ("canonical",), episodes=1)
+
+
+def test_evaluate_corrupt_run_dir(tmp_path: Path) -> None:
+    (tmp_path / "run.json").write_text("{broken")
+    with pytest.raises(RunDirError, match=r"run\.json is corrupt"):
+        evaluate(tmp_path, ("canonical",), episodes=1)
+
+
+def test_cli_reports_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate_main(str(tmp_path / "missing")) == 2
+    assert "missing" in capsys.readouterr().err
+    assert report_main(str(tmp_path), str(tmp_path / "out")) == 2
+    assert "no results.json" in capsys.readouterr().err
