@@ -15,7 +15,10 @@ from PIL import Image
 from simreal.randomization.params import FieldOp, Params, TextureOp
 from simreal.randomization.textures import generate, hsv_to_rgb, rgb_to_hsv
 
-MAX_GENERATED_SIDE = 128  # bigger textures (skyboxes) are generated at this size and upscaled
+# Procedural textures are generated at most this big and then tiled (cube/skybox strips: one face repeated)
+# or upscaled. Keeping the small matrix products in textures.py under OpenBLAS's threading threshold matters:
+# threaded tiny GEMMs on a busy machine cost milliseconds instead of microseconds.
+MAX_GENERATED_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,12 @@ def texture_pixels(op: TextureOp, height: int, width: int) -> np.ndarray:
     """uint8 (height, width, 3) pixels for a texture op (procedural or image)."""
     if op.family == "image":
         return load_image(op.image, height, width)
+    rng = np.random.default_rng(op.seed)
+    if width <= MAX_GENERATED_SIDE and height % width == 0 and height > width:  # a strip of square faces
+        face = generate(op.family, width, width, op.color_a, op.color_b, op.scale, rng)
+        return np.tile(face, (height // width, 1, 1))
     gh, gw = min(height, MAX_GENERATED_SIDE), min(width, MAX_GENERATED_SIDE)
-    img = generate(op.family, gh, gw, op.color_a, op.color_b, op.scale, np.random.default_rng(op.seed))
+    img = generate(op.family, gh, gw, op.color_a, op.color_b, op.scale, rng)
     if (gh, gw) != (height, width):
         iy = np.arange(height) * gh // height
         ix = np.arange(width) * gw // width

@@ -23,18 +23,29 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return y, x
 
 
+@lru_cache(maxsize=128)
+def _interp_weights(size: int, n: int) -> np.ndarray:
+    """(size, n + 1) smoothstep interpolation weights from ``n`` lattice cells onto ``size`` pixels."""
+    f = (np.arange(size, dtype=np.float32) + 0.5) / size * n
+    i = np.minimum(f.astype(np.int64), n - 1)
+    t = f - i
+    t = t * t * (3 - 2 * t)
+    w = np.zeros((size, n + 1), dtype=np.float32)
+    w[np.arange(size), i] = 1 - t
+    w[np.arange(size), i + 1] = t
+    w.flags.writeable = False
+    return w
+
+
 def value_noise(h: int, w: int, cells: float, rng: np.random.Generator) -> np.ndarray:
-    """Smooth noise in [0, 1] (h, w): a random lattice of ``cells`` cells bilinearly interpolated."""
-    n = max(1, round(cells))
+    """Smooth noise in [0, 1] (h, w): a random lattice of ``cells`` cells, smoothstep-interpolated
+    (separable, as two small matrix products)."""
+    n = int(np.clip(round(cells), 1, MAX_CELLS))
     lattice = rng.random((n + 1, n + 1), dtype=np.float32)
-    y, x = _grid(h, w)
-    fy, fx = y[:, 0] * n, x[0] * n
-    iy, ix = np.minimum(fy.astype(np.int64), n - 1), np.minimum(fx.astype(np.int64), n - 1)
-    ty, tx = fy - iy, fx - ix
-    ty, tx = ty * ty * (3 - 2 * ty), tx * tx * (3 - 2 * tx)  # smoothstep
-    top = lattice[iy][:, ix] * (1 - tx) + lattice[iy][:, ix + 1] * tx
-    bot = lattice[iy + 1][:, ix] * (1 - tx) + lattice[iy + 1][:, ix + 1] * tx
-    return top * (1 - ty)[:, None] + bot * ty[:, None]
+    return (_interp_weights(h, n) @ lattice) @ _interp_weights(w, n).T
+
+
+MAX_CELLS = 48  # lattice cells per side; bounds the GEMM sizes of value_noise
 
 
 def fractal_noise(h: int, w: int, cells: float, rng: np.random.Generator, octaves: int = 3) -> np.ndarray:

@@ -97,7 +97,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if seed is not None:
             entropy = [int(seed), _SALT]
             self._rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=self._seed_seq.spawn_key))
-        self._resample_now()
+        self.resample_now()
         self._steps = 0
         self._queue.clear()
         obs, info = self.env.reset(seed=seed, options=options)
@@ -107,7 +107,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._steps > 0 and (
             self.resample == "step" or (isinstance(self.resample, int) and self._steps % self.resample == 0)
         ):
-            self._resample_now()
+            self.resample_now()
         applied = self._control_action(action)
         repeat = 1
         if self._sampler.spec.control.action_repeat is not None:
@@ -130,7 +130,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if texture_ids:
             self.env.unwrapped.refresh_textures(texture_ids)
 
-    def _resample_now(self) -> None:
+    def resample_now(self) -> None:
+        """Draw new params from the current stream and write them into the model now."""
         params = self._sampler(self._rng)
         changed = apply(self.env.unwrapped.model, self._defaults, params)
         self._refresh(changed)
@@ -153,9 +154,9 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         space = self.env.action_space
         act = np.asarray(action)
         if noise > 0 and isinstance(space, gym.spaces.Box):
-            half = (space.high - space.low) / 2.0
-            act = act + self._rng.standard_normal(act.shape) * noise * half
-            act = np.clip(act, space.low, space.high).astype(space.dtype)
+            std = (noise * (space.high - space.low) / 2.0).astype(np.float32)
+            act = act + self._rng.standard_normal(act.shape, dtype=np.float32) * std
+            act = np.clip(act, space.low, space.high, out=act).astype(space.dtype, copy=False)
         if latency > 0:
             self._queue.append(act)
             while len(self._queue) > latency + 1:
@@ -178,8 +179,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return self._sensor(obs, self._rng)
         std = self._control.get("obs_noise", 0.0)
         if is_state and std > 0 and isinstance(obs, np.ndarray) and np.issubdtype(obs.dtype, np.floating):
-            noisy = obs + self._rng.standard_normal(obs.shape).astype(obs.dtype) * std
-            if isinstance(space, gym.spaces.Box):
-                noisy = np.clip(noisy, space.low, space.high)
-            return noisy.astype(obs.dtype)
+            noisy = obs + self._rng.standard_normal(obs.shape, dtype=np.float32).astype(obs.dtype, copy=False) * std
+            if isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any()):
+                noisy = np.clip(noisy, space.low, space.high, out=noisy)
+            return noisy.astype(obs.dtype, copy=False)
         return obs
