@@ -200,3 +200,27 @@ def test_live_renderers_show_the_new_track_after_reset() -> None:
     np.testing.assert_array_equal(live, fresh)
     assert not np.array_equal(first, live)
     env.close()
+
+
+def test_flipping_over_terminates() -> None:
+    env = _env()
+    env.reset(seed=0)
+    adr = env.model.jnt_qposadr[env.model.joint("chassis_joint").id]
+    env.data.qpos[adr + 2] += 0.3
+    env.data.qpos[adr + 3 : adr + 7] = (0.0, 1.0, 0.0, 0.0)  # upside down
+    _, _, terminated, _, info = env.step(np.zeros(2))
+    assert terminated
+    assert info["flipped"]
+
+
+def test_random_driving_is_physically_stable() -> None:
+    env = _env(obstacles=8)
+    rng = np.random.default_rng(0)
+    for episode in range(3):
+        env.reset(seed=episode)
+        for _ in range(150):
+            _, _, terminated, truncated, info = env.step(rng.uniform(-1, 1, size=2))
+            assert "physics_error" not in info
+            assert env.data.xpos[env.model.body("chassis").id, 2] < 1.0  # never launched into the air
+            if terminated or truncated:
+                break
