@@ -1,0 +1,183 @@
+"""Gymnasium wrappers that translate image observations with a trained CycleGAN generator.
+
+Typical deployment (RCAN-style): train the policy on canonical simulation, then wrap the *real* env in
+``CycleGANObservation(env, ckpt, direction="real2sim")`` so the policy sees sim-like images. The wrappers
+translate every ``uint8`` ``(H, W, 3)`` Box of the observation (a plain Box, or image entries of a possibly
+nested Dict); other entries pass through unchanged and the observation space is unchanged.
+
+For vector envs use :class:`CycleGANVectorObservation` (one batched forward per step for all sub-envs), or
+call :meth:`ImageTranslator.translate_batch` yourself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import VectorEnv, VectorObservationWrapper
+
+from simreal.transfer.checkpoint import load_generator
+from simreal.transfer.networks import ResnetGenerator, images_to_tensor, tensor_to_images
+
+__all__ = ["CycleGANObservation", "CycleGANVectorObservation", "ImageTranslator", "image_paths"]
+
+Path_ = tuple[str, ...]
+
+
+class ImageTranslator:
+    """A generator in eval mode on ``device`` with a batched ``uint8 -> uint8`` translation."""
+
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike[str] | ResnetGenerator,
+        direction: str = "real2sim",
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.device = torch.device(device)
+        if isinstance(checkpoint, ResnetGenerator):
+            self.generator = checkpoint.to(self.device).eval().requires_grad_(False)
+        else:
+            self.generator = load_generator(checkpoint, direction=direction, device=self.device)
+        self.direction = direction
+        self.divisor = 2**self.generator.config.n_downsample
+
+    def translate_batch(self, images: np.ndarray) -> np.ndarray:
+        """Translate ``uint8`` images ``(N, H, W, 3)`` (or one ``(H, W, 3)``); same shape and dtype out."""
+        single = images.ndim == 3
+        x = images_to_tensor(images, self.device, channels_last=self.generator.config.channels_last)
+        with torch.inference_mode():
+            out = tensor_to_images(self.generator(x))
+        return out[0] if single else out
+
+    __call__ = translate_batch
+
+
+def _is_image_box(space: gym.Space[Any]) -> bool:
+    return (
+        isinstance(space, spaces.Box)
+        and space.dtype == np.uint8
+        and len(space.shape) == 3
+        and space.shape[-1] == 3
+    )
+
+
+def image_paths(space: gym.Space[Any]) -> list[Path_]:
+    """Key paths of the image entries of ``space`` (``[()]`` for an image Box itself).
+
+    Raises TypeError for spaces other than Box/Dict and ValueError when no ``uint8 (H, W, 3)`` image exists.
+    """
+    if isinstance(space, spaces.Box):
+        if not _is_image_box(space):
+            raise ValueError(
+                f"observation Box must be uint8 with shape (H, W, 3), "
+                f"got dtype {space.dtype} shape {space.shape}"
+            )
+        return [()]
+    if not isinstance(space, spaces.Dict):
+        raise TypeError(f"observation space must be a Box or Dict, got {type(space).__name__}")
+    found: list[Path_] = []
+
+    def walk(sub: spaces.Dict, prefix: Path_) -> None:
+        for key, child in sub.spaces.items():
+            if isinstance(child, spaces.Dict):
+                walk(child, (*prefix, key))
+            elif _is_image_box(child):
+                found.append((*prefix, key))
+
+    walk(space, ())
+    if not found:
+        raise ValueError("observation Dict has no uint8 (H, W, 3) image entry to translate")
+    return found
+
+
+def _check_sizes(space: gym.Space[Any], paths: list[Path_], divisor: int) -> None:
+    for path in paths:
+        box = space
+        for key in path:
+            box = box[key]
+        height, width = box.shape[:2]
+        if height % divisor or width % divisor:
+            name = "/".join(path) or "observation"
+            raise ValueError(
+                f"{name} size {height}x{width} must be divisible by {divisor} for this generator"
+            )
+
+
+def _get(obs: Any, path: Path_) -> Any:
+    for key in path:
+        obs = obs[key]
+    return obs
+
+
+def _with_replaced(obs: Any, path: Path_, value: np.ndarray) -> Any:
+    if not path:
+        return value
+    out = dict(obs)
+    out[path[0]] = _with_replaced(obs[path[0]], path[1:], value)
+    return out
+
+
+def _translate(obs: Any, paths: list[Path_], translator: ImageTranslator, batched: bool) -> Any:
+    """Translate all image entries, stacking entries of equal shape into one forward pass."""
+    groups: dict[tuple[int, ...], list[Path_]] = {}
+    for path in paths:
+        groups.setdefault(np.shape(_get(obs, path)), []).append(path)
+    for group in groups.values():
+        images = [np.asarray(_get(obs, p)) for p in group]
+        stacked = np.concatenate(images) if batched else np.stack(images)
+        chunks = np.split(translator.translate_batch(stacked), len(group))
+        for path, chunk in zip(group, chunks, strict=True):
+            obs = _with_replaced(obs, path, chunk if batched else chunk[0])
+    return obs
+
+
+class CycleGANObservation(gym.ObservationWrapper):
+    """Translate every ``uint8`` ``(H, W, 3)`` image of a single env's observation with a CycleGAN generator.
+
+    ``checkpoint`` is a trainer checkpoint path (or an already loaded :class:`ResnetGenerator`); ``direction``
+    is ``"real2sim"`` (deploy a sim-trained policy on real images) or ``"sim2real"``; ``device`` may be a GPU.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        checkpoint: str | os.PathLike[str] | ResnetGenerator,
+        direction: str = "real2sim",
+        device: torch.device | str = "cpu",
+    ) -> None:
+        super().__init__(env)
+        self._paths = image_paths(env.observation_space)
+        self.translator = ImageTranslator(checkpoint, direction=direction, device=device)
+        _check_sizes(env.observation_space, self._paths, self.translator.divisor)
+
+    def observation(self, observation: Any) -> Any:
+        """Return the observation with its image entries translated."""
+        return _translate(observation, self._paths, self.translator, batched=False)
+
+    def translate_batch(self, images: np.ndarray) -> np.ndarray:
+        """Translate ``uint8`` images ``(N, H, W, 3)`` with this wrapper's generator."""
+        return self.translator.translate_batch(images)
+
+
+class CycleGANVectorObservation(VectorObservationWrapper):
+    """Vector-env version of :class:`CycleGANObservation`: one batched forward for all sub-envs per step."""
+
+    def __init__(
+        self,
+        env: VectorEnv[Any, Any, Any],
+        checkpoint: str | os.PathLike[str] | ResnetGenerator,
+        direction: str = "real2sim",
+        device: torch.device | str = "cpu",
+    ) -> None:
+        super().__init__(env)
+        self._paths = image_paths(env.single_observation_space)
+        self.translator = ImageTranslator(checkpoint, direction=direction, device=device)
+        _check_sizes(env.single_observation_space, self._paths, self.translator.divisor)
+
+    def observations(self, observations: Any) -> Any:
+        """Return the batched observations with their image entries translated."""
+        return _translate(observations, self._paths, self.translator, batched=True)
