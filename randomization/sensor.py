@@ -165,18 +165,22 @@ class SensorPipeline:
             raise ValueError(f"img: expected uint8 (H, W, 3), got {img.dtype} {img.shape}")
         h, w = img.shape[:2]
         state = self._size_state(h, w)
-        x = blur(img.astype(np.float32), self._value("blur_sigma"))
-        if state.gain is not None:
-            x = x * state.gain
+        sigma = self._value("blur_sigma")
+        if sigma > 0:
+            x = blur(img.astype(np.float32), sigma)
+            x = x * state.gain if state.gain is not None else x
+        else:
+            x = img * state.gain if state.gain is not None else img.astype(np.float32)
         if state.noise is not None:
             noise = state.noise[rng.integers(self.NOISE_BANK)]
             if self._value("shot_noise") > 0:  # std = sqrt(read^2 + gain * intensity)
                 shot, read = np.float32(self._value("shot_noise")), np.float32(self._value("gaussian_std") ** 2)
                 noise = np.sqrt(np.maximum(x, 0.0) * shot + read) * noise
-            x = x + noise
+            x += noise
         if state.dead is not None:
             x.reshape(h * w, 3)[state.dead[0]] = state.dead[1][:, None]
-        out = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+        x += np.float32(0.5)  # round to nearest on the cast below
+        out = np.clip(x, 0, 255, out=x).astype(np.uint8)
         if self._lut is not None:
             out = np.take(self._lut, out)
         if "jpeg_quality" in self.settings:
