@@ -107,8 +107,7 @@ class LaneFollowEnv(MujocoEnv):
     def _reset_task(self) -> None:
         rng = self.np_random
         self._set_track(self._draw_track_seed())
-        s = float(rng.uniform(0.0, self.track.length))
-        i = int(s / self.track.spacing) % len(self.track.s)
+        i = int(rng.integers(len(self.track.s)))  # start sample along the centre line
         s = float(self.track.s[i])
         offset = float(rng.uniform(-START_OFFSET, START_OFFSET))
         x, y = self.track.points[i] + offset * self.track.normals[i]
