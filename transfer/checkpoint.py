@@ -51,9 +51,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: torch.device | s
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for bad files
         raise ValueError(f"checkpoint {path} is corrupt or not a torch checkpoint: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"checkpoint {path} is not a simreal CycleGAN checkpoint (format {CHECKPOINT_FORMAT!r})"
-        )
+        raise ValueError(f"checkpoint {path} is not a simreal CycleGAN checkpoint (format {CHECKPOINT_FORMAT!r})")
     try:
         data["config"] = CycleGANConfig.from_dict(data["config"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -87,7 +85,5 @@ def load_generator(
     try:
         generator.load_state_dict(data["models"][key])
     except RuntimeError as exc:
-        raise ValueError(
-            f"checkpoint {path}: {key} weights do not match architecture {config}: {exc}"
-        ) from exc
+        raise ValueError(f"checkpoint {path}: {key} weights do not match architecture {config}: {exc}") from exc
     return generator.to(device).eval().requires_grad_(False)

@@ -119,15 +119,11 @@ class CycleGANConfig:
         if not isinstance(self.generator, GeneratorConfig):
             raise ValueError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
         if not isinstance(self.discriminator, DiscriminatorConfig):
-            raise ValueError(
-                f"discriminator must be a DiscriminatorConfig, got {type(self.discriminator).__name__}"
-            )
+            raise ValueError(f"discriminator must be a DiscriminatorConfig, got {type(self.discriminator).__name__}")
         _check_int("image_size", self.image_size, 8, 4096)
         factor = 2**self.generator.n_downsample
         if self.image_size % factor:
-            raise ValueError(
-                f"image_size must be divisible by 2**n_downsample = {factor}, got {self.image_size}"
-            )
+            raise ValueError(f"image_size must be divisible by 2**n_downsample = {factor}, got {self.image_size}")
         _check_int("batch_size", self.batch_size, 1, 4096)
         _check_float("lr", self.lr, 0.0, 1.0)
         _check_float("beta1", self.beta1, 0.0, 0.999999)

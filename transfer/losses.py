@@ -102,9 +102,7 @@ def task_consistency_loss(
     )
 
 
-def label_consistency_loss(
-    original: torch.Tensor, translated: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
+def label_consistency_loss(original: torch.Tensor, translated: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Label consistency with a simulator segmentation mask: object pixels keep their content.
 
     ``L_label = sum_p M_p * |G(x)_p - x_p| / (3 * sum_p M_p)``

@@ -80,9 +80,7 @@ def _norm(channels: int) -> nn.Module:
 
 
 def _conv(cin: int, cout: int, kernel: int, padding_mode: str, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(
-        cin, cout, kernel, stride=stride, padding=kernel // 2, padding_mode=padding_mode, bias=True
-    )
+    return nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, padding_mode=padding_mode, bias=True)
 
 
 class _ResidualBlock(nn.Module):

@@ -63,9 +63,7 @@ class CycleGANTrainer:
         for model in self.models.values():
             model.to(self.device).train()
         betas = (config.beta1, config.beta2)
-        gen_params = itertools.chain(
-            self.models["G_sim2real"].parameters(), self.models["G_real2sim"].parameters()
-        )
+        gen_params = itertools.chain(self.models["G_sim2real"].parameters(), self.models["G_real2sim"].parameters())
         disc_params = itertools.chain(self.models["D_real"].parameters(), self.models["D_sim"].parameters())
         self.optimizers = {
             "G": torch.optim.Adam(gen_params, lr=config.lr, betas=betas),
@@ -231,13 +229,9 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 
 def _validate_images(name: str, images: np.ndarray, size: int) -> None:
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
-        raise ValueError(
-            f"{name} must be a uint8 array (N, H, W, 3), got {getattr(images, 'shape', images)!r}"
-        )
+        raise ValueError(f"{name} must be a uint8 array (N, H, W, 3), got {getattr(images, 'shape', images)!r}")
     if images.shape[1:] != (size, size, 3) or len(images) == 0:
-        raise ValueError(
-            f"{name} must have shape (N>=1, {size}, {size}, 3) (config.image_size), got {images.shape}"
-        )
+        raise ValueError(f"{name} must have shape (N>=1, {size}, {size}, 3) (config.image_size), got {images.shape}")
 
 
 def _fixed_batch(images: np.ndarray, seed: int, device: torch.device, cl: bool) -> torch.Tensor:
@@ -278,9 +272,7 @@ def train_cyclegan(
     ckpt_path = out / CHECKPOINT_NAME
     trainer = CycleGANTrainer(config, seed, device=device, task_network=task_network)
     if resume and ckpt_path.exists():
-        trainer.load_state_dict(
-            load_checkpoint(ckpt_path, map_location=trainer.device), source=str(ckpt_path)
-        )
+        trainer.load_state_dict(load_checkpoint(ckpt_path, map_location=trainer.device), source=str(ckpt_path))
     cl = config.generator.channels_last
     fixed = (
         _fixed_batch(source, seed, trainer.device, cl),

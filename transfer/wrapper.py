@@ -57,12 +57,7 @@ class ImageTranslator:
 
 
 def _is_image_box(space: gym.Space[Any]) -> bool:
-    return (
-        isinstance(space, spaces.Box)
-        and space.dtype == np.uint8
-        and len(space.shape) == 3
-        and space.shape[-1] == 3
-    )
+    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3 and space.shape[-1] == 3
 
 
 def image_paths(space: gym.Space[Any]) -> list[Path_]:
@@ -73,8 +68,7 @@ def image_paths(space: gym.Space[Any]) -> list[Path_]:
     if isinstance(space, spaces.Box):
         if not _is_image_box(space):
             raise ValueError(
-                f"observation Box must be uint8 with shape (H, W, 3), "
-                f"got dtype {space.dtype} shape {space.shape}"
+                f"observation Box must be uint8 with shape (H, W, 3), got dtype {space.dtype} shape {space.shape}"
             )
         return [()]
     if not isinstance(space, spaces.Dict):
@@ -102,9 +96,7 @@ def _check_sizes(space: gym.Space[Any], paths: list[Path_], divisor: int) -> Non
         height, width = box.shape[:2]
         if height % divisor or width % divisor:
             name = "/".join(path) or "observation"
-            raise ValueError(
-                f"{name} size {height}x{width} must be divisible by {divisor} for this generator"
-            )
+            raise ValueError(f"{name} size {height}x{width} must be divisible by {divisor} for this generator")
 
 
 def _get(obs: Any, path: Path_) -> Any:
