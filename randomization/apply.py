@@ -134,7 +134,7 @@ def load_image(path: str, height: int, width: int) -> np.ndarray:
     img = np.asarray(iio.imread(path))
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
-    pil = Image.fromarray(img[..., :3].astype(np.uint8)).resize((width, height), Image.BILINEAR)
+    pil = Image.fromarray(img[..., :3].astype(np.uint8)).resize((width, height), Image.Resampling.BILINEAR)
     out = np.asarray(pil, dtype=np.uint8)
     out.flags.writeable = False
     return out

@@ -335,6 +335,7 @@ def supports_overlap(a: Distribution, b: Distribution) -> bool:
     if isinstance(sa, frozenset) or isinstance(sb, frozenset):
         if isinstance(sa, frozenset) and isinstance(sb, frozenset):
             return bool(sa & sb)
-        interval, options = (sb, sa) if isinstance(sa, frozenset) else (sa, sb)
+        interval: tuple[float, float] = sb if isinstance(sa, frozenset) else sa  # type: ignore[assignment]
+        options: frozenset[Scalar] = sa if isinstance(sa, frozenset) else sb  # type: ignore[assignment]
         return any(not isinstance(o, str) and interval[0] <= float(o) <= interval[1] for o in options)
     return not (sa[1] < sb[0] or sb[1] < sa[0])

@@ -369,6 +369,7 @@ class Sampler:
         field = entry.field
         if not rows:
             raise SpecError(f"{path}.names: the matched joints have no degrees of freedom")
+        fields: tuple[str, ...]
         if field == "actuator_kp":
             op, cols, fields = f"kp_{entry.mode}", None, ("actuator_gainprm", "actuator_biasprm")
         else:

@@ -145,7 +145,8 @@ class SensorPipeline:
         if (h, w) not in self._per_size:
             gain = np.broadcast_to(self._gains, (h, w, 3)).astype(np.float32)
             if self._value("vignetting") > 0:
-                gain = gain * (1.0 - self._value("vignetting") * _radius2(h, w))[..., None]
+                falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
+                gain = (gain * falloff[..., None]).astype(np.float32)
             dead = None
             if self._value("dead_pixels") > 0:
                 dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)

@@ -423,7 +423,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:  # noqa: C901 - one branch 
             raise SpecError(f"{path}: expected a list, got {type(value).__name__}")
         item = args[0]
         return tuple(_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, path)
     if tp is bool:
         if not isinstance(value, bool):

@@ -49,6 +49,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, spec=spec, resample=resample, seed=seed)
         gym.Wrapper.__init__(self, env)
+        self._base: Any = env.unwrapped  # a simreal MujocoEnv: model, refresh_textures
         if not isinstance(spec, RandomizationSpec):
             raise ValueError(f"spec: expected a RandomizationSpec, got {type(spec).__name__}")
         self.resample = _check_resample(resample)
@@ -82,7 +83,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._set_spec(spec)
 
     def _set_spec(self, spec: RandomizationSpec) -> None:
-        model = self.env.unwrapped.model
+        model = self._base.model
         sampler = Sampler(spec, model)
         changed = restore(model, self._defaults)  # model back to pristine before snapshotting more fields
         self._refresh(changed)
@@ -122,18 +123,18 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), total, terminated, truncated, self._info(info)
 
     def close(self) -> None:
-        restore(self.env.unwrapped.model, self._defaults)
+        restore(self._base.model, self._defaults)
         super().close()
 
     # ----------------------------------------------------------------------------------------- internals
     def _refresh(self, texture_ids: list[int]) -> None:
         if texture_ids:
-            self.env.unwrapped.refresh_textures(texture_ids)
+            self._base.refresh_textures(texture_ids)
 
     def resample_now(self) -> None:
         """Draw new params from the current stream and write them into the model now."""
         params = self._sampler(self._rng)
-        changed = apply(self.env.unwrapped.model, self._defaults, params)
+        changed = apply(self._base.model, self._defaults, params)
         self._refresh(changed)
         self._params = params
         self._summary = params.summary()
@@ -179,7 +180,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return self._sensor(obs, self._rng)
         std = self._control.get("obs_noise", 0.0)
         if is_state and std > 0 and isinstance(obs, np.ndarray) and np.issubdtype(obs.dtype, np.floating):
-            noisy = obs + self._rng.standard_normal(obs.shape, dtype=np.float32).astype(obs.dtype, copy=False) * std
+            unit = self._rng.standard_normal(obs.shape, dtype=np.float32)
+            noisy: np.ndarray = obs + unit.astype(obs.dtype, copy=False) * np.float32(std)
             if isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any()):
                 noisy = np.clip(noisy, space.low, space.high, out=noisy)
             return noisy.astype(obs.dtype, copy=False)
