@@ -180,7 +180,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return self._sensor(obs, self._rng)
         std = self._control.get("obs_noise", 0.0)
         if is_state and std > 0 and isinstance(obs, np.ndarray) and np.issubdtype(obs.dtype, np.floating):
-            unit = self._rng.standard_normal(obs.shape, dtype=np.float32)
+            unit = np.asarray(self._rng.standard_normal(obs.shape, dtype=np.float32))
             noisy: np.ndarray = obs + unit.astype(obs.dtype, copy=False) * np.float32(std)
             if isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any()):
                 noisy = np.clip(noisy, space.low, space.high, out=noisy)
