@@ -1,7 +1,8 @@
 """Build the (vectorized) envs an agent trains and is evaluated on.
 
 ``randomization`` follows the CLI: ``None`` or ``"none"`` leaves the env as registered, a domain name
-(``canonical``, ``train``, ``test``, ``real``) becomes ``gym.make(..., domain=name)``, anything else (a
+(``canonical``, ``train``, ``test``, ``real``) becomes ``gym.make(..., domain=name)``, ``"adr"`` trains under
+automatic domain randomization (:mod:`simreal.agents.adr`), anything else (a
 preset name or a YAML path) becomes ``gym.make(..., randomization=value)``. Non-simreal ids (e.g.
 ``Pendulum-v1``) take no randomization; their domains are labels only, which lets the generic machinery run on
 Gymnasium's own envs.
@@ -22,6 +23,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from simreal.agents.hyperparams import Hyperparams, make_wrapper
 
 DOMAINS = ("canonical", "train", "test", "real")
+ADR = "adr"
 VEC_ENV_TYPES = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
 
 
@@ -32,6 +34,8 @@ def is_simreal(env_id: str) -> bool:
 
 def randomization_kwargs(env_id: str, randomization: str | None) -> dict[str, Any]:
     """The ``gym.make`` keyword arguments that select ``randomization`` for ``env_id``."""
+    if randomization == ADR:
+        raise ValueError("randomization 'adr' is not a gym.make argument; build the env with make_env")
     if randomization is None or randomization == "none" or not is_simreal(env_id):
         if randomization not in (None, "none", *DOMAINS):
             raise ValueError(f"randomization {randomization!r} needs a simreal env id, got {env_id!r}")
@@ -61,8 +65,17 @@ def spec_hash(env: gym.Env, fallback: str) -> str:
     return fallback
 
 
-def make_env(env_id: str, randomization: str | None = None, **env_kwargs: Any) -> gym.Env:
-    """``gym.make`` with the randomization keywords for ``env_id`` (picklable for subprocess VecEnvs)."""
+def make_env(env_id: str, randomization: Any = None, **env_kwargs: Any) -> gym.Env:
+    """``gym.make`` with the randomization keywords for ``env_id`` (picklable for subprocess VecEnvs).
+
+    ``randomization`` may also be a spec object (used for sensitivity sweeps) or ``"adr"``.
+    """
+    if randomization == ADR and is_simreal(env_id):
+        from simreal.agents.adr import make_adr_env
+
+        return make_adr_env(env_id, **env_kwargs)
+    if randomization is not None and not isinstance(randomization, str) and is_simreal(env_id):
+        return gym.make(env_id, randomization=randomization, **env_kwargs)
     return gym.make(env_id, **randomization_kwargs(env_id, randomization), **env_kwargs)
 
 

@@ -26,7 +26,9 @@ from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import load_hyperparams, wrap_env
 from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
+from simreal.agents.spec_tools import group_spec
 from simreal.agents.train import ALGOS, HP_FILE
+from simreal.randomization import env_family
 
 GIF_FPS = 10
 
@@ -63,13 +65,24 @@ def _load_policy(train_dir: Path, algo: str) -> BaseAlgorithm:
         raise RunDirError(f"{train_dir / MODEL} is corrupt: {exc}") from exc
 
 
+def _family(env_id: str) -> str:
+    probe = gym.make(env_id)
+    try:
+        return env_family(probe)
+    finally:
+        probe.close()
+
+
 def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     meta = load_run(train_dir)
     hp = load_hyperparams(meta.algo, meta.env_id, train_dir / HP_FILE)
     kwargs = {**hp.env_kwargs, **task.env_kwargs}
     if task.gif_frames > 0:
         kwargs.setdefault("render_mode", "rgb_array")
-    env = make_env(meta.env_id, task.randomization or task.domain, **kwargs)
+    randomization: Any = task.randomization or task.domain
+    if task.axis is not None:
+        randomization = group_spec(_family(meta.env_id), task.axis, float(task.strength or 0.0))
+    env = make_env(meta.env_id, randomization, **kwargs)
     base = env
     if task.transfer is not None:
         try:
@@ -172,13 +185,31 @@ def domain_tasks(
     transfer: str | Path | None = None,
     gif_frames: int = 40,
     out_dir: str | Path | None = None,
+    sensitivity: Sequence[tuple[str, float]] = (),
 ) -> list[DomainTask]:
-    """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``)."""
+    """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``).
+
+    ``sensitivity`` adds one task per (randomization group, strength): the canonical scene plus that group of
+    the training preset with its ranges scaled by strength (see :func:`simreal.agents.spec_tools.group_spec`).
+    """
     _check(domains, episodes, gif_frames)
     train_dir = Path(run_dir)
     load_run(train_dir)
     out = Path(out_dir) if out_dir is not None else train_dir
-    return [
+    sweeps = [
+        DomainTask(
+            train_dir=str(train_dir),
+            domain=f"{axis}@{strength:g}",
+            episodes=episodes,
+            seed=seed,
+            transfer=None if transfer is None else str(transfer),
+            gif_frames=0,
+            axis=axis,
+            strength=float(strength),
+        )
+        for axis, strength in sensitivity
+    ]
+    return sweeps + [
         DomainTask(
             train_dir=str(train_dir),
             domain=d,
@@ -220,9 +251,10 @@ def evaluate(
     method: str | None = None,
     executor: Executor | None = None,
     workers: int | None = None,
+    sensitivity: Sequence[tuple[str, float]] = (),
 ) -> Path:
     """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``."""
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out)
+    tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out, sensitivity)
     return write_results(run_dir, run_tasks(tasks, executor, workers), out, method)

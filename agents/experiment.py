@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import torch
 import yaml
 
-from simreal.agents.evaluate import DomainTask, default_executor, run_domain_task, write_results
+from simreal.agents.evaluate import DomainTask, default_executor, domain_tasks, run_domain_task, write_results
 from simreal.agents.report import make_report
 from simreal.agents.train import ALGOS, train
 
@@ -56,6 +56,8 @@ class ExperimentConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     target_success: float | None = None
     gif_frames: int = 40
+    sensitivity_axes: tuple[str, ...] = ()
+    sensitivity_strengths: tuple[float, ...] = (0.5, 1.0)
     workers: int | None = None
     out_dir: str | None = None
     report_dir: str | None = None
@@ -96,7 +98,7 @@ class ExperimentConfig:
         for i, m in enumerate(methods):
             _no_unknown(MethodSpec, m, f"methods[{i}]")
         kwargs["methods"] = tuple(MethodSpec(**m) for m in methods)
-        for key in ("seeds", "domains"):
+        for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths"):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
@@ -174,23 +176,18 @@ def _train_dirs(cfg: ExperimentConfig) -> dict[tuple[str | None, int], str]:
 
 
 def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) -> list[tuple[Path, DomainTask]]:
+    sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
     cells = []
     for m in cfg.methods:
-        for s in cfg.seeds:
-            out = cfg.runs_dir / "eval" / m.name / f"seed_{s}"
+        for seed in cfg.seeds:
+            out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
             out.mkdir(parents=True, exist_ok=True)
-            for d in cfg.domains:
-                gif = str(out / f"{d}.gif") if cfg.gif_frames and s == cfg.seeds[0] else None
-                task = DomainTask(
-                    train_dir=dirs[(m.randomization, s)],
-                    domain=d,
-                    episodes=cfg.episodes,
-                    seed=cfg.eval_seed,
-                    transfer=m.transfer,
-                    gif_path=gif,
-                    gif_frames=cfg.gif_frames if gif else 0,
-                )
-                cells.append((out, task))
+            gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
+            tasks = domain_tasks(
+                dirs[(m.randomization, seed)], cfg.domains, cfg.episodes, cfg.eval_seed, m.transfer, gif_frames,
+                out, sweep,
+            )  # fmt: skip
+            cells.extend((out, t) for t in tasks)
     return cells
 
 
@@ -198,11 +195,11 @@ def run_experiment(config_yaml: str | Path, executor: Executor | None = None) ->
     """Train, evaluate and report the experiment in ``config_yaml``; return the path of ``report.html``."""
     cfg = ExperimentConfig.load(config_yaml)
     dirs = _train_dirs(cfg)
-    cells = _eval_tasks(cfg, dirs)
-    pool = executor or default_executor(max(len(dirs), len(cells)), cfg.workers)
+    pool = executor or default_executor(max(len(dirs), len(cfg.domains)), cfg.workers)
     try:
         train_tasks = [TrainTask(cfg, r, s, d) for (r, s), d in dirs.items()]
         _map(pool, run_train_task, train_tasks, "training cell")
+        cells = _eval_tasks(cfg, dirs)
         results = _map(pool, run_domain_task, [t for _, t in cells], "evaluation cell")
     finally:
         if executor is None:

@@ -34,7 +34,8 @@ root, config = sys.argv[1], sys.argv[2]
 for seed, rand in ((0, None), (1, "train")):
     run = train("simreal/Reach-v0", "sac", rand, 200, seed, f"{root}/runs/{rand}/{seed}", config_path=config,
                 eval_freq=100, eval_episodes=2, progress_bar=False)
-    evaluate(run, ("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4, workers=1)
+    evaluate(run, ("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4, workers=1,
+             sensitivity=[("visual.lights", 0.5), ("visual.lights", 1.0)])
 print(make_report(f"{root}/runs", f"{root}/report", reps=200))
 """
 
@@ -57,7 +58,10 @@ def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "runs" / "train" / "1" / "results.json").read_text())
     assert results["schema_version"] == 1
     assert results["run"]["method"] == "DR"
-    assert [d["domain"] for d in results["domains"]] == ["canonical", "test", "real"]
+    domains = [d["domain"] for d in results["domains"]]
+    assert domains == ["visual.lights@0.5", "visual.lights@1", "canonical", "test", "real"]
+    assert results["domains"][0]["axis"] == "visual.lights"
+    assert results["domains"][0]["strength"] == 0.5
     for dom in results["domains"]:
         assert len(dom["returns"]) == len(dom["successes"]) == len(dom["episode_seeds"]) == 2
         assert dom["spec_hash"]
@@ -69,6 +73,7 @@ def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
     assert "url(" not in page
     assert "@import" not in page
     md = (tmp_path / "report" / "report.md").read_text()
+    assert "Per-axis sensitivity" in md
     assert "| DR | real |" in md
     assert "| no-DR | canonical |" in md
 

@@ -1,0 +1,109 @@
+"""Experiment config validation, the matrix runner (on Pendulum-v1) and the ADR / sensitivity spec tools."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simreal.agents.adr import adr_params, make_adr_env
+from simreal.agents.experiment import ExperimentConfig, run_experiment
+from simreal.agents.results import load_results
+from simreal.agents.spec_tools import group_spec, scale_uniforms, uniform_paths
+from simreal.randomization import Constant, Uniform, load_preset
+
+BASE = {
+    "name": "t",
+    "env_id": "Pendulum-v1",
+    "algo": "ppo",
+    "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}],
+    "seeds": [0, 1],
+}
+
+
+def test_config_rejects_unknown_keys() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        ExperimentConfig.from_dict({**BASE, "bogus": 1})
+    with pytest.raises(ValueError, match=r"methods\[0\]: unknown keys \['foo'\]"):
+        ExperimentConfig.from_dict({**BASE, "methods": [{"name": "a", "foo": 1}]})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"algo": "dqn"}, "algo"),
+        ({"seeds": [1, 1]}, "seeds"),
+        ({"episodes": 0}, "episodes"),
+        ({"methods": [{"name": "a", "transfer": "/nope.pt"}]}, "transfer"),
+    ],
+)
+def test_config_bad_values(change: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        ExperimentConfig.from_dict({**BASE, **change})
+
+
+def test_run_experiment_matrix(tmp_path: Path) -> None:
+    zoo = tmp_path / "ppo.yml"
+    zoo.write_text(
+        "Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
+        "  policy_kwargs: 'dict(net_arch=[16])'\n"
+    )
+    cfg = {
+        **BASE,
+        "config_path": str(zoo),
+        "timesteps": 128,
+        "domains": ["canonical", "real"],
+        "episodes": 2,
+        "eval_freq": 64,
+        "eval_episodes": 1,
+        "gif_frames": 0,
+        "out_dir": str(tmp_path / "runs"),
+        "report_dir": str(tmp_path / "report"),
+    }
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        html = run_experiment(path, executor=pool)
+    assert html == tmp_path / "report" / "report.html"
+    for method in ("no-DR", "DR"):
+        for seed in (0, 1):
+            res = load_results(tmp_path / "runs" / "eval" / method / f"seed_{seed}")
+            assert res.run.method == method
+            assert res.run.seed == seed
+            assert [d.domain for d in res.domains] == ["canonical", "real"]
+    assert "P(X > Y)" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_uniform_paths_and_scaling() -> None:
+    full = load_preset("full", "arm")
+    paths = dict(uniform_paths(full))
+    assert paths["visual.lights.intensity"] == Uniform(0.6, 1.4)
+    lights = scale_uniforms(full.visual.lights, 0.5)
+    assert lights.intensity.low == pytest.approx(0.8)
+    assert lights.intensity.high == pytest.approx(1.2)
+    assert scale_uniforms(Uniform(1.0, 3.0), 0.0) == Constant(2.0)
+    with pytest.raises(ValueError, match="strength"):
+        scale_uniforms(full, -1.0)
+
+
+def test_group_spec() -> None:
+    assert group_spec("arm", "visual.lights", 0.0) == load_preset("none", "arm")
+    spec = group_spec("arm", "visual.lights", 1.0)
+    assert spec.visual.lights == load_preset("full", "arm").visual.lights
+    assert spec.visual.colors == ()
+    assert spec.physics == load_preset("none", "arm").physics
+    with pytest.raises(ValueError, match="group"):
+        group_spec("arm", "visual.nope", 1.0)
+
+
+def test_adr_params_start_narrow_and_env_runs() -> None:
+    full = load_preset("full", "arm")
+    params = adr_params(full)
+    assert len(params) == len(list(uniform_paths(full)))
+    assert all(p.low == p.high for p in params)
+    assert all(p.min_low < p.max_high for p in params)
+    env = make_adr_env("simreal/Reach-v0", obs_mode="state")
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    env.close()
