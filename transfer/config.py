@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["PRESETS", "CycleGANConfig", "DiscriminatorConfig", "GeneratorConfig"]
+__all__ = ["PRESETS", "CycleGANConfig", "DiscriminatorConfig", "GeneratorConfig", "PaddingMode"]
+
+PaddingMode = Literal["reflect", "zeros", "replicate"]
 
 PRESETS = ("reference", "fast")
 _PADDING_MODES = ("reflect", "zeros", "replicate")
@@ -51,7 +53,7 @@ class GeneratorConfig:
     stem_kernel: int = 7
     block_kernel: int = 3
     up_kernel: int = 3
-    padding_mode: str = "reflect"
+    padding_mode: PaddingMode = "reflect"
     channels_last: bool = False
 
     def __post_init__(self) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.transfer.config import DiscriminatorConfig, GeneratorConfig
+from simreal.transfer.config import DiscriminatorConfig, GeneratorConfig, PaddingMode
 
 __all__ = [
     "PatchDiscriminator",
@@ -79,14 +79,14 @@ def _norm(channels: int) -> nn.Module:
     return _InstanceNorm(channels, affine=False, track_running_stats=False)
 
 
-def _conv(cin: int, cout: int, kernel: int, padding_mode: str, stride: int = 1) -> nn.Conv2d:
+def _conv(cin: int, cout: int, kernel: int, padding_mode: PaddingMode, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, padding_mode=padding_mode, bias=True)
 
 
 class _ResidualBlock(nn.Module):
     """``x + Norm(Conv(ReLU(Norm(Conv(x)))))`` with same-size convolutions."""
 
-    def __init__(self, channels: int, kernel: int, padding_mode: str) -> None:
+    def __init__(self, channels: int, kernel: int, padding_mode: PaddingMode) -> None:
         super().__init__()
         self.body = nn.Sequential(
             _conv(channels, channels, kernel, padding_mode),
@@ -116,7 +116,7 @@ class ResnetGenerator(nn.Module):
             self.net = self._build(config)
         _seeded_init(self, generator)
         if config.channels_last:
-            self.to(memory_format=torch.channels_last)
+            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
 
     @staticmethod
     def _build(c: GeneratorConfig) -> nn.Sequential:
@@ -169,7 +169,7 @@ class PatchDiscriminator(nn.Module):
             self.net = self._build(config)
         _seeded_init(self, generator)
         if config.channels_last:
-            self.to(memory_format=torch.channels_last)
+            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
 
     @staticmethod
     def _build(config: DiscriminatorConfig) -> nn.Sequential:

@@ -90,7 +90,7 @@ def image_paths(space: gym.Space[Any]) -> list[Path_]:
 
 def _check_sizes(space: gym.Space[Any], paths: list[Path_], divisor: int) -> None:
     for path in paths:
-        box = space
+        box: Any = space
         for key in path:
             box = box[key]
         height, width = box.shape[:2]
