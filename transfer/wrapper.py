@@ -7,6 +7,10 @@ nested Dict); other entries pass through unchanged and the observation space is 
 
 For vector envs use :class:`CycleGANVectorObservation` (one batched forward per step for all sub-envs), or
 call :meth:`ImageTranslator.translate_batch` yourself.
+
+CPU threads: when other processes compete for the cores (``SubprocVecEnv`` workers, a learner process), call
+``torch.set_num_threads(1)`` in the process that translates; with 2 OpenMP threads on 2 busy cores each
+forward pass can stall for seconds at thread barriers.
 """
 
 from __future__ import annotations
