@@ -258,8 +258,10 @@ def train_cyclegan(
     Writes ``out_dir/checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end (atomically),
     ``out_dir/losses.csv`` with the per-step loss terms, and ``out_dir/samples/step_XXXXXXX.png`` grids every
     ``config.sample_every`` steps. With ``resume`` an existing checkpoint in ``out_dir`` is continued (its
-    architecture must match ``config``) up to ``steps`` total steps. ``source_masks`` ``(N, H, W)`` (bool/0-1,
-    object pixels) enables the label-consistency loss. Returns the checkpoint path.
+    architecture must match ``config``) up to ``steps`` total steps, bitwise as if uninterrupted on CPU when
+    ``steps`` is unchanged (the LR decay follows the ``steps`` of the current call); without it, training
+    restarts and overwrites the checkpoint. ``source_masks`` ``(N, H, W)`` (bool/0-1, object pixels) enables
+    the label-consistency loss. Returns the checkpoint path.
     """
     _validate_images("source", source, config.image_size)
     _validate_images("target", target, config.image_size)
