@@ -27,7 +27,7 @@ def _noise(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
 
 def test_separable_domains_score_near_one() -> None:
     rng = np.random.default_rng(0)
-    result = domain_classifier_test(_noise(rng, 64, 0, 100), _noise(rng, 64, 150, 256), seed=0, epochs=5)
+    result = domain_classifier_test(_noise(rng, 64, 0, 100), _noise(rng, 64, 150, 256), seed=0, train_steps=60)
     assert result.accuracy >= 0.95
     assert result.p_value < 1e-6
     assert (result.n_train, result.n_test) == (64, 64)
@@ -36,10 +36,10 @@ def test_separable_domains_score_near_one() -> None:
 def test_same_distribution_scores_near_chance_and_is_seeded() -> None:
     rng = np.random.default_rng(1)
     a, b = _noise(rng, 64, 0, 256), _noise(rng, 64, 0, 256)
-    result = domain_classifier_test(a, b, seed=3, epochs=5)
+    result = domain_classifier_test(a, b, seed=3, train_steps=60)
     assert 0.3 <= result.accuracy <= 0.7
     assert result.p_value > 0.01
-    assert domain_classifier_test(a, b, seed=3, epochs=5) == result
+    assert domain_classifier_test(a, b, seed=3, train_steps=60) == result
 
 
 def test_domain_test_rejects_bad_inputs() -> None:

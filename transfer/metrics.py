@@ -77,12 +77,16 @@ def domain_classifier_test(
     domain_b: np.ndarray,
     seed: int = 0,
     train_fraction: float = 0.5,
-    epochs: int = 10,
+    train_steps: int = 400,
     batch_size: int = 32,
     device: torch.device | str = "cpu",
 ) -> DomainTestResult:
     """Train a small CNN to separate ``domain_a`` from ``domain_b`` (uint8 ``(N, H, W, 3)``, equal H/W) on
     ``train_fraction`` of each and report held-out balanced accuracy (mean of per-domain accuracies).
+
+    Training runs ``train_steps`` Adam steps on batches drawn with replacement (too few steps leave the
+    classifier near chance even for separable domains: 25 steps gave 0.55, 150 gave 1.0 on 150 + 150 32 px
+    images).
 
     The p-value uses the normal approximation of the accuracy under H0 (mean 0.5, variance
     ``1 / (4 n_test)``); all randomness comes from ``seed``.
@@ -93,8 +97,8 @@ def domain_classifier_test(
         raise ValueError(f"domain_a and domain_b image shapes differ: {domain_a.shape[1:]} vs {domain_b.shape[1:]}")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    if train_steps < 1 or batch_size < 1:
+        raise ValueError(f"train_steps and batch_size must be >= 1, got {train_steps}, {batch_size}")
     rng = torch.Generator().manual_seed(int(seed))
     (a_train, a_test), (b_train, b_test) = (_split(len(d), train_fraction, rng) for d in (domain_a, domain_b))
     images = np.concatenate([domain_a[a_train], domain_b[b_train]])
@@ -102,15 +106,13 @@ def domain_classifier_test(
     model = _classifier(rng).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(images), generator=rng).numpy()
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            logits = model(images_to_tensor(images[idx], device))[:, 0]
-            loss = F.binary_cross_entropy_with_logits(logits, labels[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    for _ in range(train_steps):
+        idx = torch.randint(len(images), (batch_size,), generator=rng).numpy()
+        logits = model(images_to_tensor(images[idx], device))[:, 0]
+        loss = F.binary_cross_entropy_with_logits(logits, labels[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
     model.eval()
     with torch.inference_mode():
         acc_a = _accuracy(model, domain_a[a_test], 0, batch_size, device)
