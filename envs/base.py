@@ -164,7 +164,12 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         return ""
 
     def _restore(self, saved: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> None:
-        self.data.time, self.data.qpos[:], self.data.qvel[:], self.data.act[:] = saved
+        """Roll back to the state before the failed step (or the initial state if that one was not finite)."""
+        time, qpos, qvel, act = saved
+        if np.all(np.isfinite(qpos)) and np.all(np.isfinite(qvel)) and np.all(np.abs(qvel) < 1e6):
+            self.data.time, self.data.qpos[:], self.data.qvel[:], self.data.act[:] = time, qpos, qvel, act
+        else:
+            mujoco.mj_resetData(self.model, self.data)
         self.data.qacc_warmstart[:] = 0.0
         for warning in _FATAL_WARNINGS:
             self.data.warning[warning].number = 0

@@ -32,6 +32,16 @@ class RenderQuality:
     numstacks: int
 
 
+# Process that created this interpreter's first GL context. A context (or the EGL/llvmpipe state behind it)
+# inherited through fork() hangs when used, so a forked child must not render; it gets a clear error instead.
+_gl_owner_pid: int | None = None
+
+FORK_ERROR = (
+    "This process was forked from a process that had already created an OpenGL context; rendering here would "
+    "hang. Create vector envs before rendering anything in the parent, or use the 'spawn' start method "
+    "(e.g. gymnasium.vector.AsyncVectorEnv(..., context='spawn'))."
+)
+
 QUALITY_PRESETS: dict[str, RenderQuality] = {
     # Training images: ~0.2-1 ms per 64x64 frame on a CPU (llvmpipe).
     "fast": RenderQuality(shadowsize=0, offsamples=0, shadows=False, reflections=False, numslices=12, numstacks=6),
@@ -66,6 +76,9 @@ class SceneRenderer:
         return self._renderer is not None
 
     def _start(self) -> mujoco.Renderer:
+        global _gl_owner_pid
+        if _gl_owner_pid is not None and _gl_owner_pid != os.getpid():
+            raise RuntimeError(FORK_ERROR)
         vis = self.model.vis
         settings = [
             (vis.quality, "shadowsize", self.quality.shadowsize),
@@ -88,6 +101,7 @@ class SceneRenderer:
         finally:  # the context has copied what it needs; leave the model as it was
             for owner, field, value in saved:
                 setattr(owner, field, value)
+        _gl_owner_pid = os.getpid()
         flags = renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = self.quality.shadows
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = self.quality.reflections
@@ -137,10 +151,10 @@ def gl_info() -> dict[str, str]:
     """Backend, GL vendor and renderer strings of a fresh context (for ``simreal doctor``)."""
     from OpenGL import GL  # PyOpenGL is a mujoco dependency
 
-    model = mujoco.MjModel.from_xml_string("<mujoco><worldbody/></mujoco>")
-    renderer = mujoco.Renderer(model, 8, 8)
+    renderer = SceneRenderer(mujoco.MjModel.from_xml_string("<mujoco><worldbody/></mujoco>"), 8, 8)
+    context = renderer._start()
     try:
-        renderer._gl_context.make_current()
+        context._gl_context.make_current()
         return {
             "backend": os.environ.get("MUJOCO_GL", "<unset>"),
             "vendor": GL.glGetString(GL.GL_VENDOR).decode(),

@@ -15,6 +15,7 @@ OPEN, CLOSED = 1.0, -1.0
 SAFE_HEIGHT = 0.10  # gripper height for moving over the block
 PUSH_HEIGHT = BLOCK_HALF_SIZE + 0.015  # gripper centre while pushing (fingertips clear the table)
 BEHIND = 0.06  # stand-off behind the block centre before descending
+GRASP_LIFT = 0.008  # grasp this far above the block centre
 CONTACT = BLOCK_HALF_SIZE + 0.014  # gripper centre to block centre when touching
 
 
@@ -57,17 +58,16 @@ def pick_place_oracle(env: ArmEnv) -> np.ndarray:
     """Hover over the block with the gripper open, descend, close, then carry the block to the goal."""
     state = env.task_state()
     ee, block, goal = state["ee_position"], state["block_position"], state["goal"]
+    grasp = block + np.array([0.0, 0.0, GRASP_LIFT])  # fingertips stay clear of the table
     opening = float(state["gripper_opening"][0])
     xy_error = float(np.linalg.norm(ee[:2] - block[:2]))
-    z_error = float(ee[2] - block[2])
+    z_error = float(ee[2] - grasp[2])
     between_fingers = xy_error < 0.015 and abs(z_error) < 0.015
     if between_fingers and opening < 2 * BLOCK_HALF_SIZE + 0.006:
-        return _move(ee, goal, CLOSED)  # grasped: carry
+        return _move(ee, goal + np.array([0.0, 0.0, GRASP_LIFT]), CLOSED)  # grasped: carry
     if between_fingers:
-        return _move(ee, block, CLOSED)  # close on the block
+        return _move(ee, grasp, CLOSED)  # close on the block
     if xy_error < 0.01:
-        return _move(ee, block, OPEN)  # descend with the gripper open
+        return _move(ee, grasp, OPEN)  # descend with the gripper open
     hover = np.array([block[0], block[1], max(block[2] + 0.06, min(ee[2], SAFE_HEIGHT))])
-    if opening < 2 * BLOCK_HALF_SIZE + 0.01 or z_error < 0.03:
-        hover[2] = max(hover[2], block[2] + 0.06)
     return _move(ee, hover, OPEN)

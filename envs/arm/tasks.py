@@ -76,6 +76,8 @@ class ArmEnv(MujocoEnv):
         super().__init__(model, self.config, action_dim=4)
         if self.config.goal_env:
             self.observation_space = self._goal_space()
+            # Only goal envs expose compute_reward: SB3 and Gymnasium-Robotics treat its presence as "goal env".
+            self.compute_reward = self.goal_reward
 
     def _bind(self, model: mujoco.MjModel) -> None:
         """Look up task-specific element ids once, before the spaces are built."""
@@ -140,7 +142,7 @@ class ArmEnv(MujocoEnv):
         """Distance used for reward and success (vectorised over leading axes)."""
         return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
 
-    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
+    def goal_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
         """Vectorised goal reward (SB3 HER relabelling): ``-d`` (dense) or ``-(d > threshold)`` (sparse)."""
         distance = self.goal_distance(achieved_goal, desired_goal)
         if self.config.reward_type == "sparse":
