@@ -49,6 +49,17 @@ def test_presets_follow_the_paper_and_fast_is_smaller() -> None:
     assert fast.generator.channels_last
 
 
+def test_global_residual_generator_starts_at_identity() -> None:
+    config = CycleGANConfig.preset("fast").generator
+    assert config.global_residual
+    gen = ResnetGenerator(config)
+    torch.nn.init.zeros_(gen.net[-1].weight)  # a zero change in logit space
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        out = tensor_to_images(gen(images_to_tensor(images)))
+    assert np.abs(out.astype(int) - images.astype(int)).max() <= 1
+
+
 def test_fast_generator_keeps_channels_last_layout() -> None:
     gen = ResnetGenerator(CycleGANConfig.preset("fast").generator)
     with torch.inference_mode():

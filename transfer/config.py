@@ -7,8 +7,11 @@ Presets (:meth:`CycleGANConfig.preset`):
   padding, 70x70 PatchGAN with ndf=64.
 * ``fast``: designed for CPU real time in an RL loop: ngf=16 (a multiple of 16 keeps oneDNN on its fast
   path; ngf=24 measured ~2x slower than 16 on 2 cores), 3x3 kernels everywhere, 3 residual blocks at the
-  bottleneck, channels-last memory layout; discriminator ndf=32. About 16x fewer multiply-adds than
-  ``reference``; see ``benchmarks/transfer_throughput.py`` for the measured speed-up.
+  bottleneck, channels-last memory layout, and a global residual (``tanh(net(x) + atanh(x))``) so the
+  small network starts at the identity and keeps the scene geometry; discriminator ndf=32. 0.107 vs 2.64
+  GMAC per 64 px image (24.6x fewer than ``reference``); see ``benchmarks/transfer_throughput.py`` for measured speed.
+  On a toy shift (swapped colour channels, darker; 32 px, 1500 steps) the residual version cut the error
+  to the true content from 25 to 13.5 grey levels, the plain one made it worse (31).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class GeneratorConfig:
     up_kernel: int = 3
     padding_mode: PaddingMode = "reflect"
     channels_last: bool = False
+    global_residual: bool = False
 
     def __post_init__(self) -> None:
         _check_int("ngf", self.ngf, 1, 1024)
@@ -67,8 +71,9 @@ class GeneratorConfig:
                 raise ValueError(f"{name} must be odd, got {value}")
         if self.padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {self.padding_mode!r}")
-        if not isinstance(self.channels_last, bool):
-            raise ValueError(f"channels_last must be a bool, got {self.channels_last!r}")
+        for name in ("channels_last", "global_residual"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorConfig:
@@ -153,6 +158,7 @@ class CycleGANConfig:
                 up_kernel=3,
                 padding_mode="reflect",
                 channels_last=True,
+                global_residual=True,
             )
             disc = DiscriminatorConfig(ndf=32, channels_last=True)
         else:

@@ -62,6 +62,9 @@ class _InstanceNorm(nn.InstanceNorm2d):
         return out
 
 
+_RESIDUAL_CLAMP = 0.999  # atanh(0.999) = 3.8; tanh of it still rounds to uint8 255
+
+
 def init_weights(module: nn.Module, generator: torch.Generator) -> None:
     """Paper initialisation: conv weights ~ N(0, 0.02), biases 0, drawn only from ``generator``."""
     for layer in module.modules():
@@ -104,7 +107,9 @@ class ResnetGenerator(nn.Module):
     """ResNet image-to-image generator mapping ``[-1, 1]`` NCHW images to images of the same shape.
 
     Layout: stem conv (``stem_kernel``) -> ``n_downsample`` stride-2 convs (doubling width) -> ``n_blocks``
-    residual blocks -> ``n_downsample`` (nearest x2 upsample + conv) stages -> output conv -> tanh.
+    residual blocks -> ``n_downsample`` (nearest x2 upsample + conv) stages -> output conv -> tanh. With
+    ``global_residual`` the output is ``tanh(net(x) + atanh(x))``: the network predicts a change in logit space,
+    so it starts near the identity and preserves content (geometry) by construction.
     Height and width must be divisible by ``2 ** n_downsample``. Weights are initialised from ``generator``
     (seed 0 when None); the global torch RNG is neither used nor advanced.
     """
@@ -138,7 +143,7 @@ class ResnetGenerator(nn.Module):
                 nn.ReLU(True),
             ]
             width //= 2
-        layers += [_conv(width, 3, c.stem_kernel, c.padding_mode), nn.Tanh()]
+        layers.append(_conv(width, 3, c.stem_kernel, c.padding_mode))
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,7 +156,10 @@ class ResnetGenerator(nn.Module):
             )
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.net(x)
+        logits = self.net(x)
+        if self.config.global_residual:
+            logits = logits + torch.atanh(x.clamp(-_RESIDUAL_CLAMP, _RESIDUAL_CLAMP))
+        return torch.tanh(logits)
 
 
 class PatchDiscriminator(nn.Module):
