@@ -59,6 +59,7 @@ class _Doc:
         self.html.append(f"<table><tr>{head}</tr>{body}</table>")
 
     def image(self, data: bytes, mime: str, caption: str) -> None:
+        self.md.append(f"_Figure: {caption} (embedded in report.html)_\n")
         uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         self.html.append(
             f'<figure><img src="{uri}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
@@ -104,6 +105,7 @@ def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.
         doc.table(["P(X > Y)", "X", "Y"], [[_ci(p.poi), p.x, p.y] for p in poi])
     if any(r.curve.timesteps for runs in methods.values() for r in runs):
         doc.heading("Learning curves", 3)
+        doc.para("Periodic deterministic evaluations during training, on each method's training distribution.")
         doc.image(plots.learning_curves(methods, env_id), "image/png", f"{env_id}: learning curves")
     table = sensitivity(methods)
     if table:
