@@ -6,7 +6,7 @@ Presets (:meth:`CycleGANConfig.preset`):
   downsamplings, 9 residual blocks at >= 256 px and 6 below (as the paper does for 128 px), reflection
   padding, 70x70 PatchGAN with ndf=64.
 * ``fast``: designed for CPU real time in an RL loop: ngf=16 (a multiple of 16 keeps oneDNN on its fast
-  path; ngf=24 measured ~2x slower than 16 on 2 cores), 3x3 kernels everywhere, 3 residual blocks at the
+  path; ngf=24 measured 1.5-3x slower than 16 on 2 cores), 3x3 kernels everywhere, 3 residual blocks at the
   bottleneck, channels-last memory layout, and a global residual (``tanh(net(x) + atanh(x))``) so the
   small network starts at the identity and keeps the scene geometry; discriminator ndf=32. 0.107 vs 2.64
   GMAC per 64 px image (24.6x fewer than ``reference``); see ``benchmarks/transfer_throughput.py`` for measured speed.
