@@ -30,7 +30,7 @@ def test_goal_env_dict_and_vectorised_compute_reward(env_id: str) -> None:
     check_env(env.unwrapped, skip_render_check=True)
     obs, _ = env.reset(seed=3)
     assert set(obs) == {"observation", "achieved_goal", "desired_goal"}
-    _, reward, _, _, info = env.step(env.action_space.sample())
+    _, _, _, _, info = env.step(env.action_space.sample())
     recomputed = env.unwrapped.compute_reward(obs["achieved_goal"], obs["desired_goal"], info)
     assert recomputed in (0.0, -1.0)
     achieved = np.zeros((5, 3))
