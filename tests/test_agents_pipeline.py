@@ -97,3 +97,41 @@ def test_cli_reports_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "missing" in capsys.readouterr().err
     assert report_main(str(tmp_path), str(tmp_path / "out")) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+PIXEL_CONFIG = """
+simreal/Reach-v0:
+  policy: 'CnnPolicy'
+  n_steps: 32
+  batch_size: 32
+  n_epochs: 1
+  policy_kwargs: "dict(features_extractor_kwargs=dict(features_dim=16))"
+  env_kwargs:
+    obs_mode: pixels
+    image_size: 64
+"""
+
+
+@pytest.mark.slow
+def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simreal.agents.results import load_results
+    from simreal.agents.train import train
+    from simreal.transfer.checkpoint import save_checkpoint
+    from simreal.transfer.config import CycleGANConfig
+    from simreal.transfer.trainer import CycleGANTrainer
+
+    config = tmp_path / "ppo_pixels.yml"
+    config.write_text(PIXEL_CONFIG)
+    run = train(
+        "simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config_path=config, eval_freq=0,
+        progress_bar=False,
+    )  # fmt: skip
+    ckpt = save_checkpoint(tmp_path / "gan.pt", CycleGANTrainer(CycleGANConfig.preset("fast", 64), 0).state_dict())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        path = evaluate(run, ("real",), episodes=1, transfer=ckpt, gif_frames=2, executor=pool)
+    res = load_results(path)
+    assert res.run.method == "no-DR+CycleGAN"
+    assert res.domain("real").transfer == str(ckpt)
+    assert len(res.domain("real").returns) == 1
