@@ -31,7 +31,7 @@ from simreal.agents.callbacks import (
     latest_checkpoint,
     save_checkpoint,
 )
-from simreal.agents.env_factory import make_vec, randomization_hash
+from simreal.agents.env_factory import ADR, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
 
@@ -171,7 +171,9 @@ def train(
         has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
         venv = VecNormalize.load(str(ckpt / VECNORM), venv) if has_stats else VecNormalize(venv, **hp.normalize_kwargs)
     model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
-    eval_env = _eval_env(env_id, randomization, hp, seed + EVAL_SEED_OFFSET)
+    # ADR ranges move with performance, so its learning curve is measured on the fixed training domain
+    eval_randomization = "train" if randomization == ADR else randomization
+    eval_env = _eval_env(env_id, eval_randomization, hp, seed + EVAL_SEED_OFFSET)
     curve = LearningCurveCallback(
         out, eval_env, eval_freq, eval_episodes, seed + EVAL_SEED_OFFSET, target_success=target_success
     )
