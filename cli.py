@@ -30,8 +30,8 @@ def _gallery(args: argparse.Namespace) -> int:
     from simreal.randomization.gallery import gallery
 
     randomization = None if args.domain else args.randomization
-    path = gallery(args.env_id, randomization, args.n, args.out, args.seed, args.domain, args.image_size)
-    print(f"gallery: {path}")
+    gallery(args.env_id, randomization, args.n, args.out, args.seed, args.domain, args.image_size)
+    print(f"gallery: {args.out}")
     return 0
 
 
