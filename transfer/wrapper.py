@@ -29,11 +29,15 @@ from simreal.transfer.networks import ResnetGenerator, images_to_tensor, tensor_
 
 __all__ = ["CycleGANObservation", "CycleGANVectorObservation", "ImageTranslator", "image_paths"]
 
-Path_ = tuple[str, ...]
+KeyPath = tuple[str, ...]
 
 
 class ImageTranslator:
-    """A generator in eval mode on ``device`` with a batched ``uint8 -> uint8`` translation."""
+    """A generator in eval mode on ``device`` with a batched ``uint8 -> uint8`` translation.
+
+    ``checkpoint`` is a trainer checkpoint (the ``direction`` generator is loaded) or a :class:`ResnetGenerator`
+    (used as is, moved to ``device``; ``direction`` is then only a label).
+    """
 
     def __init__(
         self,
@@ -64,7 +68,7 @@ def _is_image_box(space: gym.Space[Any]) -> bool:
     return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3 and space.shape[-1] == 3
 
 
-def image_paths(space: gym.Space[Any]) -> list[Path_]:
+def image_paths(space: gym.Space[Any]) -> list[KeyPath]:
     """Key paths of the image entries of ``space`` (``[()]`` for an image Box itself).
 
     Raises TypeError for spaces other than Box/Dict and ValueError when no ``uint8 (H, W, 3)`` image exists.
@@ -77,9 +81,9 @@ def image_paths(space: gym.Space[Any]) -> list[Path_]:
         return [()]
     if not isinstance(space, spaces.Dict):
         raise TypeError(f"observation space must be a Box or Dict, got {type(space).__name__}")
-    found: list[Path_] = []
+    found: list[KeyPath] = []
 
-    def walk(sub: spaces.Dict, prefix: Path_) -> None:
+    def walk(sub: spaces.Dict, prefix: KeyPath) -> None:
         for key, child in sub.spaces.items():
             if isinstance(child, spaces.Dict):
                 walk(child, (*prefix, key))
@@ -92,7 +96,7 @@ def image_paths(space: gym.Space[Any]) -> list[Path_]:
     return found
 
 
-def _check_sizes(space: gym.Space[Any], paths: list[Path_], divisor: int) -> None:
+def _check_sizes(space: gym.Space[Any], paths: list[KeyPath], divisor: int) -> None:
     for path in paths:
         box: Any = space
         for key in path:
@@ -103,13 +107,13 @@ def _check_sizes(space: gym.Space[Any], paths: list[Path_], divisor: int) -> Non
             raise ValueError(f"{name} size {height}x{width} must be divisible by {divisor} for this generator")
 
 
-def _get(obs: Any, path: Path_) -> Any:
+def _get(obs: Any, path: KeyPath) -> Any:
     for key in path:
         obs = obs[key]
     return obs
 
 
-def _with_replaced(obs: Any, path: Path_, value: np.ndarray) -> Any:
+def _with_replaced(obs: Any, path: KeyPath, value: np.ndarray) -> Any:
     if not path:
         return value
     out = dict(obs)
@@ -117,9 +121,9 @@ def _with_replaced(obs: Any, path: Path_, value: np.ndarray) -> Any:
     return out
 
 
-def _translate(obs: Any, paths: list[Path_], translator: ImageTranslator, batched: bool) -> Any:
+def _translate(obs: Any, paths: list[KeyPath], translator: ImageTranslator, batched: bool) -> Any:
     """Translate all image entries, stacking entries of equal shape into one forward pass."""
-    groups: dict[tuple[int, ...], list[Path_]] = {}
+    groups: dict[tuple[int, ...], list[KeyPath]] = {}
     for path in paths:
         groups.setdefault(np.shape(_get(obs, path)), []).append(path)
     for group in groups.values():
