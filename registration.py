@@ -26,8 +26,15 @@ DOMAIN_ENV_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def make_env(env_id: str, randomization: Any = None, domain: str | None = None, **kwargs: Any) -> gym.Env:
-    """Build a simreal env, optionally wrapped in domain randomization (a preset, YAML path, spec or domain)."""
+def make_env(
+    env_id: str,
+    randomization: Any = None,
+    domain: str | None = None,
+    resample: str | int = "episode",
+    **kwargs: Any,
+) -> gym.Env:
+    """Build a simreal env, optionally wrapped in domain randomization (a preset, YAML path, spec or domain)
+    that resamples every ``"episode"``, every ``"step"`` or every N steps."""
     if env_id not in ENVS:
         raise ValueError(f"unknown simreal env {env_id!r}; allowed: {sorted(ENVS)}")
     module, name, _ = ENVS[env_id]
@@ -39,7 +46,7 @@ def make_env(env_id: str, randomization: Any = None, domain: str | None = None, 
         return env
     from simreal.randomization import make_randomized
 
-    return make_randomized(env, randomization=randomization, domain=domain)
+    return make_randomized(env, randomization=randomization, domain=domain, resample=resample)
 
 
 def _entry_point(env_id: str):
