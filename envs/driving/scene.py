@@ -85,7 +85,9 @@ def scene_xml(n: int = TRACK_POINTS) -> str:
         '<mujoco model="lanefollow"><compiler angle="radian"/>'
         f'<option timestep="{TIMESTEP}" integrator="implicitfast"/>'
         '<statistic extent="30" center="0 0 0"/>'
-        '<visual><map znear="0.002" zfar="4" shadowclip="0.4"/><quality shadowsize="2048"/>'
+        # Coarse sphere tessellation: the skybox sphere dominated CPU (llvmpipe) render time (1.0 -> 0.74 ms).
+        '<visual><map znear="0.002" zfar="4" shadowclip="0.4"/>'
+        '<quality shadowsize="2048" numslices="16" numstacks="4"/>'
         '<headlight ambient="0.35 0.35 0.35" diffuse="0.2 0.2 0.2" specular="0 0 0"/></visual>'
         f"<asset>{_assets(n)}</asset>"
         f"<worldbody>{_world(MAX_OBSTACLES, N_DISTRACTORS)}</worldbody>"
