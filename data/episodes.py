@@ -1,0 +1,140 @@
+"""Seeded rollouts that data collection shares: env construction, policies, episode seeds and frame sampling.
+
+An episode is reset with its own seed (env, randomization and policy noise all derive from it); the first frame is
+the reset observation, then one frame every ``stride`` policy steps, at most ``frames_per_episode`` frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import simreal  # noqa: F401  (registers the simreal ids)
+from simreal.data.labels import Frame, frame_labels
+from simreal.envs.config import IMAGE_SIZE_RANGE, check_choice, check_int_range
+from simreal.envs.oracles import oracle_for
+
+__all__ = [
+    "POLICIES",
+    "EpisodeFrame",
+    "Policy",
+    "RolloutSpec",
+    "camera_name",
+    "episode_frames",
+    "episode_seed",
+    "labelled_frames",
+    "make_data_env",
+    "make_policy",
+    "stream_frames",
+]
+
+POLICIES = ("oracle", "random")
+Policy = Callable[[gym.Env], np.ndarray]
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """What to render and how to roll out: env, domain or randomization, camera, image size, policy, sampling."""
+
+    env_id: str
+    domain: str | None = None
+    randomization: str | None = None
+    camera: str | None = None
+    image_size: int = 64
+    policy: str = "oracle"
+    frames_per_episode: int = 10
+    stride: int = 5
+
+    def __post_init__(self) -> None:
+        check_choice("policy", self.policy, POLICIES)
+        check_int_range("image_size", self.image_size, *IMAGE_SIZE_RANGE)
+        check_int_range("frames_per_episode", self.frames_per_episode, 1, 10_000)
+        check_int_range("stride", self.stride, 1, 10_000)
+        if self.domain is not None and self.randomization is not None:
+            raise ValueError(f"domain/randomization: pass one, got {self.domain!r} and {self.randomization!r}")
+
+    @property
+    def resolved_domain(self) -> str | None:
+        """The domain to use: ``canonical`` when neither a domain nor a randomization is given."""
+        return "canonical" if self.domain is None and self.randomization is None else self.domain
+
+
+@dataclass(frozen=True)
+class EpisodeFrame:
+    """One sampled frame of a rollout: the RGB observation, the step info, the episode seed and step index."""
+
+    rgb: np.ndarray
+    info: dict[str, Any]
+    seed: int
+    step: int
+
+
+def make_data_env(spec: RolloutSpec) -> gym.Env:
+    """The env of ``spec`` with RGB observations of one camera (no GL context is created until the first frame)."""
+    kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": spec.image_size}
+    if spec.camera is not None:
+        kwargs["cameras"] = (spec.camera,)
+    return gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, **kwargs)
+
+
+def make_policy(env_id: str, policy: str, rng: np.random.Generator) -> Policy:
+    """The scripted oracle of ``env_id`` or a uniform random policy drawing from ``rng``."""
+    check_choice("policy", policy, POLICIES)
+    if policy == "oracle":
+        return oracle_for(env_id)
+
+    def random_policy(env: gym.Env) -> np.ndarray:
+        space = env.action_space
+        return rng.uniform(space.low, space.high).astype(space.dtype)
+
+    return random_policy
+
+
+def episode_seed(seed_sequence: np.random.SeedSequence, index: int) -> tuple[int, np.random.SeedSequence]:
+    """Reset seed (a 63-bit int: fits int64 tensors) and policy seed sequence of episode ``index``."""
+    child = np.random.SeedSequence(seed_sequence.entropy, spawn_key=(*seed_sequence.spawn_key, index))
+    words = child.generate_state(2, np.uint32)
+    return (int(words[0]) & 0x7FFF_FFFF) << 32 | int(words[1]), child.spawn(1)[0]
+
+
+def camera_name(env: gym.Env) -> str:
+    """The camera the env's pixel observations come from."""
+    return env.unwrapped.camera_names[0]  # type: ignore[attr-defined]
+
+
+def episode_frames(
+    env: gym.Env, spec: RolloutSpec, seed: int, policy_seed: np.random.SeedSequence
+) -> Iterator[EpisodeFrame]:
+    """Reset ``env`` with ``seed`` and yield the sampled frames; the env state matches each frame when it is yielded."""
+    policy = make_policy(spec.env_id, spec.policy, np.random.default_rng(policy_seed))
+    obs, info = env.reset(seed=seed)
+    yield EpisodeFrame(obs, info, seed, 0)
+    produced, step = 1, 0
+    while produced < spec.frames_per_episode:
+        obs, _, terminated, truncated, info = env.step(policy(env))
+        step += 1
+        if step % spec.stride == 0:
+            yield EpisodeFrame(obs, info, seed, step)
+            produced += 1
+        if terminated or truncated:
+            return
+
+
+def stream_frames(env: gym.Env, spec: RolloutSpec, seed_sequence: np.random.SeedSequence) -> Iterator[EpisodeFrame]:
+    """Endless sampled frames of consecutive episodes, episode ``k`` seeded by ``episode_seed(seed_sequence, k)``."""
+    episode = 0
+    while True:
+        reset_seed, policy_seed = episode_seed(seed_sequence, episode)
+        yield from episode_frames(env, spec, reset_seed, policy_seed)
+        episode += 1
+
+
+def labelled_frames(env: gym.Env, spec: RolloutSpec, seed_sequence: np.random.SeedSequence) -> Iterator[Frame]:
+    """:func:`stream_frames` with full labels (depth, segmentation, poses, boxes, provenance)."""
+    camera = camera_name(env)
+    for sample in stream_frames(env, spec, seed_sequence):
+        yield frame_labels(env, camera, spec.image_size, sample.rgb, sample.info, sample.seed, sample.step)
