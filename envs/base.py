@@ -200,6 +200,11 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         for renderer in self._renderers.values():
             renderer.upload_textures(texture_ids)
 
+    def refresh_meshes(self, mesh_ids: Sequence[int]) -> None:
+        """Upload changed mesh vertices of these meshes to every live renderer."""
+        for renderer in self._renderers.values():
+            renderer.upload_meshes(mesh_ids)
+
     def close(self) -> None:
         for renderer in self._renderers.values():
             renderer.close()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import sys
+import warnings
 
 # backend -> (shared library names, Debian packages that provide them)
 BACKEND_LIBRARIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -34,6 +36,14 @@ def configure_gl_backend() -> str:
     requested = os.environ.get("MUJOCO_GL", "").strip().lower()
     if requested:
         return requested
+    if "mujoco" in sys.modules:
+        warnings.warn(
+            "mujoco was imported before simreal without MUJOCO_GL set, so it uses its default (windowed) GL "
+            "backend; import simreal first or set MUJOCO_GL=egl for headless rendering.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return ""
     found = available_backends()
     if not found:
         return ""

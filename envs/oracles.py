@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from simreal.envs.arm.oracles import pick_place_oracle, push_oracle, reach_oracle
+from simreal.envs.driving.oracle import pure_pursuit_action
 
 Oracle = Callable[[gym.Env], np.ndarray]
 
@@ -15,6 +16,7 @@ ORACLES: dict[str, Oracle] = {
     "simreal/Reach-v0": lambda env: reach_oracle(env.unwrapped),
     "simreal/Push-v0": lambda env: push_oracle(env.unwrapped),
     "simreal/PickPlace-v0": lambda env: pick_place_oracle(env.unwrapped),
+    "simreal/LaneFollow-v0": lambda env: pure_pursuit_action(env.unwrapped),
 }
 
 
@@ -25,4 +27,12 @@ def oracle_for(env_id: str) -> Oracle:
     return ORACLES[env_id]
 
 
-__all__ = ["ORACLES", "Oracle", "oracle_for", "pick_place_oracle", "push_oracle", "reach_oracle"]
+__all__ = [
+    "ORACLES",
+    "Oracle",
+    "oracle_for",
+    "pick_place_oracle",
+    "pure_pursuit_action",
+    "push_oracle",
+    "reach_oracle",
+]

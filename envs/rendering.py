@@ -133,12 +133,19 @@ class SceneRenderer:
 
     def upload_textures(self, texture_ids: Iterable[int]) -> None:
         """Copy changed ``model.tex_data`` of these textures to the GPU (no-op before the first frame)."""
+        self._upload(mujoco.mjr_uploadTexture, texture_ids)
+
+    def upload_meshes(self, mesh_ids: Iterable[int]) -> None:
+        """Copy changed ``model.mesh_vert``/normals of these meshes to the GPU (no-op before the first frame)."""
+        self._upload(mujoco.mjr_uploadMesh, mesh_ids)
+
+    def _upload(self, upload, ids: Iterable[int]) -> None:
         if self._renderer is None:
-            return  # the context will read model.tex_data when it is created
+            return  # the context reads the model when it is created
         context = self._renderer._mjr_context  # mujoco.Renderer exposes no public accessor for its MjrContext
         self._renderer._gl_context.make_current()
-        for texture_id in texture_ids:
-            mujoco.mjr_uploadTexture(self.model, context, int(texture_id))
+        for element_id in ids:
+            upload(self.model, context, int(element_id))
 
     def close(self) -> None:
         """Free the GL context."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import mujoco
 import numpy as np
 
 from simreal.envs.base import MujocoEnv
@@ -82,16 +81,7 @@ class LaneFollowEnv(MujocoEnv):
             return
         self.track = generate_track(seed)
         self._mesh_ids = scene.apply_track(self.model, self.track)
-        self._upload_meshes()
-
-    def _upload_meshes(self) -> None:
-        # SceneRenderer has no public mesh upload yet; this mirrors its upload_textures.
-        for renderer in self._renderers.values():
-            if renderer.started:
-                gl = renderer._renderer
-                gl._gl_context.make_current()
-                for mesh_id in self._mesh_ids:
-                    mujoco.mjr_uploadMesh(self.model, gl._mjr_context, mesh_id)
+        self.refresh_meshes(self._mesh_ids)
 
     def _place_obstacles(self, start_s: float) -> None:
         count = self.config.obstacles
