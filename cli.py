@@ -176,11 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the sub-command; bad input exits with status 2 and a one-line message."""
+    from gymnasium.error import Error as GymnasiumError
+
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError, GymnasiumError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
