@@ -1,7 +1,8 @@
 """Camera-pipeline image ops on uint8 HxWx3 arrays (pure, vectorised numpy; JPEG through PIL).
 
 Order: optics (blur, vignetting) with the ISP colour gains (colour temperature / white balance) folded into
-one gain map -> sensor (shot + read noise, dead pixels) -> gamma -> compression (JPEG).
+one gain map -> sensor (shot + read noise, dead pixels) -> rounding and clipping to 0..255 -> gamma ->
+compression (JPEG).
 """
 
 from __future__ import annotations
@@ -101,20 +102,24 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _SizeState:
-    gain: np.ndarray | None  # (H, W, 3) vignetting x colour gains
-    dead: tuple[np.ndarray, np.ndarray] | None  # flat indices, stuck values
-    noise: np.ndarray | None  # (NOISE_BANK, H, W, 3) unit (or read-std scaled) noise
+    gain: np.ndarray | None  # (H, W, 3) vignetting x colour gains; None when all ones
+    dead: tuple[np.ndarray, np.ndarray] | None  # flat pixel indices, stuck values
+    noise: np.ndarray | None  # flat unit (or read-std scaled, +0.5 folded in) noise, H*W*3 + NOISE_SLACK long
+    work: np.ndarray  # (H, W, 3) float32 scratch
+    index: np.ndarray  # (H, W, 3) intp scratch: rounded levels, the gamma LUT's indices
 
 
 class SensorPipeline:
     """Sampled camera settings (from ``Params.sensor``) applied to every frame; noise drawn per frame.
 
-    Per-frame work is one gain multiply (vignetting x white balance, precomputed per size), adding one of
-    ``NOISE_BANK`` unit-noise frames drawn once per params (scaled by the read/shot noise std), a gamma
-    look-up table and optional blur / JPEG.
+    Per frame, at most four vectorised passes: one gain multiply (vignetting x white balance / colour
+    temperature, precomputed per image size), one noise add (a window at a random offset into a noise strip
+    drawn once per params, with the std and the rounding offset folded in), the cast to integer levels and
+    one clipping look-up through the gamma table; blur, shot noise, dead pixels and JPEG only when sampled.
+    Ops whose sampled strength is the identity are skipped. Scratch buffers are reused (not thread-safe).
     """
 
-    NOISE_BANK = 8
+    NOISE_SLACK = 4096  # possible window offsets into the noise strip
 
     def __init__(self, settings: Mapping[str, Sequence[float]], seed: int = 0) -> None:
         unknown = set(settings) - set(SENSOR_OPS)
@@ -129,9 +134,13 @@ class SensorPipeline:
             gains *= np.asarray(self.settings["white_balance"], dtype=np.float32)
         self._gains = gains.astype(np.float32)
         gamma = self._value("gamma", 1.0)
-        self._lut = None
-        if "gamma" in self.settings and abs(gamma - 1.0) > 1e-6:
+        self._lut = _IDENTITY_LUT
+        if abs(gamma - 1.0) > 1e-6:
             self._lut = (255.0 * (np.arange(256) / 255.0) ** (1.0 / gamma) + 0.5).astype(np.uint8)
+        self._blur = self._value("blur_sigma") > 0.05
+        self._shot = self._value("shot_noise") > 0
+        self._noisy = self._shot or self._value("gaussian_std") > 0
+        self._jpeg = "jpeg_quality" in self.settings
         self._per_size: dict[tuple[int, int], _SizeState] = {}
 
     @property
@@ -142,48 +151,68 @@ class SensorPipeline:
         return self.settings.get(name, (default,))[0]
 
     def _size_state(self, h: int, w: int) -> _SizeState:
-        if (h, w) not in self._per_size:
-            gain = np.broadcast_to(self._gains, (h, w, 3)).astype(np.float32)
-            if self._value("vignetting") > 0:
-                falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
-                gain = (gain * falloff[..., None]).astype(np.float32)
-            dead = None
-            if self._value("dead_pixels") > 0:
-                dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
-            bank = None
-            if self._value("shot_noise") > 0 or self._value("gaussian_std") > 0:
-                bank = unit_noise((self.NOISE_BANK, h, w, 3), np.random.default_rng(self.seed))
-                if self._value("shot_noise") <= 0:
-                    bank *= np.float32(self._value("gaussian_std"))
-            self._per_size[(h, w)] = _SizeState(None if np.allclose(gain, 1.0) else gain, dead, bank)
-        return self._per_size[(h, w)]
+        state = self._per_size.get((h, w))
+        if state is not None:
+            return state
+        gain = None
+        if self._value("vignetting") > 0 or not np.allclose(self._gains, 1.0):
+            falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
+            gain = falloff[..., None] * self._gains
+        dead = None
+        if self._value("dead_pixels") > 0:
+            dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
+        noise = None
+        if self._noisy:
+            noise = unit_noise((h * w * 3 + self.NOISE_SLACK,), np.random.default_rng(self.seed))
+            if not self._shot:  # the frame-independent part: std and the round-to-nearest offset
+                noise *= np.float32(self._value("gaussian_std"))
+                noise += np.float32(0.5)
+        work = np.empty((h, w, 3), dtype=np.float32)
+        state = _SizeState(gain, dead, noise, work, np.empty((h, w, 3), dtype=np.intp))
+        self._per_size[(h, w)] = state
+        return state
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Process one uint8 (H, W, 3) frame."""
+        """Process one uint8 (H, W, 3) frame (returns a new array unless every op is the identity)."""
         if not self.settings:
             return img
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[-1] != 3:
             raise ValueError(f"img: expected uint8 (H, W, 3), got {img.dtype} {img.shape}")
         h, w = img.shape[:2]
         state = self._size_state(h, w)
-        sigma = self._value("blur_sigma")
-        if sigma > 0:
-            x = blur(img.astype(np.float32), sigma)
-            x = x * state.gain if state.gain is not None else x
+        if state.gain is None and state.noise is None and state.dead is None and not self._blur:
+            out = img if self._lut is _IDENTITY_LUT else np.take(self._lut, img)
         else:
-            x = img * state.gain if state.gain is not None else img.astype(np.float32)
+            out = np.take(self._lut, self._levels(img, state, rng), mode="clip")  # clip to 0..255, then gamma
+        return jpeg(out, int(self._value("jpeg_quality", 95))) if self._jpeg else out
+
+    def _levels(self, img: np.ndarray, state: _SizeState, rng: np.random.Generator) -> np.ndarray:
+        """Optics, gains and sensor noise in float32, rounded to (unclipped) integer levels."""
+        x = state.work
+        if self._blur:
+            x[...] = blur(img.astype(np.float32), self._value("blur_sigma"))
+            if state.gain is not None:
+                x *= state.gain
+        elif state.gain is not None:
+            np.multiply(img, state.gain, out=x)
+        else:
+            x[...] = img
         if state.noise is not None:
-            noise = state.noise[rng.integers(self.NOISE_BANK)]
-            if self._value("shot_noise") > 0:  # std = sqrt(read^2 + gain * intensity)
+            start = int(rng.integers(self.NOISE_SLACK))
+            window = state.noise[start : start + x.size].reshape(x.shape)
+            if self._shot:  # std = sqrt(read^2 + gain * intensity)
                 shot, read = np.float32(self._value("shot_noise")), np.float32(self._value("gaussian_std") ** 2)
-                noise = np.sqrt(np.maximum(x, 0.0) * shot + read) * noise
-            x += noise
+                x += np.sqrt(np.maximum(x, 0.0) * shot + read) * window
+                x += np.float32(0.5)
+            else:
+                x += window
+        else:
+            x += np.float32(0.5)
         if state.dead is not None:
-            x.reshape(h * w, 3)[state.dead[0]] = state.dead[1][:, None]
-        x += np.float32(0.5)  # round to nearest on the cast below
-        out = np.clip(x, 0, 255, out=x).astype(np.uint8)
-        if self._lut is not None:
-            out = np.take(self._lut, out)
-        if "jpeg_quality" in self.settings:
-            out = jpeg(out, int(self._value("jpeg_quality", 95)))
-        return out
+            x.reshape(-1, 3)[state.dead[0]] = state.dead[1][:, None]
+        np.copyto(state.index, x, casting="unsafe")  # truncation of x + 0.5: round to nearest for x >= 0
+        return state.index
+
+
+_IDENTITY_LUT = np.arange(256, dtype=np.uint8)
+_IDENTITY_LUT.flags.writeable = False
