@@ -61,6 +61,10 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._summary: dict[str, Any] = {}
         self._sensor = SensorPipeline({})
         self._control: dict[str, float] = {}
+        self._action_std: np.ndarray | None = None  # per-dimension action noise std (None: off)
+        self._latency = 0
+        self._obs_std = 0.0
+        self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # id(Box) -> clip bounds
         self._queue: deque[np.ndarray] = deque()
         self._steps = 0
 
@@ -92,6 +96,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         control = spec.control
         if (control.action_noise is not None) and not isinstance(self.env.action_space, gym.spaces.Box):
             raise ValueError("control.action_noise: needs a Box action space")
+        self._repeat = control.action_repeat
 
     # ----------------------------------------------------------------------------------------- gym api
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
@@ -111,8 +116,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self.resample_now()
         applied = self._control_action(action)
         repeat = 1
-        if self._sampler.spec.control.action_repeat is not None:
-            repeat = max(1, round(float(self._sampler.spec.control.action_repeat.sample(self._rng))))
+        if self._repeat is not None:
+            repeat = max(1, round(float(self._repeat.sample(self._rng))))
         total = 0.0
         for _ in range(repeat):
             obs, reward, terminated, truncated, info = self.env.step(applied)
@@ -140,6 +145,17 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._summary = params.summary()
         self._sensor = SensorPipeline(params.sensor_dict(), seed=params.seed)
         self._control = params.control_dict()
+        self._set_control()
+
+    def _set_control(self) -> None:
+        """Per-params constants of the control perturbations (so a step only draws and adds)."""
+        noise = self._control.get("action_noise", 0.0)
+        space = self.env.action_space
+        self._action_std = None
+        if noise > 0 and isinstance(space, gym.spaces.Box):
+            self._action_std = (noise * (space.high - space.low) / 2.0).astype(np.float32)
+        self._latency = round(self._control.get("action_latency", 0.0))
+        self._obs_std = self._control.get("obs_noise", 0.0)
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
@@ -148,19 +164,19 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return info
 
     def _control_action(self, action: Any) -> Any:
-        noise = self._control.get("action_noise", 0.0)
-        latency = round(self._control.get("action_latency", 0.0))
-        if noise <= 0 and latency <= 0:
+        if self._action_std is None and self._latency <= 0:
             return action
-        space = self.env.action_space
         act = np.asarray(action)
-        if noise > 0 and isinstance(space, gym.spaces.Box):
-            std = (noise * (space.high - space.low) / 2.0).astype(np.float32)
-            act = act + self._rng.standard_normal(act.shape, dtype=np.float32) * std
-            act = np.clip(act, space.low, space.high, out=act).astype(space.dtype, copy=False)
-        if latency > 0:
+        if self._action_std is not None:
+            space = self.env.action_space
+            noisy = self._rng.standard_normal(act.shape, dtype=np.float32)
+            noisy *= self._action_std
+            noisy = noisy + act if act.dtype != np.float32 else np.add(noisy, act, out=noisy)
+            np.maximum(noisy, space.low, out=noisy)
+            act = np.minimum(noisy, space.high, out=noisy).astype(space.dtype, copy=False)
+        if self._latency > 0:
             self._queue.append(act)
-            while len(self._queue) > latency + 1:
+            while len(self._queue) > self._latency + 1:
                 self._queue.popleft()
             act = self._queue[0]
         return act
@@ -178,11 +194,22 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             }
         if isinstance(obs, np.ndarray) and obs.dtype == np.uint8 and obs.ndim == 3 and obs.shape[-1] == 3:
             return self._sensor(obs, self._rng)
-        std = self._control.get("obs_noise", 0.0)
-        if is_state and std > 0 and isinstance(obs, np.ndarray) and np.issubdtype(obs.dtype, np.floating):
-            unit = np.asarray(self._rng.standard_normal(obs.shape, dtype=np.float32))
-            noisy: np.ndarray = obs + unit.astype(obs.dtype, copy=False) * np.float32(std)
-            if isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any()):
-                noisy = np.clip(noisy, space.low, space.high, out=noisy)
-            return noisy.astype(obs.dtype, copy=False)
+        std = self._obs_std
+        if is_state and std > 0 and isinstance(obs, np.ndarray) and obs.dtype.kind == "f":
+            noisy = self._rng.standard_normal(obs.shape, dtype=np.float32)
+            noisy *= np.float32(std)
+            noisy = np.add(noisy, obs, out=noisy) if obs.dtype == np.float32 else obs + noisy.astype(obs.dtype)
+            bounds = self._clip_bounds(space)
+            if bounds is not None:
+                np.maximum(noisy, bounds[0], out=noisy)
+                np.minimum(noisy, bounds[1], out=noisy)
+            return noisy
         return obs
+
+    def _clip_bounds(self, space: gym.Space) -> tuple[np.ndarray, np.ndarray] | None:
+        """(low, high) of a Box bounded on some side, else None; cached per space."""
+        key = id(space)
+        if key not in self._bounds:
+            bounded = isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any())
+            self._bounds[key] = (space.low, space.high) if bounded else None
+        return self._bounds[key]
