@@ -101,12 +101,15 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _SizeState:
+class _Frame:
+    """Per image size: precomputed gain map, defects, noise windows and scratch buffers."""
+
     gain: np.ndarray | None  # (H, W, 3) vignetting x colour gains; None when all ones
     dead: tuple[np.ndarray, np.ndarray] | None  # flat pixel indices, stuck values
-    noise: np.ndarray | None  # flat unit (or read-std scaled, +0.5 folded in) noise, H*W*3 + NOISE_SLACK long
+    noise: np.ndarray | None  # (NOISE_SLACK, H, W, 3) read-only windows into one noise strip
     work: np.ndarray  # (H, W, 3) float32 scratch
-    index: np.ndarray  # (H, W, 3) intp scratch: rounded levels, the gamma LUT's indices
+    index: np.ndarray  # (H, W, 3) intp scratch: rounded levels, the gamma table's indices
+    identity: bool  # no gain, noise, defects or blur: only the gamma table (if any) applies
 
 
 class SensorPipeline:
@@ -116,10 +119,12 @@ class SensorPipeline:
     temperature, precomputed per image size), one noise add (a window at a random offset into a noise strip
     drawn once per params, with the std and the rounding offset folded in), the cast to integer levels and
     one clipping look-up through the gamma table; blur, shot noise, dead pixels and JPEG only when sampled.
-    Ops whose sampled strength is the identity are skipped. Scratch buffers are reused (not thread-safe).
+    Ops whose sampled strength is the identity are skipped. Window offsets are drawn from the ``rng`` passed
+    per frame, ``OFFSET_BATCH`` at a time. Scratch buffers are reused (not thread-safe).
     """
 
     NOISE_SLACK = 4096  # possible window offsets into the noise strip
+    OFFSET_BATCH = 64
 
     def __init__(self, settings: Mapping[str, Sequence[float]], seed: int = 0) -> None:
         unknown = set(settings) - set(SENSOR_OPS)
@@ -139,9 +144,9 @@ class SensorPipeline:
             self._lut = (255.0 * (np.arange(256) / 255.0) ** (1.0 / gamma) + 0.5).astype(np.uint8)
         self._blur = self._value("blur_sigma") > 0.05
         self._shot = self._value("shot_noise") > 0
-        self._noisy = self._shot or self._value("gaussian_std") > 0
         self._jpeg = "jpeg_quality" in self.settings
-        self._per_size: dict[tuple[int, int], _SizeState] = {}
+        self._frames: dict[tuple[int, ...], _Frame] = {}
+        self._offsets: list[int] = []
 
     @property
     def active(self) -> bool:
@@ -150,10 +155,13 @@ class SensorPipeline:
     def _value(self, name: str, default: float = 0.0) -> float:
         return self.settings.get(name, (default,))[0]
 
-    def _size_state(self, h: int, w: int) -> _SizeState:
-        state = self._per_size.get((h, w))
-        if state is not None:
-            return state
+    def _frame(self, img: np.ndarray) -> _Frame:
+        if img.dtype != _UINT8 or img.ndim != 3 or img.shape[-1] != 3:
+            raise ValueError(f"img: expected uint8 (H, W, 3), got {img.dtype} {img.shape}")
+        frame = self._frames.get(img.shape)
+        if frame is not None:
+            return frame
+        h, w = img.shape[:2]
         gain = None
         if self._value("vignetting") > 0 or not np.allclose(self._gains, 1.0):
             falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
@@ -162,57 +170,63 @@ class SensorPipeline:
         if self._value("dead_pixels") > 0:
             dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
         noise = None
-        if self._noisy:
-            noise = unit_noise((h * w * 3 + self.NOISE_SLACK,), np.random.default_rng(self.seed))
+        if self._shot or self._value("gaussian_std") > 0:
+            strip = unit_noise((h * w * 3 + self.NOISE_SLACK,), np.random.default_rng(self.seed))
             if not self._shot:  # the frame-independent part: std and the round-to-nearest offset
-                noise *= np.float32(self._value("gaussian_std"))
-                noise += np.float32(0.5)
+                strip *= np.float32(self._value("gaussian_std"))
+                strip += np.float32(0.5)
+            item = strip.itemsize
+            noise = np.lib.stride_tricks.as_strided(
+                strip, (self.NOISE_SLACK, h, w, 3), (item, w * 3 * item, 3 * item, item), writeable=False
+            )
+        identity = gain is None and noise is None and dead is None and not self._blur
         work = np.empty((h, w, 3), dtype=np.float32)
-        state = _SizeState(gain, dead, noise, work, np.empty((h, w, 3), dtype=np.intp))
-        self._per_size[(h, w)] = state
-        return state
+        frame = _Frame(gain, dead, noise, work, np.empty((h, w, 3), dtype=np.intp), identity)
+        self._frames[img.shape] = frame
+        return frame
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Process one uint8 (H, W, 3) frame (returns a new array unless every op is the identity)."""
         if not self.settings:
             return img
-        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[-1] != 3:
-            raise ValueError(f"img: expected uint8 (H, W, 3), got {img.dtype} {img.shape}")
-        h, w = img.shape[:2]
-        state = self._size_state(h, w)
-        if state.gain is None and state.noise is None and state.dead is None and not self._blur:
-            out = img if self._lut is _IDENTITY_LUT else np.take(self._lut, img)
+        frame = self._frames.get(img.shape)
+        if frame is None or img.dtype != _UINT8:
+            frame = self._frame(img)
+        if frame.identity:
+            out = img if self._lut is _IDENTITY_LUT else self._lut.take(img)
         else:
-            out = np.take(self._lut, self._levels(img, state, rng), mode="clip")  # clip to 0..255, then gamma
+            out = self._lut.take(self._levels(img, frame, rng), mode="clip")  # clip to 0..255, then gamma
         return jpeg(out, int(self._value("jpeg_quality", 95))) if self._jpeg else out
 
-    def _levels(self, img: np.ndarray, state: _SizeState, rng: np.random.Generator) -> np.ndarray:
+    def _levels(self, img: np.ndarray, frame: _Frame, rng: np.random.Generator) -> np.ndarray:
         """Optics, gains and sensor noise in float32, rounded to (unclipped) integer levels."""
-        x = state.work
+        x = frame.work
         if self._blur:
             x[...] = blur(img.astype(np.float32), self._value("blur_sigma"))
-            if state.gain is not None:
-                x *= state.gain
-        elif state.gain is not None:
-            np.multiply(img, state.gain, out=x)
+            if frame.gain is not None:
+                x *= frame.gain
+        elif frame.gain is not None:
+            np.multiply(img, frame.gain, out=x)
         else:
             x[...] = img
-        if state.noise is not None:
-            start = int(rng.integers(self.NOISE_SLACK))
-            window = state.noise[start : start + x.size].reshape(x.shape)
+        if frame.noise is None:
+            x += np.float32(0.5)
+        else:
+            if not self._offsets:
+                self._offsets = rng.integers(self.NOISE_SLACK, size=self.OFFSET_BATCH).tolist()
+            window = frame.noise[self._offsets.pop()]
             if self._shot:  # std = sqrt(read^2 + gain * intensity)
                 shot, read = np.float32(self._value("shot_noise")), np.float32(self._value("gaussian_std") ** 2)
                 x += np.sqrt(np.maximum(x, 0.0) * shot + read) * window
                 x += np.float32(0.5)
             else:
-                x += window
-        else:
-            x += np.float32(0.5)
-        if state.dead is not None:
-            x.reshape(-1, 3)[state.dead[0]] = state.dead[1][:, None]
-        np.copyto(state.index, x, casting="unsafe")  # truncation of x + 0.5: round to nearest for x >= 0
-        return state.index
+                np.add(x, window, out=x)
+        if frame.dead is not None:
+            x.reshape(-1, 3)[frame.dead[0]] = frame.dead[1][:, None]
+        np.copyto(frame.index, x, casting="unsafe")  # truncation of x + 0.5: round to nearest for x >= 0
+        return frame.index
 
 
+_UINT8 = np.dtype(np.uint8)
 _IDENTITY_LUT = np.arange(256, dtype=np.uint8)
 _IDENTITY_LUT.flags.writeable = False
