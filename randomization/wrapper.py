@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from simreal.randomization.apply import Defaults, apply, restore
+from simreal.randomization.noise import NoiseRows
 from simreal.randomization.params import Params
 from simreal.randomization.sample import Sampler
 from simreal.randomization.sensor import SensorPipeline
@@ -61,9 +62,10 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._summary: dict[str, Any] = {}
         self._sensor = SensorPipeline({})
         self._control: dict[str, float] = {}
-        self._action_std: np.ndarray | None = None  # per-dimension action noise std (None: off)
+        self._action_noise: NoiseRows | None = None
         self._latency = 0
         self._obs_std = 0.0
+        self._obs_noise: dict[tuple[int, ...], NoiseRows] = {}  # per state shape
         self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # id(Box) -> clip bounds
         self._queue: deque[np.ndarray] = deque()
         self._steps = 0
@@ -151,11 +153,19 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Per-params constants of the control perturbations (so a step only draws and adds)."""
         noise = self._control.get("action_noise", 0.0)
         space = self.env.action_space
-        self._action_std = None
+        self._action_noise = None
         if noise > 0 and isinstance(space, gym.spaces.Box):
-            self._action_std = (noise * (space.high - space.low) / 2.0).astype(np.float32)
+            std = noise * (space.high - space.low) / 2.0
+            self._action_noise = NoiseRows(std, space.shape, self._batch_rows())
         self._latency = round(self._control.get("action_latency", 0.0))
         self._obs_std = self._control.get("obs_noise", 0.0)
+        self._obs_noise = {}
+
+    def _batch_rows(self) -> int:
+        """Noise rows to draw at once: never more than the steps the current params stay in use."""
+        if self.resample == "step":
+            return 1
+        return min(NoiseRows.BATCH, self.resample) if isinstance(self.resample, int) else NoiseRows.BATCH
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
@@ -164,14 +174,12 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return info
 
     def _control_action(self, action: Any) -> Any:
-        if self._action_std is None and self._latency <= 0:
+        if self._action_noise is None and self._latency <= 0:
             return action
         act = np.asarray(action)
-        if self._action_std is not None:
+        if self._action_noise is not None:
             space = self.env.action_space
-            noisy = self._rng.standard_normal(act.shape, dtype=np.float32)
-            noisy *= self._action_std
-            noisy = noisy + act if act.dtype != np.float32 else np.add(noisy, act, out=noisy)
+            noisy = np.add(self._action_noise.next(self._rng), act)
             np.maximum(noisy, space.low, out=noisy)
             act = np.minimum(noisy, space.high, out=noisy).astype(space.dtype, copy=False)
         if self._latency > 0:
@@ -196,9 +204,10 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return self._sensor(obs, self._rng)
         std = self._obs_std
         if is_state and std > 0 and isinstance(obs, np.ndarray) and obs.dtype.kind == "f":
-            noisy = self._rng.standard_normal(obs.shape, dtype=np.float32)
-            noisy *= np.float32(std)
-            noisy = np.add(noisy, obs, out=noisy) if obs.dtype == np.float32 else obs + noisy.astype(obs.dtype)
+            rows = self._obs_noise.get(obs.shape)
+            if rows is None:
+                rows = self._obs_noise[obs.shape] = NoiseRows(std, obs.shape, self._batch_rows())
+            noisy = np.add(rows.next(self._rng), obs, dtype=obs.dtype)
             bounds = self._clip_bounds(space)
             if bounds is not None:
                 np.maximum(noisy, bounds[0], out=noisy)

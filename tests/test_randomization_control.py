@@ -1,10 +1,12 @@
-"""Control perturbations of DomainRandomization: action noise and observation noise statistics, bounds, dtypes."""
+"""Control perturbations of DomainRandomization: action/observation noise statistics, bounds, dtypes, batches."""
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import simreal  # noqa: F401  (registers the ids)
 from simreal.randomization import DomainRandomization, RandomizationSpec
+from simreal.randomization.noise import NoiseRows
 
 REACH = "simreal/Reach-v0"
 
@@ -45,3 +47,36 @@ def test_obs_noise_std_and_dtype():
     as64 = env._observe(clean.astype(np.float64))
     assert as64.dtype == np.float64
     assert 0 < np.abs(as64 - clean).max() < 0.1
+
+
+def test_noise_rows_batches_are_deterministic_and_scaled():
+    std = np.array([0.5, 2.0], dtype=np.float32)
+    a, b = NoiseRows(std, (2,), batch=3), NoiseRows(std, (2,), batch=3)
+    ra, rb = np.random.default_rng(7), np.random.default_rng(7)
+    rows_a = np.stack([a.next(ra) for _ in range(3000)])
+    rows_b = np.stack([b.next(rb) for _ in range(3000)])
+    assert np.array_equal(rows_a, rows_b)
+    assert rows_a.dtype == np.float32
+    assert np.allclose(rows_a.std(0), std, rtol=0.05)
+    assert len(np.unique(rows_a[:, 0])) == 3000  # every row fresh across batch refills
+    assert not a.next(ra).flags.writeable
+
+
+def test_noise_rows_invalid_arguments():
+    with pytest.raises(ValueError, match="batch"):
+        NoiseRows(1.0, (2,), batch=0)
+    with pytest.raises(ValueError, match="std"):
+        NoiseRows(-1.0, (2,))
+
+
+def test_step_cadence_draws_fresh_action_noise_each_step():
+    env = DomainRandomization(
+        gym.make(REACH, obs_mode="state").unwrapped,
+        RandomizationSpec.from_dict({"control": {"action_noise": {"type": "uniform", "low": 0.05, "high": 0.1}}}),
+        resample="step",
+    )
+    env.reset(seed=0)
+    action = np.zeros(env.action_space.shape, dtype=np.float32)
+    noisy = [env._control_action(action) for _ in range(3)]
+    assert env._action_noise is not None and env._action_noise.batch == 1
+    assert not np.array_equal(noisy[0], noisy[1])
