@@ -1,0 +1,185 @@
+"""The localization task of Tobin et al. (2017): regress the Push block's table (x, y) from one image.
+
+``LocalizationCNN`` takes ``[-1, 1]`` NCHW float images (the convention of :mod:`simreal.transfer`, which uses it as a
+frozen task network) and returns ``(N, 2)`` positions in metres. Convolutions keep a 16x16 feature map and a
+spatial soft-argmax turns each channel into an expected image position (Levine et al. 2016), which a small MLP maps
+to the table plane: sub-pixel precision from few parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from simreal.data.atomic import atomic_write
+
+__all__ = [
+    "LocalizationCNN",
+    "load_localization_model",
+    "localization_errors_cm",
+    "predict_positions",
+    "save_localization_model",
+    "train_localization",
+]
+
+CHECKPOINT_VERSION = 1
+
+
+class SpatialSoftArgmax(nn.Module):
+    """``(N, C, H, W)`` feature maps -> ``(N, 2C)`` expected ``(x, y)`` in ``[-1, 1]`` of each channel's softmax."""
+
+    def __init__(self, height: int, width: int, temperature: float = 10.0) -> None:
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))  # learnable sharpness
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+        self.register_buffer("grid", torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1), persistent=False)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = features.shape
+        weights = torch.softmax(features.reshape(n, c, h * w) * self.log_temperature.exp(), dim=-1)
+        return (weights @ self.grid).reshape(n, 2 * c)
+
+
+class LocalizationCNN(nn.Module):
+    """Block position regressor: image ``[-1, 1]`` (N, 3, S, S) -> table ``(x, y)`` in metres (N, 2)."""
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 32,
+        keypoints: int = 32,
+        target_mean: tuple[float, float] = (0.0, 0.0),
+        target_scale: tuple[float, float] = (1.0, 1.0),
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if image_size < 16 or image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4 and >= 16, got {image_size}")
+        self.config = {"image_size": image_size, "channels": channels, "keypoints": keypoints}
+        self.features = nn.Sequential(
+            nn.Conv2d(3, channels, 5, stride=2, padding=2),
+            nn.GroupNorm(4, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
+            nn.GroupNorm(4, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.GroupNorm(4, channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, keypoints, 3, padding=1),
+        )
+        self.softargmax = SpatialSoftArgmax(image_size // 4, image_size // 4)
+        self.head = nn.Sequential(nn.Linear(2 * keypoints, 128), nn.ReLU(inplace=True), nn.Linear(128, 2))
+        self.register_buffer("target_mean", torch.tensor(target_mean, dtype=torch.float32))
+        self.register_buffer("target_scale", torch.tensor(target_scale, dtype=torch.float32))
+        self._init(generator if generator is not None else torch.Generator().manual_seed(0))
+
+    def _init(self, generator: torch.Generator) -> None:
+        for layer in self.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                nn.init.zeros_(layer.bias)
+
+    def normalized(self, images: torch.Tensor) -> torch.Tensor:
+        """Prediction in normalised target units (what training regresses)."""
+        return self.head(self.softargmax(self.features(images)))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.normalized(images) * self.target_scale + self.target_mean
+
+
+def images_to_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, H, W, 3)`` -> ``[-1, 1]`` float NCHW tensor."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def train_localization(
+    images: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> LocalizationCNN:
+    """Fit a :class:`LocalizationCNN` to uint8 ``images`` (N, S, S, 3) and ``targets`` (N, 2) metres (Adam, cosine
+    learning-rate decay, smooth-L1 on standardised targets). ``on_epoch(epoch, mean_loss)`` reports progress."""
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
+    if targets.shape != (len(images), 2):
+        raise ValueError(f"targets must have shape {(len(images), 2)}, got {targets.shape}")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    generator = torch.Generator().manual_seed(seed)
+    mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
+    model = LocalizationCNN(images.shape[1], target_mean=tuple(mean), target_scale=tuple(scale), generator=generator)
+    inputs = images_to_input(images)
+    normalized = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
+    steps_per_epoch = math.ceil(len(images) / batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        for start in range(0, len(images), batch_size):
+            batch = order[start : start + batch_size]
+            loss = nn.functional.smooth_l1_loss(model.normalized(inputs[batch]), normalized[batch], beta=0.1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        if on_epoch is not None:
+            on_epoch(epoch, total / len(images))
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_positions(model: LocalizationCNN, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Predicted table ``(x, y)`` (metres, float64) for uint8 images ``(N, S, S, 3)``."""
+    model.eval()
+    outputs = [model(images_to_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(outputs).double().numpy()
+
+
+def localization_errors_cm(predictions: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Median, 90th percentile and mean Euclidean error in centimetres."""
+    errors = 100.0 * np.linalg.norm(np.asarray(predictions) - np.asarray(targets), axis=1)
+    return {
+        "median_cm": float(np.median(errors)),
+        "p90_cm": float(np.percentile(errors, 90)),
+        "mean_cm": float(errors.mean()),
+    }
+
+
+def save_localization_model(model: LocalizationCNN, path: str | os.PathLike[str]) -> Path:
+    """Save weights and constructor settings atomically."""
+    payload = {"version": CHECKPOINT_VERSION, "config": model.config, "state_dict": model.state_dict()}
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def load_localization_model(path: str | os.PathLike[str]) -> LocalizationCNN:
+    """Load a model saved by :func:`save_localization_model`, in eval mode with gradients disabled."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path: no localization model at {path}")
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise ValueError(f"{path}: not a readable localization checkpoint ({error})") from error
+    if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: not a localization checkpoint of version {CHECKPOINT_VERSION}")
+    model = LocalizationCNN(**payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
