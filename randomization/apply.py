@@ -144,10 +144,20 @@ def texture_pixels(op: TextureOp, height: int, width: int) -> np.ndarray:
     """uint8 (height, width, 3) pixels for a texture op (procedural or image)."""
     if op.family == "image":
         return load_image(op.image, height, width)
+    img = _generated(op, height, width)
+    return np.tile(img, (height // img.shape[0], 1, 1)) if img.shape[0] != height else img
+
+
+def _is_strip(height: int, width: int) -> bool:
+    """A cube/skybox strip of square faces, generated as one face repeated."""
+    return width <= MAX_GENERATED_SIDE and height % width == 0 and height > width
+
+
+def _generated(op: TextureOp, height: int, width: int) -> np.ndarray:
+    """Procedural pixels: one (width, width) face for strips, else (height, width) (upscaled past the cap)."""
     rng = np.random.default_rng(op.seed)
-    if width <= MAX_GENERATED_SIDE and height % width == 0 and height > width:  # a strip of square faces
-        face = generate(op.family, width, width, op.color_a, op.color_b, op.scale, rng)
-        return np.tile(face, (height // width, 1, 1))
+    if _is_strip(height, width):
+        return generate(op.family, width, width, op.color_a, op.color_b, op.scale, rng)
     gh, gw = min(height, MAX_GENERATED_SIDE), min(width, MAX_GENERATED_SIDE)
     img = generate(op.family, gh, gw, op.color_a, op.color_b, op.scale, rng)
     if (gh, gw) != (height, width):
@@ -160,9 +170,13 @@ def texture_pixels(op: TextureOp, height: int, width: int) -> np.ndarray:
 def _write_texture(model: mujoco.MjModel, op: TextureOp) -> None:
     h, w = int(model.tex_height[op.tex_id]), int(model.tex_width[op.tex_id])
     nch = int(model.tex_nchannel[op.tex_id])
-    rgb = texture_pixels(op, h, w)
     dst = _tex_view(model, op.tex_id).reshape(h, w, nch)
-    dst[..., :3] = rgb if nch >= 3 else rgb.mean(-1, keepdims=True)[..., :nch]
+    if op.family != "image" and nch >= 3:
+        rgb = _generated(op, h, w)  # written straight into every face of a strip (broadcast, no tiling)
+        dst.reshape(-1, *rgb.shape[:2], nch)[..., :3] = rgb
+    else:
+        rgb = texture_pixels(op, h, w)
+        dst[..., :3] = rgb if nch >= 3 else rgb.mean(-1, keepdims=True)[..., :nch]
     if nch == 4:
         dst[..., 3] = 255
 

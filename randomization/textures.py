@@ -64,17 +64,23 @@ def _direction(rng: np.random.Generator) -> tuple[float, float]:
     return float(np.cos(theta)), float(np.sin(theta))
 
 
+def _cells(coord: np.ndarray, n: float) -> np.ndarray:
+    """Integer cell index of each coordinate on a grid of ``n`` cells per unit."""
+    return np.floor(coord * n).astype(np.int32)
+
+
 def checker(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     y, x = _grid(h, w)
     n = max(1, round(scale))
-    return ((np.floor(x * n) + np.floor(y * n)) % 2).astype(np.float32)
+    return ((_cells(x, n) + _cells(y, n)) & 1).astype(np.float32)
 
 
 def stripes(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     y, x = _grid(h, w)
     c, s = _direction(rng)
     duty = rng.uniform(0.3, 0.7)
-    return (((x * c + y * s) * scale) % 1.0 < duty).astype(np.float32)
+    t = (x * c + y * s) * scale
+    return (t - np.floor(t) < duty).astype(np.float32)  # fractional part; cheaper than float modulo
 
 
 def noise(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -131,12 +137,13 @@ def fabric(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray
     y, x = _grid(h, w)
     n = max(2.0, scale * 4)
     u, v = x * n, y * n
-    over = (np.floor(u) + np.floor(v)) % 2
-    warp = 0.5 + 0.5 * np.cos(2 * np.pi * (u % 1.0 - 0.5))
-    weft = 0.5 + 0.5 * np.cos(2 * np.pi * (v % 1.0 - 0.5))
+    iu, iv = _cells(x, n), _cells(y, n)
+    over = (iu + iv) & 1
+    warp = 0.5 + 0.5 * np.cos(2 * np.pi * (u - iu - 0.5))
+    weft = 0.5 + 0.5 * np.cos(2 * np.pi * (v - iv - 0.5))
     weave = np.where(over > 0, warp * (0.6 + 0.4 * weft), weft * (0.6 + 0.4 * warp))
     tone = rng.uniform(0.85, 1.0, int(np.ceil(n)) + 1).astype(np.float32)
-    return np.clip(weave * tone[np.minimum(np.floor(u).astype(np.int64), len(tone) - 1)], 0, 1)
+    return np.clip(weave * tone[np.minimum(iu, len(tone) - 1)], 0, 1)
 
 
 PATTERNS: dict[str, Callable[[int, int, float, np.random.Generator], np.ndarray]] = {
@@ -171,7 +178,7 @@ def generate(
     a = np.asarray(color_a, dtype=np.float32) * 255.0
     b = np.asarray(color_b, dtype=np.float32) * 255.0
     palette = (a + (b - a) * _RAMP + 0.5).astype(np.uint8)  # (256, 3) colour per level
-    return palette[level]
+    return palette.take(level, axis=0)  # contiguous (height, width, 3); much cheaper than palette[level]
 
 
 _RAMP = (np.arange(256, dtype=np.float32) / 255.0)[:, None]
@@ -180,22 +187,25 @@ _RAMP = (np.arange(256, dtype=np.float32) / 255.0)[:, None]
 def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
     """Vectorised HSV -> RGB for arrays (..., 3) in [0, 1]."""
     hsv = np.asarray(hsv, dtype=np.float64)
-    h, s, v = hsv[..., 0] % 1.0, hsv[..., 1], hsv[..., 2]
-    i = np.floor(h * 6).astype(np.int64) % 6
-    f = h * 6 - np.floor(h * 6)
-    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    table = np.stack([v, q, p, p, t, v, t, v, v, q, p, p, p, p, t, v, v, q], axis=-1).reshape(*h.shape, 3, 6)
-    return np.take_along_axis(table, i[..., None, None], axis=-1)[..., 0]
+    h, s, v = hsv[..., 0:1] % 1.0, hsv[..., 1:2], hsv[..., 2:3]
+    k = (_HSV_SHIFT + h * 6.0) % 6.0  # per channel: distance along the hue hexagon
+    ramp = np.maximum(np.minimum(np.minimum(k, 4.0 - k), 1.0), 0.0)
+    return v - v * s * ramp
+
+
+_HSV_SHIFT = np.array([5.0, 3.0, 1.0])
 
 
 def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
     """Vectorised RGB -> HSV for arrays (..., 3) in [0, 1]."""
     rgb = np.asarray(rgb, dtype=np.float64)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     mx, mn = rgb.max(-1), rgb.min(-1)
     d = mx - mn
     safe = np.where(d > 0, d, 1.0)
-    h = np.where(mx == r, ((g - b) / safe) % 6, np.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4))
-    h = np.where(d > 0, h / 6.0, 0.0) % 1.0
-    s = np.where(mx > 0, d / np.where(mx > 0, mx, 1.0), 0.0)
-    return np.stack([h, s, mx], axis=-1)
+    r, g, b = np.moveaxis(rgb, -1, 0)
+    h = np.where(mx == r, (g - b) / safe, np.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4))
+    out = np.empty(rgb.shape)
+    out[..., 0] = np.where(d > 0, h / 6.0, 0.0) % 1.0
+    out[..., 1] = np.where(mx > 0, d / np.where(mx > 0, mx, 1.0), 0.0)
+    out[..., 2] = mx
+    return out
