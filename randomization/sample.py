@@ -15,7 +15,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from simreal.randomization.distributions import Distribution
+from simreal.randomization.distributions import Distribution, Uniform
 from simreal.randomization.params import FieldOp, Params, TextureOp
 from simreal.randomization.spec import (
     HSV,
@@ -80,27 +80,80 @@ def match(
 
 
 class _Draws:
-    """Collects raw draws by spec path while sampling."""
+    """Collects raw draws by spec path while sampling.
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    With a ``_UniformPlan``, every ``Uniform`` draw is a slice of one block drawn with a single generator
+    call (same distribution as ``Uniform.sample``: ``low + (high - low) * U[0, 1)``); other distributions
+    sample themselves.
+    """
+
+    def __init__(self, rng: np.random.Generator, plan: _UniformPlan | None = None) -> None:
         self.rng = rng
         self.record: dict[str, list[Any]] = {}
+        self._slots = plan.slots if plan is not None else ()
+        self._next = 0
+        if plan is not None and plan.count:
+            block = plan.low + plan.width * rng.random(plan.count)
+            self._block, self._values = block, block.tolist()
 
     def __call__(self, dist: Distribution, path: str, size: int | tuple[int, ...] | None = None) -> Any:
+        slot = self._slots[self._next] if self._next < len(self._slots) else None
+        self._next += 1
+        if slot is not None:
+            start, stop = slot
+            flat = self._values[start:stop]
+            self.record.setdefault(path, []).extend(flat)
+            return flat[0] if size is None else self._block[start:stop].reshape(size)
         out = dist.sample(self.rng, size)
         flat = [out] if size is None else np.asarray(out).ravel().tolist()
         self.record.setdefault(path, []).extend(flat)
         return out
 
     def hsv(self, color: HSV, path: str, n: int) -> np.ndarray:
-        return np.stack(
-            [
-                np.asarray(self(color.hue, f"{path}.hue", n), dtype=float),
-                np.asarray(self(color.saturation, f"{path}.saturation", n), dtype=float),
-                np.asarray(self(color.value, f"{path}.value", n), dtype=float),
-            ],
-            axis=-1,
-        )
+        out = np.empty((n, 3))
+        out[:, 0] = self(color.hue, f"{path}.hue", n)
+        out[:, 1] = self(color.saturation, f"{path}.saturation", n)
+        out[:, 2] = self(color.value, f"{path}.value", n)
+        return out
+
+
+class _Recorder(_Draws):
+    """Records the sequence of draws (distribution, size) that a sampler makes; used once at compile time."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        super().__init__(rng)
+        self.calls: list[tuple[Distribution, int]] = []
+
+    def __call__(self, dist: Distribution, path: str, size: int | tuple[int, ...] | None = None) -> Any:
+        self.calls.append((dist, 1 if size is None else int(np.prod(size))))
+        return super().__call__(dist, path, size)
+
+
+@dataclass(frozen=True)
+class _UniformPlan:
+    """Where each draw of a compiled sampler lives in the per-sample uniform block (None: not uniform)."""
+
+    slots: tuple[tuple[int, int] | None, ...]
+    low: np.ndarray
+    width: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.low)
+
+    @classmethod
+    def from_calls(cls, calls: list[tuple[Distribution, int]]) -> _UniformPlan:
+        slots: list[tuple[int, int] | None] = []
+        low: list[float] = []
+        width: list[float] = []
+        for dist, n in calls:
+            if not isinstance(dist, Uniform):
+                slots.append(None)
+                continue
+            slots.append((len(low), len(low) + n))
+            low += [dist.low] * n
+            width += [dist.high - dist.low] * n
+        return cls(tuple(slots), np.asarray(low, dtype=float), np.asarray(width, dtype=float))
 
 
 def _op(field: str, op: str, rows: tuple[int, ...], values: np.ndarray, cols: tuple[int, ...] | None = None) -> FieldOp:
@@ -130,16 +183,23 @@ class Sampler:
         self._compile_visual()
         self._compile_physics()
         self._model = None  # type: ignore[assignment]  # do not keep the model alive
+        recorder = _Recorder(np.random.default_rng(0))  # the draw sequence is fixed by the spec: record it once
+        self._plan: _UniformPlan | None = None
+        self._draw(recorder)
+        self._plan = _UniformPlan.from_calls(recorder.calls)
 
     # ------------------------------------------------------------------------------------ drawing
     def __call__(self, rng: np.random.Generator) -> Params:
-        draws = _Draws(rng)
+        return self._draw(_Draws(rng, self._plan))
+
+    def _draw(self, draws: _Draws) -> Params:
         fields: list[FieldOp] = []
         textures: list[TextureOp] = []
         for step in self._steps:
             step(draws, fields, textures)
         sensor = self._sample_sensor(draws)
         control = self._sample_control(draws)
+        rng = draws.rng
         return Params(
             spec_hash=self.spec_hash,
             fields=tuple(fields),
