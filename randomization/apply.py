@@ -3,6 +3,7 @@ write the sampled params. Returns the ids of textures whose pixels changed (to r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,30 +59,46 @@ def _tex_view(model: mujoco.MjModel, tex_id: int) -> np.ndarray:
 
 def _quat_from_rotvec_deg(rv: np.ndarray) -> np.ndarray:
     rad = np.deg2rad(rv)
-    angle = np.linalg.norm(rad, axis=-1, keepdims=True)
-    axis = rad / np.where(angle > 0, angle, 1.0)
-    return np.concatenate([np.cos(angle / 2), axis * np.sin(angle / 2)], axis=-1)
+    angle = np.sqrt((rad * rad).sum(-1, keepdims=True))
+    out = np.empty((*rad.shape[:-1], 4))
+    out[..., :1] = np.cos(angle / 2)
+    out[..., 1:] = rad * (np.sin(angle / 2) / np.where(angle > 0, angle, 1.0))
+    return out
 
 
 def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    w1, x1, y1, z1 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    w2, x2, y2, z2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    return np.stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        axis=-1,
-    )
+    """Hamilton products of quaternion rows (w, x, y, z): every pairwise product a_j b_k, then signed sums."""
+    outer = a[..., :, None] * b[..., None, :]
+    return outer.reshape(*outer.shape[:-2], 16) @ _QUAT_PRODUCT
+
+
+def _quat_product_table() -> np.ndarray:
+    """(16, 4): coefficient of a_j * b_k (row 4 j + k) in each component of the product a b."""
+    table = np.zeros((4, 4, 4))
+    terms = {  # component: (sign, j, k) for w = a0 b0 - a1 b1 - a2 b2 - a3 b3, etc.
+        0: ((1, 0, 0), (-1, 1, 1), (-1, 2, 2), (-1, 3, 3)),
+        1: ((1, 0, 1), (1, 1, 0), (1, 2, 3), (-1, 3, 2)),
+        2: ((1, 0, 2), (-1, 1, 3), (1, 2, 0), (1, 3, 1)),
+        3: ((1, 0, 3), (1, 1, 2), (-1, 2, 1), (1, 3, 0)),
+    }
+    for i, products in terms.items():
+        for sign, j, k in products:
+            table[j, k, i] = sign
+    return table.reshape(16, 4)
+
+
+_QUAT_PRODUCT = _quat_product_table()
 
 
 def _tilt(g: np.ndarray, deg: float, azimuth: float) -> np.ndarray:
-    """Rotate vector ``g`` by ``deg`` about the horizontal axis at ``azimuth`` (Rodrigues)."""
-    k = np.array([np.cos(azimuth), np.sin(azimuth), 0.0])
-    th = np.deg2rad(deg)
-    return g * np.cos(th) + np.cross(k, g) * np.sin(th) + k * (k @ g) * (1 - np.cos(th))
+    """Rotate vector ``g`` by ``deg`` about the horizontal axis at ``azimuth`` (Rodrigues, scalar math)."""
+    kx, ky = math.cos(azimuth), math.sin(azimuth)
+    th = math.radians(deg)
+    c, s = math.cos(th), math.sin(th)
+    gx, gy, gz = (float(v) for v in g)
+    dot = (kx * gx + ky * gy) * (1 - c)
+    cross = (ky * gz, -kx * gz, kx * gy - ky * gx)  # k x g with k = (kx, ky, 0)
+    return np.array([gx * c + cross[0] * s + kx * dot, gy * c + cross[1] * s + ky * dot, gz * c + cross[2] * s])
 
 
 def _new_values(op: str, cur: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -100,18 +117,40 @@ def _new_values(op: str, cur: np.ndarray, v: np.ndarray) -> np.ndarray:
         return hsv_to_rgb(np.concatenate([v[:, :1] % 1.0, np.clip(v[:, 1:], 0.0, 1.0)], axis=1))
     if op == "quat_rot":
         q = _quat_mul(cur, _quat_from_rotvec_deg(v))
-        return q / np.linalg.norm(q, axis=-1, keepdims=True)
+        return q / np.sqrt((q * q).sum(-1, keepdims=True))
     if op == "dir_add":
         d = cur + v
-        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        n = np.sqrt((d * d).sum(-1, keepdims=True))
         return np.where(n > 1e-9, d / np.where(n > 1e-9, n, 1.0), cur)
     if op == "tilt":
         return _tilt(cur[0], float(v[0, 0]), float(v[0, 1]))[None, :]
     raise ValueError(f"op: unknown field operation {op!r}")
 
 
+@lru_cache(maxsize=1024)
+def _rows(rows: tuple[int, ...]) -> slice | np.ndarray:
+    """Row index: a slice for consecutive rows (a view, no gather), else an index array."""
+    if rows and rows == tuple(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    out = np.asarray(rows, dtype=np.intp)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _index(rows: tuple[int, ...], cols: tuple[int, ...] | None) -> tuple[slice | np.ndarray, ...]:
+    """``view[index]`` selects ``rows`` x ``cols`` (all columns when ``cols`` is None) as a 2-D block."""
+    r = _rows(rows)
+    if cols is None:
+        return (r,)
+    c = _rows(cols)
+    if isinstance(r, np.ndarray) and isinstance(c, np.ndarray):
+        return np.ix_(r, c)
+    return (r, c)
+
+
 def _apply_kp(model: mujoco.MjModel, op: FieldOp) -> None:
-    rows = np.asarray(op.rows)
+    rows = _rows(op.rows)
     kp = _new_values(op.op[3:], model.actuator_gainprm[rows, :1], op.array())
     model.actuator_gainprm[rows, 0] = kp[:, 0]
     model.actuator_biasprm[rows, 1] = -kp[:, 0]
@@ -122,8 +161,7 @@ def _apply_field(model: mujoco.MjModel, op: FieldOp) -> None:
         _apply_kp(model, op)
         return
     view = _view(model, op.field)
-    rows = np.asarray(op.rows)
-    idx = np.ix_(rows, np.asarray(op.cols)) if op.cols is not None else (rows,)
+    idx = _index(op.rows, op.cols)
     view[idx] = _new_values(op.op, view[idx], op.array())
     _write_back(model, op.field, view)
 
