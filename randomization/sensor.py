@@ -165,7 +165,9 @@ class SensorPipeline:
         gain = None
         if self._value("vignetting") > 0 or not np.allclose(self._gains, 1.0):
             falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
-            gain = falloff[..., None] * self._gains
+            gain = np.empty((h, w, 3), dtype=np.float32)
+            for c in range(3):  # per channel: a broadcast over a last axis of 3 runs ~3x slower
+                np.multiply(falloff, self._gains[c], out=gain[..., c])
         dead = None
         if self._value("dead_pixels") > 0:
             dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
