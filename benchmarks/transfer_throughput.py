@@ -7,9 +7,10 @@
 
 Repeats are interleaved across presets so machine-load drift hits all alike; medians are reported with the
 fast/reference ratio. The thread count and load average are printed because other processes on a 2-core
-machine change the numbers a lot.
+machine change the numbers a lot; ``--threads 1 --cpu-time`` gives per-core rates that other load barely
+moves (with 2 threads, OpenMP barrier waits make busy-machine wall-clock numbers meaningless).
 
-Usage: python benchmarks/transfer_throughput.py [--repeats 5] [--threads N]
+Usage: python benchmarks/transfer_throughput.py [--repeats 5] [--threads N] [--cpu-time]
 Target: fast >= 500 images/s at 64x64 batch 64, and >= 20x reference.
 """
 
@@ -34,13 +35,13 @@ TARGET_IMAGES_PER_S = 500.0
 TARGET_RATIO = 20.0
 
 
-def _rate(fn: Callable[[], object], items: int, min_seconds: float) -> float:
-    """Items per second of ``fn`` over at least ``min_seconds`` (at least one call)."""
-    calls, start = 0, time.perf_counter()
+def _rate(fn: Callable[[], object], items: int, min_seconds: float, clock: Callable[[], float]) -> float:
+    """Items per second of ``fn`` over at least ``min_seconds`` of ``clock`` (at least one call)."""
+    calls, start = 0, clock()
     while True:
         fn()
         calls += 1
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= min_seconds:
             return calls * items / elapsed
 
@@ -69,7 +70,9 @@ def _trainers() -> dict[str, tuple[CycleGANTrainer, torch.Tensor, torch.Tensor]]
     return out
 
 
-def run(repeats: int, min_seconds: float) -> dict[str, dict[str, float]]:
+def run(
+    repeats: int, min_seconds: float, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, dict[str, float]]:
     """Median rates per model: ``infer_b1``, ``infer_b64`` (images/s) and ``train_b1`` (iterations/s)."""
     rng = np.random.default_rng(0)
     batches = {b: rng.integers(0, 256, (b, SIZE, SIZE, 3), dtype=np.uint8) for b in (1, 64)}
@@ -83,10 +86,10 @@ def run(repeats: int, min_seconds: float) -> dict[str, dict[str, float]]:
     for _ in range(repeats):
         for name, translator in translators.items():
             for b, images in batches.items():
-                rate = _rate(lambda t=translator, i=images: t.translate_batch(i), b, min_seconds)
+                rate = _rate(lambda t=translator, i=images: t.translate_batch(i), b, min_seconds, clock)
                 samples[name].setdefault(f"infer_b{b}", []).append(rate)
         for name, (trainer, x, y) in trainers.items():
-            rate = _rate(lambda t=trainer, x=x, y=y: t.train_step(x, y), 1, min_seconds)
+            rate = _rate(lambda t=trainer, x=x, y=y: t.train_step(x, y), 1, min_seconds, clock)
             samples[name].setdefault("train_b1", []).append(rate)
     return {name: {k: statistics.median(v) for k, v in per.items()} for name, per in samples.items()}
 
@@ -96,14 +99,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (median reported)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="minimum timed seconds per sample")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="rate per second of process CPU time instead of wall time (with --threads 1: robust to other load)",
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}, {SIZE}x{SIZE} images, {args.repeats} repeats"
+        f"load average {os.getloadavg()[0]:.2f}, {SIZE}x{SIZE} images, {args.repeats} repeats, "
+        f"{'CPU' if args.cpu_time else 'wall'} time"
     )
-    results = run(args.repeats, args.min_seconds)
+    results = run(args.repeats, args.min_seconds, time.process_time if args.cpu_time else time.perf_counter)
     print(f"{'model':<20}{'infer b1 img/s':>16}{'infer b64 img/s':>17}{'train b1 it/s':>15}")
     for name, r in results.items():
         train = f"{r['train_b1']:.2f}" if "train_b1" in r else "-"
