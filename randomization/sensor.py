@@ -147,10 +147,11 @@ class SensorPipeline:
         self._jpeg = "jpeg_quality" in self.settings
         self._frames: dict[tuple[int, ...], _Frame] = {}
         self._offsets: list[int] = []
+        self._active = bool(self.settings)
 
     @property
     def active(self) -> bool:
-        return bool(self.settings)
+        return self._active
 
     def _value(self, name: str, default: float = 0.0) -> float:
         return self.settings.get(name, (default,))[0]
@@ -189,7 +190,7 @@ class SensorPipeline:
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Process one uint8 (H, W, 3) frame (returns a new array unless every op is the identity)."""
-        if not self.settings:
+        if not self._active:
             return img
         frame = self._frames.get(img.shape)
         if frame is None or img.dtype != _UINT8:

@@ -20,6 +20,7 @@ from simreal.randomization.spec import RandomizationSpec
 Resample = str | int
 _SALT = 0x51D0_4A11  # separates the randomization stream from the env's own stream for the same seed
 STATE_KEYS = ("state", "observation")
+_UINT8 = np.dtype(np.uint8)
 
 
 def _check_resample(resample: Resample) -> Resample:
@@ -181,7 +182,9 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             space = self.env.action_space
             noisy = np.add(self._action_noise.next(self._rng), act)
             np.maximum(noisy, space.low, out=noisy)
-            act = np.minimum(noisy, space.high, out=noisy).astype(space.dtype, copy=False)
+            act = np.minimum(noisy, space.high, out=noisy)
+            if act.dtype != space.dtype:
+                act = act.astype(space.dtype)
         if self._latency > 0:
             self._queue.append(act)
             while len(self._queue) > self._latency + 1:
@@ -190,7 +193,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return act
 
     def _observe(self, obs: Any) -> Any:
-        if not self._sensor.active and "obs_noise" not in self._control:
+        if not self._sensor.active and self._obs_std <= 0:
             return obs
         return self._map(obs, self.observation_space, is_state=True)
 
@@ -200,8 +203,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 k: self._map(v, space[k] if isinstance(space, gym.spaces.Dict) else space, k in STATE_KEYS)
                 for k, v in obs.items()
             }
-        if isinstance(obs, np.ndarray) and obs.dtype == np.uint8 and obs.ndim == 3 and obs.shape[-1] == 3:
-            return self._sensor(obs, self._rng)
+        if isinstance(obs, np.ndarray) and obs.dtype == _UINT8 and obs.ndim == 3 and obs.shape[-1] == 3:
+            return self._sensor(obs, self._rng) if self._sensor.active else obs
         std = self._obs_std
         if is_state and std > 0 and isinstance(obs, np.ndarray) and obs.dtype.kind == "f":
             rows = self._obs_noise.get(obs.shape)
