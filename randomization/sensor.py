@@ -164,7 +164,7 @@ class SensorPipeline:
             return frame
         h, w = img.shape[:2]
         gain = None
-        if self._value("vignetting") > 0 or not np.allclose(self._gains, 1.0):
+        if self._value("vignetting") > 0 or float(np.abs(self._gains - 1.0).max()) > 1e-5:
             falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
             gain = np.empty((h, w, 3), dtype=np.float32)
             for c in range(3):  # per channel: a broadcast over a last axis of 3 runs ~3x slower
