@@ -208,10 +208,10 @@ class SensorPipeline:
             x[...] = blur(img.astype(np.float32), self._value("blur_sigma"))
             if frame.gain is not None:
                 x *= frame.gain
-        elif frame.gain is not None:
-            np.multiply(img, frame.gain, out=x)
         else:
-            x[...] = img
+            np.copyto(x, img)  # a plain cast, then a float32 multiply: cheaper than one mixed-type multiply
+            if frame.gain is not None:
+                np.multiply(x, frame.gain, out=x)
         if frame.noise is None:
             x += np.float32(0.5)
         else:
