@@ -1,10 +1,11 @@
 """Domain-randomization overhead, measured in one run against a baseline from the same run.
 
 1. Steady-state step time of the ``full`` preset vs ``none`` (both wrapped, resample per episode), timed in
-   interleaved blocks so that load from other processes hits both alike; prints medians and the median
-   per-block ratio full/none (target <= 1.05). A third env, ``full`` without its sensor and control groups
-   ("scene"), splits the ratio into what the env itself spends simulating and rendering the randomized scene
-   and what the wrapper spends per step (camera pipeline, control noise, info).
+   interleaved blocks (each a fresh episode, so a fresh randomized scene) so that load from other processes
+   hits both alike; prints medians and the median per-block ratio full/none (target <= 1.05). A third env,
+   ``full`` without its sensor and control groups ("scene"), splits the ratio into what the env itself spends
+   simulating and rendering the randomized scene and what the wrapper spends per step (camera pipeline,
+   control noise, info).
 2. Cost of one per-episode resample with ``full``, as ``DomainRandomization.resample_now`` and the first
    frame pay it: sampling, apply (restore + writes + texture regeneration), the texture upload to the live
    renderer and the camera-pipeline setup (first frame minus a steady frame); each resample follows a
@@ -67,7 +68,11 @@ def wrapped(env_id: str, config: str, obs_mode: str, image_size: int) -> DomainR
 
 
 def time_block(env: DomainRandomization, actions: np.ndarray) -> tuple[float, float]:
-    """Median seconds per step and median inner-env seconds per step over ``actions`` (resets untimed)."""
+    """Median seconds per step and median inner-env seconds per step over ``actions`` (resets untimed).
+
+    Every block starts a new episode, so the blocks see as many different randomized scenes.
+    """
+    env.reset()
     times, inner = [], []
     for a in actions:
         t0 = time.perf_counter()
@@ -153,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=["simreal/Reach-v0", "simreal/LaneFollow-v0"])
     parser.add_argument("--obs-modes", nargs="+", default=["pixels", "state"])
-    parser.add_argument("--blocks", type=int, default=40)
+    parser.add_argument("--blocks", type=int, default=60)
     parser.add_argument("--block-steps", type=int, default=40)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--resamples", type=int, default=200)
