@@ -64,6 +64,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._sensor = SensorPipeline({})
         self._control: dict[str, float] = {}
         self._action_noise: NoiseRows | None = None
+        self._action_bounds: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # Box low, high
         self._latency = 0
         self._obs_std = 0.0
         self._obs_noise: dict[tuple[int, ...], NoiseRows] = {}  # per state shape
@@ -158,6 +159,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if noise > 0 and isinstance(space, gym.spaces.Box):
             std = noise * (space.high - space.low) / 2.0
             self._action_noise = NoiseRows(std, space.shape, self._batch_rows())
+            self._action_bounds = (space.low, space.high)
         self._latency = round(self._control.get("action_latency", 0.0))
         self._obs_std = self._control.get("obs_noise", 0.0)
         self._obs_noise = {}
@@ -179,12 +181,12 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return action
         act = np.asarray(action)
         if self._action_noise is not None:
-            space = self.env.action_space
+            low, high = self._action_bounds
             noisy = np.add(self._action_noise.next(self._rng), act)
-            np.maximum(noisy, space.low, out=noisy)
-            act = np.minimum(noisy, space.high, out=noisy)
-            if act.dtype != space.dtype:
-                act = act.astype(space.dtype)
+            np.maximum(noisy, low, out=noisy)
+            act = np.minimum(noisy, high, out=noisy)
+            if act.dtype != low.dtype:
+                act = act.astype(low.dtype)
         if self._latency > 0:
             self._queue.append(act)
             while len(self._queue) > self._latency + 1:
@@ -222,6 +224,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """(low, high) of a Box bounded on some side, else None; cached per space."""
         key = id(space)
         if key not in self._bounds:
-            bounded = isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any())
-            self._bounds[key] = (space.low, space.high) if bounded else None
+            bounds = None
+            if isinstance(space, gym.spaces.Box) and (space.bounded_below.any() or space.bounded_above.any()):
+                bounds = (space.low, space.high)
+            self._bounds[key] = bounds
         return self._bounds[key]
