@@ -203,14 +203,16 @@ class Choice:
                 raise ValueError(f"weights: must be >= 0 with a positive sum, got {list(w)}")
             object.__setattr__(self, "weights", w)
 
-    def _probs(self) -> np.ndarray | None:
-        if self.weights is None:
-            return None
-        w = np.asarray(self.weights, dtype=float)
-        return w / w.sum()
+    def _cdf(self) -> np.ndarray:
+        w = np.cumsum(np.asarray(self.weights, dtype=float))
+        return w / w[-1]
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> Sample:
-        idx = rng.choice(len(self.options), size=size, p=self._probs())
+        n = len(self.options)
+        if self.weights is None:  # uniform over the options; rng.integers is much cheaper than rng.choice
+            idx = rng.integers(n, size=size)
+        else:  # inverse CDF; a draw exactly at the float-rounded top of the CDF falls on the last option
+            idx = np.minimum(np.searchsorted(self._cdf(), rng.random(size), side="right"), n - 1)
         if size is None:
             return self.options[int(idx)]
         return (
