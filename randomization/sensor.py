@@ -62,8 +62,9 @@ def unit_noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """Zero-mean, unit-variance triangular noise (float32) drawn from random bytes."""
     n = int(np.prod(shape))
     b = np.frombuffer(rng.bytes(2 * n), dtype=np.uint8)
-    tri = b[:n].astype(np.float32) + b[n:] - np.float32(255.0)
-    return (tri * np.float32(_TRI_SCALE)).reshape(shape)
+    tri = np.multiply(np.add(b[:n], b[n:], dtype=np.int16), np.float32(_TRI_SCALE), dtype=np.float32)
+    tri -= np.float32(255.0 * _TRI_SCALE)
+    return tri.reshape(shape)
 
 
 _TRI_SCALE = 1.0 / np.sqrt(2 * (256**2 - 1) / 12.0)  # 1 / std of (u1 + u2), u uniform on {0..255}
