@@ -60,6 +60,27 @@ def test_global_residual_generator_starts_at_identity() -> None:
     assert np.abs(out.astype(int) - images.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_instance_norm_values_and_gradients_match_float64(batch: int, layout: str) -> None:
+    from simreal.transfer.networks import _InstanceNorm
+
+    rng = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 16, 8, 8, generator=rng)
+    grad_out = torch.randn(batch, 16, 8, 8, generator=rng)
+    x64 = x.double().requires_grad_(True)
+    expected = torch.nn.functional.instance_norm(x64)
+    expected.backward(grad_out.double())
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    xi = x.contiguous(memory_format=fmt).requires_grad_(True)
+    out = _InstanceNorm()(xi)
+    # A channels-last output gradient: torch's own instance_norm backward is wrong here for batch 1.
+    out.backward(grad_out.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(out, expected.float().detach())
+    torch.testing.assert_close(xi.grad, x64.grad.float())
+
+
 def test_fast_generator_keeps_channels_last_layout() -> None:
     gen = ResnetGenerator(CycleGANConfig.preset("fast").generator)
     with torch.inference_mode():

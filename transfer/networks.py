@@ -49,18 +49,23 @@ def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
     return t.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy().copy()
 
 
-class _InstanceNorm(nn.InstanceNorm2d):
-    """Instance norm (no affine, no running stats) with a channels-last fast path.
+class _InstanceNorm(nn.Module):
+    """Instance norm without affine parameters or running stats, computed as group norm with one group per
+    channel (the same function).
 
-    Instance norm equals group norm with one group per channel. PyTorch's CPU group-norm kernel has a
-    channels-last path and keeps the layout, whereas ``instance_norm`` returns a contiguous tensor that the next
-    channels-last convolution must copy back: about 10x faster on 16-32 channel 64x64 maps on CPU.
+    Why not ``nn.InstanceNorm2d``: in torch 2.13 on CPU its backward returns wrong input gradients for batch
+    size 1 when the output gradient is channels-last (what a channels-last network produces), it returns a
+    contiguous tensor that the next channels-last convolution must copy back, and it is 2-10x slower than
+    ``group_norm`` here. ``group_norm`` keeps the memory layout and its gradients match a float64 reference
+    (regression test in tests/test_transfer_networks.py).
     """
 
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-            return F.group_norm(x, x.shape[1], eps=self.eps)
-        return super().forward(x)
+        return F.group_norm(x, x.shape[1], eps=self.eps)
 
 
 _RESIDUAL_CLAMP = 0.999  # atanh(0.999) = 3.8; tanh of it still rounds to uint8 255
@@ -80,7 +85,7 @@ def _seeded_init(module: nn.Module, generator: torch.Generator | None) -> None:
 
 
 def _norm(channels: int) -> nn.Module:
-    return _InstanceNorm(channels, affine=False, track_running_stats=False)
+    return _InstanceNorm()
 
 
 def _conv(cin: int, cout: int, kernel: int, padding_mode: PaddingMode, stride: int = 1) -> nn.Conv2d:
