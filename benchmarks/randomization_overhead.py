@@ -15,7 +15,7 @@
 The texture upload runs MuJoCo's ``mjr_uploadTexture`` (mipmaps for every cube face); with Mesa's llvmpipe its
 cost depends on ``LP_NUM_THREADS`` (its worker threads sleep when idle), which is printed with the results.
 
-Usage: MUJOCO_GL=egl python benchmarks/randomization_overhead.py [--envs simreal/Reach-v0 ...] [--blocks 40]
+Usage: MUJOCO_GL=egl python benchmarks/randomization_overhead.py [--envs simreal/Reach-v0 ...] [--blocks 60]
 """
 
 from __future__ import annotations

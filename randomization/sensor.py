@@ -116,10 +116,11 @@ class _Frame:
 class SensorPipeline:
     """Sampled camera settings (from ``Params.sensor``) applied to every frame; noise drawn per frame.
 
-    Per frame, at most four vectorised passes: one gain multiply (vignetting x white balance / colour
-    temperature, precomputed per image size), one noise add (a window at a random offset into a noise strip
-    drawn once per params, with the std and the rounding offset folded in), the cast to integer levels and
-    one clipping look-up through the gamma table; blur, shot noise, dead pixels and JPEG only when sampled.
+    Per frame, five in-place vectorised passes: the cast to float32, one gain multiply (vignetting x white
+    balance / colour temperature, precomputed per image size), one noise add (a window at a random offset into
+    a noise strip drawn once per params, with the std and the rounding offset folded in), the cast to integer
+    levels and one clipping look-up through the gamma table (which also returns the new uint8 frame); blur,
+    shot noise, dead pixels and JPEG only when sampled.
     Ops whose sampled strength is the identity are skipped. Window offsets are drawn from the ``rng`` passed
     per frame, ``OFFSET_BATCH`` at a time. Scratch buffers are reused (not thread-safe).
     """
