@@ -52,7 +52,7 @@ def localization_main(
     out: str,
     n_train: int = 8000,
     n_eval: int = 500,
-    epochs: int = 10,
+    epochs: int = 12,
     seed: int = 0,
     image_size: int = 64,
     workers: int = 2,

@@ -117,8 +117,13 @@ def run_localization_experiment(
     image_size: int = 64,
     workers: int = 0,
     progress: bool = False,
+    augment: bool = True,
 ) -> dict[str, Any]:
-    """Train with and without randomization, evaluate on canonical/test/real; write JSON, plot and models."""
+    """Train with and without randomization, evaluate on canonical/test/real; write JSON, plot and models.
+
+    Both models get the same budget and the same image-space augmentation (``augment``, see
+    :func:`~simreal.data.localization.augment_images`), so they differ only in the scene randomization.
+    """
     check_int_range("n_train", n_train, 8, 10**7)
     check_int_range("n_eval", n_eval, 2, 10**7)
     check_int_range("epochs", epochs, 1, 10_000)
@@ -156,7 +161,14 @@ def run_localization_experiment(
     summary = {
         "env_id": ENV_ID,
         "camera": CAMERA,
-        "settings": {"n_train": n_train, "n_eval": n_eval, "epochs": epochs, "seed": seed, "image_size": image_size},
+        "settings": {
+            "n_train": n_train,
+            "n_eval": n_eval,
+            "epochs": epochs,
+            "seed": seed,
+            "image_size": image_size,
+            "augment": augment,
+        },
         "models": models,
         "target": {"real_median_cm_max": TARGET_CM, "met": bool(real_median <= TARGET_CM)},
         "timings_s": {k: round(v, 2) for k, v in timings.items()},

@@ -22,6 +22,7 @@ from simreal.data.atomic import atomic_write
 
 __all__ = [
     "LocalizationCNN",
+    "augment_images",
     "load_localization_model",
     "localization_errors_cm",
     "predict_positions",
@@ -100,6 +101,37 @@ def images_to_input(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
+def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur (5 taps, edge-replicated) of NCHW images."""
+    taps = torch.arange(-2.0, 3.0)
+    kernel = torch.exp(-(taps**2) / (2.0 * sigma**2))
+    kernel = (kernel / kernel.sum()).to(images.dtype)
+    channels = images.shape[1]
+    horizontal = kernel.view(1, 1, 1, 5).repeat(channels, 1, 1, 1)
+    images = nn.functional.conv2d(
+        nn.functional.pad(images, (2, 2, 0, 0), mode="replicate"), horizontal, groups=channels
+    )
+    vertical = kernel.view(1, 1, 5, 1).repeat(channels, 1, 1, 1)
+    return nn.functional.conv2d(nn.functional.pad(images, (0, 0, 2, 2), mode="replicate"), vertical, groups=channels)
+
+
+def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Image-space randomization of a ``[-1, 1]`` NCHW batch: Gaussian blur (sigma ~ U(0, 1.2), per batch),
+    per-image colour gain (+-20% per channel) and brightness (+-0.15), Gaussian noise (std ~ U(0, 0.08)) and a
+    shift of up to 2 pixels (per batch). Labels are unchanged: the net must not rely on exact colours or framing."""
+    n = images.shape[0]
+    sigma = 1.2 * float(torch.rand((), generator=generator))
+    if sigma > 0.3:
+        images = _blur(images, sigma)
+    gain = 1.0 + 0.4 * (torch.rand(n, 3, 1, 1, generator=generator) - 0.5)
+    bias = 0.3 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
+    images = (images + 1.0) * gain - 1.0 + bias
+    std = 0.08 * torch.rand(n, 1, 1, 1, generator=generator)
+    images = images + std * torch.randn(images.shape, generator=generator)
+    dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=generator))
+    return torch.roll(images, shifts=(dy, dx), dims=(2, 3)).clamp_(-1.0, 1.0)
+
+
 def train_localization(
     images: np.ndarray,
     targets: np.ndarray,
@@ -107,10 +139,12 @@ def train_localization(
     seed: int,
     batch_size: int = 64,
     learning_rate: float = 2e-3,
+    augment: bool = True,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> LocalizationCNN:
     """Fit a :class:`LocalizationCNN` to uint8 ``images`` (N, S, S, 3) and ``targets`` (N, 2) metres (Adam, cosine
-    learning-rate decay, smooth-L1 on standardised targets). ``on_epoch(epoch, mean_loss)`` reports progress."""
+    learning-rate decay, smooth-L1 on standardised targets, :func:`augment_images` when ``augment``).
+    ``on_epoch(epoch, mean_loss)`` reports progress. All randomness comes from ``torch.Generator(seed)``."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
     if targets.shape != (len(images), 2):
@@ -131,7 +165,8 @@ def train_localization(
         total = 0.0
         for start in range(0, len(images), batch_size):
             batch = order[start : start + batch_size]
-            loss = nn.functional.smooth_l1_loss(model.normalized(inputs[batch]), normalized[batch], beta=0.1)
+            batch_images = augment_images(inputs[batch], generator) if augment else inputs[batch]
+            loss = nn.functional.smooth_l1_loss(model.normalized(batch_images), normalized[batch], beta=0.1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
