@@ -44,6 +44,8 @@ class SpatialSoftArgmax(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         n, c, h, w = features.shape
+        if h * w != self.grid.shape[0]:
+            raise ValueError(f"images: the model was built for another image size (feature map {h}x{w})")
         weights = torch.softmax(features.reshape(n, c, h * w) * self.log_temperature.exp(), dim=-1)
         return (weights @ self.grid).reshape(n, 2 * c)
 

@@ -12,6 +12,7 @@ import torch
 from simreal.data.experiment_localization import EVAL_DOMAINS, localization_frames, run_localization_experiment
 from simreal.data.localization import (
     LocalizationCNN,
+    augment_images,
     load_localization_model,
     localization_errors_cm,
     save_localization_model,
@@ -35,6 +36,17 @@ def test_model_shapes_and_checkpoint(tmp_path: Path) -> None:
         load_localization_model(tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="image_size"):
         LocalizationCNN(image_size=30)
+    with pytest.raises(ValueError, match="image size"):
+        model(torch.zeros(1, 3, 32, 32))
+
+
+def test_augmentation_is_seeded_and_bounded() -> None:
+    images = torch.rand(6, 3, 16, 16) * 2 - 1
+    a = augment_images(images, torch.Generator().manual_seed(1))
+    b = augment_images(images, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    assert a.shape == images.shape and a.min() >= -1.0 and a.max() <= 1.0
+    assert not torch.equal(a, augment_images(images, torch.Generator().manual_seed(2)))
 
 
 def test_training_is_seeded_and_errors_are_in_cm() -> None:
