@@ -61,11 +61,19 @@ def _experiment(args: argparse.Namespace) -> int:
     if args.what == "localization":
         from simreal.data.cli import localization_main
 
-        return localization_main(out=args.out or "runs/localization", budget=args.budget, seed=args.seed)
+        localization_main(
+            out=args.out or "runs/localization", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
+            seed=args.seed, workers=args.workers,
+        )  # fmt: skip
+        return 0
     if args.what == "transfer":
         from simreal.transfer.experiment import transfer_experiment_main
 
-        return transfer_experiment_main(out=args.out or "runs/transfer", budget=args.budget, seed=args.seed)
+        transfer_experiment_main(
+            out=args.out or "runs/transfer", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
+            gan_steps=args.gan_steps, seed=args.seed,
+        )  # fmt: skip
+        return 0
     from simreal.agents.cli import experiment_main
 
     return experiment_main(args.what)
@@ -74,10 +82,12 @@ def _experiment(args: argparse.Namespace) -> int:
 def _dataset(args: argparse.Namespace) -> int:
     from simreal.data.cli import generate_main
 
-    return generate_main(
-        args.env_id, n=args.n, randomization=args.randomization, domain=args.domain, out=args.out,
+    generate_main(
+        args.env_id, n=args.n, out=args.out, randomization=args.randomization, domain=args.domain,
         workers=args.workers, seed=args.seed, shard_size=args.shard_size, image_size=args.image_size,
+        camera=args.camera, policy=args.policy,
     )  # fmt: skip
+    return 0
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -141,8 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = sub.add_parser("experiment", help="an experiment YAML, or 'localization' / 'transfer'")
     experiment.add_argument("what", help="configs/experiments/NAME.yaml, localization or transfer")
     experiment.add_argument("--out", default=None)
-    experiment.add_argument("--budget", choices=["smoke", "small", "full"], default="full")
     experiment.add_argument("--seed", type=int, default=0)
+    experiment.add_argument("--n-train", type=int, default=8000, help="localization/transfer: training frames")
+    experiment.add_argument("--n-eval", type=int, default=500, help="localization/transfer: frames per domain")
+    experiment.add_argument("--epochs", type=int, default=12, help="localization/transfer: CNN epochs")
+    experiment.add_argument("--gan-steps", type=int, default=3000, help="transfer: CycleGAN steps")
+    experiment.add_argument("--workers", type=int, default=2, help="localization: frame-collection processes")
     experiment.set_defaults(func=_experiment)
 
     dataset = sub.add_parser("dataset", help="labelled datasets")
@@ -155,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True)
     generate.add_argument("--workers", type=int, default=1)
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--shard-size", type=int, default=256)
+    generate.add_argument("--shard-size", type=int, default=1000)
+    generate.add_argument("--camera", default=None, help="camera name (default: the env's default camera)")
+    generate.add_argument("--policy", choices=["oracle", "random"], default="oracle")
     generate.add_argument("--image-size", type=int, default=64)
     generate.set_defaults(func=_dataset)
 
