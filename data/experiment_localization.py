@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from simreal.data.atomic import atomic_write, atomic_write_bytes
+from simreal.atomic import atomic_write, atomic_write_bytes
 from simreal.data.episodes import RolloutSpec, make_data_env, stream_frames
 from simreal.data.localization import (
     localization_errors_cm,

@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from simreal.data.atomic import atomic_write_bytes
+from simreal.atomic import atomic_write_bytes
 from simreal.data.episodes import RolloutSpec, camera_name, labelled_frames, make_data_env
 from simreal.data.shards import ShardError, encode_frame, verify_shard, write_shard
 from simreal.envs.config import check_int_range

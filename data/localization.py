@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.data.atomic import atomic_write
+from simreal.atomic import atomic_write
 
 __all__ = [
     "LocalizationCNN",

@@ -19,7 +19,7 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 
-from simreal.data.atomic import atomic_write_bytes
+from simreal.atomic import atomic_write_bytes
 from simreal.data.labels import Frame
 
 __all__ = [

@@ -5,9 +5,7 @@ Usage: MUJOCO_GL=egl python docs/make_images.py [out_dir]   (default docs/images
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,6 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 
 import simreal  # noqa: F401  (GL backend, ids)
+from simreal.atomic import atomic_write
 from simreal.envs.driving.snapshots import save_snapshots
 from simreal.envs.oracles import oracle_for
 from simreal.randomization.gallery import gallery
@@ -23,11 +22,7 @@ ARM_IDS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0")
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    iio.imwrite(tmp, image)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: iio.imwrite(tmp, image, extension=".png"))
 
 
 def arm_snapshot(env_id: str, steps: int = 12) -> np.ndarray:

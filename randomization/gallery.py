@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
+
+from simreal.atomic import atomic_write
 
 
 def grid(images: Sequence[np.ndarray], cols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -60,16 +60,7 @@ def gallery(
     finally:
         env.close()
     image = grid(frames)
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        iio.imwrite(tmp, image)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out_png, lambda tmp: iio.imwrite(tmp, image, extension=".png"))
     return image
 
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
+from simreal.atomic import atomic_write_text
 from simreal.randomization.distributions import (
     Choice,
     Constant,
@@ -348,19 +348,6 @@ class RandomizationSpec:
     def is_empty(self) -> bool:
         """True when nothing is randomized."""
         return self.to_dict() == RandomizationSpec(name=self.name).to_dict()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------------ generic (de)serialise

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
 import mujoco
 import numpy as np
 
+from simreal.atomic import atomic_write
 from simreal.envs.driving import scene
 from simreal.envs.driving.config import LaneFollowConfig
 from simreal.envs.driving.env import LaneFollowEnv
@@ -27,15 +27,7 @@ CONES_AHEAD = ((4.5, 0.9), (9.0, -0.9))  # (m ahead, lateral offset) of the cone
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        iio.imwrite(tmp, image, extension=".png")
-        os.chmod(tmp, 0o644)  # mkstemp creates private files
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: iio.imwrite(tmp, image, extension=".png"))
 
 
 def save_snapshots(out_dir: str | os.PathLike[str], size: int = SNAPSHOT_SIZE) -> list[Path]:
