@@ -47,6 +47,10 @@ def configure_gl_backend() -> str:
     found = available_backends()
     if not found:
         return ""
+    # Mesa's software rasteriser (llvmpipe) wakes a thread per core for every frame; for small observation
+    # images one thread is faster (~6% per step here) and avoids oversubscription with vector envs.
+    # GPU drivers ignore it; set LP_NUM_THREADS yourself to override.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     os.environ["MUJOCO_GL"] = found[0]
     os.environ.setdefault("PYOPENGL_PLATFORM", found[0])
     return found[0]
