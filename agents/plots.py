@@ -31,7 +31,7 @@ def success_bars(stats: list[DomainStat], title: str) -> bytes:
     methods = list(dict.fromkeys(s.method for s in stats))
     domains = list(dict.fromkeys(s.domain for s in stats))
     colors = _colors(methods)
-    fig = Figure(figsize=(1.6 + 1.3 * len(domains) * max(1, len(methods)) / 2, 3.4))
+    fig = Figure(figsize=(1.6 + 1.3 * len(domains) * max(1, len(methods)) / 2, 3.4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / max(1, len(methods))
     for i, method in enumerate(methods):
@@ -62,7 +62,7 @@ def success_bars(stats: list[DomainStat], title: str) -> bytes:
 def learning_curves(methods: dict[str, list[Run]], title: str) -> bytes:
     """Success and return vs env steps: thin line per seed, thick line for the mean over seeds."""
     colors = _colors(list(methods))
-    fig = Figure(figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
     ax_s, ax_r = fig.subplots(1, 2)
     for method, runs in methods.items():
         curves = [r.curve for r in runs if r.curve.timesteps]
@@ -83,7 +83,7 @@ def learning_curves(methods: dict[str, list[Run]], title: str) -> bytes:
 
 def gap_bars(gap_list: list[Gap], title: str) -> bytes:
     """Sim (canonical) vs real success per method."""
-    fig = Figure(figsize=(1.5 + 1.2 * len(gap_list), 3.2))
+    fig = Figure(figsize=(1.5 + 1.2 * len(gap_list), 3.2), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(gap_list))
     ax.bar(x - 0.2, [g.sim for g in gap_list], 0.4, label="sim (canonical)", color="tab:blue")
@@ -99,7 +99,7 @@ def sensitivity_plot(table: dict[str, dict[str, list[tuple[float, float]]]], tit
     axes_names = list(table)
     methods = list(dict.fromkeys(m for per in table.values() for m in per))
     colors = _colors(methods)
-    fig = Figure(figsize=(3.2 * len(axes_names), 3.0))
+    fig = Figure(figsize=(3.2 * len(axes_names), 3.0), layout="constrained")
     axs = np.atleast_1d(fig.subplots(1, len(axes_names)))
     for ax, name in zip(axs, axes_names, strict=True):
         for method, points in table[name].items():
