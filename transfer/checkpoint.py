@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from simreal.transfer.atomic import atomic_write
+from simreal.atomic import atomic_write
 from simreal.transfer.config import CycleGANConfig, GeneratorConfig
 from simreal.transfer.networks import ResnetGenerator
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from simreal.atomic import atomic_write
 from simreal.data.experiment_localization import CAMERA, ENV_ID, localization_frames
 from simreal.data.localization import (
     LocalizationCNN,
@@ -36,7 +37,6 @@ from simreal.data.localization import (
     train_localization,
 )
 from simreal.envs.config import check_int_range
-from simreal.transfer.atomic import atomic_write
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.metrics import domain_classifier_test
 from simreal.transfer.trainer import train_cyclegan

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from simreal.atomic import atomic_write
 from simreal.transfer import losses as L
-from simreal.transfer.atomic import atomic_write
 from simreal.transfer.checkpoint import load_checkpoint, save_checkpoint
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator, images_to_tensor, tensor_to_images
