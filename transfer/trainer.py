@@ -40,7 +40,8 @@ class CycleGANTrainer:
     discriminators, Adam optimisers and image pools; one :meth:`train_step` per batch.
 
     ``task_network`` (optional) is put in eval mode with gradients disabled and must accept ``[-1, 1]`` NCHW
-    images; it adds ``lambda_task * L_task`` for both generators.
+    images; it adds ``lambda_task * ||T(F(G(x))) - T(x)||^2`` on simulation images ``x`` (a task-space cycle
+    through both generators, so a sim-trained ``T`` only ever reads sim-domain images).
     """
 
     def __init__(
@@ -105,19 +106,21 @@ class CycleGANTrainer:
         c = self.config
         g, f = self.models["G_sim2real"], self.models["G_real2sim"]
         fake_y, fake_x = g(x), f(y)
+        recovered_x = f(fake_y)
         terms: dict[str, torch.Tensor] = {
             "gan_sim2real": L.lsgan_generator_loss(self.models["D_real"](fake_y)),
             "gan_real2sim": L.lsgan_generator_loss(self.models["D_sim"](fake_x)),
-            "cycle": L.cycle_loss(f(fake_y), x) + L.cycle_loss(g(fake_x), y),
+            "cycle": L.cycle_loss(recovered_x, x) + L.cycle_loss(g(fake_x), y),
         }
         total = terms["gan_sim2real"] + terms["gan_real2sim"] + c.lambda_cycle * terms["cycle"]
         if c.lambda_identity > 0:
             terms["identity"] = L.identity_loss(g(y), y) + L.identity_loss(f(x), x)
             total = total + c.lambda_cycle * c.lambda_identity * terms["identity"]
         if self.task_network is not None and c.lambda_task > 0:
-            terms["task"] = L.task_consistency_loss(self.task_network, x, fake_y) + L.task_consistency_loss(
-                self.task_network, y, fake_x
-            )
+            # The task network is trained on simulation only, so it is asked about sim-domain images only:
+            # T(F(G(x))) = T(x). Tying T(F(y)) to T(y) on real frames would anchor F to T's wrong answers there
+            # (measured: the generator then collapsed to the identity).
+            terms["task"] = L.task_consistency_loss(self.task_network, x, recovered_x)
             total = total + c.lambda_task * terms["task"]
         if mask is not None and c.lambda_label > 0:
             terms["label"] = L.label_consistency_loss(x, fake_y, mask)
