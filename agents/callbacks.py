@@ -13,8 +13,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-from simreal.agents.atomic import atomic_path, atomic_write_text
 from simreal.agents.results import LearningCurve, load_curve, save_curve
+from simreal.atomic import atomic_path, atomic_write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"

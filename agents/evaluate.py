@@ -21,13 +21,13 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
 
-from simreal.agents.atomic import atomic_path
 from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import load_hyperparams, wrap_env
 from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.spec_tools import group_spec
 from simreal.agents.train import ALGOS, HP_FILE
+from simreal.atomic import atomic_path
 from simreal.randomization import env_family
 
 GIF_FPS = 10

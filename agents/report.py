@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from simreal.agents import plots
-from simreal.agents.atomic import atomic_write_text
 from simreal.agents.statistics import Interval
 from simreal.agents.summary import (
     Run,
@@ -26,6 +25,7 @@ from simreal.agents.summary import (
     main_domains,
     sensitivity,
 )
+from simreal.atomic import atomic_write_text
 
 STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"

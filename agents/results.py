@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simreal.agents.atomic import atomic_write_text
+from simreal.atomic import atomic_write_text
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"

@@ -21,7 +21,6 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from simreal.agents.atomic import atomic_path, atomic_write_text
 from simreal.agents.callbacks import (
     MODEL,
     REPLAY,
@@ -34,6 +33,7 @@ from simreal.agents.callbacks import (
 from simreal.agents.env_factory import ADR, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
+from simreal.atomic import atomic_path, atomic_write_text
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
 HP_FILE = "hyperparams.yml"
