@@ -31,8 +31,26 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+class _Interval:
+    """Support, membership and serialisation shared by the distributions on ``[low, high]``."""
+
+    low: float
+    high: float
+    kind: ClassVar[str]
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def contains(self, x: Any) -> bool:
+        arr = np.asarray(x, dtype=float)
+        return bool(np.all((arr >= self.low) & (arr <= self.high)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.kind, "low": self.low, "high": self.high}
+
+
 @dataclass(frozen=True)
-class Uniform:
+class Uniform(_Interval):
     """Uniform on the closed interval [low, high] (low < high)."""
 
     low: float
@@ -51,22 +69,12 @@ class Uniform:
         out = rng.uniform(self.low, self.high, size)
         return float(out) if size is None else out
 
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
-    def contains(self, x: Any) -> bool:
-        arr = np.asarray(x, dtype=float)
-        return bool(np.all((arr >= self.low) & (arr <= self.high)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.kind, "low": self.low, "high": self.high}
-
     def __repr__(self) -> str:
         return f"Uniform({_fmt(self.low)}, {_fmt(self.high)})"
 
 
 @dataclass(frozen=True)
-class LogUniform:
+class LogUniform(_Interval):
     """Log-uniform on [low, high] with 0 < low < high."""
 
     low: float
@@ -87,16 +95,6 @@ class LogUniform:
         out = np.exp(rng.uniform(math.log(self.low), math.log(self.high), size))
         out = np.clip(out, self.low, self.high)
         return float(out) if size is None else out
-
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
-    def contains(self, x: Any) -> bool:
-        arr = np.asarray(x, dtype=float)
-        return bool(np.all((arr >= self.low) & (arr <= self.high)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.kind, "low": self.low, "high": self.high}
 
     def __repr__(self) -> str:
         return f"LogUniform({_fmt(self.low)}, {_fmt(self.high)})"

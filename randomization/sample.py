@@ -17,6 +17,7 @@ import numpy as np
 
 from simreal.randomization.distributions import Distribution, Uniform
 from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.sensor import SENSOR_OPS
 from simreal.randomization.spec import (
     HSV,
     ImageTextureEntry,
@@ -213,17 +214,7 @@ class Sampler:
     def _sample_sensor(self, draws: _Draws) -> tuple[tuple[str, tuple[float, ...]], ...]:
         out = []
         s = self.spec.sensor
-        for name in (
-            "blur_sigma",
-            "vignetting",
-            "shot_noise",
-            "gaussian_std",
-            "dead_pixels",
-            "color_temperature",
-            "white_balance",
-            "gamma",
-            "jpeg_quality",
-        ):
+        for name in SENSOR_OPS:
             dist = getattr(s, name)
             if dist is None:
                 continue
