@@ -11,9 +11,8 @@ Presets (:meth:`CycleGANConfig.preset`):
   time; on a toy colour shift the two paddings trained alike), no identity loss and no global residual
   (``GeneratorConfig.global_residual`` remains an option): with both, the small generator stayed at the identity
   on Push canonical <-> real; without them the canonical-trained localization CNN's error on translated real
-  frames fell from 14 cm to 2.9 cm in 1500 steps; discriminator ndf=32. 0.107 vs 2.64 GMAC per 64 px image (24.6x
-  fewer than
-  ``reference``); ``benchmarks/transfer_throughput.py`` measures the speed.
+  frames fell from 14 cm to 2.9 cm in 1500 steps; discriminator ndf=32. 0.107 vs 2.64 GMAC per 64 px image
+  (24.6x fewer than ``reference``); ``benchmarks/transfer_throughput.py`` measures the speed.
 """
 
 from __future__ import annotations
