@@ -10,6 +10,8 @@ with layout ``(N, 3, H, W)``; :func:`images_to_tensor` and :func:`tensor_to_imag
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -109,7 +111,24 @@ class _ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-class ResnetGenerator(nn.Module):
+class _SeededNetwork(nn.Module):
+    """Builds ``self.net`` from a config without touching the global torch RNG, then seeds its weights."""
+
+    def __init__(self, config: GeneratorConfig | DiscriminatorConfig, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            self.net = self._build(config)
+        _seeded_init(self, generator)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
+
+    @staticmethod
+    def _build(config: Any) -> nn.Sequential:
+        raise NotImplementedError
+
+
+class ResnetGenerator(_SeededNetwork):
     """ResNet image-to-image generator mapping ``[-1, 1]`` NCHW images to images of the same shape.
 
     Layout: stem conv (``stem_kernel``) -> ``n_downsample`` stride-2 convs (doubling width) -> ``n_blocks``
@@ -120,14 +139,7 @@ class ResnetGenerator(nn.Module):
     (seed 0 when None); the global torch RNG is neither used nor advanced.
     """
 
-    def __init__(self, config: GeneratorConfig, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.config = config
-        with torch.random.fork_rng(devices=[]):
-            self.net = self._build(config)
-        _seeded_init(self, generator)
-        if config.channels_last:
-            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
+    config: GeneratorConfig
 
     @staticmethod
     def _build(c: GeneratorConfig) -> nn.Sequential:
@@ -168,7 +180,7 @@ class ResnetGenerator(nn.Module):
         return torch.tanh(logits)
 
 
-class PatchDiscriminator(nn.Module):
+class PatchDiscriminator(_SeededNetwork):
     """PatchGAN discriminator; with ``n_layers=3`` each output logit sees a 70x70 input patch.
 
     C(ndf, no norm) -> C(2 ndf) -> ... (stride 2, 4x4 kernels, LeakyReLU 0.2) -> stride-1 conv -> 1 channel.
@@ -176,14 +188,7 @@ class PatchDiscriminator(nn.Module):
     from ``generator`` (seed 0 when None).
     """
 
-    def __init__(self, config: DiscriminatorConfig, generator: torch.Generator | None = None) -> None:
-        super().__init__()
-        self.config = config
-        with torch.random.fork_rng(devices=[]):
-            self.net = self._build(config)
-        _seeded_init(self, generator)
-        if config.channels_last:
-            self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
+    config: DiscriminatorConfig
 
     @staticmethod
     def _build(config: DiscriminatorConfig) -> nn.Sequential:

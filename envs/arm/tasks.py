@@ -134,10 +134,6 @@ class ArmEnv(MujocoEnv):
             "desired_goal": self.goal.astype(np.float32),
         }
 
-    def _state_vector_size(self) -> int:
-        mujoco.mj_forward(self.model, self.data)
-        return int(self._state_vector().shape[0])
-
     def goal_distance(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
         """Distance used for reward and success (vectorised over leading axes)."""
         return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
