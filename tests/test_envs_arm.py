@@ -205,3 +205,13 @@ def test_max_episode_steps_truncates() -> None:
     env.reset(seed=0)
     flags = [env.step(env.action_space.sample())[3] for _ in range(3)]
     assert flags == [False, False, True]
+
+
+@pytest.mark.parametrize("env_id", ARM_IDS)
+def test_pixels_state_gives_proprioception_only(env_id: str) -> None:
+    env = gym.make(env_id, obs_mode="pixels_state", image_size=16)
+    obs, _ = env.reset(seed=3)
+    assert env.observation_space["state"].shape == (7,)  # gripper position, velocity, opening
+    state = env.unwrapped.task_state()
+    np.testing.assert_allclose(obs["state"][:3], state["ee_position"], atol=1e-6)
+    assert not np.isclose(obs["state"][:, None], state["goal"][None, :], atol=1e-4).any()  # the goal is only seen

@@ -106,6 +106,8 @@ class ArmEnv(MujocoEnv):
         return np.concatenate([self.goal, self.goal - self.ee_position])
 
     def _state_vector(self) -> np.ndarray:
+        if self.config.obs_mode == "pixels_state":  # proprioception only: the goal and block must be seen
+            return self._robot_state().astype(np.float32)
         return np.concatenate([self._robot_state(), self._task_features()]).astype(np.float32)
 
     def task_state(self) -> dict[str, np.ndarray]:
