@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import time
@@ -11,7 +12,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from simreal.agents.results import LearningCurve, load_curve, save_curve
 from simreal.atomic import atomic_path, atomic_write_text
@@ -135,8 +136,11 @@ class LearningCurveCallback(BaseCallback):
         curve: LearningCurve = load_curve(self.root)
         if curve.timesteps and curve.timesteps[-1] >= steps:
             return curve.success_rate[-1]
-        if isinstance(self.eval_env, VecNormalize):
-            sync_envs_normalization(self.training_env, self.eval_env)
+        training_stats = self.model.get_vec_normalize_env()
+        if isinstance(self.eval_env, VecNormalize) and training_stats is not None:
+            # copied directly: SB3's sync_envs_normalization fails when an image env adds VecTransposeImage
+            self.eval_env.obs_rms = copy.deepcopy(training_stats.obs_rms)
+            self.eval_env.ret_rms = copy.deepcopy(training_stats.ret_rms)
         mean_return, success = evaluate_episodes(self.model, self.eval_env, self.episodes, self.seed)
         wall = self._offset + time.perf_counter() - self._start
         save_curve(self.root, curve.append(steps, mean_return, success, wall))
