@@ -118,10 +118,13 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Image-space randomization of a ``[-1, 1]`` NCHW batch: Gaussian blur (sigma ~ U(0, 1.2), per batch),
-    per-image colour gain (+-20% per channel) and brightness (+-0.15), Gaussian noise (std ~ U(0, 0.08)) and a
-    shift of up to 2 pixels (per batch). Labels are unchanged: the net must not rely on exact colours or framing."""
+    """Image-space randomization of a ``[-1, 1]`` NCHW batch: a random RGB channel order (per image: rotates
+    hues, so no object colour is special), Gaussian blur (sigma ~ U(0, 1.2), per batch), per-image colour gain
+    (+-20% per channel) and brightness (+-0.15), Gaussian noise (std ~ U(0, 0.08)) and a shift of up to 2 pixels
+    (per batch). Labels are unchanged: the net must not rely on exact colours or framing."""
     n = images.shape[0]
+    orders = torch.stack([torch.randperm(3, generator=generator) for _ in range(n)])
+    images = torch.gather(images, 1, orders.view(n, 3, 1, 1).expand_as(images))
     sigma = 1.2 * float(torch.rand((), generator=generator))
     if sigma > 0.3:
         images = _blur(images, sigma)

@@ -85,3 +85,6 @@ def test_experiment_smoke(tmp_path: Path) -> None:
     assert results["target"]["real_median_cm_max"] == 1.5
     with pytest.raises(ValueError, match="n_train"):
         run_localization_experiment(tmp_path, n_train=0, n_eval=8, epochs=1, seed=0)
+    with pytest.raises(ValueError, match="canonical_fraction"):
+        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, canonical_fraction=1.0)
+    assert results["settings"]["canonical_fraction"] == 0.25
