@@ -1,7 +1,8 @@
 """Hyper-parameters in rl-zoo3's YAML format (``configs/<algo>.yml``: env id -> settings).
 
 The same files work with ``python -m rl_zoo3.train -conf``. Strings such as ``policy_kwargs: "dict(...)"`` are
-parsed with a restricted literal evaluator (no ``eval``): ``dict(...)``, literals, lists and ``nn.<Layer>``.
+parsed with a restricted literal evaluator (no ``eval``): ``dict(...)``, literals, lists, ``nn.<Layer>`` and
+``KeypointExtractor`` (entries that use it run with ``simreal train`` only).
 """
 
 from __future__ import annotations
@@ -18,11 +19,19 @@ import yaml
 from stable_baselines3 import HerReplayBuffer
 from torch import nn
 
+from simreal.agents.extractors import KeypointExtractor
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PIXEL_OBS_MODES = ("pixels", "pixels_state")
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 UNSUPPORTED_KEYS = ("callback", "vec_env_wrapper", "monitor_kwargs", "noise_type", "noise_std")
-_NAMES: dict[str, Any] = {"HerReplayBuffer": HerReplayBuffer, "True": True, "False": False, "None": None}
+_NAMES: dict[str, Any] = {
+    "HerReplayBuffer": HerReplayBuffer,
+    "KeypointExtractor": KeypointExtractor,  # simreal's own; rl_zoo3's eval does not know this name
+    "True": True,
+    "False": False,
+    "None": None,
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Hyperparams:
     env_kwargs: dict[str, Any]
     algo_kwargs: dict[str, Any]
     entry: dict[str, Any] = field(repr=False)
+    pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} for the KeypointExtractor
 
 
 def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:
@@ -131,6 +141,19 @@ def _normalize(value: Any, where: str) -> dict[str, Any] | None:
     raise ValueError(f"{where}: normalize must be a bool, a dict or a 'dict(...)' string, got {value!r}")
 
 
+def _pretrain_settings(value: Any, where: str) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_python_literal(value, where)
+    if not isinstance(value, dict) or set(value) != {"frames", "epochs"}:
+        raise ValueError(f"{where}: expected dict(frames=N, epochs=E), got {value!r}")
+    for key, (low, high) in {"frames": (64, 10**7), "epochs": (1, 1000)}.items():
+        if not isinstance(value[key], int) or not low <= value[key] <= high:
+            raise ValueError(f"{where}.{key} must be an int in [{low}, {high}], got {value[key]!r}")
+    return {"frames": value["frames"], "epochs": value["epochs"]}
+
+
 def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
     if not config_path.is_file():
         raise ValueError(f"config_path {config_path} does not exist")
@@ -163,6 +186,7 @@ def load_hyperparams(
         normalize.setdefault("gamma", hp["gamma"])
     frame_stack = hp.pop("frame_stack", None)
     env_wrapper = hp.pop("env_wrapper", None)
+    pretrain = _pretrain_settings(hp.pop("pretrain_encoder", None), f"{where}.pretrain_encoder")
     for key in ("policy_kwargs", "replay_buffer_class", "replay_buffer_kwargs"):
         if isinstance(hp.get(key), str):
             hp[key] = parse_python_literal(hp[key], f"{where}.{key}")
@@ -182,4 +206,5 @@ def load_hyperparams(
         env_kwargs=merged_env_kwargs,
         algo_kwargs=hp,
         entry=entry,
+        pretrain_encoder=pretrain,
     )

@@ -2,7 +2,8 @@
 
 Run directory layout: ``run.json`` (metadata), ``hyperparams.yml`` (the resolved rl-zoo3 entry),
 ``learning_curve.json``, ``checkpoints/`` (latest complete checkpoint), and after training ``model.zip``
-(+ ``vecnormalize.pkl``), optionally ``tb/`` TensorBoard logs.
+(+ ``vecnormalize.pkl``), optionally ``tb/`` TensorBoard logs and ``encoder.pt`` (the pre-trained keypoint
+encoder when the config has ``pretrain_encoder``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -30,7 +32,7 @@ from simreal.agents.callbacks import (
     latest_checkpoint,
     save_checkpoint,
 )
-from simreal.agents.env_factory import ADR, make_vec, randomization_hash
+from simreal.agents.env_factory import ADR, make_env, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
 from simreal.atomic import atomic_path, atomic_write_text
@@ -38,6 +40,8 @@ from simreal.atomic import atomic_path, atomic_write_text
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
 HP_FILE = "hyperparams.yml"
 EVAL_SEED_OFFSET = 1_000_003
+ENCODER_SEED_OFFSET = 2_000_003
+ENCODER = "encoder.pt"
 
 
 def default_method(randomization: str | None) -> str:
@@ -65,7 +69,7 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
     if not (out / RUN_FILE).exists():
         return False
     if not resume:
-        for name in (MODEL, VECNORM, CURVE_FILE, RUN_FILE):
+        for name in (MODEL, VECNORM, CURVE_FILE, RUN_FILE, ENCODER):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         return False
@@ -102,6 +106,48 @@ def _build_model(
     if isinstance(model, OffPolicyAlgorithm) and (ckpt / REPLAY).is_file():
         model.load_replay_buffer(ckpt / REPLAY)
     return model
+
+
+def _pretrained_encoder(
+    model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+) -> None:
+    """Pre-train (once per run dir) and load the frozen keypoint encoder into every extractor of the policy.
+
+    Frames come from the run's own training domain; a randomized run adds ``CANONICAL_FRACTION`` clean frames
+    (measured: from randomized frames alone the keypoints often never lock on to the goal)."""
+    from simreal.agents.encoder_pretraining import (
+        CANONICAL_FRACTION,
+        collect_labelled_frames,
+        load_encoder,
+        pretrain_encoder,
+        save_encoder,
+    )
+    from simreal.agents.extractors import KeypointExtractor
+    from simreal.envs.oracles import oracle_for
+
+    extractors = [m for m in model.policy.modules() if isinstance(m, KeypointExtractor)]
+    if not extractors or hp.pretrain_encoder is None:
+        raise ValueError("pretrain_encoder needs policy_kwargs features_extractor_class=KeypointExtractor")
+    path = out / ENCODER
+    if not path.is_file():
+        domain = "train" if randomization == ADR else randomization
+        frames = hp.pretrain_encoder["frames"]
+        clean = 0 if default_method(domain) == "no-DR" else round(CANONICAL_FRACTION * frames)
+        parts = []
+        for part_domain, n, offset in ((domain, frames - clean, 0), (None, clean, 1)):
+            if n == 0:
+                continue
+            env = make_env(env_id, part_domain, **hp.env_kwargs)
+            try:
+                parts.append(collect_labelled_frames(env, oracle_for(env_id), n, seed + ENCODER_SEED_OFFSET + offset))
+            finally:
+                env.close()
+        images = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+        targets = np.concatenate([p[1] for p in parts])
+        rmse = pretrain_encoder(extractors[0], images, targets, hp.pretrain_encoder["epochs"], seed)
+        save_encoder(extractors[0], path, {"rmse_m": rmse, "frames": len(targets), **hp.pretrain_encoder})
+    for extractor in extractors:
+        load_encoder(extractor, path, freeze=True)
 
 
 def _save_final(model: BaseAlgorithm, out: Path) -> None:
@@ -171,6 +217,8 @@ def train(
         has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
         venv = VecNormalize.load(str(ckpt / VECNORM), venv) if has_stats else VecNormalize(venv, **hp.normalize_kwargs)
     model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
+    if hp.pretrain_encoder is not None:
+        _pretrained_encoder(model, env_id, randomization, hp, seed, out)
     # ADR ranges move with performance, so its learning curve is measured on the fixed training domain
     eval_randomization = "train" if randomization == ADR else randomization
     eval_env = _eval_env(env_id, eval_randomization, hp, seed + EVAL_SEED_OFFSET)

@@ -1,0 +1,142 @@
+"""Supervised pre-training of a pixel policy's keypoint encoder on labelled synthetic frames.
+
+Every simulated frame comes with its labels for free, so a pixel policy need not discover "where is the goal"
+from reward alone: frames of the training env (same randomization, cameras and image size as the policy will
+see) are collected under a noisy oracle, and the :class:`~simreal.agents.extractors.KeypointExtractor` trunks
+learn to regress the task's object positions (goal, block) with a linear head. PPO then trains the policy head on
+the frozen keypoints plus proprioception. This is the modular recipe of Tobin et al. (2017) and Levine et al.
+(2016) in one policy: the encoder is trained with or without domain randomization exactly like the policy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from simreal.agents.extractors import KeypointExtractor
+from simreal.atomic import atomic_write
+from simreal.envs.config import check_int_range
+
+__all__ = ["CANONICAL_FRACTION", "collect_labelled_frames", "load_encoder", "pretrain_encoder", "save_encoder"]
+
+TARGET_KEYS = ("goal", "block_position")  # task_state() entries an encoder learns, where the task has them
+ORACLE_NOISE = 0.4  # std of the Gaussian added to oracle actions, so frames cover off-path arm poses
+CANONICAL_FRACTION = 0.25  # clean frames added to a randomized run's pre-training set (a curriculum)
+EPISODE_STEPS = 5  # frames per episode: many short episodes = many goals and randomizations (no memorising)
+ENCODER_VERSION = 1
+
+
+def _targets(env: gym.Env) -> np.ndarray:
+    state = env.unwrapped.task_state()  # type: ignore[attr-defined]
+    return np.concatenate([np.asarray(state[k], dtype=np.float32).ravel() for k in TARGET_KEYS if k in state])
+
+
+def collect_labelled_frames(
+    env: gym.Env, oracle: Callable[[Any], np.ndarray], n: int, seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``n`` observations of a Dict-image env under a noisy ``oracle`` (a function of the unwrapped env, see
+    :mod:`simreal.envs.oracles`) and the object positions ``(n, T)`` of each frame, ``EPISODE_STEPS`` per episode.
+
+    Returns ``({key: uint8 (n, S, S, 3)} for each image key, targets float32)``; deterministic in ``seed``.
+    """
+    check_int_range("n", n, 1, 10**7)
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Dict):
+        raise ValueError("env: encoder pre-training needs Dict observations (obs_mode='pixels_state')")
+    keys = [k for k, s in space.spaces.items() if s.dtype == np.uint8]
+    rng = np.random.default_rng(seed)
+    images = {k: np.empty((n, *space[k].shape), dtype=np.uint8) for k in keys}
+    targets: list[np.ndarray] = []
+    obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
+    for i in range(n):
+        for k in keys:
+            images[k][i] = obs[k]
+        targets.append(_targets(env))
+        action = oracle(env.unwrapped) + ORACLE_NOISE * rng.standard_normal(env.action_space.shape)
+        obs, _, terminated, truncated, _ = env.step(np.clip(action, -1.0, 1.0).astype(np.float32))
+        if terminated or truncated or (i + 1) % EPISODE_STEPS == 0:
+            obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
+    return images, np.stack(targets)
+
+
+def _channels_first(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def pretrain_encoder(
+    extractor: KeypointExtractor,
+    images: dict[str, np.ndarray],
+    targets: np.ndarray,
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+) -> float:
+    """Fit ``extractor``'s trunks and coordinate head (a throwaway one when it has none) to ``targets``; return
+    the final epoch's RMSE in metres. Adam with cosine decay, MSE on standardised targets, seeded by ``seed``."""
+    check_int_range("epochs", epochs, 1, 10_000)
+    if extractor.head is not None and extractor.head.out_features != targets.shape[1]:
+        predicts = extractor.head.out_features
+        raise ValueError(f"targets: the extractor's head predicts {predicts} coordinates, got {targets.shape[1]}")
+    generator = torch.Generator().manual_seed(seed)
+    keys = list(extractor.image_keys)
+    n = len(targets)
+    mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
+    goal = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
+    inputs = {k: _channels_first(images[k]) for k in keys}
+    width = sum(t.output_dim for t in extractor.trunks.values())
+    head = extractor.head if extractor.head is not None else nn.Linear(width, targets.shape[1])
+    params = [*extractor.trunks.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
+    steps = epochs * math.ceil(n / batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    extractor.train()
+    mse = float("nan")
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            features = extractor.keypoints({k: inputs[k][batch] for k in keys})
+            loss = nn.functional.mse_loss(head(features), goal[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        mse = total / n
+    extractor.eval()
+    if extractor.head is not None:
+        extractor.target_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
+        extractor.target_scale.copy_(torch.from_numpy(scale.astype(np.float32)))
+    return float(math.sqrt(mse) * float(np.sqrt(np.mean(scale**2))))
+
+
+def save_encoder(extractor: KeypointExtractor, path: str | Path, info: dict[str, Any]) -> Path:
+    """Write the encoder's weights (trunks, coordinate head and its target scaling) and ``info`` atomically."""
+    payload = {"version": ENCODER_VERSION, "weights": extractor.state_dict(), "info": info}
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def load_encoder(extractor: KeypointExtractor, path: str | Path, freeze: bool = True) -> dict[str, Any]:
+    """Load weights saved by :func:`save_encoder` (``freeze``: no gradients); returns the saved info."""
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise ValueError(f"{path}: not a readable encoder checkpoint ({error})") from error
+    if not isinstance(payload, dict) or payload.get("version") != ENCODER_VERSION:
+        raise ValueError(f"{path}: not an encoder checkpoint of version {ENCODER_VERSION}")
+    try:
+        extractor.load_state_dict(payload["weights"])
+    except RuntimeError as error:
+        raise ValueError(f"{path}: encoder of another architecture ({error})") from error
+    if freeze:
+        extractor.requires_grad_(False)
+    return dict(payload["info"])
