@@ -24,7 +24,14 @@ from simreal.agents.extractors import KeypointExtractor
 from simreal.atomic import atomic_write
 from simreal.envs.config import check_int_range
 
-__all__ = ["CANONICAL_FRACTION", "collect_labelled_frames", "load_encoder", "pretrain_encoder", "save_encoder"]
+__all__ = [
+    "CANONICAL_FRACTION",
+    "collect_labelled_frames",
+    "load_encoder",
+    "pretrain_encoder",
+    "save_encoder",
+    "training_frames",
+]
 
 TARGET_KEYS = ("goal", "block_position")  # task_state() entries an encoder learns, where the task has them
 ORACLE_NOISE = 0.4  # std of the Gaussian added to oracle actions, so frames cover off-path arm poses
@@ -64,6 +71,29 @@ def collect_labelled_frames(
         if terminated or truncated or (i + 1) % EPISODE_STEPS == 0:
             obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
     return images, np.stack(targets)
+
+
+def training_frames(
+    env_id: str, randomization: str | None, env_kwargs: dict[str, Any], n: int, seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Labelled frames for pre-training a run's encoder: ``n`` frames of its training domain, of which
+    ``CANONICAL_FRACTION`` are clean when the run is randomized (the curriculum that got the localization CNN off its
+    mean-prediction plateau). Frames of the two parts are seeded by ``seed`` and ``seed + 1``."""
+    from simreal.agents.env_factory import make_env
+    from simreal.envs.oracles import oracle_for
+
+    randomized = randomization not in (None, "none", "canonical")
+    clean = round(CANONICAL_FRACTION * n) if randomized else 0
+    parts = []
+    for domain, count, offset in ((randomization, n - clean, 0), (None, clean, 1)):
+        if count:
+            env = make_env(env_id, domain, **env_kwargs)
+            try:
+                parts.append(collect_labelled_frames(env, oracle_for(env_id), count, seed + offset))
+            finally:
+                env.close()
+    images = {k: np.concatenate([part[0][k] for part in parts]) for k in parts[0][0]}
+    return images, np.concatenate([part[1] for part in parts])
 
 
 def _channels_first(images: np.ndarray) -> torch.Tensor:

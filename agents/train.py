@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -32,7 +31,7 @@ from simreal.agents.callbacks import (
     latest_checkpoint,
     save_checkpoint,
 )
-from simreal.agents.env_factory import ADR, make_env, make_vec, randomization_hash
+from simreal.agents.env_factory import ADR, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
 from simreal.atomic import atomic_path, atomic_write_text
@@ -111,19 +110,9 @@ def _build_model(
 def _pretrained_encoder(
     model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
 ) -> None:
-    """Pre-train (once per run dir) and load the frozen keypoint encoder into every extractor of the policy.
-
-    Frames come from the run's own training domain; a randomized run adds ``CANONICAL_FRACTION`` clean frames
-    (measured: from randomized frames alone the keypoints often never lock on to the goal)."""
-    from simreal.agents.encoder_pretraining import (
-        CANONICAL_FRACTION,
-        collect_labelled_frames,
-        load_encoder,
-        pretrain_encoder,
-        save_encoder,
-    )
+    """Pre-train (once per run dir) and load the frozen keypoint encoder into every extractor of the policy."""
+    from simreal.agents.encoder_pretraining import load_encoder, pretrain_encoder, save_encoder, training_frames
     from simreal.agents.extractors import KeypointExtractor
-    from simreal.envs.oracles import oracle_for
 
     extractors = [m for m in model.policy.modules() if isinstance(m, KeypointExtractor)]
     if not extractors or hp.pretrain_encoder is None:
@@ -132,20 +121,9 @@ def _pretrained_encoder(
     if not path.is_file():
         domain = "train" if randomization == ADR else randomization
         frames = hp.pretrain_encoder["frames"]
-        clean = 0 if default_method(domain) == "no-DR" else round(CANONICAL_FRACTION * frames)
-        parts = []
-        for part_domain, n, offset in ((domain, frames - clean, 0), (None, clean, 1)):
-            if n == 0:
-                continue
-            env = make_env(env_id, part_domain, **hp.env_kwargs)
-            try:
-                parts.append(collect_labelled_frames(env, oracle_for(env_id), n, seed + ENCODER_SEED_OFFSET + offset))
-            finally:
-                env.close()
-        images = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-        targets = np.concatenate([p[1] for p in parts])
+        images, targets = training_frames(env_id, domain, hp.env_kwargs, frames, seed + ENCODER_SEED_OFFSET)
         rmse = pretrain_encoder(extractors[0], images, targets, hp.pretrain_encoder["epochs"], seed)
-        save_encoder(extractors[0], path, {"rmse_m": rmse, "frames": len(targets), **hp.pretrain_encoder})
+        save_encoder(extractors[0], path, {"rmse_m": rmse, **hp.pretrain_encoder})
     for extractor in extractors:
         load_encoder(extractor, path, freeze=True)
 
