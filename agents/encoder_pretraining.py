@@ -4,8 +4,9 @@ Every simulated frame comes with its labels for free, so a pixel policy need not
 from reward alone: frames of the training env (same randomization, cameras and image size as the policy will
 see) are collected under a noisy oracle, and the :class:`~simreal.agents.extractors.KeypointExtractor` trunks
 learn to regress the task's object positions (goal, block) with a linear head. PPO then trains the policy head on
-the frozen keypoints plus proprioception. This is the modular recipe of Tobin et al. (2017) and Levine et al.
-(2016) in one policy: the encoder is trained with or without domain randomization exactly like the policy.
+the frozen encoder's output (the estimated positions when the extractor has ``targets``) plus proprioception.
+This is the modular recipe of Tobin et al. (2017) and Levine et al. (2016) in one policy: the encoder is trained
+with or without domain randomization exactly like the policy.
 """
 
 from __future__ import annotations
