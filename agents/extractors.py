@@ -14,7 +14,7 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from simreal.data.localization import SpatialSoftArgmax
+from simreal.data.localization import SpatialSoftArgmax, keypoint_convs
 
 __all__ = ["KeypointExtractor"]
 
@@ -24,15 +24,7 @@ class _KeypointTrunk(nn.Module):
 
     def __init__(self, channels_in: int, size: int, channels: int, keypoints: int) -> None:
         super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv2d(channels_in, channels, 5, stride=2, padding=2),
-            nn.GroupNorm(4, channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
-            nn.GroupNorm(4, channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, keypoints, 3, padding=1),
-        )
+        self.convs = keypoint_convs(channels_in, channels, keypoints, full_resolution_layers=0)
         self.softargmax = SpatialSoftArgmax(size // 4, size // 4)
         self.output_dim = 2 * keypoints
 

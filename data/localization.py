@@ -23,6 +23,7 @@ from simreal.atomic import atomic_write
 __all__ = [
     "LocalizationCNN",
     "augment_images",
+    "keypoint_convs",
     "load_localization_model",
     "localization_errors_cm",
     "predict_positions",
@@ -50,6 +51,17 @@ class SpatialSoftArgmax(nn.Module):
         return (weights @ self.grid).reshape(n, 2 * c)
 
 
+def keypoint_convs(channels_in: int, channels: int, keypoints: int, full_resolution_layers: int) -> nn.Sequential:
+    """Keypoint feature maps at 1/4 of the input size: a 5x5 and a 3x3 stride-2 convolution, then
+    ``full_resolution_layers`` 3x3 ones (each with GroupNorm + ReLU), then a 3x3 convolution to ``keypoints`` maps."""
+    layers: list[nn.Module] = []
+    for i, (kernel, stride) in enumerate([(5, 2), (3, 2)] + [(3, 1)] * full_resolution_layers):
+        layers.append(nn.Conv2d(channels_in if i == 0 else channels, channels, kernel, stride, kernel // 2))
+        layers += [nn.GroupNorm(4, channels), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(channels, keypoints, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
 class LocalizationCNN(nn.Module):
     """Block position regressor: image ``[-1, 1]`` (N, 3, S, S) -> table ``(x, y)`` in metres (N, 2)."""
 
@@ -66,18 +78,7 @@ class LocalizationCNN(nn.Module):
         if image_size < 16 or image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 and >= 16, got {image_size}")
         self.config = {"image_size": image_size, "channels": channels, "keypoints": keypoints}
-        self.features = nn.Sequential(
-            nn.Conv2d(3, channels, 5, stride=2, padding=2),
-            nn.GroupNorm(4, channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, stride=2, padding=1),
-            nn.GroupNorm(4, channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.GroupNorm(4, channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, keypoints, 3, padding=1),
-        )
+        self.features = keypoint_convs(3, channels, keypoints, full_resolution_layers=1)
         self.softargmax = SpatialSoftArgmax(image_size // 4, image_size // 4)
         self.head = nn.Sequential(nn.Linear(2 * keypoints, 128), nn.ReLU(inplace=True), nn.Linear(128, 2))
         self.register_buffer("target_mean", torch.tensor(target_mean, dtype=torch.float32))
