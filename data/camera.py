@@ -12,20 +12,9 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-__all__ = ["OPENGL_TO_OPENCV", "CameraModel", "camera_model", "intrinsics_matrix"]
+from simreal.envs.camera import OPENGL_TO_OPENCV, intrinsics_matrix, world_to_camera_matrix
 
-# MuJoCo cameras look along -z with y up (OpenGL); flipping y and z gives the OpenCV frame.
-OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
-
-
-def intrinsics_matrix(fovy_deg: float, width: int, height: int) -> np.ndarray:
-    """3x3 pinhole matrix of a MuJoCo camera: vertical field of view ``fovy_deg``, square pixels, centred axis."""
-    if not 0.0 < fovy_deg < 180.0:
-        raise ValueError(f"fovy_deg must be in (0, 180) degrees, got {fovy_deg}")
-    if width < 1 or height < 1:
-        raise ValueError(f"width and height must be >= 1 pixel, got {width}x{height}")
-    focal = 0.5 * height / np.tan(np.deg2rad(fovy_deg) / 2.0)
-    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
+__all__ = ["OPENGL_TO_OPENCV", "CameraModel", "camera_model", "intrinsics_matrix", "pixels_to_plane"]
 
 
 @dataclass(frozen=True)
@@ -90,9 +79,41 @@ def camera_model(model: mujoco.MjModel, data: mujoco.MjData, camera: str, width:
         known = [model.camera(i).name for i in range(model.ncam)]
         raise ValueError(f"camera: unknown camera {camera!r}; allowed: {known}")
     fovy = float(model.cam_fovy[camera_id])
-    rotation = data.cam_xmat[camera_id].reshape(3, 3) @ OPENGL_TO_OPENCV  # columns: camera axes in world
-    position = data.cam_xpos[camera_id].astype(np.float64)
-    world_to_camera = np.eye(4)
-    world_to_camera[:3, :3] = rotation.T
-    world_to_camera[:3, 3] = -rotation.T @ position
+    world_to_camera = world_to_camera_matrix(data, camera_id)
     return CameraModel(camera, width, height, fovy, intrinsics_matrix(fovy, width, height), world_to_camera)
+
+
+def pixels_to_plane(
+    pixels: np.ndarray,
+    intrinsics: np.ndarray,
+    world_to_camera: np.ndarray,
+    height: float | np.ndarray,
+    strict: bool = True,
+) -> np.ndarray:
+    """Where the ray through each pixel meets the horizontal plane ``z = height``: world points ``(N, 3)``.
+
+    One camera per pixel: ``pixels`` ``(N, 2)``, ``intrinsics`` ``(N, 3, 3)``, ``world_to_camera`` ``(N, 4, 4)``,
+    ``height`` a scalar or ``(N,)``. A ray parallel to the plane or meeting it behind the camera raises
+    ``ValueError`` when ``strict``, else gives a row of NaN.
+    """
+    pixels = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+    intrinsics = np.asarray(intrinsics, dtype=np.float64).reshape(-1, 3, 3)
+    world_to_camera = np.asarray(world_to_camera, dtype=np.float64).reshape(-1, 4, 4)
+    if not len(pixels) == len(intrinsics) == len(world_to_camera):
+        raise ValueError(
+            f"pixels, intrinsics, world_to_camera: need one camera per pixel, got {len(pixels)}, "
+            f"{len(intrinsics)} and {len(world_to_camera)}"
+        )
+    homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
+    camera_dirs = np.einsum("nij,nj->ni", np.linalg.inv(intrinsics), homogeneous)
+    rotation, translation = world_to_camera[:, :3, :3], world_to_camera[:, :3, 3]
+    origins = -np.einsum("nji,nj->ni", rotation, translation)
+    directions = np.einsum("nji,nj->ni", rotation, camera_dirs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = (np.broadcast_to(np.asarray(height, dtype=np.float64), len(pixels)) - origins[:, 2]) / directions[
+            :, 2
+        ]
+    missed = ~np.isfinite(distance) | (distance <= 0)
+    if strict and missed.any():
+        raise ValueError("pixels: a ray is parallel to the plane or meets it behind the camera")
+    return origins + np.where(missed, np.nan, distance)[:, None] * directions
