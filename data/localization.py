@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -22,16 +22,21 @@ from simreal.atomic import atomic_write
 
 __all__ = [
     "LocalizationCNN",
+    "augment_appearance",
     "augment_images",
     "keypoint_convs",
     "load_localization_model",
+    "load_model",
     "localization_errors_cm",
     "predict_positions",
+    "random_shift",
     "save_localization_model",
+    "save_model",
     "train_localization",
 ]
 
 CHECKPOINT_VERSION = 1
+ModelT = TypeVar("ModelT", bound=nn.Module)
 
 
 class SpatialSoftArgmax(nn.Module):
@@ -118,14 +123,16 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return nn.functional.conv2d(nn.functional.pad(images, (0, 0, 2, 2), mode="replicate"), vertical, groups=channels)
 
 
-def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Image-space randomization of a ``[-1, 1]`` NCHW batch: a random RGB channel order (per image: rotates
-    hues, so no object colour is special), Gaussian blur (sigma ~ U(0, 1.2), per batch), per-image colour gain
-    (+-20% per channel) and brightness (+-0.15), Gaussian noise (std ~ U(0, 0.08)) and a shift of up to 2 pixels
-    (per batch). Labels are unchanged: the net must not rely on exact colours or framing."""
+def augment_appearance(images: torch.Tensor, generator: torch.Generator, shuffle_channels: bool = True) -> torch.Tensor:
+    """Appearance-only randomization of a ``[-1, 1]`` NCHW batch (geometry untouched, so pixel labels stay valid):
+    a random RGB channel order when ``shuffle_channels`` (per image: rotates hues, so no object colour is special;
+    leave it off when an object's colour is the cue, like a goal marker that looks the same in every domain), blur
+    (sigma ~ U(0, 1.2), per batch), per-image colour gain (+-20% per channel) and brightness (+-0.15) and Gaussian
+    noise (std ~ U(0, 0.08)). Not clamped."""
     n = images.shape[0]
-    orders = torch.stack([torch.randperm(3, generator=generator) for _ in range(n)])
-    images = torch.gather(images, 1, orders.view(n, 3, 1, 1).expand_as(images))
+    if shuffle_channels:
+        orders = torch.stack([torch.randperm(3, generator=generator) for _ in range(n)])
+        images = torch.gather(images, 1, orders.view(n, 3, 1, 1).expand_as(images))
     sigma = 1.2 * float(torch.rand((), generator=generator))
     if sigma > 0.3:
         images = _blur(images, sigma)
@@ -133,9 +140,20 @@ def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Te
     bias = 0.3 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
     images = (images + 1.0) * gain - 1.0 + bias
     std = 0.08 * torch.rand(n, 1, 1, 1, generator=generator)
-    images = images + std * torch.randn(images.shape, generator=generator)
-    dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=generator))
-    return torch.roll(images, shifts=(dy, dx), dims=(2, 3)).clamp_(-1.0, 1.0)
+    return images + std * torch.randn(images.shape, generator=generator)
+
+
+def random_shift(images: torch.Tensor, generator: torch.Generator, max_shift: int) -> tuple[torch.Tensor, int, int]:
+    """Roll a NCHW batch by one random ``(dx, dy)`` in ``[-max_shift, max_shift]`` pixels; returns it and the shift."""
+    dx, dy = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=generator))
+    return torch.roll(images, shifts=(dy, dx), dims=(2, 3)), dx, dy
+
+
+def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """:func:`augment_appearance` plus a shift of up to 2 pixels (per batch), clamped to ``[-1, 1]``. Labels are
+    unchanged: the net must not rely on exact colours or framing."""
+    shifted, _, _ = random_shift(augment_appearance(images, generator), generator, 2)
+    return shifted.clamp_(-1.0, 1.0)
 
 
 def train_localization(
@@ -201,14 +219,19 @@ def localization_errors_cm(predictions: np.ndarray, targets: np.ndarray) -> dict
     }
 
 
-def save_localization_model(model: LocalizationCNN, path: str | os.PathLike[str]) -> Path:
-    """Save weights and constructor settings atomically."""
-    payload = {"version": CHECKPOINT_VERSION, "config": model.config, "state_dict": model.state_dict()}
+def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+    """Save a localization model's weights and constructor settings (``model.config``) atomically."""
+    payload = {
+        "version": CHECKPOINT_VERSION,
+        "kind": type(model).__name__,
+        "config": model.config,
+        "state_dict": model.state_dict(),
+    }
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
-def load_localization_model(path: str | os.PathLike[str]) -> LocalizationCNN:
-    """Load a model saved by :func:`save_localization_model`, in eval mode with gradients disabled."""
+def load_model(path: str | os.PathLike[str], model_class: type[ModelT]) -> ModelT:
+    """Load a ``model_class`` saved by :func:`save_model`, in eval mode with gradients disabled."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path: no localization model at {path}")
@@ -218,9 +241,22 @@ def load_localization_model(path: str | os.PathLike[str]) -> LocalizationCNN:
         raise ValueError(f"{path}: not a readable localization checkpoint ({error})") from error
     if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
         raise ValueError(f"{path}: not a localization checkpoint of version {CHECKPOINT_VERSION}")
-    model = LocalizationCNN(**payload["config"])
+    kind = payload.get("kind", LocalizationCNN.__name__)
+    if kind != model_class.__name__:
+        raise ValueError(f"{path}: holds a {kind}, expected a {model_class.__name__}")
+    model = model_class(**payload["config"])
     model.load_state_dict(payload["state_dict"])
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     return model
+
+
+def save_localization_model(model: LocalizationCNN, path: str | os.PathLike[str]) -> Path:
+    """Save a :class:`LocalizationCNN` (see :func:`save_model`)."""
+    return save_model(model, path)
+
+
+def load_localization_model(path: str | os.PathLike[str]) -> LocalizationCNN:
+    """Load a :class:`LocalizationCNN` saved by :func:`save_localization_model`, frozen, in eval mode."""
+    return load_model(path, LocalizationCNN)

@@ -1,0 +1,170 @@
+"""Point detector for calibrated-camera pipelines: image -> the pixel of one object's centre (block, goal, ...).
+
+An object's *world* position read from one image depends on where the camera is; its *image* position does not. A
+regressor that maps images straight to world coordinates must infer the camera pose from the scene, and a camera
+that is mounted a few centimetres or degrees off (or zooms differently) moves its answer by several centimetres.
+Deployed pose estimators therefore predict 2D keypoints and lift them with the calibrated camera (e.g. DOPE,
+Tremblay et al. 2018). ``PointDetector`` predicts a heatmap of the object centre's projected pixel (a free label in
+simulation), decoded to sub-pixel precision; the camera's intrinsics and extrinsics then lift that pixel onto a
+known plane (:func:`~simreal.data.camera.pixels_to_plane`) or triangulate it from several cameras.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from simreal.data.localization import augment_appearance, images_to_input, random_shift
+
+__all__ = ["PointDetector", "decode_heatmap", "heatmap_targets", "predict_pixels", "train_point_detector"]
+
+STRIDE = 2  # input pixels per heatmap cell
+MAX_SHIFT = 3  # pixels of random translation in training (labels move with the image)
+
+
+class PointDetector(nn.Module):
+    """Image ``[-1, 1]`` (N, 3, S, S) -> object-centre heatmap logits (N, S/2, S/2): a 5x5 stride-2 convolution,
+    ``layers`` 3x3 ones (GroupNorm + ReLU) and a 3x3 convolution to one map."""
+
+    def __init__(
+        self, image_size: int = 64, channels: int = 32, layers: int = 3, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        if image_size < 16 or image_size % STRIDE:
+            raise ValueError(f"image_size must be even and >= 16, got {image_size}")
+        if layers < 1:
+            raise ValueError(f"layers must be >= 1, got {layers}")
+        self.config = {"image_size": image_size, "channels": channels, "layers": layers}
+        modules: list[nn.Module] = []
+        for i in range(layers + 1):
+            kernel, stride = (5, STRIDE) if i == 0 else (3, 1)
+            modules += [
+                nn.Conv2d(3 if i == 0 else channels, channels, kernel, stride, kernel // 2),
+                nn.GroupNorm(4, channels),
+                nn.ReLU(inplace=True),
+            ]
+        modules.append(nn.Conv2d(channels, 1, 3, padding=1))
+        self.net = nn.Sequential(*modules)
+        init = generator if generator is not None else torch.Generator().manual_seed(0)
+        for layer in self.modules():
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=init)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        size = self.config["image_size"]
+        if images.shape[-2:] != (size, size):
+            raise ValueError(f"images: the detector was built for {size}x{size}, got {tuple(images.shape[-2:])}")
+        return self.net(images)[:, 0]
+
+
+def _cell_centres(cells: int) -> torch.Tensor:
+    """Pixel coordinate of each heatmap cell's centre (pixel ``[r, c]`` has its centre at ``c + 0.5``)."""
+    return (torch.arange(cells, dtype=torch.float32) + 0.5) * STRIDE
+
+
+def heatmap_targets(pixels: torch.Tensor, cells: int, sigma: float = 1.0) -> torch.Tensor:
+    """Normalised Gaussian heatmaps ``(N, cells * cells)`` (std ``sigma`` cells) around pixel coordinates (N, 2)."""
+    centres = _cell_centres(cells)
+    gx = torch.exp(-(((centres[None] - pixels[:, :1]) / STRIDE) ** 2) / (2 * sigma**2))
+    gy = torch.exp(-(((centres[None] - pixels[:, 1:]) / STRIDE) ** 2) / (2 * sigma**2))
+    maps = (gy[:, :, None] * gx[:, None, :]).reshape(len(pixels), -1)
+    return maps / maps.sum(dim=1, keepdim=True)
+
+
+def decode_heatmap(logits: torch.Tensor) -> torch.Tensor:
+    """Heatmap logits (N, M, M) -> pixel coordinates (N, 2): the most likely cell, refined to sub-pixel precision by
+    the vertex of a parabola through three log-probabilities around it along each axis (exact for a Gaussian
+    heatmap, as in DARK, Zhang et al. 2020), so responses elsewhere in the image do not pull the estimate."""
+    n, cells, _ = logits.shape
+    if cells < 3:
+        raise ValueError(f"logits: the heatmap needs at least 3x3 cells, got {cells}x{cells}")
+    peak = logits.reshape(n, -1).argmax(dim=1)
+    index = torch.arange(n)
+
+    def refine(profile: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        middle = at.clamp(1, cells - 2)  # at a border, fit the three cells next to it
+        before, centre, after = (profile[index, middle + k] for k in (-1, 0, 1))
+        curvature = 2.0 * centre - before - after
+        vertex = middle + (after - before) / (2.0 * curvature.clamp_min(1e-6))
+        return torch.where(curvature > 1e-6, vertex.clamp(middle - 1.5, middle + 1.5), at.to(vertex.dtype))
+
+    rows, columns = peak // cells, peak % cells
+    u = refine(logits[index, rows], columns)  # the peak's row, as a function of the column
+    v = refine(logits[index, :, columns], rows)
+    return (torch.stack([u, v], dim=1) + 0.5) * STRIDE
+
+
+def train_point_detector(
+    images: np.ndarray,
+    pixels: np.ndarray,
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    augment: bool = True,
+    shuffle_channels: bool = True,
+    channels: int = 32,
+    layers: int = 3,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> PointDetector:
+    """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
+    centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
+    learning rate, :func:`~simreal.data.localization.augment_appearance` (``shuffle_channels``) and shifts of up to
+    ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``. ``on_epoch(epoch, mean_loss)`` reports
+    progress; seeded by ``seed``."""
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
+    size = images.shape[1]
+    if pixels.shape != (len(images), 2):
+        raise ValueError(f"pixels must have shape {(len(images), 2)}, got {pixels.shape}")
+    if not np.all((pixels >= 0) & (pixels <= size)):
+        raise ValueError(f"pixels: every object centre must be inside the {size}x{size} image")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    generator = torch.Generator().manual_seed(seed)
+    model = PointDetector(size, channels, layers, generator=generator)
+    inputs, labels = images_to_input(images), torch.from_numpy(pixels.astype(np.float32))
+    cells = size // STRIDE
+    steps_per_epoch = math.ceil(len(images) / batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    )
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        for start in range(0, len(images), batch_size):
+            batch = order[start : start + batch_size]
+            batch_images, batch_pixels = inputs[batch], labels[batch]
+            if augment:
+                batch_images, dx, dy = random_shift(
+                    augment_appearance(batch_images, generator, shuffle_channels), generator, MAX_SHIFT
+                )
+                batch_images = batch_images.clamp_(-1.0, 1.0)
+                batch_pixels = batch_pixels + torch.tensor([dx, dy], dtype=torch.float32)
+            logits = model(batch_images).reshape(len(batch), -1)
+            loss = -(heatmap_targets(batch_pixels, cells) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        if on_epoch is not None:
+            on_epoch(epoch, total / len(images))
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_pixels(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Object-centre pixel coordinates (float64 (N, 2), ``(u, v)`` = (column, row)) for uint8 images (N, S, S, 3)."""
+    model.eval()
+    outputs = [
+        decode_heatmap(model(images_to_input(images[i : i + batch_size]))) for i in range(0, len(images), batch_size)
+    ]
+    return torch.cat(outputs).double().numpy()
