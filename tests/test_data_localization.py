@@ -9,15 +9,23 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.data.experiment_localization import EVAL_DOMAINS, localization_frames, run_localization_experiment
+from simreal.data.experiment_localization import (
+    EVAL_DOMAINS,
+    PIPELINES,
+    localization_frames,
+    nominal_camera_floor,
+    run_localization_experiment,
+)
 from simreal.data.localization import (
     LocalizationCNN,
     augment_images,
     load_localization_model,
+    load_model,
     localization_errors_cm,
     save_localization_model,
     train_localization,
 )
+from simreal.data.point_detector import PointDetector
 
 
 def test_model_shapes_and_checkpoint(tmp_path: Path) -> None:
@@ -63,28 +71,47 @@ def test_training_is_seeded_and_errors_are_in_cm() -> None:
 
 
 def test_localization_frames_label_the_block() -> None:
-    images, targets = localization_frames("canonical", 4, 32, np.random.SeedSequence(0))
-    assert images.shape == (4, 32, 32, 3) and targets.shape == (4, 2)
+    frames = localization_frames("canonical", 4, 32, np.random.SeedSequence(0))
+    targets = frames.positions
+    assert frames.images.shape == (4, 32, 32, 3) and targets.shape == (4, 2)
     assert np.all(targets[:, 0] >= -0.1) and np.all(targets[:, 0] <= 0.14) and np.all(np.abs(targets[:, 1]) <= 0.15)
-    again, _ = localization_frames("canonical", 4, 32, np.random.SeedSequence(0))
-    np.testing.assert_array_equal(images, again)
+    assert np.all((frames.pixels > 0) & (frames.pixels < 32))
+    # the labelled pixel, lifted through the frame's own camera, lands back on the block's table position
+    np.testing.assert_allclose(frames.table_positions(frames.pixels), targets, atol=1e-9)
+    again = localization_frames("canonical", 4, 32, np.random.SeedSequence(0))
+    np.testing.assert_array_equal(frames.images, again.images)
+
+
+def test_nominal_camera_floor_is_zero_without_a_camera_shift_and_positive_with_one() -> None:
+    canonical = localization_frames("canonical", 3, 32, np.random.SeedSequence(1))
+    assert nominal_camera_floor(canonical, canonical)["median_cm"] < 1e-6
+    real = localization_frames("real", 3, 32, np.random.SeedSequence(2))  # its camera is moved and zoomed
+    assert nominal_camera_floor(real, canonical)["median_cm"] > 1.0
 
 
 def test_experiment_smoke(tmp_path: Path) -> None:
-    results = run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32)
+    results = run_localization_experiment(
+        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1
+    )
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    assert set(results["models"]) == {"randomized", "canonical"}
-    for name, entry in results["models"].items():
-        assert set(entry["eval"]) == set(EVAL_DOMAINS)
-        for errors in entry["eval"].values():
-            assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < 100.0
-        model = load_localization_model(tmp_path / entry["model"])
-        assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 2), name
+    assert set(results["pipelines"]) == set(PIPELINES)
+    for pipeline, models in results["pipelines"].items():
+        assert set(models) == {"randomized", "canonical"}
+        for name, entry in models.items():
+            assert set(entry["eval"]) == set(EVAL_DOMAINS)
+            for errors in entry["eval"].values():
+                assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < np.inf and errors["missed_table"] >= 0
+            model_class = LocalizationCNN if pipeline == "regression" else PointDetector
+            model = load_model(tmp_path / entry["model"], model_class)
+            assert model(torch.zeros(2, 3, 32, 32)).shape[0] == 2, name
+    assert results["nominal_camera_floor"]["canonical"]["median_cm"] < 1e-6
     assert (tmp_path / "errors.png").stat().st_size > 1000
-    assert results["target"]["real_median_cm_max"] == 1.5
+    assert results["target"]["real_median_cm_max"] == 1.5 and set(results["target"]["met"]) == set(PIPELINES)
     with pytest.raises(ValueError, match="n_train"):
         run_localization_experiment(tmp_path, n_train=0, n_eval=8, epochs=1, seed=0)
+    with pytest.raises(ValueError, match="detector_epochs"):
+        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, detector_epochs=0)
     with pytest.raises(ValueError, match="canonical_fraction"):
         run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, canonical_fraction=1.0)
     assert results["settings"]["canonical_fraction"] == 0.25

@@ -203,10 +203,13 @@ def run_transfer_experiment(
     started = time.perf_counter()
     names = ("train", "gan_real", "eval_canonical", "eval_real")
     seeds = dict(zip(names, np.random.SeedSequence(seed).spawn(len(names)), strict=True))
-    train_images, train_targets = localization_frames("canonical", n_train, image_size, seeds["train"], workers)
-    gan_real, _ = localization_frames("real", n_train, image_size, seeds["gan_real"], workers)  # labels unused
-    canon_images, canon_targets = localization_frames("canonical", n_eval, image_size, seeds["eval_canonical"], workers)
-    real_images, real_targets = localization_frames("real", n_eval, image_size, seeds["eval_real"], workers)
+    train = localization_frames("canonical", n_train, image_size, seeds["train"], workers)
+    train_images, train_targets = train.images, train.positions
+    gan_real = localization_frames("real", n_train, image_size, seeds["gan_real"], workers).images  # labels unused
+    canonical = localization_frames("canonical", n_eval, image_size, seeds["eval_canonical"], workers)
+    canon_images, canon_targets = canonical.images, canonical.positions
+    real = localization_frames("real", n_eval, image_size, seeds["eval_real"], workers)
+    real_images, real_targets = real.images, real.positions
     timed("frames_s", started)
 
     started = time.perf_counter()
