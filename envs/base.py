@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from simreal.envs.camera import projection_matrix
 from simreal.envs.config import EnvConfig, config_from_kwargs
 from simreal.envs.rendering import FrameKind, SceneRenderer
 
@@ -104,7 +105,11 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         images = {key: self._image_space() for key in self._pixel_keys}
         if mode == "pixels":
             return images["pixels"] if len(images) == 1 and "pixels" in images else spaces.Dict(images)
-        return spaces.Dict({**images, "state": self._state_space()})
+        projections = {
+            f"{key}_projection": spaces.Box(-np.inf, np.inf, shape=(3, 4), dtype=np.float32)
+            for key in (self._pixel_keys if self.config.camera_projections else ())
+        }
+        return spaces.Dict({**images, **projections, "state": self._state_space()})
 
     def _images(self) -> dict[str, np.ndarray]:
         return {
@@ -119,7 +124,20 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         images = self._images()
         if mode == "pixels":
             return images["pixels"] if self._pixel_keys == ("pixels",) else images
-        return {**images, "state": self._state_vector()}
+        return {**images, **self._projections(), "state": self._state_vector()}
+
+    def _projections(self) -> dict[str, np.ndarray]:
+        """Each camera's current 3x4 projection matrix at the observation size (the calibration a real camera
+        would come with), when ``camera_projections``."""
+        if not self.config.camera_projections:
+            return {}
+        size = self.config.image_size
+        return {
+            f"{key}_projection": projection_matrix(
+                self.model, self.data, mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera), size, size
+            ).astype(np.float32)
+            for key, camera in zip(self._pixel_keys, self.camera_names, strict=True)
+        }
 
     # ----------------------------------------------------------------- gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

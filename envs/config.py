@@ -40,6 +40,7 @@ class EnvConfig:
     render_mode: str | None = None
     render_quality: str = "high"  # for env.render() (videos); observations are always "fast"
     render_size: int = 256
+    camera_projections: bool = False  # pixels_state: add each camera's 3x4 projection matrix ("<key>_projection")
 
     def __post_init__(self) -> None:
         check_choice("obs_mode", self.obs_mode, OBS_MODES)
@@ -51,6 +52,8 @@ class EnvConfig:
             raise ValueError(f"cameras must be a sequence of camera names, got {self.cameras!r}")
         if len(set(self.cameras)) != len(self.cameras):
             raise ValueError(f"cameras must not repeat a name, got {self.cameras!r}")
+        if self.camera_projections and self.obs_mode != "pixels_state":
+            raise ValueError(f"camera_projections needs obs_mode='pixels_state', got obs_mode={self.obs_mode!r}")
 
     @property
     def uses_pixels(self) -> bool:
