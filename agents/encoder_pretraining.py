@@ -21,14 +21,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.agents.extractors import KeypointExtractor
+from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
 from simreal.atomic import atomic_write
+from simreal.data.point_detector import train_point_detector
 from simreal.envs.config import check_int_range
 
 __all__ = [
     "CANONICAL_FRACTION",
     "collect_labelled_frames",
     "load_encoder",
+    "pretrain_detectors",
     "pretrain_encoder",
     "save_encoder",
     "training_frames",
@@ -52,15 +54,16 @@ def collect_labelled_frames(
     """``n`` observations of a Dict-image env under a noisy ``oracle`` (a function of the unwrapped env, see
     :mod:`simreal.envs.oracles`) and the object positions ``(n, T)`` of each frame, ``EPISODE_STEPS`` per episode.
 
-    Returns ``({key: uint8 (n, S, S, 3)} for each image key, targets float32)``; deterministic in ``seed``.
+    Returns ``({key: (n, ...)} for every observation key but the state: uint8 images and, with
+    ``camera_projections``, the float32 projection matrices; targets float32)``; deterministic in ``seed``.
     """
     check_int_range("n", n, 1, 10**7)
     space = env.observation_space
     if not isinstance(space, gym.spaces.Dict):
         raise ValueError("env: encoder pre-training needs Dict observations (obs_mode='pixels_state')")
-    keys = [k for k, s in space.spaces.items() if s.dtype == np.uint8]
+    keys = [k for k in space.spaces if k != "state"]
     rng = np.random.default_rng(seed)
-    images = {k: np.empty((n, *space[k].shape), dtype=np.uint8) for k in keys}
+    images = {k: np.empty((n, *space[k].shape), dtype=space[k].dtype) for k in keys}
     targets: list[np.ndarray] = []
     obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
     for i in range(n):
@@ -150,13 +153,48 @@ def pretrain_encoder(
     return float(math.sqrt(mse) * float(np.sqrt(np.mean(scale**2))))
 
 
-def save_encoder(extractor: KeypointExtractor, path: str | Path, info: dict[str, Any]) -> Path:
+def pretrain_detectors(
+    extractor: TriangulatingExtractor,
+    observations: dict[str, np.ndarray],
+    targets: np.ndarray,
+    epochs: int,
+    seed: int,
+) -> float:
+    """Train ``extractor``'s point detector of each camera on the pixel where the first target object (the goal)
+    projects, from frames collected by :func:`collect_labelled_frames` with ``camera_projections``; frames where
+    it projects outside a camera's image are left out of that camera's set. No channel shuffling: the goal
+    marker's colour is the same in every domain, and it is the cue that tells it from a distractor. Returns the
+    median distance (metres) between the triangulated estimate and the truth on the training frames."""
+    check_int_range("epochs", epochs, 1, 10_000)
+    points = np.concatenate([targets[:, :3], np.ones((len(targets), 1))], axis=1).astype(np.float64)
+    for index, key in enumerate(extractor.image_keys):
+        images, projections = observations[key], observations[f"{key}_projection"].astype(np.float64)
+        homogeneous = np.einsum("nij,nj->ni", projections, points)
+        pixels = homogeneous[:, :2] / homogeneous[:, 2:]
+        size = images.shape[1]
+        inside = np.all((pixels >= 0) & (pixels <= size), axis=1) & (homogeneous[:, 2] > 0)
+        config = extractor.detectors[key].config
+        detector = train_point_detector(
+            images[inside], pixels[inside], epochs, seed + index, shuffle_channels=False,
+            channels=config["channels"], layers=config["layers"],
+        )  # fmt: skip
+        extractor.detectors[key].load_state_dict(detector.state_dict())
+    extractor.eval()
+    batch = {k: torch.from_numpy(v) for k, v in observations.items()}
+    batch.update({k: _channels_first(observations[k]) for k in extractor.image_keys})
+    with torch.no_grad():
+        chunks = [{k: v[i : i + 256] for k, v in batch.items()} for i in range(0, len(targets), 256)]
+        estimates = torch.cat([extractor.estimate(chunk) for chunk in chunks])
+    return float(np.median(np.linalg.norm(estimates.numpy() - targets[:, :3], axis=1)))
+
+
+def save_encoder(extractor: nn.Module, path: str | Path, info: dict[str, Any]) -> Path:
     """Write the encoder's weights (trunks, coordinate head and its target scaling) and ``info`` atomically."""
     payload = {"version": ENCODER_VERSION, "weights": extractor.state_dict(), "info": info}
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
-def load_encoder(extractor: KeypointExtractor, path: str | Path, freeze: bool = True) -> dict[str, Any]:
+def load_encoder(extractor: nn.Module, path: str | Path, freeze: bool = True) -> dict[str, Any]:
     """Load weights saved by :func:`save_encoder` (``freeze``: no gradients); returns the saved info."""
     try:
         payload = torch.load(Path(path), map_location="cpu", weights_only=True)

@@ -15,8 +15,9 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from simreal.data.localization import SpatialSoftArgmax, keypoint_convs
+from simreal.data.point_detector import PointDetector, decode_heatmap
 
-__all__ = ["KeypointExtractor"]
+__all__ = ["KeypointExtractor", "TriangulatingExtractor", "triangulate"]
 
 
 class _KeypointTrunk(nn.Module):
@@ -78,3 +79,62 @@ class KeypointExtractor(BaseFeaturesExtractor):
         keypoints = self.keypoints(obs)
         visual = keypoints if self.head is None else self.head(keypoints)  # standardised coordinates
         return torch.cat([visual, *(obs[k].flatten(1) for k in self._other_keys)], dim=1)
+
+
+class TriangulatingExtractor(BaseFeaturesExtractor):
+    """The goal triangulated from calibrated cameras, plus the state: a pixel policy's modular perception.
+
+    One :class:`~simreal.data.point_detector.PointDetector` per camera finds the object's pixel (pre-trained on
+    labelled frames by :func:`~simreal.agents.encoder_pretraining.pretrain_detectors`, then frozen); the cameras'
+    ``<key>_projection`` matrices (``camera_projections=True``: the calibration a real camera comes with)
+    triangulate the pixels into a world position in metres (linear least squares, Hartley & Zisserman 12.2). A
+    camera mounted off its nominal pose moves the pixels and the matrices together, so the estimate does not
+    move. Features: the position estimate (3) and the state entries.
+    """
+
+    def __init__(self, observation_space: gym.Space, channels: int = 32, layers: int = 3) -> None:
+        if not isinstance(observation_space, gym.spaces.Dict):
+            raise ValueError("TriangulatingExtractor: needs Dict observations (obs_mode='pixels_state')")
+        spaces = observation_space.spaces
+        image_keys = [k for k, s in spaces.items() if is_image_space(s, check_channels=False)]
+        missing = [f"{k}_projection" for k in image_keys if f"{k}_projection" not in spaces]
+        if len(image_keys) < 2 or missing:
+            raise ValueError(
+                "TriangulatingExtractor: needs >= 2 cameras and their projections (camera_projections=True); "
+                f"got cameras {image_keys}, missing {missing}"
+            )
+        other_keys = [k for k in spaces if k not in image_keys and not k.endswith("_projection")]
+        super().__init__(observation_space, 3 + sum(int(torch.Size(spaces[k].shape).numel()) for k in other_keys))
+        self.image_keys, self._other_keys = tuple(image_keys), other_keys
+        size = spaces[image_keys[0]].shape[1]  # square images: index 1 is a side in both HWC and CHW
+        self.detectors = nn.ModuleDict({k: PointDetector(size, channels, layers) for k in image_keys})
+
+    @torch.no_grad()
+    def pixels(self, images: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Detected pixel ``(N, 2)`` per camera from ``{key: (N, 3, S, S) in [0, 1]}`` (SB3's image layout)."""
+        return {k: decode_heatmap(self.detectors[k](images[k] * 2.0 - 1.0)) for k in self.image_keys}
+
+    def estimate(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        """World position ``(N, 3)`` of the detected object."""
+        pixels = self.pixels(observations)
+        return triangulate(
+            torch.stack([pixels[k] for k in self.image_keys], dim=1),
+            torch.stack([observations[f"{k}_projection"] for k in self.image_keys], dim=1),
+        )
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        others = [observations[k].flatten(1) for k in self._other_keys]
+        return torch.cat([self.estimate(observations), *others], dim=1)
+
+
+def triangulate(pixels: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
+    """World points ``(N, 3)`` from pixels ``(N, C, 2)`` in ``C >= 2`` cameras with projections ``(N, C, 3, 4)``:
+    the least-squares solution of ``u P3 - P1 = 0``, ``v P3 - P2 = 0`` with the point's last coordinate 1."""
+    rows = torch.cat(
+        [
+            pixels[..., :1] * projections[:, :, 2] - projections[:, :, 0],
+            pixels[..., 1:] * projections[:, :, 2] - projections[:, :, 1],
+        ],
+        dim=1,
+    )  # (N, 2C, 4)
+    return torch.linalg.lstsq(rows[..., :3], -rows[..., 3:]).solution[..., 0]

@@ -19,7 +19,7 @@ import yaml
 from stable_baselines3 import HerReplayBuffer
 from torch import nn
 
-from simreal.agents.extractors import KeypointExtractor
+from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PIXEL_OBS_MODES = ("pixels", "pixels_state")
@@ -27,7 +27,8 @@ SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 UNSUPPORTED_KEYS = ("callback", "vec_env_wrapper", "monitor_kwargs", "noise_type", "noise_std")
 _NAMES: dict[str, Any] = {
     "HerReplayBuffer": HerReplayBuffer,
-    "KeypointExtractor": KeypointExtractor,  # simreal's own; rl_zoo3's eval does not know this name
+    "KeypointExtractor": KeypointExtractor,  # simreal's own; rl_zoo3's eval does not know these names
+    "TriangulatingExtractor": TriangulatingExtractor,
     "True": True,
     "False": False,
     "None": None,
@@ -57,7 +58,7 @@ class Hyperparams:
     env_kwargs: dict[str, Any]
     algo_kwargs: dict[str, Any]
     entry: dict[str, Any] = field(repr=False)
-    pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} for the KeypointExtractor
+    pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} for a pre-trained extractor
 
 
 def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:

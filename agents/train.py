@@ -110,20 +110,31 @@ def _build_model(
 def _pretrained_encoder(
     model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
 ) -> None:
-    """Pre-train (once per run dir) and load the frozen keypoint encoder into every extractor of the policy."""
-    from simreal.agents.encoder_pretraining import load_encoder, pretrain_encoder, save_encoder, training_frames
-    from simreal.agents.extractors import KeypointExtractor
+    """Pre-train (once per run dir) and load the frozen encoder into every extractor of the policy: the keypoint
+    trunks of a ``KeypointExtractor`` or the point detectors of a ``TriangulatingExtractor``."""
+    from simreal.agents.encoder_pretraining import (
+        load_encoder,
+        pretrain_detectors,
+        pretrain_encoder,
+        save_encoder,
+        training_frames,
+    )
+    from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
 
-    extractors = [m for m in model.policy.modules() if isinstance(m, KeypointExtractor)]
+    kinds = (KeypointExtractor, TriangulatingExtractor)
+    extractors = [m for m in model.policy.modules() if isinstance(m, kinds)]
     if not extractors or hp.pretrain_encoder is None:
-        raise ValueError("pretrain_encoder needs policy_kwargs features_extractor_class=KeypointExtractor")
+        raise ValueError("pretrain_encoder needs features_extractor_class KeypointExtractor or TriangulatingExtractor")
     path = out / ENCODER
     if not path.is_file():
         domain = "train" if randomization == ADR else randomization
-        frames = hp.pretrain_encoder["frames"]
+        frames, epochs = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"]
         images, targets = training_frames(env_id, domain, hp.env_kwargs, frames, seed + ENCODER_SEED_OFFSET)
-        rmse = pretrain_encoder(extractors[0], images, targets, hp.pretrain_encoder["epochs"], seed)
-        save_encoder(extractors[0], path, {"rmse_m": rmse, **hp.pretrain_encoder})
+        if isinstance(extractors[0], TriangulatingExtractor):
+            info = {"median_error_m": pretrain_detectors(extractors[0], images, targets, epochs, seed)}
+        else:
+            info = {"rmse_m": pretrain_encoder(extractors[0], images, targets, epochs, seed)}
+        save_encoder(extractors[0], path, {**info, **hp.pretrain_encoder})
     for extractor in extractors:
         load_encoder(extractor, path, freeze=True)
 

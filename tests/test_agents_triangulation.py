@@ -1,0 +1,102 @@
+"""Calibrated-camera perception for pixel policies: env projections, triangulation, detector pre-training."""
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from simreal.agents.encoder_pretraining import collect_labelled_frames, pretrain_detectors
+from simreal.agents.extractors import TriangulatingExtractor, triangulate
+from simreal.agents.train import ENCODER, train
+from simreal.data.camera import camera_model
+from simreal.envs.oracles import oracle_for
+
+REACH = "simreal/Reach-v0"
+
+
+def _env(size: int = 32, **kwargs: object) -> gym.Env:
+    return gym.make(REACH, obs_mode="pixels_state", cameras=("front", "side"), image_size=size, **kwargs)
+
+
+def test_projections_follow_the_randomized_cameras() -> None:
+    env = _env(camera_projections=True, domain="real")
+    obs, _ = env.reset(seed=4)
+    assert obs["front_projection"].shape == (3, 4) and obs["front_projection"].dtype == np.float32
+    base = env.unwrapped
+    for key in ("front", "side"):  # the observed matrix is the camera as moved by the randomization
+        camera = camera_model(base.model, base.data, key, 32, 32)
+        expected = camera.intrinsics @ camera.world_to_camera[:3]
+        np.testing.assert_allclose(obs[f"{key}_projection"], expected, rtol=1e-5, atol=1e-4)
+    nominal, _ = _env(camera_projections=True).reset(seed=4)
+    assert not np.allclose(obs["front_projection"], nominal["front_projection"], atol=1e-2)
+    with pytest.raises(ValueError, match="camera_projections needs obs_mode='pixels_state'"):
+        gym.make(REACH, obs_mode="pixels", camera_projections=True)
+
+
+def test_triangulation_recovers_points_from_exact_pixels() -> None:
+    env = _env(camera_projections=True, domain="train")
+    rng = np.random.default_rng(0)
+    points, pixels, projections = [], [], []
+    for seed in range(4):
+        obs, _ = env.reset(seed=seed)
+        point = rng.uniform([-0.1, -0.15, 0.05], [0.15, 0.15, 0.3])
+        views = np.stack([obs["front_projection"], obs["side_projection"]]).astype(np.float64)
+        homogeneous = views @ np.append(point, 1.0)
+        points.append(point)
+        pixels.append(homogeneous[:, :2] / homogeneous[:, 2:])
+        projections.append(views)
+    estimate = triangulate(torch.tensor(np.stack(pixels)), torch.tensor(np.stack(projections)))
+    np.testing.assert_allclose(estimate.numpy(), np.stack(points), atol=1e-6)
+
+
+def test_extractor_checks_its_space_and_outputs_estimate_plus_state() -> None:
+    env = _env(16, camera_projections=True)
+    with pytest.raises(ValueError, match="missing"):
+        TriangulatingExtractor(_env(16).observation_space)
+    extractor = TriangulatingExtractor(env.observation_space)
+    assert extractor.features_dim == 3 + 7
+    obs, _ = env.reset(seed=0)
+    batch = {k: torch.from_numpy(np.asarray(v))[None].float() for k, v in obs.items()}
+    for key in ("front", "side"):
+        batch[key] = batch[key].permute(0, 3, 1, 2) / 255.0
+    features = extractor(batch)
+    assert features.shape == (1, 10) and torch.all(torch.isfinite(features))
+    torch.testing.assert_close(features[:, 3:], batch["state"])
+
+
+def test_pretrained_detectors_triangulate_the_goal(tmp_path: Path) -> None:
+    env = _env(camera_projections=True)
+    observations, targets = collect_labelled_frames(env, oracle_for(REACH), 600, seed=0)
+    assert observations["front_projection"].shape == (600, 3, 4)
+    extractor = TriangulatingExtractor(env.observation_space, channels=16, layers=2)
+    spread = float(np.median(np.linalg.norm(targets - targets.mean(axis=0), axis=1)))
+    error = pretrain_detectors(extractor, observations, targets, epochs=6, seed=0)
+    assert error < 0.3 * spread  # median triangulation error well below the goal's spread
+
+
+def test_train_with_the_detector_config_pretrains_and_freezes(tmp_path: Path) -> None:
+    config = tmp_path / "ppo.yml"
+    config.write_text(
+        f"""{REACH}:
+  policy: MultiInputPolicy
+  n_envs: 2
+  n_steps: 32
+  batch_size: 32
+  n_epochs: 1
+  normalize: "dict(norm_obs_keys=['state'])"
+  pretrain_encoder: "dict(frames=64, epochs=1)"
+  policy_kwargs: "dict(features_extractor_class=TriangulatingExtractor,
+    features_extractor_kwargs=dict(channels=8, layers=1))"
+  env_kwargs: {{obs_mode: pixels_state, cameras: [front, side], image_size: 16, camera_projections: true}}
+"""
+    )
+    out = train(REACH, "ppo", "train", 64, 0, tmp_path / "run", config_path=config, progress_bar=False)
+    encoder = torch.load(out / ENCODER, weights_only=True)
+    assert "median_error_m" in encoder["info"]
+    from stable_baselines3 import PPO
+
+    weights = PPO.load(out / "model.zip", device="cpu").policy.features_extractor.state_dict()
+    for key, value in encoder["weights"].items():
+        torch.testing.assert_close(weights[key], value)
