@@ -89,10 +89,14 @@ class TriangulatingExtractor(BaseFeaturesExtractor):
     ``<key>_projection`` matrices (``camera_projections=True``: the calibration a real camera comes with)
     triangulate the pixels into a world position in metres (linear least squares, Hartley & Zisserman 12.2). A
     camera mounted off its nominal pose moves the pixels and the matrices together, so the estimate does not
-    move. Features: the position estimate (3) and the state entries.
+    move. Features: the position estimate in units of ``position_unit`` metres (0.1: workspace coordinates of order
+    1, like the normalised state beside them; raw metres left PPO at 10% success after 20-40k steps) and the state
+    entries.
     """
 
-    def __init__(self, observation_space: gym.Space, channels: int = 32, layers: int = 3) -> None:
+    def __init__(
+        self, observation_space: gym.Space, channels: int = 32, layers: int = 3, position_unit: float = 0.1
+    ) -> None:
         if not isinstance(observation_space, gym.spaces.Dict):
             raise ValueError("TriangulatingExtractor: needs Dict observations (obs_mode='pixels_state')")
         spaces = observation_space.spaces
@@ -105,7 +109,9 @@ class TriangulatingExtractor(BaseFeaturesExtractor):
             )
         other_keys = [k for k in spaces if k not in image_keys and not k.endswith("_projection")]
         super().__init__(observation_space, 3 + sum(int(torch.Size(spaces[k].shape).numel()) for k in other_keys))
-        self.image_keys, self._other_keys = tuple(image_keys), other_keys
+        if not position_unit > 0:
+            raise ValueError(f"TriangulatingExtractor: position_unit must be > 0 metres, got {position_unit}")
+        self.image_keys, self._other_keys, self.position_unit = tuple(image_keys), other_keys, position_unit
         size = spaces[image_keys[0]].shape[1]  # square images: index 1 is a side in both HWC and CHW
         self.detectors = nn.ModuleDict({k: PointDetector(size, channels, layers) for k in image_keys})
 
@@ -124,7 +130,7 @@ class TriangulatingExtractor(BaseFeaturesExtractor):
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         others = [observations[k].flatten(1) for k in self._other_keys]
-        return torch.cat([self.estimate(observations), *others], dim=1)
+        return torch.cat([self.estimate(observations) / self.position_unit, *others], dim=1)
 
 
 def triangulate(pixels: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:

@@ -63,7 +63,10 @@ def test_extractor_checks_its_space_and_outputs_estimate_plus_state() -> None:
         batch[key] = batch[key].permute(0, 3, 1, 2) / 255.0
     features = extractor(batch)
     assert features.shape == (1, 10) and torch.all(torch.isfinite(features))
+    torch.testing.assert_close(features[:, :3], extractor.estimate(batch) / 0.1)  # decimetres for the policy MLP
     torch.testing.assert_close(features[:, 3:], batch["state"])
+    with pytest.raises(ValueError, match="position_unit"):
+        TriangulatingExtractor(env.observation_space, position_unit=0.0)
 
 
 def test_pretrained_detectors_triangulate_the_goal(tmp_path: Path) -> None:
