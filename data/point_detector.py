@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.data.localization import augment_appearance, images_to_input, random_shift
+from simreal.data.localization import augment_appearance, images_to_input, random_shift, run_epochs
 
 __all__ = ["PointDetector", "decode_heatmap", "heatmap_targets", "predict_pixels", "train_point_detector"]
 
@@ -135,29 +135,20 @@ def train_point_detector(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.15
     )
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for start in range(0, len(images), batch_size):
-            batch = order[start : start + batch_size]
-            batch_images, batch_pixels = inputs[batch], labels[batch]
-            if augment:
-                batch_images, dx, dy = random_shift(
-                    augment_appearance(batch_images, generator, shuffle_channels), generator, MAX_SHIFT
-                )
-                batch_images = batch_images.clamp_(-1.0, 1.0)
-                batch_pixels = batch_pixels + torch.tensor([dx, dy], dtype=torch.float32)
-            logits = model(batch_images).reshape(len(batch), -1)
-            loss = -(heatmap_targets(batch_pixels, cells) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += float(loss.detach()) * len(batch)
-        if on_epoch is not None:
-            on_epoch(epoch, total / len(images))
-    return model.eval()
+
+    def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+        batch_images, batch_pixels = inputs[batch], labels[batch]
+        if augment:
+            batch_images, dx, dy = random_shift(
+                augment_appearance(batch_images, generator, shuffle_channels), generator, MAX_SHIFT
+            )
+            batch_images = batch_images.clamp_(-1.0, 1.0)
+            batch_pixels = batch_pixels + torch.tensor([dx, dy], dtype=torch.float32)
+        logits = model(batch_images).reshape(len(batch), -1)
+        return -(heatmap_targets(batch_pixels, cells) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+    run_epochs(model, batch_loss, len(images), epochs, batch_size, optimizer, schedule, generator, on_epoch)
+    return model
 
 
 @torch.no_grad()
