@@ -61,6 +61,9 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         self.metadata = {**self.metadata, "render_fps": round(1.0 / (model.opt.timestep * self.frame_skip))}
         self._renderers: dict[tuple[int, str], SceneRenderer] = {}
         self._pixel_keys = ("pixels",) if len(self.camera_names) == 1 else self.camera_names
+        self._camera_ids = {
+            name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) for name in self.camera_names
+        }
         self.action_space = spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
         self.observation_space = self._observation_space()
 
@@ -133,9 +136,9 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
             return {}
         size = self.config.image_size
         return {
-            f"{key}_projection": projection_matrix(
-                self.model, self.data, mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera), size, size
-            ).astype(np.float32)
+            f"{key}_projection": projection_matrix(self.model, self.data, self._camera_ids[camera], size, size).astype(
+                np.float32
+            )
             for key, camera in zip(self._pixel_keys, self.camera_names, strict=True)
         }
 
