@@ -1,5 +1,6 @@
 """Keypoint extractor, encoder pre-training and the pre-trained pixel config."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -98,22 +99,10 @@ def test_pretrain_settings_are_validated(tmp_path: Path) -> None:
             load_hyperparams("ppo", REACH, path)
 
 
-def test_train_pretrains_once_and_freezes_the_encoder(tmp_path: Path) -> None:
-    config = tmp_path / "ppo.yml"
-    config.write_text(
-        f"""{REACH}:
-  policy: MultiInputPolicy
-  n_envs: 2
-  n_steps: 32
-  batch_size: 32
-  n_epochs: 1
-  normalize: "dict(norm_obs_keys=['state'])"
-  pretrain_encoder: "dict(frames=64, epochs=1)"
-  policy_kwargs: "dict(features_extractor_class=KeypointExtractor,
-    features_extractor_kwargs=dict(keypoints=4, targets=3))"
-  env_kwargs: {{obs_mode: pixels_state, cameras: [front, side], image_size: 16}}
-"""
-    )
+def test_train_pretrains_once_and_freezes_the_encoder(
+    tmp_path: Path, tiny_pretrained_pixel_config: Callable[..., Path]
+) -> None:
+    config = tiny_pretrained_pixel_config("KeypointExtractor", "keypoints=4, targets=3")
     out = train(  # evaluation syncs VecNormalize stats through SB3's VecTransposeImage (a regression test)
         REACH, "ppo", None, 64, 0, tmp_path / "run", config_path=config, eval_freq=64, eval_episodes=1,
         progress_bar=False,

@@ -1,5 +1,6 @@
 """Calibrated-camera perception for pixel policies: env projections, triangulation, detector pre-training."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -79,21 +80,11 @@ def test_pretrained_detectors_triangulate_the_goal(tmp_path: Path) -> None:
     assert error < 0.3 * spread  # median triangulation error well below the goal's spread
 
 
-def test_train_with_the_detector_config_pretrains_and_freezes(tmp_path: Path) -> None:
-    config = tmp_path / "ppo.yml"
-    config.write_text(
-        f"""{REACH}:
-  policy: MultiInputPolicy
-  n_envs: 2
-  n_steps: 32
-  batch_size: 32
-  n_epochs: 1
-  normalize: "dict(norm_obs_keys=['state'])"
-  pretrain_encoder: "dict(frames=64, epochs=1)"
-  policy_kwargs: "dict(features_extractor_class=TriangulatingExtractor,
-    features_extractor_kwargs=dict(channels=8, layers=1))"
-  env_kwargs: {{obs_mode: pixels_state, cameras: [front, side], image_size: 16, camera_projections: true}}
-"""
+def test_train_with_the_detector_config_pretrains_and_freezes(
+    tmp_path: Path, tiny_pretrained_pixel_config: Callable[..., Path]
+) -> None:
+    config = tiny_pretrained_pixel_config(
+        "TriangulatingExtractor", "channels=8, layers=1", ", camera_projections: true"
     )
     out = train(REACH, "ppo", "train", 64, 0, tmp_path / "run", config_path=config, progress_bar=False)
     encoder = torch.load(out / ENCODER, weights_only=True)
