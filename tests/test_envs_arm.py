@@ -106,6 +106,14 @@ def test_oracle_succeeds_on_95_percent_of_50_seeded_episodes(env_id: str) -> Non
     assert np.mean(successes) >= 0.95
 
 
+@pytest.mark.parametrize("env_id", ["simreal/Reach-v0", "simreal/Push-v0"])
+@pytest.mark.parametrize("threshold", [0.03, 0.05])
+def test_goal_marker_radius_is_the_success_threshold(env_id: str, threshold: float) -> None:
+    env = gym.make(env_id, success_threshold=threshold)
+    model = env.unwrapped.model
+    assert model.geom("goal_marker").size[0] == pytest.approx(threshold)
+
+
 def test_info_has_success_reward_terms_and_distances() -> None:
     env = gym.make("simreal/Push-v0")
     env.reset(seed=0)
