@@ -26,7 +26,7 @@ from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import load_hyperparams, wrap_env
 from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.spec_tools import group_spec
-from simreal.agents.train import ALGOS, HP_FILE
+from simreal.agents.train import ALGOS, ENCODER, HP_FILE
 from simreal.atomic import atomic_path
 from simreal.randomization import env_family
 
@@ -95,6 +95,10 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     venv: VecEnv = DummyVecEnv([lambda: env])
     if hp.frame_stack:
         venv = VecFrameStack(venv, hp.frame_stack)
+    if hp.goal_perception is not None:
+        from simreal.agents.perception import load_goal_perception
+
+        venv = load_goal_perception(venv, train_dir / ENCODER, hp.goal_perception)
     if (train_dir / VECNORM).is_file():
         venv = VecNormalize.load(str(train_dir / VECNORM), venv)
         venv.training, venv.norm_reward = False, False

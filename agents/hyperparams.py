@@ -59,6 +59,7 @@ class Hyperparams:
     algo_kwargs: dict[str, Any]
     entry: dict[str, Any] = field(repr=False)
     pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} for a pre-trained extractor
+    goal_perception: dict[str, int] | None = None  # simreal only: {channels, layers} of GoalPerception's detectors
 
 
 def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:
@@ -155,6 +156,19 @@ def _pretrain_settings(value: Any, where: str) -> dict[str, int] | None:
     return {"frames": value["frames"], "epochs": value["epochs"]}
 
 
+def _perception_settings(value: Any, where: str) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_python_literal(value, where)
+    if not isinstance(value, dict) or not set(value) <= {"channels", "layers"}:
+        raise ValueError(f"{where}: expected dict(channels=C, layers=L) (both optional), got {value!r}")
+    for key, (low, high) in {"channels": (4, 256), "layers": (1, 6)}.items():
+        if key in value and (not isinstance(value[key], int) or not low <= value[key] <= high):
+            raise ValueError(f"{where}.{key} must be an int in [{low}, {high}], got {value[key]!r}")
+    return dict(value)
+
+
 def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
     if not config_path.is_file():
         raise ValueError(f"config_path {config_path} does not exist")
@@ -188,6 +202,9 @@ def load_hyperparams(
     frame_stack = hp.pop("frame_stack", None)
     env_wrapper = hp.pop("env_wrapper", None)
     pretrain = _pretrain_settings(hp.pop("pretrain_encoder", None), f"{where}.pretrain_encoder")
+    perception = _perception_settings(hp.pop("goal_perception", None), f"{where}.goal_perception")
+    if perception is not None and pretrain is None:
+        raise ValueError(f"{where}: goal_perception needs pretrain_encoder (its detectors are pre-trained)")
     for key in ("policy_kwargs", "replay_buffer_class", "replay_buffer_kwargs"):
         if isinstance(hp.get(key), str):
             hp[key] = parse_python_literal(hp[key], f"{where}.{key}")
@@ -208,4 +225,5 @@ def load_hyperparams(
         algo_kwargs=hp,
         entry=entry,
         pretrain_encoder=pretrain,
+        goal_perception=perception,
     )

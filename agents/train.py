@@ -87,8 +87,12 @@ def _tensorboard_dir(out: Path, tensorboard: bool) -> str | None:
     return str(out / "tb")
 
 
-def _eval_env(env_id: str, randomization: str | None, hp: Hyperparams, seed: int) -> VecEnv:
+def _eval_env(env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path) -> VecEnv:
     env = make_vec(env_id, randomization, hp, n_envs=1, seed=seed)
+    if hp.goal_perception is not None:
+        from simreal.agents.perception import load_goal_perception
+
+        env = load_goal_perception(env, out / ENCODER, hp.goal_perception)
     if hp.normalize_kwargs is None:
         return env
     keys = {k: hp.normalize_kwargs[k] for k in ("norm_obs", "norm_obs_keys") if k in hp.normalize_kwargs}
@@ -107,36 +111,61 @@ def _build_model(
     return model
 
 
-def _pretrained_encoder(
-    model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
-) -> None:
-    """Pre-train (once per run dir) and load the frozen encoder into every extractor of the policy: the keypoint
-    trunks of a ``KeypointExtractor`` or the point detectors of a ``TriangulatingExtractor``."""
+def _encoder_file(
+    extractor: Any, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+) -> Path:
+    """``out/encoder.pt``, pre-trained into ``extractor`` (a ``KeypointExtractor`` or ``TriangulatingExtractor``)
+    from labelled frames of the run's training domain unless the run dir already has it."""
     from simreal.agents.encoder_pretraining import (
-        load_encoder,
         pretrain_detectors,
         pretrain_encoder,
         save_encoder,
         training_frames,
     )
+    from simreal.agents.extractors import TriangulatingExtractor
+
+    path = out / ENCODER
+    if not path.is_file():
+        assert hp.pretrain_encoder is not None
+        domain = "train" if randomization == ADR else randomization
+        frames, epochs = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"]
+        images, targets = training_frames(env_id, domain, hp.env_kwargs, frames, seed + ENCODER_SEED_OFFSET)
+        if isinstance(extractor, TriangulatingExtractor):
+            info = {"median_error_m": pretrain_detectors(extractor, images, targets, epochs, seed)}
+        else:
+            info = {"rmse_m": pretrain_encoder(extractor, images, targets, epochs, seed)}
+        save_encoder(extractor, path, {**info, **hp.pretrain_encoder})
+    return path
+
+
+def _pretrained_encoder(
+    model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+) -> None:
+    """Pre-train (once per run dir) and load the frozen encoder into every extractor of the policy: the keypoint
+    trunks of a ``KeypointExtractor`` or the point detectors of a ``TriangulatingExtractor``."""
+    from simreal.agents.encoder_pretraining import load_encoder
     from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
 
     kinds = (KeypointExtractor, TriangulatingExtractor)
     extractors = [m for m in model.policy.modules() if isinstance(m, kinds)]
-    if not extractors or hp.pretrain_encoder is None:
+    if not extractors:
         raise ValueError("pretrain_encoder needs features_extractor_class KeypointExtractor or TriangulatingExtractor")
-    path = out / ENCODER
-    if not path.is_file():
-        domain = "train" if randomization == ADR else randomization
-        frames, epochs = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"]
-        images, targets = training_frames(env_id, domain, hp.env_kwargs, frames, seed + ENCODER_SEED_OFFSET)
-        if isinstance(extractors[0], TriangulatingExtractor):
-            info = {"median_error_m": pretrain_detectors(extractors[0], images, targets, epochs, seed)}
-        else:
-            info = {"rmse_m": pretrain_encoder(extractors[0], images, targets, epochs, seed)}
-        save_encoder(extractors[0], path, {**info, **hp.pretrain_encoder})
+    path = _encoder_file(extractors[0], env_id, randomization, hp, seed, out)
     for extractor in extractors:
         load_encoder(extractor, path, freeze=True)
+
+
+def _goal_perception(
+    venv: VecEnv, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+) -> VecEnv:
+    """``venv`` behind :class:`~simreal.agents.perception.GoalPerception` with the run's pre-trained detectors."""
+    from simreal.agents.extractors import TriangulatingExtractor
+    from simreal.agents.perception import load_goal_perception
+
+    assert hp.goal_perception is not None
+    extractor = TriangulatingExtractor(venv.observation_space, **hp.goal_perception)
+    encoder = _encoder_file(extractor, env_id, randomization, hp, seed, out)
+    return load_goal_perception(venv, encoder, hp.goal_perception)
 
 
 def _save_final(model: BaseAlgorithm, out: Path) -> None:
@@ -202,15 +231,17 @@ def train(
     ckpt = latest_checkpoint(out) if resume else None
     start = 0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
     venv = make_vec(env_id, randomization, hp, n_envs or hp.n_envs, seed + start, vec_env)
+    if hp.goal_perception is not None:
+        venv = _goal_perception(venv, env_id, randomization, hp, seed, out)
     if hp.normalize_kwargs is not None:
         has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
         venv = VecNormalize.load(str(ckpt / VECNORM), venv) if has_stats else VecNormalize(venv, **hp.normalize_kwargs)
     model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
-    if hp.pretrain_encoder is not None:
+    if hp.pretrain_encoder is not None and hp.goal_perception is None:
         _pretrained_encoder(model, env_id, randomization, hp, seed, out)
     # ADR ranges move with performance, so its learning curve is measured on the fixed training domain
     eval_randomization = "train" if randomization == ADR else randomization
-    eval_env = _eval_env(env_id, eval_randomization, hp, seed + EVAL_SEED_OFFSET)
+    eval_env = _eval_env(env_id, eval_randomization, hp, seed + EVAL_SEED_OFFSET, out)
     curve = LearningCurveCallback(
         out, eval_env, eval_freq, eval_episodes, seed + EVAL_SEED_OFFSET, target_success=target_success
     )
