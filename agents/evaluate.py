@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack,
 from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import load_hyperparams, wrap_env
+from simreal.agents.perception import load_goal_perception
 from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.spec_tools import group_spec
 from simreal.agents.train import ALGOS, ENCODER, HP_FILE
@@ -96,8 +97,6 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     if hp.frame_stack:
         venv = VecFrameStack(venv, hp.frame_stack)
     if hp.goal_perception is not None:
-        from simreal.agents.perception import load_goal_perception
-
         venv = load_goal_perception(venv, train_dir / ENCODER, hp.goal_perception)
     if (train_dir / VECNORM).is_file():
         venv = VecNormalize.load(str(train_dir / VECNORM), venv)

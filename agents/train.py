@@ -33,6 +33,7 @@ from simreal.agents.callbacks import (
 )
 from simreal.agents.env_factory import ADR, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
+from simreal.agents.perception import load_goal_perception
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
 from simreal.atomic import atomic_path, atomic_write_text
 
@@ -90,8 +91,6 @@ def _tensorboard_dir(out: Path, tensorboard: bool) -> str | None:
 def _eval_env(env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path) -> VecEnv:
     env = make_vec(env_id, randomization, hp, n_envs=1, seed=seed)
     if hp.goal_perception is not None:
-        from simreal.agents.perception import load_goal_perception
-
         env = load_goal_perception(env, out / ENCODER, hp.goal_perception)
     if hp.normalize_kwargs is None:
         return env
@@ -160,7 +159,6 @@ def _goal_perception(
 ) -> VecEnv:
     """``venv`` behind :class:`~simreal.agents.perception.GoalPerception` with the run's pre-trained detectors."""
     from simreal.agents.extractors import TriangulatingExtractor
-    from simreal.agents.perception import load_goal_perception
 
     assert hp.goal_perception is not None
     extractor = TriangulatingExtractor(venv.observation_space, **hp.goal_perception)
