@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
+from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor, channels_first
 from simreal.atomic import atomic_write
 from simreal.data.point_detector import train_point_detector
 from simreal.envs.config import check_int_range
@@ -100,10 +100,6 @@ def training_frames(
     return images, np.concatenate([part[1] for part in parts])
 
 
-def _channels_first(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
-
-
 def pretrain_encoder(
     extractor: KeypointExtractor,
     images: dict[str, np.ndarray],
@@ -124,7 +120,7 @@ def pretrain_encoder(
     n = len(targets)
     mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
     goal = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
-    inputs = {k: _channels_first(images[k]) for k in keys}
+    inputs = {k: channels_first(images[k]) for k in keys}
     width = sum(t.output_dim for t in extractor.trunks.values())
     head = extractor.head if extractor.head is not None else nn.Linear(width, targets.shape[1])
     params = [*extractor.trunks.parameters(), *head.parameters()]
@@ -180,12 +176,8 @@ def pretrain_detectors(
         )  # fmt: skip
         extractor.detectors[key].load_state_dict(detector.state_dict())
     extractor.eval()
-    batch = {k: torch.from_numpy(v) for k, v in observations.items()}
-    batch.update({k: _channels_first(observations[k]) for k in extractor.image_keys})
-    with torch.no_grad():
-        chunks = [{k: v[i : i + 256] for k, v in batch.items()} for i in range(0, len(targets), 256)]
-        estimates = torch.cat([extractor.estimate(chunk) for chunk in chunks])
-    return float(np.median(np.linalg.norm(estimates.numpy() - targets[:, :3], axis=1)))
+    estimates = extractor.estimate_frames(observations)
+    return float(np.median(np.linalg.norm(estimates - targets[:, :3], axis=1)))
 
 
 def save_encoder(extractor: nn.Module, path: str | Path, info: dict[str, Any]) -> Path:

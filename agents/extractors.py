@@ -8,7 +8,10 @@ Use it with ``policy: MultiInputPolicy`` (Dict observations: one image per camer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import gymnasium as gym
+import numpy as np
 import torch
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
@@ -17,7 +20,12 @@ from torch import nn
 from simreal.data.localization import SpatialSoftArgmax, keypoint_convs
 from simreal.data.point_detector import PointDetector, decode_heatmap
 
-__all__ = ["KeypointExtractor", "TriangulatingExtractor", "triangulate"]
+__all__ = ["KeypointExtractor", "TriangulatingExtractor", "channels_first", "triangulate"]
+
+
+def channels_first(images: np.ndarray) -> torch.Tensor:
+    """Env images ``(N, H, W, C)`` uint8 -> ``(N, C, H, W)`` float in ``[0, 1]`` (SB3's layout and scale)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 class _KeypointTrunk(nn.Module):
@@ -127,6 +135,21 @@ class TriangulatingExtractor(BaseFeaturesExtractor):
             torch.stack([pixels[k] for k in self.image_keys], dim=1),
             torch.stack([observations[f"{k}_projection"] for k in self.image_keys], dim=1),
         )
+
+    @torch.no_grad()
+    def estimate_frames(self, observations: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+        """World positions ``(N, 3)`` float32 from raw env observations (uint8 HWC images and their projections),
+        ``batch_size`` frames at a time."""
+        n = len(observations[self.image_keys[0]])
+        chunks = []
+        for start in range(0, n, batch_size):
+            batch = {}
+            for key in self.image_keys:
+                batch[key] = channels_first(observations[key][start : start + batch_size])
+                projections = np.asarray(observations[f"{key}_projection"][start : start + batch_size], np.float32)
+                batch[f"{key}_projection"] = torch.from_numpy(projections)
+            chunks.append(self.estimate(batch))
+        return torch.cat(chunks).numpy().astype(np.float32)
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         others = [observations[k].flatten(1) for k in self._other_keys]

@@ -15,7 +15,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
@@ -49,16 +48,9 @@ class GoalPerception(VecEnvWrapper):
         self.extractor = extractor.eval().requires_grad_(False)
         self._history: list[list[np.ndarray]] = [[] for _ in range(venv.num_envs)]
 
-    @torch.no_grad()
     def estimates(self, observations: dict[str, np.ndarray]) -> np.ndarray:
         """Per-frame goal estimates ``(N, 3)`` from raw batched observations (images ``(N, H, W, 3)`` uint8)."""
-        batch = {}
-        for key in self.extractor.image_keys:
-            images = torch.from_numpy(np.ascontiguousarray(observations[key]))
-            batch[key] = images.permute(0, 3, 1, 2).float().div_(255.0)
-            projection = f"{key}_projection"
-            batch[projection] = torch.from_numpy(np.asarray(observations[projection], dtype=np.float32))
-        return self.extractor.estimate(batch).numpy().astype(np.float32)
+        return self.extractor.estimate_frames(observations)
 
     def _observation(self, observations: dict[str, np.ndarray], goal: np.ndarray) -> dict[str, np.ndarray]:
         return {GOAL_KEY: goal, **{k: observations[k] for k in self._kept}}
