@@ -1,0 +1,128 @@
+"""Golden outputs of the camera pipeline: frames under fixed seeds must not change when the kernel is optimised.
+
+The hashes were taken from the per-op numpy implementation (commit before the fused kernel). The ``jpeg`` rows
+are separate: the JPEG codec is part of the pinned output (see ``JPEG_GOLDEN``).
+"""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from simreal.randomization import SensorPipeline
+
+ALL = {
+    "blur_sigma": (0.33,),
+    "vignetting": (0.2,),
+    "shot_noise": (0.2,),
+    "gaussian_std": (3.0,),
+    "dead_pixels": (0.003,),
+    "color_temperature": (5600.0,),
+    "white_balance": (0.93, 1.04, 1.08),
+    "gamma": (0.85,),
+}
+CASES = {
+    "all_but_jpeg": ALL,
+    "no_blur": {k: v for k, v in ALL.items() if k != "blur_sigma"},
+    "no_shot": {k: v for k, v in ALL.items() if k != "shot_noise"},
+    "wide_blur": {**ALL, "blur_sigma": (0.9,)},  # a 7-tap kernel
+    "blur_gain": {"blur_sigma": (0.45,), "vignetting": (0.1,)},
+    "blur_only": {"blur_sigma": (0.21,)},
+    "gauss_only": {"gaussian_std": (6.0,)},
+    "shot_only": {"shot_noise": (0.7,)},
+    "dead_gamma": {"dead_pixels": (0.01,), "gamma": (1.2,)},
+    "gain_gamma": {"vignetting": (0.3,), "white_balance": (1.2, 0.9, 0.8), "gamma": (1.1,)},
+    "gamma_only": {"gamma": (0.8,)},
+}
+JPEG_CASES = {
+    "jpeg_only": {"jpeg_quality": (40.0,)},
+    "everything": {**ALL, "jpeg_quality": (35.0,)},
+}
+GOLDEN = {
+    "all_but_jpeg/64x64": "4eda17ae464e5ac9",
+    "all_but_jpeg/24x40": "ca6005241d95f851",
+    "blur_gain/64x64": "a9f9fb599b8e9125",
+    "blur_gain/24x40": "401485dd43f2d29a",
+    "blur_only/64x64": "dfa9b641cf10815a",
+    "blur_only/24x40": "03d5c70daf30191f",
+    "dead_gamma/64x64": "2b899feb1360cd06",
+    "dead_gamma/24x40": "e7d6a0922da24ceb",
+    "gain_gamma/64x64": "3d9af7f456285084",
+    "gain_gamma/24x40": "89f9c85395c78181",
+    "gamma_only/64x64": "47eb73d01540f37e",
+    "gamma_only/24x40": "0ed3437cb76fa724",
+    "gauss_only/64x64": "cfb4b9ccd7b9c799",
+    "gauss_only/24x40": "c4a5a8b14b5eba78",
+    "no_blur/64x64": "1ee02543bb0d45fd",
+    "no_blur/24x40": "8c963488be53c249",
+    "no_shot/64x64": "80a0a29d543edcd7",
+    "no_shot/24x40": "7dfee8c2bbe949cf",
+    "shot_only/64x64": "e4c734ca8d24c451",
+    "shot_only/24x40": "0f92d519775b2c8a",
+    "wide_blur/64x64": "59b36c45bb03bcef",
+    "wide_blur/24x40": "c2b3dc3ce0a6622b",
+}
+JPEG_GOLDEN = {
+    "all_but_jpeg/64x64": "4eda17ae464e5ac9",
+    "all_but_jpeg/24x40": "ca6005241d95f851",
+    "blur_gain/64x64": "a9f9fb599b8e9125",
+    "blur_gain/24x40": "401485dd43f2d29a",
+    "blur_only/64x64": "dfa9b641cf10815a",
+    "blur_only/24x40": "03d5c70daf30191f",
+    "dead_gamma/64x64": "2b899feb1360cd06",
+    "dead_gamma/24x40": "e7d6a0922da24ceb",
+    "gain_gamma/64x64": "3d9af7f456285084",
+    "gain_gamma/24x40": "89f9c85395c78181",
+    "gamma_only/64x64": "47eb73d01540f37e",
+    "gamma_only/24x40": "0ed3437cb76fa724",
+    "gauss_only/64x64": "cfb4b9ccd7b9c799",
+    "gauss_only/24x40": "c4a5a8b14b5eba78",
+    "no_blur/64x64": "1ee02543bb0d45fd",
+    "no_blur/24x40": "8c963488be53c249",
+    "no_shot/64x64": "80a0a29d543edcd7",
+    "no_shot/24x40": "7dfee8c2bbe949cf",
+    "shot_only/64x64": "e4c734ca8d24c451",
+    "shot_only/24x40": "0f92d519775b2c8a",
+    "wide_blur/64x64": "59b36c45bb03bcef",
+    "wide_blur/24x40": "c2b3dc3ce0a6622b",
+}
+
+
+def image(shape: tuple[int, int]) -> np.ndarray:
+    """A test frame with smooth gradients, texture and saturated regions (exercises clipping at 0 and 255)."""
+    h, w = shape
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 / w, y * 255 / h, (x + y) * 128 / (h + w) + 60], axis=-1)
+    img += rng.normal(0, 20, img.shape)
+    img[: h // 4, : w // 4] = 255
+    img[-h // 4 :, -w // 4 :] = 0
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def frames_digest(settings: dict[str, tuple[float, ...]], shape: tuple[int, int], n: int = 70) -> str:
+    """sha256 of ``n`` consecutive frames (more than one batch of noise offsets) from one pipeline."""
+    pipe = SensorPipeline(settings, seed=11)
+    rng = np.random.default_rng(5)
+    img = image(shape)
+    digest = hashlib.sha256()
+    for _ in range(n):
+        out = pipe(img, rng)
+        assert out.dtype == np.uint8 and out.shape == img.shape
+        digest.update(out.tobytes())
+    return digest.hexdigest()[:16]
+
+
+SHAPES = ((64, 64), (24, 40))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sensor_frames_match_golden(name, shape):
+    assert frames_digest(CASES[name], shape) == GOLDEN[f"{name}/{shape[0]}x{shape[1]}"]
+
+
+@pytest.mark.parametrize("name", sorted(JPEG_CASES))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_jpeg_frames_match_golden(name, shape):
+    assert frames_digest(JPEG_CASES[name], shape, n=8) == JPEG_GOLDEN[f"{name}/{shape[0]}x{shape[1]}"]
