@@ -63,28 +63,10 @@ GOLDEN = {
     "wide_blur/24x40": "c2b3dc3ce0a6622b",
 }
 JPEG_GOLDEN = {
-    "all_but_jpeg/64x64": "4eda17ae464e5ac9",
-    "all_but_jpeg/24x40": "ca6005241d95f851",
-    "blur_gain/64x64": "a9f9fb599b8e9125",
-    "blur_gain/24x40": "401485dd43f2d29a",
-    "blur_only/64x64": "dfa9b641cf10815a",
-    "blur_only/24x40": "03d5c70daf30191f",
-    "dead_gamma/64x64": "2b899feb1360cd06",
-    "dead_gamma/24x40": "e7d6a0922da24ceb",
-    "gain_gamma/64x64": "3d9af7f456285084",
-    "gain_gamma/24x40": "89f9c85395c78181",
-    "gamma_only/64x64": "47eb73d01540f37e",
-    "gamma_only/24x40": "0ed3437cb76fa724",
-    "gauss_only/64x64": "cfb4b9ccd7b9c799",
-    "gauss_only/24x40": "c4a5a8b14b5eba78",
-    "no_blur/64x64": "1ee02543bb0d45fd",
-    "no_blur/24x40": "8c963488be53c249",
-    "no_shot/64x64": "80a0a29d543edcd7",
-    "no_shot/24x40": "7dfee8c2bbe949cf",
-    "shot_only/64x64": "e4c734ca8d24c451",
-    "shot_only/24x40": "0f92d519775b2c8a",
-    "wide_blur/64x64": "59b36c45bb03bcef",
-    "wide_blur/24x40": "c2b3dc3ce0a6622b",
+    "everything/64x64": "4bb33c7e13426de6",
+    "everything/24x40": "53d08be415c25cb1",
+    "jpeg_only/64x64": "8432667acdbbe8c9",
+    "jpeg_only/24x40": "d3c9918bbbb745a0",
 }
 
 
