@@ -1,4 +1,4 @@
-"""Camera-pipeline image ops on uint8 HxWx3 arrays (pure, vectorised numpy; JPEG through PIL).
+"""Camera-pipeline image ops on uint8 HxWx3 arrays (one compiled pass per frame; JPEG through libjpeg-turbo).
 
 Order: optics (blur, vignetting) with the ISP colour gains (colour temperature / white balance) folded into
 one gain map -> sensor (shot + read noise, dead pixels) -> rounding and clipping to 0..255 -> gamma ->
@@ -7,13 +7,14 @@ compression (JPEG).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image
+import simplejpeg
+
+from simreal.randomization.sensor_kernel import sensor_levels
 
 SENSOR_OPS = (
     "blur_sigma",
@@ -34,19 +35,6 @@ def _gauss_kernel(sigma: float) -> np.ndarray:
     x = np.arange(-r, r + 1, dtype=np.float32)
     k = np.exp(-(x**2) / (2 * sigma**2))
     return k / k.sum()
-
-
-def blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Separable Gaussian blur (float32 HxWxC in, out) with edge replication; sigma in pixels."""
-    if sigma <= 0.05:
-        return img
-    k = _gauss_kernel(round(float(sigma), 2))
-    r = len(k) // 2
-    pad = np.pad(img, ((r, r), (0, 0), (0, 0)), mode="edge")
-    h, w = img.shape[:2]
-    out = sum(k[i] * pad[i : i + h] for i in range(len(k)))
-    pad = np.pad(out, ((0, 0), (r, r), (0, 0)), mode="edge")
-    return sum(k[i] * pad[:, i : i + w] for i in range(len(k)))
 
 
 @lru_cache(maxsize=32)
@@ -93,36 +81,42 @@ def kelvin_to_gains(kelvin: float) -> np.ndarray:
 
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
-    """JPEG encode/decode round trip at ``quality`` (1..95)."""
+    """JPEG encode/decode round trip at ``quality`` (1..95): libjpeg-turbo through simplejpeg, 4:2:0 chroma
+    subsampling and the accurate integer DCT (as Pillow's defaults; Pillow's encoder output differs from it in a
+    few levels, so frames differ from the PIL-based versions before it)."""
     q = int(np.clip(quality, 1, 95))
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=q)
-    buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"))
+    data = simplejpeg.encode_jpeg(
+        np.ascontiguousarray(img), quality=q, colorspace="RGB", colorsubsampling="420", fastdct=False
+    )
+    return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=False, fastupsample=False)
 
 
 @dataclass(frozen=True)
 class _Frame:
-    """Per image size: precomputed gain map, defects, noise windows and scratch buffers."""
+    """Per image size: precomputed gain map, defects, noise strip and scratch buffer (empty arrays: op off)."""
 
-    gain: np.ndarray | None  # (H, W, 3) vignetting x colour gains; None when all ones
-    dead: tuple[np.ndarray, np.ndarray] | None  # flat pixel indices, stuck values
-    noise: np.ndarray | None  # (NOISE_SLACK, H, W, 3) read-only windows into one noise strip
-    work: np.ndarray  # (H, W, 3) float32 scratch
-    index: np.ndarray  # (H, W, 3) intp scratch: rounded levels, the gamma table's indices
+    gain: np.ndarray  # (H, W, 3) vignetting x colour gains; (0, 0, 0) when all ones
+    dead_index: np.ndarray  # int64 flat pixel indices of stuck pixels
+    dead_value: np.ndarray  # float32 stuck levels (0 or 255)
+    noise: np.ndarray  # float32 strip of H * W * 3 + NOISE_SLACK noise values; empty without noise
+    tmp: np.ndarray  # (H, W, 3) float32 scratch for the vertical blur pass
     identity: bool  # no gain, noise, defects or blur: only the gamma table (if any) applies
+
+
+_NO_GAIN = np.zeros((0, 0, 0), dtype=np.float32)
+_NO_NOISE = np.zeros(0, dtype=np.float32)
+_NO_TAPS = np.zeros(0, dtype=np.float32)
 
 
 class SensorPipeline:
     """Sampled camera settings (from ``Params.sensor``) applied to every frame; noise drawn per frame.
 
-    Per frame, five in-place vectorised passes: the cast to float32, one gain multiply (vignetting x white
-    balance / colour temperature, precomputed per image size), one noise add (a window at a random offset into
-    a noise strip drawn once per params, with the std and the rounding offset folded in), the cast to integer
-    levels and one clipping look-up through the gamma table (which also returns the new uint8 frame); blur,
-    shot noise, dead pixels and JPEG only when sampled.
-    Ops whose sampled strength is the identity are skipped. Window offsets are drawn from the ``rng`` passed
-    per frame, ``OFFSET_BATCH`` at a time. Scratch buffers are reused (not thread-safe).
+    Per frame, one compiled pass (:func:`~simreal.randomization.sensor_kernel.sensor_levels`): separable blur,
+    one gain multiply (vignetting x white balance / colour temperature, precomputed per image size), one noise
+    add (a window at a random offset into a noise strip drawn once per params, with the std and the rounding
+    offset folded in; shot noise scales it per pixel), dead pixels, rounding, clipping and the gamma table; then
+    JPEG when sampled. Ops whose sampled strength is the identity are skipped. Window offsets are drawn from the
+    ``rng`` passed per frame, ``OFFSET_BATCH`` at a time. Scratch buffers are reused (not thread-safe).
     """
 
     NOISE_SLACK = 4096  # possible window offsets into the noise strip
@@ -144,9 +138,13 @@ class SensorPipeline:
         self._lut = _IDENTITY_LUT
         if abs(gamma - 1.0) > 1e-6:
             self._lut = (255.0 * (np.arange(256) / 255.0) ** (1.0 / gamma) + 0.5).astype(np.uint8)
-        self._blur = self._value("blur_sigma") > 0.05
+        sigma = self._value("blur_sigma")
+        self._taps = _gauss_kernel(round(sigma, 2)) if sigma > 0.05 else _NO_TAPS
         self._shot = self._value("shot_noise") > 0
+        self._shot_gain = np.float32(self._value("shot_noise"))
+        self._read_var = np.float32(self._value("gaussian_std") ** 2)
         self._jpeg = "jpeg_quality" in self.settings
+        self._quality = int(np.clip(self._value("jpeg_quality", 95), 1, 95))
         self._frames: dict[tuple[int, ...], _Frame] = {}
         self._offsets: list[int] = []
         self._active = bool(self.settings)
@@ -165,28 +163,25 @@ class SensorPipeline:
         if frame is not None:
             return frame
         h, w = img.shape[:2]
-        gain = None
+        gain = _NO_GAIN
         if self._value("vignetting") > 0 or float(np.abs(self._gains - 1.0).max()) > 1e-5:
             falloff = 1.0 - np.float32(self._value("vignetting")) * _radius2(h, w)
             gain = np.empty((h, w, 3), dtype=np.float32)
-            for c in range(3):  # per channel: a broadcast over a last axis of 3 runs ~3x slower
+            for c in range(3):
                 np.multiply(falloff, self._gains[c], out=gain[..., c])
-        dead = None
+        dead_index, dead_value = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._value("dead_pixels") > 0:
-            dead = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
-        noise = None
+            index, value = dead_pixel_mask(h, w, self._value("dead_pixels"), self.seed)
+            dead_index, dead_value = index.astype(np.int64), value.astype(np.float32)
+        noise = _NO_NOISE
         if self._shot or self._value("gaussian_std") > 0:
-            strip = unit_noise((h * w * 3 + self.NOISE_SLACK,), np.random.default_rng(self.seed))
+            noise = unit_noise((h * w * 3 + self.NOISE_SLACK,), np.random.default_rng(self.seed))
             if not self._shot:  # the frame-independent part: std and the round-to-nearest offset
-                strip *= np.float32(self._value("gaussian_std"))
-                strip += np.float32(0.5)
-            item = strip.itemsize
-            noise = np.lib.stride_tricks.as_strided(
-                strip, (self.NOISE_SLACK, h, w, 3), (item, w * 3 * item, 3 * item, item), writeable=False
-            )
-        identity = gain is None and noise is None and dead is None and not self._blur
-        work = np.empty((h, w, 3), dtype=np.float32)
-        frame = _Frame(gain, dead, noise, work, np.empty((h, w, 3), dtype=np.intp), identity)
+                noise *= np.float32(self._value("gaussian_std"))
+                noise += np.float32(0.5)
+        identity = gain.size == 0 and noise.size == 0 and dead_index.size == 0 and self._taps.size == 0
+        tmp = np.empty((h, w, 3) if self._taps.size else (0, 0, 0), dtype=np.float32)
+        frame = _Frame(gain, dead_index, dead_value, noise, tmp, identity)
         self._frames[img.shape] = frame
         return frame
 
@@ -200,36 +195,17 @@ class SensorPipeline:
         if frame.identity:
             out = img if self._lut is _IDENTITY_LUT else self._lut.take(img)
         else:
-            out = self._lut.take(self._levels(img, frame, rng), mode="clip")  # clip to 0..255, then gamma
-        return jpeg(out, int(self._value("jpeg_quality", 95))) if self._jpeg else out
-
-    def _levels(self, img: np.ndarray, frame: _Frame, rng: np.random.Generator) -> np.ndarray:
-        """Optics, gains and sensor noise in float32, rounded to (unclipped) integer levels."""
-        x = frame.work
-        if self._blur:
-            x[...] = blur(img.astype(np.float32), self._value("blur_sigma"))
-            if frame.gain is not None:
-                x *= frame.gain
-        else:
-            np.copyto(x, img)  # a plain cast, then a float32 multiply: cheaper than one mixed-type multiply
-            if frame.gain is not None:
-                np.multiply(x, frame.gain, out=x)
-        if frame.noise is None:
-            x += np.float32(0.5)
-        else:
-            if not self._offsets:
-                self._offsets = rng.integers(self.NOISE_SLACK, size=self.OFFSET_BATCH).tolist()
-            window = frame.noise[self._offsets.pop()]
-            if self._shot:  # std = sqrt(read^2 + gain * intensity)
-                shot, read = np.float32(self._value("shot_noise")), np.float32(self._value("gaussian_std") ** 2)
-                x += np.sqrt(np.maximum(x, 0.0) * shot + read) * window
-                x += np.float32(0.5)
-            else:
-                np.add(x, window, out=x)
-        if frame.dead is not None:
-            x.reshape(-1, 3)[frame.dead[0]] = frame.dead[1][:, None]
-        np.copyto(frame.index, x, casting="unsafe")  # truncation of x + 0.5: round to nearest for x >= 0
-        return frame.index
+            out = np.empty(img.shape, dtype=np.uint8)
+            offset = 0
+            if frame.noise.size:
+                if not self._offsets:
+                    self._offsets = rng.integers(self.NOISE_SLACK, size=self.OFFSET_BATCH).tolist()
+                offset = self._offsets.pop()
+            sensor_levels(
+                np.ascontiguousarray(img), self._taps, frame.gain, frame.noise, offset, self._shot,
+                self._shot_gain, self._read_var, frame.dead_index, frame.dead_value, self._lut, frame.tmp, out,
+            )  # fmt: skip
+        return jpeg(out, self._quality) if self._jpeg else out
 
 
 _UINT8 = np.dtype(np.uint8)
