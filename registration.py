@@ -40,7 +40,8 @@ def make_env(
     module, name, _ = ENVS[env_id]
     env_cls = getattr(importlib.import_module(module), name)
     if domain is not None:
-        kwargs = {**DOMAIN_ENV_KWARGS.get(env_id, {}).get(domain, {}), **kwargs}
+        base_domain = "real" if domain.startswith("real:") else domain  # a reality member is a reality
+        kwargs = {**DOMAIN_ENV_KWARGS.get(env_id, {}).get(base_domain, {}), **kwargs}
     env = env_cls.from_kwargs(env_id, **kwargs)
     if randomization is None and domain is None:
         return env

@@ -21,6 +21,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
 from simreal.agents.hyperparams import Hyperparams, make_wrapper
+from simreal.randomization.presets import is_domain
 
 DOMAINS = ("canonical", "train", "test", "real")
 ADR = "adr"
@@ -37,10 +38,10 @@ def randomization_kwargs(env_id: str, randomization: str | None) -> dict[str, An
     if randomization == ADR:
         raise ValueError("randomization 'adr' is not a gym.make argument; build the env with make_env")
     if randomization is None or randomization == "none" or not is_simreal(env_id):
-        if randomization not in (None, "none", *DOMAINS):
+        if randomization not in (None, "none") and not is_domain(randomization):
             raise ValueError(f"randomization {randomization!r} needs a simreal env id, got {env_id!r}")
         return {}
-    if randomization in DOMAINS:
+    if is_domain(randomization):
         return {"domain": randomization}
     return {"randomization": randomization}
 

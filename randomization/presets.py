@@ -8,6 +8,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from simreal.randomization.realities import is_reality, member_spec, parse_member
 from simreal.randomization.spec import RandomizationSpec
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -35,11 +36,26 @@ def load_preset(name: str, family: str) -> RandomizationSpec:
     return RandomizationSpec.load(PRESET_DIR / f"{family}_{name}.yaml")
 
 
+def is_domain(name: str) -> bool:
+    """Whether ``name`` is a named domain (including the reality members ``real:k`` and ``real:<file>``)."""
+    return name in DOMAINS or is_reality(name)
+
+
 def domain_spec(domain: str, family: str) -> RandomizationSpec:
-    """The spec of a named domain: canonical (none), train (full), test (held-out) or real (reality proxy)."""
-    if domain not in DOMAINS:
-        raise ValueError(f"domain: must be one of {list(DOMAINS)}, got {domain!r}")
-    return load_preset(DOMAINS[domain], family)
+    """The spec of a named domain: canonical (none), train (full), test (held-out), real (the whole reality
+    family: every episode another lab), ``real:k`` (member k of the family, one lab) or ``real:<spec file>``
+    (a user's own lab)."""
+    if not is_domain(domain):
+        allowed = f"one of {list(DOMAINS)}, 'real:<index>' or 'real:<spec file>'"
+        raise ValueError(f"domain: must be {allowed}, got {domain!r}")
+    if domain in DOMAINS:
+        return load_preset(DOMAINS[domain], family)
+    member = parse_member(domain)
+    if isinstance(member, str):
+        if not Path(member).is_file():
+            raise ValueError(f"domain {domain!r}: spec file {member!r} does not exist")
+        return RandomizationSpec.load(member)
+    return member_spec(load_preset("real", family), member)
 
 
 def resolve_spec(randomization: Any, family: str) -> RandomizationSpec:

@@ -280,12 +280,16 @@ class SensorSpec:
 
 @dataclass(frozen=True)
 class ControlSpec:
-    """Action noise (std as a fraction of the action half-range), latency (steps), per-step action repeat
-    (times the inner env is stepped) and state-observation noise (std, absolute)."""
+    """Action noise (std as a fraction of the action half-range), latency (control steps, drawn per episode; a
+    fractional part interpolates between the two neighbouring delayed actions, a sub-step delay), per-step action
+    repeat (times the inner env is stepped), control-period jitter (a per-step scale of the number of physics
+    steps in one control step; the physics timestep, and so its stability, is unchanged) and state-observation
+    noise (std, absolute)."""
 
     action_noise: Distribution | None = None
     action_latency: Distribution | None = None
     action_repeat: Distribution | None = None
+    period_jitter: Distribution | None = None
     obs_noise: Distribution | None = None
 
     def __post_init__(self) -> None:
@@ -296,6 +300,11 @@ class ControlSpec:
             lo = min(sup) if isinstance(sup, frozenset) else sup[0]
             if lo < 1:
                 raise ValueError(f"action_repeat: values must be >= 1, got {self.action_repeat!r}")
+        if self.period_jitter is not None:
+            sup = self.period_jitter.support()
+            lo = min(sup) if isinstance(sup, frozenset) else sup[0]
+            if lo <= 0:
+                raise ValueError(f"period_jitter: values must be > 0 (a scale of the control period), got {lo}")
 
 
 @dataclass(frozen=True)

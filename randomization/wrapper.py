@@ -65,7 +65,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._control: dict[str, float] = {}
         self._action_noise: NoiseRows | None = None
         self._action_bounds: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # Box low, high
-        self._latency = 0
+        self._latency = 0  # whole control steps of actuation delay
+        self._latency_frac = 0.0  # sub-step part: weight of the action one step older
         self._obs_std = 0.0
         self._obs_noise: dict[tuple[int, ...], NoiseRows] = {}  # per state shape
         self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # id(Box) -> clip bounds
@@ -101,6 +102,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if (control.action_noise is not None) and not isinstance(self.env.action_space, gym.spaces.Box):
             raise ValueError("control.action_noise: needs a Box action space")
         self._repeat = control.action_repeat
+        self._period = control.period_jitter
 
     # ----------------------------------------------------------------------------------------- gym api
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
@@ -123,11 +125,18 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._repeat is not None:
             repeat = max(1, round(float(self._repeat.sample(self._rng))))
         total = 0.0
-        for _ in range(repeat):
-            obs, reward, terminated, truncated, info = self.env.step(applied)
-            total += float(reward)
-            if terminated or truncated:
-                break
+        base = self._base
+        substeps = base.frame_skip  # physics steps per control step
+        try:
+            if self._period is not None:  # control-period jitter: this step lasts period x the nominal time
+                base.frame_skip = max(1, round(substeps * float(self._period.sample(self._rng))))
+            for _ in range(repeat):
+                obs, reward, terminated, truncated, info = self.env.step(applied)
+                total += float(reward)
+                if terminated or truncated:
+                    break
+        finally:
+            base.frame_skip = substeps
         self._steps += 1
         return self._observe(obs), total, terminated, truncated, self._info(info)
 
@@ -160,7 +169,9 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             std = noise * (space.high - space.low) / 2.0
             self._action_noise = NoiseRows(std, space.shape, self._batch_rows())
             self._action_bounds = (space.low, space.high)
-        self._latency = round(self._control.get("action_latency", 0.0))
+        latency = max(0.0, self._control.get("action_latency", 0.0))
+        self._latency = int(np.floor(latency + 1e-9))
+        self._latency_frac = 0.0 if latency - self._latency < 1e-9 else latency - self._latency
         self._obs_std = self._control.get("obs_noise", 0.0)
         self._obs_noise = {}
 
@@ -177,7 +188,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return info
 
     def _control_action(self, action: Any) -> Any:
-        if self._action_noise is None and self._latency <= 0:
+        if self._action_noise is None and self._latency <= 0 and self._latency_frac <= 0:
             return action
         act = np.asarray(action)
         if self._action_noise is not None:
@@ -187,12 +198,23 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             act = np.minimum(noisy, high, out=noisy)
             if act.dtype != low.dtype:
                 act = act.astype(low.dtype)
-        if self._latency > 0:
-            self._queue.append(act)
-            while len(self._queue) > self._latency + 1:
-                self._queue.popleft()
-            act = self._queue[0]
+        if self._latency > 0 or self._latency_frac > 0:
+            return self._delayed(act)
         return act
+
+    def _delayed(self, act: np.ndarray) -> np.ndarray:
+        """The action issued ``latency`` steps ago; a fractional latency f blends it with the one before
+        ((1 - f) a[t-L] + f a[t-L-1]). Before the first commands arrive the oldest issued action holds."""
+        queue = self._queue
+        queue.append(act)
+        while len(queue) > self._latency + 2:
+            queue.popleft()
+        newer = queue[max(0, len(queue) - 1 - self._latency)]
+        if self._latency_frac <= 0:
+            return newer
+        older = queue[max(0, len(queue) - 2 - self._latency)]
+        blended = (1.0 - self._latency_frac) * np.asarray(newer) + self._latency_frac * np.asarray(older)
+        return blended.astype(np.asarray(act).dtype, copy=False)
 
     def _observe(self, obs: Any) -> Any:
         if not self._sensor.active and self._obs_std <= 0:

@@ -1,0 +1,75 @@
+"""Control factors of DomainRandomization for latency robustness: fractional (sub-step) actuation latency,
+control-period jitter, and the presets' coverage of 0-4 steps."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import simreal  # noqa: F401  (registers the ids)
+from simreal.randomization import DomainRandomization, RandomizationSpec, SpecError, load_preset
+
+REACH = "simreal/Reach-v0"
+
+
+def _wrapped(control: dict) -> DomainRandomization:
+    env = DomainRandomization(gym.make(REACH).unwrapped, RandomizationSpec.from_dict({"control": control}))
+    env.reset(seed=0)
+    return env
+
+
+def test_fractional_latency_blends_the_two_neighbouring_delayed_actions():
+    env = _wrapped({"action_latency": 1.25})
+    applied = [float(env._control_action(np.full(4, i, dtype=np.float32))[0]) for i in range(5)]
+    # step t applies 0.75 a[t-1] + 0.25 a[t-2]; before the first commands arrive the oldest one holds
+    assert applied == pytest.approx([0.0, 0.0, 0.75, 1.75, 2.75])
+
+
+def test_integer_latency_keeps_its_exact_delay():
+    env = _wrapped({"action_latency": 3})
+    applied = [float(env._control_action(np.full(4, i, dtype=np.float32))[0]) for i in range(6)]
+    assert applied == [0, 0, 0, 0, 1, 2]
+
+
+def test_latency_queue_restarts_at_reset():
+    env = _wrapped({"action_latency": 2})
+    for i in range(4):
+        env._control_action(np.full(4, 9 + i, dtype=np.float32))
+    env.reset(seed=1)
+    assert float(env._control_action(np.zeros(4, dtype=np.float32))[0]) == 0.0
+
+
+def _ee_path(control: dict, seed: int = 0) -> np.ndarray:
+    env = _wrapped(control)
+    env.reset(seed=seed)
+    path = []
+    for _ in range(6):
+        env.step(np.array([1.0, 0.0, 0.0, 1.0], dtype=np.float32))
+        path.append(env.unwrapped.ee_position)
+    return np.array(path)
+
+
+def test_period_jitter_changes_the_motion_and_restores_the_substeps():
+    env = _wrapped({"period_jitter": {"type": "uniform", "low": 0.5, "high": 0.6}})
+    nominal = env.unwrapped.frame_skip
+    env.step(env.action_space.sample())
+    assert env.unwrapped.frame_skip == nominal
+    slow = _ee_path({"period_jitter": {"type": "uniform", "low": 0.5, "high": 0.6}})
+    plain = _ee_path({})
+    # shorter control periods: the arm covers less ground per step towards the commanded +x
+    assert slow[2, 0] - slow[0, 0] < plain[2, 0] - plain[0, 0]
+
+
+def test_period_jitter_must_be_positive():
+    with pytest.raises(SpecError, match="period_jitter"):
+        RandomizationSpec.from_dict({"control": {"period_jitter": {"type": "uniform", "low": 0.0, "high": 1.2}}})
+
+
+@pytest.mark.parametrize("family", ["arm"])
+def test_training_covers_0_to_4_steps_of_latency_and_dynamics(family):
+    spec = load_preset("full", family)
+    low, high = spec.control.action_latency.support()
+    assert low == 0 and high >= 3
+    fields = {(e.field, e.names) for e in spec.physics.entries}
+    for field in ("actuator_kp", "dof_damping", "dof_frictionloss", "body_mass"):
+        assert any(f == field for f, _ in fields), field
+    assert spec.control.period_jitter is not None
