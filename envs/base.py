@@ -6,6 +6,8 @@ class turns them into a Gymnasium env. Renderers are created lazily (fork-safe).
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -13,7 +15,9 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 
+from simreal.envs.actions import check_action
 from simreal.envs.camera import projection_matrix
 from simreal.envs.config import EnvConfig, config_from_kwargs
 from simreal.envs.rendering import FrameKind, SceneRenderer
@@ -29,6 +33,14 @@ _FATAL_WARNINGS = (
 )
 
 
+def _json_kwarg(value: Any) -> Any:
+    if callable(getattr(value, "to_dict", None)):
+        return value.to_dict()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
 class MujocoEnv(gym.Env[Observation, np.ndarray]):
     """Base class of every simreal env.
 
@@ -42,6 +54,21 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
     video_camera: ClassVar[str]
     frame_skip: ClassVar[int]
     config_class: ClassVar[type[EnvConfig]] = EnvConfig
+    _spec: EnvSpec | None = None
+
+    @property  # type: ignore[override]
+    def spec(self) -> EnvSpec | None:
+        """The Gymnasium spec (set by ``gym.make``). Its kwargs are kept as JSON data, so that
+        ``gym.make(EnvSpec.from_json(env.spec.to_json()))`` rebuilds the env: an object with ``to_dict()`` (a
+        ``RandomizationSpec`` given as ``randomization=``) is stored as that dict, a path as a string."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None:
+            value = copy.copy(value)
+            value.kwargs = {key: _json_kwarg(item) for key, item in value.kwargs.items()}
+        self._spec = value
 
     @classmethod
     def from_kwargs(cls, env_id: str, **kwargs: Any) -> MujocoEnv:
@@ -169,12 +196,7 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         return self._observation(), reward, bool(terminated), truncated, info
 
     def _check_action(self, action: np.ndarray) -> np.ndarray:
-        array = np.asarray(action, dtype=np.float64)
-        if array.shape != self.action_space.shape:
-            raise ValueError(f"action must have shape {self.action_space.shape}, got {array.shape}")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"action must be finite (no NaN/inf), got {array.tolist()}")
-        return np.clip(array, -1.0, 1.0)
+        return check_action(action, self.action_space)
 
     def _physics_error(self) -> str:
         for warning in _FATAL_WARNINGS:

@@ -5,12 +5,15 @@ observations."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 
+from simreal.envs.actions import check_action
 from simreal.randomization.apply import Defaults, apply, restore
+from simreal.randomization.ctor_args import SeedArg, seed_arg, seed_json, spec_arg, spec_json
 from simreal.randomization.noise import NoiseRows
 from simreal.randomization.params import Params
 from simreal.randomization.sample import Sampler
@@ -40,22 +43,25 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Randomness comes from a generator derived from the reset seed (same reset seed -> same params and pixels);
     ``seed`` (int or ``SeedSequence``) seeds the stream used when ``reset`` gets no seed. ``info`` carries
     ``randomization`` (JSON-able summary of the current params) and ``spec_hash``.
+
+    ``spec`` and ``seed`` may also be given in their JSON forms (``spec.to_dict()``; a seed sequence as
+    ``{"entropy", "spawn_key"}``), which is what ``env.spec`` records, so the spec round-trips through JSON.
+    Pickling or deep-copying the wrapper copies its whole state (generator, current params, latency queue).
     """
 
     def __init__(
         self,
         env: gym.Env,
-        spec: RandomizationSpec,
+        spec: RandomizationSpec | Mapping[str, Any],
         resample: Resample = "episode",
-        seed: int | np.random.SeedSequence | None = None,
+        seed: SeedArg = None,
     ) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, spec=spec, resample=resample, seed=seed)
+        spec = spec_arg(spec)
+        self._seed_seq = seed_arg(seed)
+        gym.utils.RecordConstructorArgs.__init__(self, spec=spec_json(spec), resample=resample, seed=seed_json(seed))
         gym.Wrapper.__init__(self, env)
         self._base: Any = env.unwrapped  # a simreal MujocoEnv: model, refresh_textures
-        if not isinstance(spec, RandomizationSpec):
-            raise ValueError(f"spec: expected a RandomizationSpec, got {type(spec).__name__}")
         self.resample = _check_resample(resample)
-        self._seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._rng = np.random.default_rng(self._seed_seq)
         self._defaults = Defaults({}, {})
         self._set_spec(spec)
@@ -72,6 +78,12 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # id(Box) -> clip bounds
         self._queue: deque[np.ndarray] = deque()
         self._steps = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle / deepcopy: everything but the clip-bound cache, whose ``id(space)`` keys a copy does not keep."""
+        state = self.__dict__.copy()
+        state["_bounds"] = {}
+        return state
 
     # ----------------------------------------------------------------------------------------- spec
     @property
@@ -116,6 +128,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), self._info(info)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        # the env's action contract, before anything is queued, perturbed or resampled
+        action = check_action(action, self.env.action_space)
         if self._steps > 0 and (
             self.resample == "step" or (isinstance(self.resample, int) and self._steps % self.resample == 0)
         ):
