@@ -1,32 +1,32 @@
 """``generate_dataset``: sharded, resumable, reproducible generation of labelled frames.
 
 Each shard is an independent task seeded by ``np.random.SeedSequence(seed).spawn(n_shards)[i]``, so a shard's bytes
-depend only on the dataset settings and its index, never on the worker that ran it or on what ran before. Workers are
-``spawn``-ed processes (an inherited GL context hangs). ``manifest.json`` is rewritten atomically after every
-finished shard; a re-run with the same settings verifies and skips finished shards and builds the rest.
+depend only on the dataset settings and its index, never on the worker that ran it or on what ran before. Shards
+run through an executor (:mod:`simreal.parallel`): ``spawn``-ed local processes (an inherited GL context hangs) that
+die with their parent, or Ray, which retries a shard whose worker died. ``manifest.json`` is rewritten atomically
+after every finished shard; a re-run with the same settings verifies and skips finished shards and builds the rest.
+``out_dir`` is a path or an fsspec URL that every worker can reach.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from simreal.atomic import atomic_write_bytes
 from simreal.data.episodes import RolloutSpec, camera_name, labelled_frames, make_data_env
 from simreal.data.shards import ShardError, encode_frame, verify_shard, write_shard
 from simreal.envs.config import check_int_range
+from simreal.parallel import make_executor, run_unordered, storage
 
 __all__ = ["FORMAT", "MANIFEST", "ShardTask", "generate_dataset", "load_manifest", "shard_name"]
 
@@ -35,6 +35,7 @@ MANIFEST = "manifest.json"
 VERSIONED = ("simreal", "mujoco", "gymnasium", "numpy", "imageio", "pillow", "torch")
 _SETTINGS = ("format", "env_id", "domain", "randomization", "camera", "image_size", "policy", "frames_per_episode")
 _SETTINGS += ("stride", "seed", "n", "shard_size", "spec_hash")
+STALE = ".shard-*.tmp*"  # temporary shard files (local atomic writes and fsspec uploads)
 
 
 def shard_name(index: int) -> str:
@@ -67,7 +68,7 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
     samples = ((f"{task.index:06d}_{i:06d}", encode_frame(next(frames))) for i in range(task.count))
     sha256, size = write_shard(task.path, samples)
     return {
-        "name": Path(task.path).name,
+        "name": storage.name(task.path),
         "index": task.index,
         "seed": {"entropy": task.seed, "spawn_key": list(seed_sequence.spawn_key)},
         "count": task.count,
@@ -87,17 +88,17 @@ def _versions() -> dict[str, str]:
 
 
 def load_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The manifest of a dataset folder (ValueError naming the file if it is missing or unreadable)."""
-    path = Path(out_dir) / MANIFEST
+    """The manifest of a dataset folder or URL (ValueError naming the file if it is missing or unreadable)."""
+    path = storage.join(out_dir, MANIFEST)
     try:
-        return json.loads(path.read_text())
+        return json.loads(storage.read_bytes(path))
     except FileNotFoundError as error:
-        raise ValueError(f"{path}: no manifest; is {Path(out_dir)} a simreal dataset folder?") from error
+        raise ValueError(f"{path}: no manifest; is {os.fspath(out_dir)} a simreal dataset folder?") from error
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: manifest is not valid JSON ({error})") from error
 
 
-def _write_manifest(out: Path, settings: dict[str, Any], records: dict[int, dict[str, Any]], n_shards: int) -> None:
+def _write_manifest(out: str, settings: dict[str, Any], records: dict[int, dict[str, Any]], n_shards: int) -> None:
     shards = [records[i] for i in sorted(records)]
     manifest = {
         **settings,
@@ -107,12 +108,22 @@ def _write_manifest(out: Path, settings: dict[str, Any], records: dict[int, dict
         "shards": shards,
         "versions": _versions(),
     }
-    atomic_write_bytes(out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    storage.write_bytes(storage.join(out, MANIFEST), (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
-def _finished(out: Path, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
+def _verify(path: str, record: dict[str, Any]) -> None:
+    """Check a finished shard against its manifest record (on a URL: its sha256 only, without a local copy)."""
+    if not storage.is_url(path):
+        verify_shard(path, record["sha256"], record["count"])
+    elif not storage.exists(path):
+        raise ShardError(f"{path}: shard file is missing")
+    elif storage.file_sha256(path) != record["sha256"]:
+        raise ShardError(f"{path}: sha256 does not match the manifest's (corrupt or partial shard)")
+
+
+def _finished(out: str, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """Verified shard records of an earlier run with the same settings (corrupt shards are rebuilt)."""
-    if not (out / MANIFEST).exists():
+    if not storage.exists(storage.join(out, MANIFEST)):
         return {}
     manifest = load_manifest(out)
     for key in _SETTINGS:
@@ -124,7 +135,7 @@ def _finished(out: Path, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
     records = {}
     for record in manifest.get("shards", []):
         try:
-            verify_shard(out / record["name"], record["sha256"], record["count"])
+            _verify(storage.join(out, record["name"]), record)
         except ShardError as error:
             warnings.warn(f"rebuilding shard: {error}", stacklevel=3)
             continue
@@ -155,12 +166,15 @@ def generate_dataset(
     frames_per_episode: int = 10,
     stride: int = 5,
     progress: bool = True,
+    executor: str | Executor = "local",
 ) -> dict[str, Any]:
     """Generate ``n`` labelled frames of ``env_id`` into WebDataset-style tar shards under ``out_dir``.
 
     ``domain`` (canonical/train/test/real) or ``randomization`` (preset name or spec file) chooses the scene
-    distribution (canonical when both are None). ``workers=0`` builds shards in this process. Re-running with the
-    same settings resumes: verified finished shards are skipped. Returns the manifest.
+    distribution (canonical when both are None). ``executor`` is ``local`` (``workers`` spawned processes;
+    ``workers=0`` builds shards in this process), ``ray`` (see :mod:`simreal.parallel`) or an ``Executor`` instance.
+    ``out_dir`` is a path or an fsspec URL. Re-running with the same settings resumes: verified finished shards are
+    skipped. Returns the manifest.
     """
     _check_args(n, shard_size, workers, seed)
     rollout = RolloutSpec(env_id, domain, randomization, camera, image_size, policy, frames_per_episode, stride)
@@ -173,42 +187,39 @@ def generate_dataset(
     settings = {"format": FORMAT, **asdict(rollout), "camera": camera, "seed": seed, "n": n}
     settings.update({"domain": rollout.resolved_domain, "shard_size": shard_size, "spec_hash": spec_hash})
     rollout = RolloutSpec(**{**asdict(rollout), "camera": camera})
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".shard-*.tmp.tar"):  # temporaries of an interrupted run
-        stale.unlink(missing_ok=True)
+    out = os.fspath(out_dir)
+    storage.makedirs(out)
+    storage.remove(out, STALE)  # temporaries of an interrupted run
     n_shards = -(-n // shard_size)
     records = _finished(out, settings)
     counts = [min(shard_size, n - i * shard_size) for i in range(n_shards)]
     tasks = [
-        ShardTask(rollout, seed, i, n_shards, counts[i], str(out / shard_name(i)))
+        ShardTask(rollout, seed, i, n_shards, counts[i], storage.join(out, shard_name(i)))
         for i in range(n_shards)
         if i not in records
     ]
     _write_manifest(out, settings, records, n_shards)
     done = sum(r["count"] for r in records.values())
     with tqdm(total=n, initial=done, unit="frame", desc=f"{env_id} shards", disable=not progress) as bar:
-        for record in _run(tasks, workers):
+        for record in _run(tasks, workers, executor):
             records[record["index"]] = record
             _write_manifest(out, settings, records, n_shards)
             bar.update(record["count"])
+    storage.remove(out, STALE)  # left by workers killed mid-shard (their shard was retried)
     return load_manifest(out)
 
 
-def _run(tasks: list[ShardTask], workers: int) -> Iterator[dict[str, Any]]:
-    """Shard records as tasks finish: in this process (``workers=0``) or in a pool of spawned processes."""
-    if workers == 0 or not tasks:
-        for task in tasks:
-            yield build_shard(task)
+def _run(tasks: list[ShardTask], workers: int, executor: str | Executor) -> Iterator[dict[str, Any]]:
+    """Shard records as tasks finish: in this process (``workers=0``) or through the executor."""
+    if not tasks:
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-        pending: set[Future[dict[str, Any]]] = {pool.submit(build_shard, task) for task in tasks}
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
+    if not isinstance(executor, str):
+        yield from (record for _, record in run_unordered(executor, build_shard, tasks))
+        return
+    if workers == 0:
+        if executor != "local":
+            raise ValueError(f"workers: 0 (build shards in this process) needs executor 'local', not {executor!r}")
+        yield from map(build_shard, tasks)
+        return
+    with make_executor(executor, min(workers, len(tasks)), len(tasks)) as pool:
+        yield from (record for _, record in run_unordered(pool, build_shard, tasks))

@@ -19,8 +19,8 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 
-from simreal.atomic import atomic_write_bytes
 from simreal.data.labels import Frame
+from simreal.parallel.storage import write_bytes
 
 __all__ = [
     "EXTENSIONS",
@@ -95,9 +95,9 @@ def shard_bytes(samples: Iterable[tuple[str, dict[str, bytes]]]) -> bytes:
 
 
 def write_shard(path: str | os.PathLike[str], samples: Iterable[tuple[str, dict[str, bytes]]]) -> tuple[str, int]:
-    """Write a shard atomically; return its sha256 hex digest and size in bytes."""
+    """Write a shard atomically to a path or an fsspec URL; return its sha256 hex digest and size in bytes."""
     data = shard_bytes(samples)
-    atomic_write_bytes(path, data)
+    write_bytes(path, data)
     return hashlib.sha256(data).hexdigest(), len(data)
 
 

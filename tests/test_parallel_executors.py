@@ -1,0 +1,149 @@
+"""The executor layer: choice and validation, the local pool's die-with-parent setup, results streamed as they
+finish, and the executor contract that Ray relies on (a task re-run after its worker died leaves the same bytes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simreal.data.generate import generate_dataset
+from simreal.parallel import LocalExecutor, Resources, executor_scope, make_executor, resources_of, run_unordered
+
+DATASET = {"env_id": "simreal/Reach-v0", "n": 12, "shard_size": 4, "image_size": 16, "progress": False}
+
+
+def _square(x: int) -> int:
+    if x < 0:
+        raise ValueError(f"x must be >= 0, got {x}")
+    return x * x
+
+
+# evaluated in a spawned worker (this test module is not importable there): PR_GET_PDEATHSIG and the parent pid
+PARENT_DEATH_SIGNAL = (
+    "(lambda c, v: (c.CDLL(None).prctl(2, c.byref(v), 0, 0, 0), v.value, __import__('os').getppid())[1:])"
+    "(__import__('ctypes'), __import__('ctypes').c_int(0))"
+)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    ("kind", "workers", "match"),
+    [("dask", None, r"executor must be one of \['local', 'ray'\]"), ("local", 0, "workers")],
+)
+def test_make_executor_rejects_bad_choices(kind: str, workers: int | None, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_executor(kind, workers)
+
+
+def test_resources_are_checked_and_read_from_the_task() -> None:
+    with pytest.raises(ValueError, match="cpus"):
+        Resources(cpus=-1)
+    with pytest.raises(ValueError, match="gpus"):
+        Resources(gpus=100)
+    task = type("Task", (), {"resources": Resources(cpus=2, gpus=0.5)})()
+    assert resources_of(task) == Resources(2, 0.5)
+    assert resources_of(object()) == Resources(1, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
+def test_local_workers_are_spawned_with_a_parent_death_signal() -> None:
+    with LocalExecutor(2) as pool:
+        signals = list(pool.map(eval, [PARENT_DEATH_SIGNAL] * 2))
+    assert signals == [(int(signal.SIGKILL), os.getpid())] * 2
+
+
+def test_run_unordered_streams_every_result_and_raises_the_first_failure() -> None:
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(run_unordered(pool, _square, [3, 1, 2])) == [(0, 9), (1, 1), (2, 4)]
+        with pytest.raises(ValueError, match="x must be >= 0"):
+            list(run_unordered(pool, _square, [1, -1, 2]))
+
+
+def test_executor_scope() -> None:
+    with ThreadPoolExecutor(1) as given, executor_scope(given) as pool:
+        assert pool is given  # the caller's executor is used as is (and not shut down here)
+    with executor_scope("local", 0) as pool:
+        assert pool is None  # in this process
+    with executor_scope("local", 1) as pool:
+        assert isinstance(pool, LocalExecutor)
+        assert pool.submit(pow, 4, 2).result() == 16
+
+
+def test_ray_executor_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(ValueError, match=r"simreal\[ray\]"):
+        make_executor("ray")
+
+
+class InlineExecutor(Executor):
+    """Runs each task in this thread on submit (GL contexts are per thread, so no thread pool)."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def attempt(self, fn: Any, *args: Any) -> Any:
+        self.attempts += 1
+        return fn(*args)
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        future.set_result(self.attempt(fn, *args))
+        return future
+
+
+class RetryingExecutor(InlineExecutor):
+    """A fake of Ray's fault tolerance: each task's first attempt finishes its write but its worker dies before
+    reporting, a second dies mid-write (leaving the temporary file of an interrupted atomic write), and the
+    third, as Ray's ``max_retries`` would, runs again and reports."""
+
+    def attempt(self, fn: Any, *args: Any) -> Any:
+        super().attempt(fn, *args)  # result lost with the worker
+        path = Path(args[0].path)
+        path.with_name(f".{path.name}.killed.tmp.tar").write_bytes(b"half a shard")
+        self.attempts += 1
+        return super().attempt(fn, *args)
+
+
+def test_dataset_through_any_executor_is_byte_identical(tmp_path: Path) -> None:
+    generate_dataset(out_dir=tmp_path / "reference", workers=0, **DATASET)
+    inline, retrying = InlineExecutor(), RetryingExecutor()
+    generate_dataset(out_dir=tmp_path / "inline", executor=inline, **DATASET)
+    generate_dataset(out_dir=tmp_path / "retried", executor=retrying, **DATASET)
+    assert (inline.attempts, retrying.attempts) == (3, 9)
+    reference = _files(tmp_path / "reference")
+    assert len(reference) == 4  # 3 shards + manifest, no temporaries left
+    assert _files(tmp_path / "inline") == reference
+    assert _files(tmp_path / "retried") == reference
+
+
+def test_dataset_to_an_fsspec_url_matches_the_local_bytes_and_resumes(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    url = f"memory://simreal-test-{os.getpid()}/ds"
+    generate_dataset(out_dir=tmp_path / "local", workers=0, **DATASET)
+    generate_dataset(out_dir=url, workers=0, **DATASET)
+    fs = fsspec.filesystem("memory")
+    try:
+        root = url.split("://", 1)[1]
+        remote = {Path(p).name: fs.cat_file(p) for p in sorted(fs.ls(root, detail=False))}
+        assert remote == _files(tmp_path / "local")
+        fs.rm_file(f"{root}/shard-000001.tar")  # a lost shard is rebuilt on resume, the others are kept
+        with pytest.warns(UserWarning, match="rebuilding shard"):
+            manifest = generate_dataset(out_dir=url, workers=0, **DATASET)
+        assert manifest["complete"]
+        assert fs.cat_file(f"{root}/shard-000001.tar") == remote["shard-000001.tar"]
+    finally:
+        fs.rm(f"/simreal-test-{os.getpid()}", recursive=True)
+
+
+def test_workers_zero_needs_the_local_executor(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workers: 0"):
+        generate_dataset(out_dir=tmp_path, workers=0, executor="ray", **DATASET)
