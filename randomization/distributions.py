@@ -8,6 +8,7 @@ the field), samples only through an explicit ``np.random.Generator`` and round-t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
@@ -18,13 +19,25 @@ Scalar: TypeAlias = float | int | str
 Sample: TypeAlias = Any  # a scalar when size is None, else an ndarray
 
 
-def _finite(name: str, value: Any) -> float:
+def _finite(name: str, value: Any, allow_inf: bool = True) -> float:
+    """``value`` as a float: a real number, never NaN, infinite only when ``allow_inf``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
-    value = float(value)
+        hint = ""
+        if isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value.strip()):
+            hint = " (YAML 1.1 reads exponents without a decimal point as text: write e.g. 1.0e9)"
+        raise ValueError(f"{name}: expected a number, got {type(value).__name__} {value!r}{hint}")
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float range
+        raise ValueError(f"{name}: must be a finite number, got an integer with {len(str(value))} digits") from None
     if math.isnan(value):
         raise ValueError(f"{name}: must not be NaN")
+    if not allow_inf and math.isinf(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
     return value
+
+
+MAX_STD = 1e300  # a normal draw stays a finite float
 
 
 def _fmt(x: float) -> str:
@@ -64,6 +77,8 @@ class Uniform(_Interval):
             raise ValueError(f"low/high: must be finite, got [{self.low}, {self.high}]")
         if self.low >= self.high:
             raise ValueError(f"low: must be < high={self.high}, got {self.low}")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"high: high - low must be a finite float, got [{self.low:g}, {self.high:g}]")
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> Sample:
         out = rng.uniform(self.low, self.high, size)
@@ -116,8 +131,8 @@ class Normal:
             object.__setattr__(self, name, _finite(name, getattr(self, name)))
         if not math.isfinite(self.mean):
             raise ValueError(f"mean: must be finite, got {self.mean}")
-        if not (self.std >= 0.0 and math.isfinite(self.std)):
-            raise ValueError(f"std: must be finite and >= 0, got {self.std}")
+        if not 0.0 <= self.std <= MAX_STD:
+            raise ValueError(f"std: must be in [0, {MAX_STD:g}] (draws stay finite), got {self.std}")
         if self.low >= self.high:
             raise ValueError(f"low: must be < high={self.high}, got {self.low}")
         if not self.low <= self.mean <= self.high:
@@ -190,14 +205,16 @@ class Choice:
         for i, o in enumerate(opts):
             if isinstance(o, bool) or not isinstance(o, (int, float, str)):
                 raise ValueError(f"options[{i}]: expected a number or string, got {type(o).__name__}")
+            if not isinstance(o, str):
+                _finite(f"options[{i}]", o, allow_inf=False)
         if len(set(opts)) != len(opts):
             raise ValueError(f"options: must be unique, got {list(opts)}")
         object.__setattr__(self, "options", opts)
         if self.weights is not None:
-            w = tuple(_finite(f"weights[{i}]", x) for i, x in enumerate(self.weights))
+            w = tuple(_finite(f"weights[{i}]", x, allow_inf=False) for i, x in enumerate(self.weights))
             if len(w) != len(opts):
                 raise ValueError(f"weights: expected {len(opts)} values (one per option), got {len(w)}")
-            if any(x < 0 for x in w) or sum(w) <= 0:
+            if any(x < 0 for x in w) or not 0 < sum(w) < math.inf:
                 raise ValueError(f"weights: must be >= 0 with a positive sum, got {list(w)}")
             object.__setattr__(self, "weights", w)
 
@@ -252,7 +269,7 @@ class Constant:
     def __post_init__(self) -> None:
         if isinstance(self.value, str):
             return
-        object.__setattr__(self, "value", _finite("value", self.value))
+        object.__setattr__(self, "value", _finite("value", self.value, allow_inf=False))
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> Sample:
         if size is None:

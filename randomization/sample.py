@@ -15,12 +15,16 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from simreal.randomization import bounds
 from simreal.randomization.distributions import Distribution, Uniform
 from simreal.randomization.params import FieldOp, Params, TextureOp
 from simreal.randomization.sensor import SENSOR_OPS
 from simreal.randomization.spec import (
     HSV,
+    CameraSpec,
+    DistractorSpec,
     ImageTextureEntry,
+    LightSpec,
     PhysicsEntry,
     RandomizationSpec,
     SpecError,
@@ -171,6 +175,151 @@ class _Texture:
     name: str
 
 
+# One compiled spec entry each: ``step(draws, field_ops, texture_ops)`` appends that entry's ops. Module-level
+# dataclasses rather than closures, so that a Sampler (and every env holding one) pickles and deep-copies.
+@dataclass(frozen=True)
+class _ColorStep:
+    color: HSV
+    path: str
+    rows: tuple[int, ...]
+    field: str
+    op: str
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        f.append(_op(self.field, self.op, self.rows, d.hsv(self.color, self.path, len(self.rows)), (0, 1, 2)))
+
+
+@dataclass(frozen=True)
+class _TextureStep:
+    entry: TextureEntry
+    path: str
+    texs: tuple[_Texture, ...]
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        entry, path, texs = self.entry, self.path, self.texs
+        n = len(texs)
+        fam = d.rng.integers(len(entry.families), size=n)
+        ca = hsv_to_rgb(d.hsv(entry.color_a, f"{path}.color_a", n))
+        cb = hsv_to_rgb(d.hsv(entry.color_b, f"{path}.color_b", n))
+        scale = np.atleast_1d(np.asarray(d(entry.scale, f"{path}.scale", n), dtype=float))
+        seeds = d.rng.integers(2**31, size=n)
+        for k, tex in enumerate(texs):
+            family = entry.families[int(fam[k])]
+            d.record.setdefault(f"{path}.families", []).append(family)
+            t.append(
+                TextureOp(
+                    tex.tex_id,
+                    tex.name,
+                    family,
+                    (float(ca[k, 0]), float(ca[k, 1]), float(ca[k, 2])),
+                    (float(cb[k, 0]), float(cb[k, 1]), float(cb[k, 2])),
+                    float(scale[k]),
+                    int(seeds[k]),
+                )
+            )
+
+
+@dataclass(frozen=True)
+class _ImageTextureStep:
+    texs: tuple[_Texture, ...]
+    files: tuple[str, ...]
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        idx = d.rng.integers(len(self.files), size=len(self.texs))
+        for k, tex in enumerate(self.texs):
+            img = self.files[int(idx[k])]
+            t.append(TextureOp(tex.tex_id, tex.name, "image", (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0, 0, img))
+
+
+@dataclass(frozen=True)
+class _LightStep:
+    spec: LightSpec
+    rows: tuple[int, ...]
+    path: str = "visual.lights"
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        spec, rows, path, n = self.spec, self.rows, self.path, len(self.rows)
+        if spec.pos_jitter is not None:
+            f.append(_op("light_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
+        if spec.dir_jitter is not None:
+            f.append(_op("light_dir", "dir_add", rows, d(spec.dir_jitter, f"{path}.dir_jitter", (n, 3))))
+        if spec.intensity is not None:
+            f.append(_op("light_diffuse", "scale", rows, d(spec.intensity, f"{path}.intensity", n)))
+        if spec.tint is not None:
+            f.append(_op("light_diffuse", "scale", rows, d(spec.tint, f"{path}.tint", (n, 3))))
+        if spec.count is not None:
+            k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 1, n))
+            on = np.zeros(n)
+            on[d.rng.permutation(n)[:k]] = 1.0
+            f.append(_op("light_active", "set", rows, on))
+
+
+@dataclass(frozen=True)
+class _CameraStep:
+    spec: CameraSpec
+    rows: tuple[int, ...]
+    path: str = "visual.camera"
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        spec, rows, path, n = self.spec, self.rows, self.path, len(self.rows)
+        if spec.pos_jitter is not None:
+            f.append(_op("cam_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
+        if spec.rot_jitter_deg is not None:
+            f.append(_op("cam_quat", "quat_rot", rows, d(spec.rot_jitter_deg, f"{path}.rot_jitter_deg", (n, 3))))
+        if spec.fovy_jitter is not None:
+            f.append(_op("cam_fovy", "add", rows, d(spec.fovy_jitter, f"{path}.fovy_jitter", n)))
+
+
+@dataclass(frozen=True)
+class _DistractorStep:
+    spec: DistractorSpec
+    rows: tuple[int, ...]
+    shape_ids: tuple[float, ...]
+    path: str = "visual.distractors"
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        spec, rows, path, n = self.spec, self.rows, self.path, len(self.rows)
+        k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 0, n))
+        visible = np.zeros(n)
+        visible[d.rng.permutation(n)[:k]] = 1.0
+        shapes = np.asarray(self.shape_ids)[d.rng.integers(len(self.shape_ids), size=n)]
+        size = d(spec.size, f"{path}.size", (n, 3))
+        pos = np.stack([d(spec.x, f"{path}.x", n), d(spec.y, f"{path}.y", n), d(spec.z, f"{path}.z", n)], axis=-1)
+        hsv = d.hsv(spec.color, f"{path}.color", n)
+        f.append(_op("geom_type", "set", rows, shapes))
+        f.append(_op("geom_size", "set", rows, size))
+        f.append(_op("geom_pos", "set", rows, pos))
+        f.append(_op("geom_rgba", "hsv_set", rows, hsv, (0, 1, 2)))
+        f.append(_op("geom_rgba", "set", rows, visible, (3,)))
+
+
+@dataclass(frozen=True)
+class _GravityStep:
+    dist: Distribution
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        tilt = float(d(self.dist, "physics.gravity_tilt_deg"))
+        f.append(_op("opt.gravity", "tilt", (0,), np.array([tilt, d.rng.uniform(0, 2 * np.pi)])))
+
+
+@dataclass(frozen=True)
+class _PhysicsStep:
+    entry: PhysicsEntry
+    path: str
+    field: str
+    op: str
+    rows: tuple[int, ...]
+    cols: tuple[int, ...] | None
+
+    def __call__(self, d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
+        entry, n = self.entry, len(self.rows)
+        if entry.shared:
+            values = np.full(n, float(d(entry.dist, f"{self.path}.dist")))
+        else:
+            values = np.asarray(d(entry.dist, f"{self.path}.dist", n), dtype=float)
+        f.append(_op(self.field, self.op, self.rows, values, self.cols))
+
+
 class Sampler:
     """A spec compiled against a model; ``sampler(rng)`` draws ``Params``."""
 
@@ -244,7 +393,7 @@ class Sampler:
             field = "mat_rgba" if entry.target == "material" else "geom_rgba"
             rows = match(self._model, entry.target, entry.names, f"{path}.names")
             op = "hsv_jitter" if entry.mode == "jitter" else "hsv_set"
-            self._add(self._color_step(HSV(entry.hue, entry.saturation, entry.value), path, rows, field, op), field)
+            self._add(_ColorStep(HSV(entry.hue, entry.saturation, entry.value), path, rows, field, op), field)
         for i, entry in enumerate(v.textures):
             self._compile_texture(entry, f"visual.textures[{i}]")
         for i, entry in enumerate(v.image_textures):
@@ -255,13 +404,6 @@ class Sampler:
         self._compile_camera()
         self._compile_distractors()
 
-    @staticmethod
-    def _color_step(color: HSV, path: str, rows: tuple[int, ...], field: str, op: str) -> Step:
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            f.append(_op(field, op, rows, d.hsv(color, path, len(rows)), (0, 1, 2)))
-
-        return step
-
     def _textures(self, names: tuple[str, ...], path: str) -> list[_Texture]:
         ids = match(self._model, "texture", names, f"{path}.names")
         all_names = element_names(self._model, "texture")
@@ -269,31 +411,7 @@ class Sampler:
         return [_Texture(i, all_names[i]) for i in ids]
 
     def _compile_texture(self, entry: TextureEntry, path: str) -> None:
-        texs = self._textures(entry.names, path)
-
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            n = len(texs)
-            fam = d.rng.integers(len(entry.families), size=n)
-            ca = hsv_to_rgb(d.hsv(entry.color_a, f"{path}.color_a", n))
-            cb = hsv_to_rgb(d.hsv(entry.color_b, f"{path}.color_b", n))
-            scale = np.atleast_1d(np.asarray(d(entry.scale, f"{path}.scale", n), dtype=float))
-            seeds = d.rng.integers(2**31, size=n)
-            for k, tex in enumerate(texs):
-                family = entry.families[int(fam[k])]
-                d.record.setdefault(f"{path}.families", []).append(family)
-                t.append(
-                    TextureOp(
-                        tex.tex_id,
-                        tex.name,
-                        family,
-                        (float(ca[k, 0]), float(ca[k, 1]), float(ca[k, 2])),
-                        (float(cb[k, 0]), float(cb[k, 1]), float(cb[k, 2])),
-                        float(scale[k]),
-                        int(seeds[k]),
-                    )
-                )
-
-        self._steps.append(step)
+        self._steps.append(_TextureStep(entry, path, tuple(self._textures(entry.names, path))))
 
     def _compile_image_texture(self, entry: ImageTextureEntry, path: str) -> None:
         texs = self._textures(entry.names, path)
@@ -302,14 +420,7 @@ class Sampler:
         files = sorted(str(p) for p in folder.glob("*") if p.suffix.lower() in exts) if folder.is_dir() else []
         if not files:
             raise SpecError(f"{path}.folder: no {list(exts)} images in {str(folder)!r}")
-
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            idx = d.rng.integers(len(files), size=len(texs))
-            for k, tex in enumerate(texs):
-                img = files[int(idx[k])]
-                t.append(TextureOp(tex.tex_id, tex.name, "image", (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0, 0, img))
-
-        self._steps.append(step)
+        self._steps.append(_ImageTextureStep(tuple(texs), tuple(files)))
 
     def _compile_lights(self) -> None:
         spec = self.spec.visual.lights
@@ -317,22 +428,6 @@ class Sampler:
             return
         path = "visual.lights"
         rows = match(self._model, "light", spec.names, f"{path}.names")
-        n = len(rows)
-
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            if spec.pos_jitter is not None:
-                f.append(_op("light_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
-            if spec.dir_jitter is not None:
-                f.append(_op("light_dir", "dir_add", rows, d(spec.dir_jitter, f"{path}.dir_jitter", (n, 3))))
-            if spec.intensity is not None:
-                f.append(_op("light_diffuse", "scale", rows, d(spec.intensity, f"{path}.intensity", n)))
-            if spec.tint is not None:
-                f.append(_op("light_diffuse", "scale", rows, d(spec.tint, f"{path}.tint", (n, 3))))
-            if spec.count is not None:
-                k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 1, n))
-                on = np.zeros(n)
-                on[d.rng.permutation(n)[:k]] = 1.0
-                f.append(_op("light_active", "set", rows, on))
 
         fields = []
         if spec.pos_jitter is not None:
@@ -343,7 +438,7 @@ class Sampler:
             fields.append("light_diffuse")
         if spec.count is not None:
             fields.append("light_active")
-        self._add(step, *fields)
+        self._add(_LightStep(spec, rows, path), *fields)
 
     def _compile_camera(self) -> None:
         spec = self.spec.visual.camera
@@ -351,17 +446,11 @@ class Sampler:
             return
         path = "visual.camera"
         rows = match(self._model, "camera", spec.names, f"{path}.names")
-        n = len(rows)
-
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            if spec.pos_jitter is not None:
-                f.append(_op("cam_pos", "add", rows, d(spec.pos_jitter, f"{path}.pos_jitter", (n, 3))))
-            if spec.rot_jitter_deg is not None:
-                f.append(_op("cam_quat", "quat_rot", rows, d(spec.rot_jitter_deg, f"{path}.rot_jitter_deg", (n, 3))))
-            if spec.fovy_jitter is not None:
-                f.append(_op("cam_fovy", "add", rows, d(spec.fovy_jitter, f"{path}.fovy_jitter", n)))
-
-        self._add(step, "cam_pos", "cam_quat", "cam_fovy")
+        if spec.fovy_jitter is not None:  # pristine fovy + jitter stays a valid field of view
+            fovy = self._model.cam_fovy[list(rows)][:, None]
+            args = (spec.fovy_jitter, "add", fovy, [bounds.CAMERA_FOVY], "fovy_jitter", "cam_fovy")
+            _within_bounds(path, bounds.check_result, *args)
+        self._add(_CameraStep(spec, rows, path), "cam_pos", "cam_quat", "cam_fovy")
 
     def _compile_distractors(self) -> None:
         spec = self.spec.visual.distractors
@@ -369,24 +458,8 @@ class Sampler:
             return
         path = "visual.distractors"
         rows = match(self._model, "geom", spec.names, f"{path}.names")
-        n = len(rows)
-        shape_ids = np.array([GEOM_TYPES[s] for s in spec.shapes], dtype=float)
-
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            k = int(np.clip(round(float(d(spec.count, f"{path}.count"))), 0, n))
-            visible = np.zeros(n)
-            visible[d.rng.permutation(n)[:k]] = 1.0
-            shapes = shape_ids[d.rng.integers(len(shape_ids), size=n)]
-            size = d(spec.size, f"{path}.size", (n, 3))
-            pos = np.stack([d(spec.x, f"{path}.x", n), d(spec.y, f"{path}.y", n), d(spec.z, f"{path}.z", n)], axis=-1)
-            hsv = d.hsv(spec.color, f"{path}.color", n)
-            f.append(_op("geom_type", "set", rows, shapes))
-            f.append(_op("geom_size", "set", rows, size))
-            f.append(_op("geom_pos", "set", rows, pos))
-            f.append(_op("geom_rgba", "hsv_set", rows, hsv, (0, 1, 2)))
-            f.append(_op("geom_rgba", "set", rows, visible, (3,)))
-
-        self._add(step, "geom_type", "geom_size", "geom_pos", "geom_rgba")
+        shape_ids = tuple(float(GEOM_TYPES[s]) for s in spec.shapes)
+        self._add(_DistractorStep(spec, rows, shape_ids, path), "geom_type", "geom_size", "geom_pos", "geom_rgba")
 
     # ------------------------------------------------------------------------------------ physics
     def _compile_physics(self) -> None:
@@ -394,13 +467,7 @@ class Sampler:
         for i, entry in enumerate(phys.entries):
             self._compile_physics_entry(entry, f"physics.entries[{i}]")
         if phys.gravity_tilt_deg is not None:
-            dist = phys.gravity_tilt_deg
-
-            def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-                tilt = float(d(dist, "physics.gravity_tilt_deg"))
-                f.append(_op("opt.gravity", "tilt", (0,), np.array([tilt, d.rng.uniform(0, 2 * np.pi)])))
-
-            self._add(step, "opt.gravity")
+            self._add(_GravityStep(phys.gravity_tilt_deg), "opt.gravity")
 
     def _physics_rows(self, entry: PhysicsEntry, path: str) -> tuple[int, ...]:
         if entry.field == "opt.timestep":
@@ -433,16 +500,16 @@ class Sampler:
             for j, c in enumerate(cols or ()):
                 if c >= ncols:
                     raise SpecError(f"{path}.columns[{j}]: {field} has {ncols} columns, got index {c}")
-        n = len(rows)
+        _within_bounds(path, bounds.check_physics_entry, self._model, entry, rows, cols)
+        self._add(_PhysicsStep(entry, path, field, op, rows, cols), *fields)
 
-        def step(d: _Draws, f: list[FieldOp], t: list[TextureOp]) -> None:
-            if entry.shared:
-                values = np.full(n, float(d(entry.dist, f"{path}.dist")))
-            else:
-                values = np.asarray(d(entry.dist, f"{path}.dist", n), dtype=float)
-            f.append(_op(field, op, rows, values, cols))
 
-        self._add(step, *fields)
+def _within_bounds(path: str, check: Callable[..., None], *args: Any) -> None:
+    """Run a ``bounds`` check against the model's pristine values; its ValueError becomes a SpecError at ``path``."""
+    try:
+        check(*args)
+    except ValueError as err:
+        raise SpecError(f"{path}.{err}") from None
 
 
 def sample(spec: RandomizationSpec, model: mujoco.MjModel, rng: np.random.Generator) -> Params:

@@ -3,6 +3,9 @@
 Parsing is strict: unknown keys, wrong types and invalid distributions raise ``SpecError`` (a ``ValueError``)
 whose message starts with the path of the bad field, e.g. ``visual.colors[2].hue.low: must be < high=0.1``.
 Element name patterns (globs) are checked against a model when the spec is compiled (see ``sample.py``).
+Every distribution is held to the physical bounds of its field (``bounds.py``): absolute values here, values
+that ``scale``/``add`` derive from the model when compiled. Files load through ``specfile.py``: every error,
+syntax included, is a ``SpecError`` starting with ``FILE:LINE:``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -22,6 +25,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 
 from simreal.atomic import atomic_write_text
+from simreal.randomization import bounds as B
 from simreal.randomization.distributions import (
     Choice,
     Constant,
@@ -30,6 +34,7 @@ from simreal.randomization.distributions import (
     from_dict,
     is_distribution,
 )
+from simreal.randomization.specfile import locate, parse_json, parse_yaml, read_text
 
 Mode = Literal["set", "scale", "add"]
 TEXTURE_FAMILIES = ("checker", "stripes", "noise", "gradient", "blobs")
@@ -76,17 +81,6 @@ def _check_subset(values: tuple[str, ...], allowed: tuple[str, ...], fname: str)
             raise ValueError(f"{fname}[{i}]: must be one of {list(allowed)}, got {v!r}")
 
 
-def _check_nonneg(dist: Distribution | None, fname: str) -> None:
-    if dist is None:
-        return
-    sup = dist.support()
-    values = [v for v in sup if not isinstance(v, str)] if isinstance(sup, frozenset) else list(sup)
-    if any(isinstance(v, str) for v in (sup if isinstance(sup, frozenset) else ())):
-        raise ValueError(f"{fname}: expected a numeric distribution, got {dist!r}")
-    if values and min(values) < 0:
-        raise ValueError(f"{fname}: values must be >= 0, got support {dist!r}")
-
-
 # frozen (immutable) defaults shared by the dataclasses below
 _UNIT = Uniform(0.0, 1.0)
 _ZERO = Constant(0.0)
@@ -125,6 +119,7 @@ class ColorEntry:
         _check_names(self.names)
         _check_in(self.target, ("material", "geom"), "target")
         _check_in(self.mode, ("jitter", "free"), "mode")
+        B.check_group(self, B.COLOR_JITTER_BOUNDS if self.mode == "jitter" else B.HSV_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -140,7 +135,9 @@ class TextureEntry:
     def __post_init__(self) -> None:
         _check_names(self.names)
         _check_subset(self.families, ALL_FAMILIES, "families")
-        _check_nonneg(self.scale, "scale")
+        B.check_group(self, B.TEXTURE_BOUNDS)
+        B.check_group(self.color_a, B.HSV_BOUNDS, "color_a.")
+        B.check_group(self.color_b, B.HSV_BOUNDS, "color_b.")
 
 
 @dataclass(frozen=True)
@@ -171,9 +168,7 @@ class LightSpec:
 
     def __post_init__(self) -> None:
         _check_names(self.names)
-        _check_nonneg(self.intensity, "intensity")
-        _check_nonneg(self.tint, "tint")
-        _check_nonneg(self.count, "count")
+        B.check_group(self, B.LIGHT_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -188,6 +183,7 @@ class CameraSpec:
 
     def __post_init__(self) -> None:
         _check_names(self.names)
+        B.check_group(self, B.CAMERA_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -206,8 +202,8 @@ class DistractorSpec:
     def __post_init__(self) -> None:
         _check_names(self.names)
         _check_subset(self.shapes, SHAPES, "shapes")
-        _check_nonneg(self.count, "count")
-        _check_nonneg(self.size, "size")
+        B.check_group(self, B.DISTRACTOR_BOUNDS)
+        B.check_group(self.color, B.HSV_BOUNDS, "color.")
 
 
 @dataclass(frozen=True)
@@ -248,14 +244,32 @@ class PhysicsEntry:
             for i, c in enumerate(self.columns):
                 if not isinstance(c, int) or isinstance(c, bool) or c < 0:
                     raise ValueError(f"columns[{i}]: expected a column index >= 0, got {c!r}")
-        if self.mode == "scale":
-            _check_nonneg(self.dist, "dist")
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        """``set``: the draws themselves within the field's bounds; ``scale``: a factor that keeps the sign the
+        bounds need. The pristine values that ``scale``/``add`` act on are checked when compiled (sample.py)."""
+        what = f"{self.field} (mode {self.mode})"
+        if self.mode == "set":
+            for bound in B.physics_bounds(self.field, self.columns):
+                B.check_dist(self.dist, bound, "dist", what)
+        elif self.mode == "scale":
+            factor = B.scale_factor_bound(self.field)
+            for key, v in B.numeric_points(self.dist, "dist") if factor is not None else ():
+                if not factor.contains(v):
+                    sign = "> 0" if factor.low_open else ">= 0"
+                    bound = B.PHYSICS_BOUNDS[self.field]
+                    raise ValueError(f"dist{key}: {what} needs a factor {sign} to stay in {bound}, got {v:g}")
+        B.check_dist(self.dist, B.ANY, "dist", what)  # numbers, not strings
 
 
 @dataclass(frozen=True)
 class PhysicsSpec:
     entries: tuple[PhysicsEntry, ...] = ()
     gravity_tilt_deg: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        B.check_dist(self.gravity_tilt_deg, B.GRAVITY_TILT, "gravity_tilt_deg")
 
 
 # ------------------------------------------------------------------------------------ sensor & control
@@ -274,8 +288,7 @@ class SensorSpec:
     jpeg_quality: Distribution | None = None
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _check_nonneg(getattr(self, f.name), f.name)
+        B.check_group(self, B.SENSOR_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -293,18 +306,7 @@ class ControlSpec:
     obs_noise: Distribution | None = None
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _check_nonneg(getattr(self, f.name), f.name)
-        if self.action_repeat is not None:
-            sup = self.action_repeat.support()
-            lo = min(sup) if isinstance(sup, frozenset) else sup[0]
-            if lo < 1:
-                raise ValueError(f"action_repeat: values must be >= 1, got {self.action_repeat!r}")
-        if self.period_jitter is not None:
-            sup = self.period_jitter.support()
-            lo = min(sup) if isinstance(sup, frozenset) else sup[0]
-            if lo <= 0:
-                raise ValueError(f"period_jitter: values must be > 0 (a scale of the control period), got {lo}")
+        B.check_group(self, B.CONTROL_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,8 @@ class RandomizationSpec:
 
     @classmethod
     def from_yaml(cls, text: str) -> RandomizationSpec:
-        data = yaml.safe_load(text)
+        """Parse YAML text (syntax errors and duplicate keys raise ``SpecError('<string>:LINE: ...')``)."""
+        data = _parse(parse_yaml, text, "<string>")
         return cls.from_dict({} if data is None else data)
 
     def to_yaml(self) -> str:
@@ -335,11 +338,13 @@ class RandomizationSpec:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RandomizationSpec:
-        """Read a ``.yaml``/``.yml`` or ``.json`` file."""
-        text = Path(path).read_text()
-        if str(path).endswith(".json"):
-            return cls.from_dict(json.loads(text))
-        return cls.from_yaml(text)
+        """Read a ``.yaml``/``.yml`` or ``.json`` file; every error is a ``SpecError`` whose message starts with
+        ``FILE:LINE:`` (the line of the offending field, when the file is YAML)."""
+        source = str(path)
+        text = _parse(read_text, Path(path))
+        is_json = source.endswith(".json")
+        data = _parse(parse_json if is_json else parse_yaml, text, source)
+        return locate(lambda d: cls.from_dict({} if d is None else d), data, text, source, yaml_text=not is_json)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write YAML (or JSON for a ``.json`` path) atomically."""
@@ -360,6 +365,13 @@ class RandomizationSpec:
 
 
 # ------------------------------------------------------------------------------------ generic (de)serialise
+def _parse(reader: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return reader(*args)
+    except ValueError as err:
+        raise SpecError(str(err)) from None
+
+
 def _join(path: str, key: str) -> str:
     return key if not path else f"{path}.{key}"
 
