@@ -1,7 +1,8 @@
 """Offscreen MuJoCo rendering: quality presets, RGB / depth / segmentation from named cameras.
 
 The GL context is created lazily, on the first frame, in the process that renders: a context inherited through
-``fork`` hangs, so nothing here touches OpenGL at construction time.
+``fork`` hangs, so nothing here touches OpenGL at construction time. Pickling or copying a renderer drops its context;
+the copy creates its own on its first frame.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ class SceneRenderer:
         self.quality_name = quality
         self.quality = check_quality(quality)
         self._renderer: mujoco.Renderer | None = None
+
+    def __getstate__(self) -> dict:
+        """Pickle / deepcopy without the GL context (it holds ctypes pointers and belongs to one process); the copy
+        creates its own on its first frame."""
+        state = self.__dict__.copy()
+        state["_renderer"] = None
+        return state
 
     @property
     def started(self) -> bool:
