@@ -33,6 +33,11 @@ def configure_gl_backend() -> str:
 
     Returns an empty string when nothing usable was found; rendering then fails with :data:`INSTALL_HINT`.
     """
+    # Mesa's software rasteriser (llvmpipe) wakes a thread per core for every frame; for small observation
+    # images rendering in the calling thread is faster (~6% per step quiet, 2-4x less time in glReadPixels when
+    # the cores are busy) and avoids oversubscription with vector envs and data workers. GPU drivers ignore it;
+    # set LP_NUM_THREADS yourself to override. Set whether or not MUJOCO_GL was given.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     requested = os.environ.get("MUJOCO_GL", "").strip().lower()
     if requested:
         return requested
@@ -47,10 +52,6 @@ def configure_gl_backend() -> str:
     found = available_backends()
     if not found:
         return ""
-    # Mesa's software rasteriser (llvmpipe) wakes a thread per core for every frame; for small observation
-    # images one thread is faster (~6% per step here) and avoids oversubscription with vector envs.
-    # GPU drivers ignore it; set LP_NUM_THREADS yourself to override.
-    os.environ.setdefault("LP_NUM_THREADS", "0")
     os.environ["MUJOCO_GL"] = found[0]
     os.environ.setdefault("PYOPENGL_PLATFORM", found[0])
     return found[0]
