@@ -37,6 +37,8 @@ def make_env(
     that resamples every ``"episode"``, every ``"step"`` or every N steps."""
     if env_id not in ENVS:
         raise ValueError(f"unknown simreal env {env_id!r}; allowed: {sorted(ENVS)}")
+    if domain is not None and not isinstance(domain, str):
+        raise ValueError(f"domain: expected a domain name (str) or None, got {type(domain).__name__} {domain!r}")
     module, name, _ = ENVS[env_id]
     env_cls = getattr(importlib.import_module(module), name)
     if domain is not None:
@@ -44,6 +46,8 @@ def make_env(
         kwargs = {**DOMAIN_ENV_KWARGS.get(env_id, {}).get(base_domain, {}), **kwargs}
     env = env_cls.from_kwargs(env_id, **kwargs)
     if randomization is None and domain is None:
+        if resample != "episode":  # never silently ignored
+            raise ValueError(f"resample: applies only with randomization= or domain=, got resample={resample!r} alone")
         return env
     from simreal.randomization import make_randomized
 

@@ -7,9 +7,14 @@ into one and rejects unknown names or values with a ValueError that names the ar
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import numpy as np
 
 from simreal.envs.rendering import QUALITY_PRESETS
 
@@ -30,6 +35,42 @@ def check_int_range(name: str, value: Any, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
+def _type_name(tp: Any) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        return "a sequence of strings" if args[0] is str else f"a sequence of {_type_name(args[0])}"
+    return {bool: "true/false", int: "an integer", float: "a finite number", str: "a string"}.get(tp, "None")
+
+
+def _has_type(value: Any, tp: Any) -> bool:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, a) for a in args)
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_has_type(v, args[0]) for v in value)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, tp)
+
+
+def check_field_types(config: Any) -> None:
+    """Raise ValueError naming the first field of a config dataclass whose value does not have its annotated type
+    (ints are accepted for floats, bools are not numbers)."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not _has_type(value, hints[f.name]):
+            raise ValueError(f"{f.name} must be {_type_name(hints[f.name])}, got {type(value).__name__} {value!r}")
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """Options common to every simreal env. Observations always render with the ``fast`` preset."""
@@ -43,6 +84,7 @@ class EnvConfig:
     camera_projections: bool = False  # pixels_state: add each camera's 3x4 projection matrix ("<key>_projection")
 
     def __post_init__(self) -> None:
+        check_field_types(self)  # of every field, subclasses' included, before any range check
         check_choice("obs_mode", self.obs_mode, OBS_MODES)
         check_int_range("image_size", self.image_size, *IMAGE_SIZE_RANGE)
         check_int_range("render_size", self.render_size, *IMAGE_SIZE_RANGE)
@@ -70,7 +112,7 @@ def config_from_kwargs(cls: type[ConfigT], kwargs: Mapping[str, Any], env_id: st
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise ValueError(f"{env_id}: unknown argument(s) {unknown}; allowed: {allowed}")
-    values = dict(kwargs)
-    if "cameras" in values and not isinstance(values["cameras"], str):
+    values = {k: v.item() if isinstance(v, np.generic) else v for k, v in kwargs.items()}  # numpy scalars
+    if isinstance(values.get("cameras"), list | tuple):
         values["cameras"] = tuple(values["cameras"])
     return cls(**values)
