@@ -47,6 +47,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ``spec`` and ``seed`` may also be given in their JSON forms (``spec.to_dict()``; a seed sequence as
     ``{"entropy", "spawn_key"}``), which is what ``env.spec`` records, so the spec round-trips through JSON.
     Pickling or deep-copying the wrapper copies its whole state (generator, current params, latency queue).
+    With ``control.action_repeat`` a step's reward is the sum of the inner rewards, except for goal envs (with
+    ``compute_reward``): there it is the last one, so that it equals ``compute_reward`` of the returned goals.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(self, spec=spec_json(spec), resample=resample, seed=seed_json(seed))
         gym.Wrapper.__init__(self, env)
         self._base: Any = env.unwrapped  # a simreal MujocoEnv: model, refresh_textures
+        self._goal_env = callable(getattr(self._base, "compute_reward", None))
         self.resample = _check_resample(resample)
         self._rng = np.random.default_rng(self._seed_seq)
         self._defaults = Defaults({}, {})
@@ -146,7 +149,9 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 base.frame_skip = max(1, round(substeps * float(self._period.sample(self._rng))))
             for _ in range(repeat):
                 obs, reward, terminated, truncated, info = self.env.step(applied)
-                total += float(reward)
+                # a goal env's reward must stay compute_reward(achieved_goal, desired_goal) of the returned
+                # observation (HER relabels with it), so a repeated step gives the last reward, not the sum
+                total = float(reward) if self._goal_env else total + float(reward)
                 if terminated or truncated:
                     break
         finally:

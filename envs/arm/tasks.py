@@ -142,11 +142,18 @@ class ArmEnv(MujocoEnv):
         return np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1)
 
     def goal_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
-        """Vectorised goal reward (SB3 HER relabelling): ``-d`` (dense) or ``-(d > threshold)`` (sparse)."""
+        """Vectorised goal reward (SB3 HER relabelling): ``-d`` (dense) or ``-(not success)`` (sparse).
+
+        A goal env's step reward is exactly this function of the returned ``achieved_goal`` and ``desired_goal``
+        (float32, as observed); it does not depend on ``info``."""
         distance = self.goal_distance(achieved_goal, desired_goal)
         if self.config.reward_type == "sparse":
-            return -(distance > self.config.success_threshold).astype(np.float32)
+            return -(~self._succeeded(distance)).astype(np.float32)
         return -distance.astype(np.float32)
+
+    def _succeeded(self, distance: np.ndarray) -> np.ndarray:
+        """Success per distance (compared in the distance's own precision, as ``goal_reward`` does)."""
+        return np.asarray(distance) < self.config.success_threshold
 
     # ----------------------------------------------------------------- episode
     def _reset_task(self) -> None:
@@ -175,8 +182,12 @@ class ArmEnv(MujocoEnv):
         self.data.ctrl[self._gripper_actuator] = 0.5 * (action[3] + 1.0) * FINGER_OPEN
 
     def _evaluate(self, action: np.ndarray) -> tuple[dict[str, float], bool, dict[str, Any]]:
-        distance = float(self.goal_distance(self.achieved_goal(), self.goal))
-        success = distance < self.config.success_threshold
+        achieved, desired = self.achieved_goal(), self.goal
+        if self.config.goal_env:  # measure on the float32 goals the observation returns, as compute_reward sees them
+            achieved, desired = achieved.astype(np.float32), desired.astype(np.float32)
+        distance_array = self.goal_distance(achieved, desired)
+        success = bool(self._succeeded(distance_array))
+        distance = float(distance_array)
         terms = self._reward_terms(distance, success)
         info: dict[str, Any] = {"is_success": bool(success), "goal_distance": distance}
         info.update(self._distances())
