@@ -1,15 +1,17 @@
 """Evaluate a trained run on several domains: per-episode returns, success and seeds -> ``results.json``.
 
 Each domain is an independent seeded task (:class:`DomainTask`) run through a ``concurrent.futures`` executor
-(spawned local processes by default). Every domain replays the same episode seeds, so domains are paired.
+(:mod:`simreal.parallel`: spawned local processes by default, or Ray). Every domain replays the same episode seeds,
+so domains are paired.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
 import os
+import re
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,16 +24,21 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
 
 from simreal.agents.callbacks import MODEL, VECNORM
-from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
-from simreal.agents.hyperparams import load_hyperparams, wrap_env
+from simreal.agents.env_factory import DOMAINS, make_env, randomization_hash, spec_hash
+from simreal.agents.hyperparams import wrap_env
 from simreal.agents.perception import load_goal_perception
-from simreal.agents.results import DomainResult, Results, RunDirError, load_run, save_results
+from simreal.agents.results import DomainResult, Results, load_run, save_results
+from simreal.agents.run_files import check_run_files, load_policy, load_vecnormalize, uses_vecnormalize
 from simreal.agents.spec_tools import group_spec
-from simreal.agents.train import ALGOS, ENCODER, HP_FILE
+from simreal.agents.train import ALGOS, ENCODER
 from simreal.atomic import atomic_path
+from simreal.parallel import LocalExecutor, Resources, make_executor
 from simreal.randomization import env_family
+from simreal.randomization.presets import PRESETS, is_domain
+from simreal.randomization.realities import expand_domains
 
 GIF_FPS = 10
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,11 @@ class DomainTask:
     strength: float | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def resources(self) -> Resources:
+        """What the task needs on a worker (read by the Ray executor)."""
+        return Resources(cpus=self.threads)
+
 
 def episode_seeds(seed: int, episodes: int) -> list[int]:
     """The episode reset seeds used on every domain for evaluation seed ``seed``."""
@@ -58,12 +70,7 @@ def episode_seeds(seed: int, episodes: int) -> list[int]:
 
 
 def _load_policy(train_dir: Path, algo: str) -> BaseAlgorithm:
-    if not (train_dir / MODEL).is_file():
-        raise RunDirError(f"{train_dir / MODEL} does not exist (training not finished?)")
-    try:
-        return ALGOS[algo].load(train_dir / MODEL, device="cpu")
-    except (ValueError, OSError, KeyError, RuntimeError) as exc:
-        raise RunDirError(f"{train_dir / MODEL} is corrupt: {exc}") from exc
+    return load_policy(train_dir / MODEL, ALGOS[algo], device="cpu")
 
 
 def _family(env_id: str) -> str:
@@ -76,7 +83,7 @@ def _family(env_id: str) -> str:
 
 def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     meta = load_run(train_dir)
-    hp = load_hyperparams(meta.algo, meta.env_id, train_dir / HP_FILE)
+    hp = check_run_files(train_dir, meta)
     kwargs = {**hp.env_kwargs, **task.env_kwargs}
     if task.gif_frames > 0:
         kwargs.setdefault("render_mode", "rgb_array")
@@ -90,7 +97,8 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
             from simreal.transfer.wrapper import CycleGANObservation
         except ImportError as exc:
             raise ValueError(f"transfer needs simreal.transfer.wrapper.CycleGANObservation: {exc}") from exc
-        env = CycleGANObservation(env, task.transfer, direction="real2sim")
+        # the guard first checks on 32 resets that the task object survives translation; warns loudly if not
+        env = CycleGANObservation(env, task.transfer, direction="real2sim", guard="warn", domain=task.domain)
     if hp.env_wrapper is not None:
         env = wrap_env(env, hp.env_wrapper)
     venv: VecEnv = DummyVecEnv([lambda: env])
@@ -98,9 +106,8 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
         venv = VecFrameStack(venv, hp.frame_stack)
     if hp.goal_perception is not None:
         venv = load_goal_perception(venv, train_dir / ENCODER, hp.goal_perception)
-    if (train_dir / VECNORM).is_file():
-        venv = VecNormalize.load(str(train_dir / VECNORM), venv)
-        venv.training, venv.norm_reward = False, False
+    if uses_vecnormalize(meta, hp):
+        venv = load_vecnormalize(train_dir / VECNORM, venv, training=False)
     return venv, base
 
 
@@ -153,19 +160,23 @@ def run_domain_task(task: DomainTask) -> DomainResult:
     )
 
 
-def default_executor(n_tasks: int, workers: int | None = None) -> ProcessPoolExecutor:
-    """Spawned local processes (safe after any GL context or torch threads exist in the parent)."""
+def default_executor(n_tasks: int, workers: int | None = None, kind: str = "local") -> Executor:
+    """Spawned local processes that die with this one (safe after any GL context or torch threads exist in the
+    parent), or ``kind="ray"`` (see :mod:`simreal.parallel`)."""
     n = workers or min(n_tasks, os.cpu_count() or 1)
     if n < 1:
         raise ValueError(f"workers must be >= 1, got {n}")
-    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    return LocalExecutor(n) if kind == "local" else make_executor(kind, workers, n_tasks)
 
 
-def run_tasks(tasks: Sequence[DomainTask], executor: Executor | None = None, workers: int | None = None):
-    """Run domain tasks through ``executor`` (or a fresh process pool) and return results in order."""
-    if executor is not None:
+def run_tasks(
+    tasks: Sequence[DomainTask], executor: str | Executor | None = None, workers: int | None = None
+) -> list[DomainResult]:
+    """Run domain tasks through ``executor`` (an ``Executor``, or ``local``/``ray`` for a new one) and return
+    results in order."""
+    if isinstance(executor, Executor):
         return list(executor.map(run_domain_task, tasks))
-    with default_executor(len(tasks), workers) as pool:
+    with default_executor(len(tasks), workers, executor or "local") as pool:
         return list(pool.map(run_domain_task, tasks))
 
 
@@ -178,6 +189,27 @@ def _check(domains: Sequence[str], episodes: int, gif_frames: int) -> None:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if gif_frames < 0:
         raise ValueError(f"gif_frames must be >= 0, got {gif_frames}")
+    check_domains(domains)
+
+
+def check_domains(domains: Sequence[str], option: str = "domains") -> None:
+    """Each domain must be a named domain, a preset or an existing YAML/JSON spec file (``option`` names the
+    argument in the error)."""
+    for domain in domains:
+        is_spec_file = Path(domain).suffix in SPEC_SUFFIXES and Path(domain).is_file()
+        if domain not in (*DOMAINS, *PRESETS) and not is_spec_file and not is_domain(domain):
+            raise ValueError(
+                f"{option}: {domain!r} is not a domain ({', '.join(DOMAINS)}, real:<index>, real:<spec file>), "
+                f"a preset ({', '.join(PRESETS)}) or an existing {'/'.join(SPEC_SUFFIXES)} spec file"
+            )
+
+
+def gif_name(domain: str) -> str:
+    """File name of a domain's GIF inside the output folder; a spec path becomes ``<stem>-<hash of path>.gif``."""
+    if not re.search(r"[/\\]", domain) and (is_domain(domain) or domain in PRESETS):
+        return f"{domain.replace(':', '_')}.gif"
+    digest = hashlib.sha256(domain.encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(domain).stem)}-{digest}.gif"
 
 
 def domain_tasks(
@@ -193,11 +225,16 @@ def domain_tasks(
     """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``).
 
     ``sensitivity`` adds one task per (randomization group, strength): the canonical scene plus that group of
-    the training preset with its ranges scaled by strength (see :func:`simreal.agents.spec_tools.group_spec`).
+    the training preset with its ranges scaled by strength (see :func:`simreal.agents.spec_tools.group_spec`);
+    ``("latency", k)`` is the canonical scene with ``k`` control steps of actuation latency. ``real`` stands
+    for every member of the reality family (``real:0`` ...).
     """
+    domains = expand_domains(domains)
     _check(domains, episodes, gif_frames)
     train_dir = Path(run_dir)
-    load_run(train_dir)
+    check_run_files(train_dir, load_run(train_dir))
+    if transfer is not None and not Path(transfer).is_file():
+        raise ValueError(f"transfer: checkpoint {transfer} does not exist")
     out = Path(out_dir) if out_dir is not None else train_dir
     sweeps = [
         DomainTask(
@@ -219,7 +256,7 @@ def domain_tasks(
             episodes=episodes,
             seed=seed,
             transfer=None if transfer is None else str(transfer),
-            gif_path=str(out / f"{d}.gif") if gif_frames else None,
+            gif_path=str(out / gif_name(d)) if gif_frames else None,
             gif_frames=gif_frames,
         )
         for d in domains
@@ -252,11 +289,13 @@ def evaluate(
     gif_frames: int = 40,
     out_dir: str | Path | None = None,
     method: str | None = None,
-    executor: Executor | None = None,
+    executor: str | Executor | None = None,
     workers: int | None = None,
     sensitivity: Sequence[tuple[str, float]] = (),
 ) -> Path:
-    """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``."""
+    """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``.
+
+    ``executor``: ``local`` (default; ``workers`` processes), ``ray`` or an ``Executor`` instance."""
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out, sensitivity)

@@ -42,6 +42,8 @@ class RunMetadata:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     config_path: str | None = None
     train_dir: str = "."
+    # trained behind VecNormalize, so evaluation needs its ``vecnormalize.pkl`` (None: not recorded, older runs)
+    vecnormalize: bool | None = None
 
 
 @dataclass(frozen=True)

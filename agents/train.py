@@ -35,13 +35,12 @@ from simreal.agents.env_factory import ADR, make_vec, randomization_hash
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.perception import load_goal_perception
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
+from simreal.agents.run_files import ENCODER, HP_FILE, load_policy, load_vecnormalize
 from simreal.atomic import atomic_path, atomic_write_text
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
-HP_FILE = "hyperparams.yml"
 EVAL_SEED_OFFSET = 1_000_003
 ENCODER_SEED_OFFSET = 2_000_003
-ENCODER = "encoder.pt"
 
 
 def default_method(randomization: str | None) -> str:
@@ -74,6 +73,8 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         return False
     old = load_run(out)
+    if old.vecnormalize is None:  # written before run.json recorded it
+        old = dataclasses.replace(old, vecnormalize=meta.vecnormalize)
     diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
     if set(diff) - {"timesteps"}:
         raise RunDirError(f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False")
@@ -104,7 +105,7 @@ def _build_model(
     cls = ALGOS[algo]
     if ckpt is None:
         return cls(hp.policy, venv, seed=seed, device=device, tensorboard_log=tb, verbose=0, **hp.algo_kwargs)
-    model = cls.load(ckpt / MODEL, env=venv, device=device, tensorboard_log=tb)
+    model = load_policy(ckpt / MODEL, cls, env=venv, device=device, tensorboard_log=tb)
     if isinstance(model, OffPolicyAlgorithm) and (ckpt / REPLAY).is_file():
         model.load_replay_buffer(ckpt / REPLAY)
     return model
@@ -220,6 +221,7 @@ def train(
         timesteps=total,
         env_kwargs=json.loads(json.dumps(hp.env_kwargs)),
         config_path=None if config_path is None else str(config_path),
+        vecnormalize=hp.normalize_kwargs is not None,
     )
     if _prepare_dir(out, meta, resume):
         return out
@@ -232,8 +234,9 @@ def train(
     if hp.goal_perception is not None:
         venv = _goal_perception(venv, env_id, randomization, hp, seed, out)
     if hp.normalize_kwargs is not None:
-        has_stats = ckpt is not None and (ckpt / VECNORM).is_file()
-        venv = VecNormalize.load(str(ckpt / VECNORM), venv) if has_stats else VecNormalize(venv, **hp.normalize_kwargs)
+        # a checkpoint of a normalized run without its statistics is incomplete: never resume with fresh ones
+        fresh = ckpt is None
+        venv = VecNormalize(venv, **hp.normalize_kwargs) if fresh else load_vecnormalize(ckpt / VECNORM, venv, True)
     model = _build_model(algo, hp, venv, seed, ckpt, tb, device)
     if hp.pretrain_encoder is not None and hp.goal_perception is None:
         _pretrained_encoder(model, env_id, randomization, hp, seed, out)

@@ -1,0 +1,131 @@
+"""A run is evaluated exactly as it was trained, or not at all: missing or damaged artefacts name the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from simreal.agents.evaluate import evaluate
+from simreal.agents.results import RunDirError, load_results, load_run
+from simreal.agents.train import train
+from simreal.cli import main
+
+CONFIG = """
+simreal/Reach-v0:
+  policy: 'MlpPolicy'
+  n_envs: 1
+  n_steps: 32
+  batch_size: 32
+  n_epochs: 1
+  normalize: true
+  policy_kwargs: "dict(net_arch=[8])"
+  env_kwargs:
+    obs_mode: state
+"""
+
+
+@pytest.fixture(scope="module")
+def normalized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("normalized")
+    config = root / "ppo.yml"
+    config.write_text(CONFIG)
+    return train("simreal/Reach-v0", "ppo", None, 32, 0, root / "run", config, eval_freq=32, progress_bar=False)
+
+
+@pytest.fixture
+def run(normalized_run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(normalized_run, tmp_path / "run"))
+
+
+def _evaluate(run: Path, domains: tuple[str, ...] = ("canonical",), **kwargs) -> Path:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return evaluate(run, domains, episodes=1, gif_frames=0, executor=pool, **kwargs)
+
+
+def test_run_json_records_vecnormalize(run: Path) -> None:
+    assert load_run(run).vecnormalize is True
+    assert load_results(_evaluate(run)).domain("canonical").returns
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_missing_vecnormalize_refuses_to_evaluate(run: Path, recorded: bool) -> None:
+    (run / "vecnormalize.pkl").unlink()
+    if not recorded:  # a run.json written before the field existed: hyperparams.yml says normalize
+        payload = json.loads((run / "run.json").read_text())
+        del payload["vecnormalize"]
+        (run / "run.json").write_text(json.dumps(payload))
+    with pytest.raises(RunDirError, match=r"vecnormalize\.pkl does not exist.*VecNormalize"):
+        _evaluate(run)
+    assert not (run / "results.json").exists()
+
+
+def test_garbage_vecnormalize_names_the_file(run: Path) -> None:
+    (run / "vecnormalize.pkl").write_bytes(b"garbage")
+    with pytest.raises(RunDirError, match=r"run/vecnormalize\.pkl is corrupt"):
+        _evaluate(run)
+
+
+def test_stray_vecnormalize_of_an_unnormalized_run_is_rejected(run: Path) -> None:
+    payload = json.loads((run / "run.json").read_text())
+    payload["vecnormalize"] = False
+    (run / "run.json").write_text(json.dumps(payload))
+    with pytest.raises(RunDirError, match="trained without VecNormalize"):
+        _evaluate(run)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("model.zip", None, r"model\.zip does not exist"),
+        ("model.zip", b"not a zip", r"model\.zip is corrupt"),
+        ("hyperparams.yml", None, r"hyperparams\.yml does not exist"),
+        ("hyperparams.yml", b"simreal/Reach-v0: [\n", r"hyperparams\.yml is invalid: .*hyperparams\.yml:2:1"),
+    ],
+)
+def test_missing_or_damaged_run_files_name_the_file(run: Path, name: str, content: bytes | None, match: str) -> None:
+    if content is None:
+        (run / name).unlink()
+    else:
+        (run / name).write_bytes(content)
+    with pytest.raises(RunDirError, match=match):
+        _evaluate(run)
+
+
+def test_missing_transfer_checkpoint_fails_before_any_episode(run: Path) -> None:
+    with pytest.raises(ValueError, match=r"transfer: checkpoint .*gan\.pt does not exist"):
+        _evaluate(run, transfer=run / "gan.pt")
+
+
+def test_resume_from_a_checkpoint_without_its_statistics_is_refused(run: Path) -> None:
+    for stats in (run / "checkpoints").glob("step_*/vecnormalize.pkl"):
+        stats.unlink()
+    (run / "model.zip").unlink()
+    with pytest.raises(RunDirError, match=r"checkpoints/step_\d+/vecnormalize\.pkl does not exist"):
+        train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path)
+
+
+def test_unknown_domain_names_the_option_and_lists_valid_ones(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match=r"domains: 'bogus' is not a domain \(canonical, train, test, real"):
+        _evaluate(run, ("canonical", "bogus"))
+    assert main(["evaluate", str(run), "--domains", "canonical,bogus", "--episodes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --domains: 'bogus' is not a domain (canonical, train, test, real")
+    assert "randomization" not in err
+
+
+def test_gif_of_a_spec_file_domain_goes_into_the_run_folder(run: Path, tmp_path: Path) -> None:
+    from simreal.randomization.presets import PRESET_DIR
+
+    spec_dir = tmp_path / "specs"
+    spec_dir.mkdir()
+    spec = spec_dir / "spec.yaml"
+    shutil.copy(PRESET_DIR / "arm_visual.yaml", spec)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        path = evaluate(run, (str(spec), "canonical"), episodes=1, gif_frames=2, executor=pool)
+    assert sorted(p.name for p in spec_dir.iterdir()) == ["spec.yaml"]
+    gifs = sorted(p.name for p in run.glob("*.gif"))
+    assert gifs == sorted(["canonical.gif", load_results(path).domain(str(spec)).gif])
