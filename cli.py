@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+DEBUG_ENV = "SIMREAL_DEBUG"
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -23,7 +28,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
     report = run_doctor(repeats=args.repeats)
     print("\n".join(report.lines()))
-    return 0 if report.bit_identical else 1
+    return 0 if report.ok else 1
 
 
 def _gallery(args: argparse.Namespace) -> int:
@@ -35,10 +40,20 @@ def _gallery(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{option}: not valid JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"{option}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def _train(args: argparse.Namespace) -> int:
     from simreal.agents.cli import train_main
 
-    env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else None
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs") if args.env_kwargs else None
     return train_main(
         args.env_id, args.algo, args.randomization, args.timesteps, args.seed, args.out, args.config,
         args.n_envs, args.eval_freq, not args.no_resume, args.tensorboard, env_kwargs,
@@ -48,7 +63,9 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from simreal.agents.cli import evaluate_main
 
-    return evaluate_main(args.run_dir, args.domains, args.episodes, args.transfer, args.seed, args.workers)
+    return evaluate_main(
+        args.run_dir, args.domains, args.episodes, args.transfer, args.seed, args.workers, executor=args.executor
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -63,7 +80,8 @@ def _experiment(args: argparse.Namespace) -> int:
 
         localization_main(
             out=args.out or "runs/localization", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
-            seed=args.seed, workers=args.workers,
+            seed=args.seed, workers=args.workers, executor=args.executor, domains=args.domains,
+            eval_only=args.eval_only,
         )  # fmt: skip
         return 0
     if args.what == "transfer":
@@ -71,12 +89,13 @@ def _experiment(args: argparse.Namespace) -> int:
 
         transfer_experiment_main(
             out=args.out or "runs/transfer", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
-            gan_steps=args.gan_steps, seed=args.seed,
+            gan_steps=args.gan_steps, seed=args.seed, executor=args.executor, domains=args.domains,
+            eval_only=args.eval_only,
         )  # fmt: skip
         return 0
     from simreal.agents.cli import experiment_main
 
-    return experiment_main(args.what)
+    return experiment_main(args.what, executor=args.executor)
 
 
 def _dataset(args: argparse.Namespace) -> int:
@@ -85,7 +104,7 @@ def _dataset(args: argparse.Namespace) -> int:
     generate_main(
         args.env_id, n=args.n, out=args.out, randomization=args.randomization, domain=args.domain,
         workers=args.workers, seed=args.seed, shard_size=args.shard_size, image_size=args.image_size,
-        camera=args.camera, policy=args.policy,
+        camera=args.camera, policy=args.policy, executor=args.executor,
     )  # fmt: skip
     return 0
 
@@ -100,107 +119,187 @@ def _transfer(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="simreal", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+EXECUTOR_HELP = (
+    "where parallel tasks run: local (spawned processes on this machine) or ray (the cluster at RAY_ADDRESS, "
+    "else a local Ray; pip install 'simreal[ray]')"
+)
 
-    doctor = sub.add_parser("doctor", help="rendering backend, GL renderer, ms per frame, determinism")
-    doctor.add_argument("--repeats", type=int, default=50)
+
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", choices=["local", "ray"], default="local", help=EXECUTOR_HELP)
+
+
+ALGO_NAMES = ("ppo", "sac", "sac_her")
+DOMAIN_NAMES = ("canonical", "train", "test", "real")
+RANDOMIZATION_HELP = "preset (none, visual, physics, full), domain (canonical, train, test, real) or a YAML spec path"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default (unless it is None/False or the help explains it); keeps line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _sub(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and docs): every option has help, choices and its default."""
+    examples = "examples:\n  " + "\n  ".join(line for line in __doc__.splitlines() if line.startswith("simreal "))
+    parser = argparse.ArgumentParser(
+        prog="simreal", description=__doc__.split("\n")[0], epilog=examples, formatter_class=_HelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = _sub(sub, "doctor", "rendering backend, GL renderer, ms per frame, determinism")
+    doctor.add_argument("--repeats", type=int, default=50, help="frames timed per render preset")
     doctor.set_defaults(func=_doctor)
 
-    gallery = sub.add_parser("gallery", help="image grid of randomized observations")
-    gallery.add_argument("env_id")
-    gallery.add_argument("--randomization", default="full", help="preset name or YAML path")
-    gallery.add_argument("--domain", choices=["canonical", "train", "test", "real"], default=None)
-    gallery.add_argument("-n", type=int, default=16)
-    gallery.add_argument("--out", default="grid.png")
-    gallery.add_argument("--seed", type=int, default=0)
-    gallery.add_argument("--image-size", type=int, default=96)
+    gallery = _sub(sub, "gallery", "image grid of randomized observations")
+    gallery.add_argument("env_id", help="a registered id, e.g. simreal/Push-v0")
+    gallery.add_argument("--randomization", default="full", help="preset name or YAML spec path")
+    gallery.add_argument("--domain", choices=DOMAIN_NAMES, help="a named domain (overrides --randomization)")
+    gallery.add_argument("-n", type=int, default=16, help="number of images")
+    gallery.add_argument("--out", default="grid.png", help="output PNG path")
+    gallery.add_argument("--seed", type=int, default=0, help="random seed")
+    gallery.add_argument("--image-size", type=int, default=96, help="side of each image in pixels")
     gallery.set_defaults(func=_gallery)
 
-    train = sub.add_parser("train", help="train an SB3 policy")
-    train.add_argument("env_id")
-    train.add_argument("--algo", default="ppo")
-    train.add_argument("--randomization", default=None, help="preset, YAML path or domain name")
-    train.add_argument("--timesteps", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default="runs/run")
-    train.add_argument("--config", default=None, help="rl-zoo3 style hyper-parameter YAML")
-    train.add_argument("--n-envs", type=int, default=None)
-    train.add_argument("--eval-freq", type=int, default=10_000)
-    train.add_argument("--no-resume", action="store_true")
-    train.add_argument("--tensorboard", action="store_true")
-    train.add_argument("--env-kwargs", default=None, help='JSON, e.g. \'{"obs_mode": "pixels"}\'')
+    train = _sub(sub, "train", "train an SB3 policy into a run folder")
+    train.add_argument("env_id", help="a registered id, e.g. simreal/Reach-v0")
+    train.add_argument("--algo", choices=ALGO_NAMES, default="ppo", help="SB3 algorithm")
+    train.add_argument("--randomization", default=None, help=f"{RANDOMIZATION_HELP}, or adr (default: as registered)")
+    train.add_argument("--timesteps", type=int, default=None, help="env steps (default: the config's n_timesteps)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+    train.add_argument("--out", default="runs/run", help="run folder (resumed if it holds a checkpoint)")
+    train.add_argument("--config", default=None, help="rl-zoo3 style hyper-parameter YAML (default: configs/ALGO.yml)")
+    train.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the config's n_envs)")
+    train.add_argument("--eval-freq", type=int, default=10_000, help="env steps between evaluations; 0: off")
+    train.add_argument("--no-resume", action="store_true", help="start over instead of resuming from a checkpoint")
+    train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to OUT/tb")
+    train.add_argument("--env-kwargs", default=None, help='gym.make keywords as JSON, e.g. \'{"obs_mode": "pixels"}\'')
     train.set_defaults(func=_train)
 
-    evaluate = sub.add_parser("evaluate", help="evaluate a run over domains")
-    evaluate.add_argument("run_dir")
-    evaluate.add_argument("--domains", default="canonical,test,real")
-    evaluate.add_argument("--episodes", type=int, default=50)
-    evaluate.add_argument("--transfer", default=None, help="CycleGAN checkpoint (real2sim)")
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--workers", type=int, default=None)
+    evaluate = _sub(sub, "evaluate", "evaluate a run over domains (results and GIFs go into the run folder)")
+    evaluate.add_argument("run_dir", help="a run folder written by simreal train")
+    evaluate.add_argument(
+        "--domains", default="canonical,test,real", help=f"comma-separated; each a {RANDOMIZATION_HELP}"
+    )
+    evaluate.add_argument("--episodes", type=int, default=50, help="episodes per domain")
+    evaluate.add_argument("--transfer", default=None, help="CycleGAN checkpoint applied real2sim to observations")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the episode seeds (same on every domain)")
+    evaluate.add_argument("--workers", type=int, default=None, help="processes (default: one per domain, <= CPUs)")
+    _add_executor(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
-    report = sub.add_parser("report", help="Markdown + self-contained HTML report of runs")
-    report.add_argument("runs_root")
-    report.add_argument("--out", default="report")
+    report = _sub(sub, "report", "Markdown + self-contained HTML report of runs")
+    report.add_argument("runs_root", help="folder searched for results.json files")
+    report.add_argument("--out", default="report", help="output folder")
     report.set_defaults(func=_report)
 
-    experiment = sub.add_parser("experiment", help="an experiment YAML, or 'localization' / 'transfer'")
+    experiment = _sub(sub, "experiment", "an experiment YAML, or 'localization' / 'transfer'")
     experiment.add_argument("what", help="configs/experiments/NAME.yaml, localization or transfer")
-    experiment.add_argument("--out", default=None)
-    experiment.add_argument("--seed", type=int, default=0)
+    experiment.add_argument(
+        "--out", default=None, help="localization/transfer: output folder (default: runs/localization, runs/transfer)"
+    )
+    experiment.add_argument("--seed", type=int, default=0, help="localization/transfer: random seed")
     experiment.add_argument("--n-train", type=int, default=8000, help="localization/transfer: training frames")
     experiment.add_argument("--n-eval", type=int, default=500, help="localization/transfer: frames per domain")
     experiment.add_argument("--epochs", type=int, default=12, help="localization/transfer: CNN epochs")
     experiment.add_argument("--gan-steps", type=int, default=3000, help="transfer: CycleGAN steps")
     experiment.add_argument("--workers", type=int, default=2, help="localization: frame-collection processes")
+    experiment.add_argument(
+        "--domains", default=None,
+        help="localization/transfer: evaluation domains, comma-separated names or your own spec files, e.g. "
+        "canonical,test,real:0,my_lab.yaml (default: canonical, test and real:0..real:4)",
+    )  # fmt: skip
+    experiment.add_argument(
+        "--eval-only", default=None, metavar="MODELS_DIR",
+        help="localization/transfer: evaluate the models saved in MODELS_DIR (an earlier run's --out) on --domains "
+        "without retraining",
+    )  # fmt: skip
+    _add_executor(experiment)
     experiment.set_defaults(func=_experiment)
 
-    dataset = sub.add_parser("dataset", help="labelled datasets")
-    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
-    generate = dataset_sub.add_parser("generate", help="sharded, resumable labelled dataset")
-    generate.add_argument("env_id")
-    generate.add_argument("-n", type=int, required=True)
-    generate.add_argument("--randomization", default=None)
-    generate.add_argument("--domain", default=None, choices=["canonical", "train", "test", "real"])
-    generate.add_argument("--out", required=True)
-    generate.add_argument("--workers", type=int, default=1)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--shard-size", type=int, default=1000)
+    dataset = _sub(sub, "dataset", "labelled datasets")
+    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True, metavar="COMMAND")
+    generate = _sub(dataset_sub, "generate", "sharded, resumable labelled dataset")
+    generate.add_argument("env_id", help="a registered id, e.g. simreal/Push-v0")
+    generate.add_argument("-n", type=int, required=True, help="number of frames")
+    generate.add_argument("--randomization", default=None, help="preset name or YAML spec path")
+    generate.add_argument("--domain", default=None, choices=DOMAIN_NAMES, help="a named domain")
+    generate.add_argument("--out", required=True, help="dataset folder (resumed if it exists)")
+    generate.add_argument("--workers", type=int, default=1, help="processes")
+    generate.add_argument("--seed", type=int, default=0, help="random seed")
+    generate.add_argument("--shard-size", type=int, default=1000, help="frames per shard")
     generate.add_argument("--camera", default=None, help="camera name (default: the env's default camera)")
-    generate.add_argument("--policy", choices=["oracle", "random"], default="oracle")
-    generate.add_argument("--image-size", type=int, default=64)
+    generate.add_argument("--policy", choices=["oracle", "random"], default="oracle", help="actions between frames")
+    generate.add_argument("--image-size", type=int, default=64, help="side of each frame in pixels")
+    _add_executor(generate)
     generate.set_defaults(func=_dataset)
 
-    transfer = sub.add_parser("transfer", help="CycleGAN observation transfer")
-    transfer_sub = transfer.add_subparsers(dest="transfer_command", required=True)
-    transfer_train = transfer_sub.add_parser("train", help="train a CycleGAN between two frame sources")
+    transfer = _sub(sub, "transfer", "CycleGAN observation transfer")
+    transfer_sub = transfer.add_subparsers(dest="transfer_command", required=True, metavar="COMMAND")
+    transfer_train = _sub(transfer_sub, "train", "train a CycleGAN between two frame sources")
     transfer_train.add_argument("--source", required=True, help="ENV_ID:DOMAIN or a folder/video of frames")
     transfer_train.add_argument("--target", required=True, help="ENV_ID:DOMAIN or a folder/video of frames")
-    transfer_train.add_argument("--preset", choices=["fast", "reference"], default="fast")
-    transfer_train.add_argument("--out", required=True)
-    transfer_train.add_argument("--steps", type=int, default=2000)
-    transfer_train.add_argument("--seed", type=int, default=0)
-    transfer_train.add_argument("--n-frames", type=int, default=1000)
-    transfer_train.add_argument("--image-size", type=int, default=64)
+    transfer_train.add_argument("--preset", choices=["fast", "reference"], default="fast", help="network size")
+    transfer_train.add_argument("--out", required=True, help="output folder of the checkpoint")
+    transfer_train.add_argument("--steps", type=int, default=2000, help="training steps")
+    transfer_train.add_argument("--seed", type=int, default=0, help="random seed")
+    transfer_train.add_argument("--n-frames", type=int, default=1000, help="frames collected per side")
+    transfer_train.add_argument("--image-size", type=int, default=64, help="side of each frame in pixels")
     transfer_train.set_defaults(func=_transfer)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the sub-command; bad input exits with status 2 and a one-line message."""
+def describe_error(error: BaseException) -> str:
+    """``<where>: <what>`` for a user-input error (``FILE:LINE:COLUMN`` for YAML/JSON syntax errors)."""
+    import yaml
+
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        where = "YAML" if mark.name.startswith("<") else mark.name
+        return f"{where}:{mark.line + 1}:{mark.column + 1}: {error.problem or error.context}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"JSON:{error.lineno}:{error.colno}: {error.msg}"
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error) or type(error).__name__
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean bad input (arguments, files, configs), not a bug in simreal."""
+    import yaml
     from gymnasium.error import Error as GymnasiumError
 
+    return (ValueError, yaml.YAMLError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
+            GymnasiumError)  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the sub-command.
+
+    Bad input (any ``ValueError`` incl. JSON errors, YAML errors, missing files, unknown env ids) prints one line
+    ``error: <where>: <what>`` to stderr and exits with status 2; set ``SIMREAL_DEBUG=1`` for the traceback.
+    Other exceptions are bugs and keep their traceback.
+    """
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (ValueError, FileNotFoundError, GymnasiumError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except user_errors() as error:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        print(f"error: {describe_error(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,25 +1,18 @@
 """Entry points for the ``simreal`` console script: plain typed arguments, exit code returned.
 
-Bad input (``ValueError``, including a missing or corrupt run dir) prints ``error: ...`` to stderr and
-returns 2 instead of a traceback.
+Bad input raises (``ValueError``, including :class:`~simreal.agents.results.RunDirError` for a missing or corrupt
+run dir); :func:`simreal.cli.main` turns it into ``error: ...`` on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_BAD_INPUT = 2
-
 
 def _run(fn: Callable[[], Path], message: str) -> int:
-    try:
-        path = fn()
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    path = fn()
     print(message.format(path=path))
     return 0
 
@@ -63,12 +56,15 @@ def evaluate_main(
     transfer: str | None = None,
     seed: int = 0,
     workers: int | None = None,
+    executor: str = "local",
 ) -> int:
-    """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50``."""
-    from simreal.agents.evaluate import evaluate
+    """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50 [--executor ray]``."""
+    from simreal.agents.evaluate import check_domains, evaluate
 
+    names = parse_domains(domains)
+    check_domains(names, "--domains")
     return _run(
-        lambda: evaluate(run_dir, parse_domains(domains), episodes, transfer, seed, workers=workers),
+        lambda: evaluate(run_dir, names, episodes, transfer, seed, workers=workers, executor=executor),
         "results written to {path}",
     )
 
@@ -80,8 +76,8 @@ def report_main(runs_root: str, out: str = "report") -> int:
     return _run(lambda: make_report(runs_root, out), "report: {path}")
 
 
-def experiment_main(config: str) -> int:
-    """``simreal experiment configs/experiments/X.yaml``: prints where ``report.html`` is."""
+def experiment_main(config: str, executor: str = "local") -> int:
+    """``simreal experiment configs/experiments/X.yaml [--executor ray]``: prints where ``report.html`` is."""
     from simreal.agents.experiment import run_experiment
 
-    return _run(lambda: run_experiment(config), "report: {path}")
+    return _run(lambda: run_experiment(config, executor), "report: {path}")

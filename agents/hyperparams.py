@@ -169,12 +169,30 @@ def _perception_settings(value: Any, where: str) -> dict[str, int] | None:
     return dict(value)
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse the YAML file ``path``; a missing file or a syntax error raises ``ValueError`` naming ``what``, the
+    file and (for syntax errors) ``FILE:LINE:COLUMN``."""
+    if not path.is_file():
+        raise ValueError(f"{what} {path} does not exist")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} {path} is not UTF-8 text: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or exc
+        raise ValueError(f"{where}: not valid YAML: {problem}") from exc
+
+
 def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
-    if not config_path.is_file():
-        raise ValueError(f"config_path {config_path} does not exist")
-    data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(config_path, "config_path") or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config_path {config_path}: expected a mapping of env ids, got {type(data).__name__}")
     if env_id not in data:
         raise ValueError(f"config_path {config_path}: no entry for env id {env_id!r}; has {sorted(data)}")
+    if not isinstance(data[env_id], dict):
+        raise ValueError(f"config_path {config_path}[{env_id}]: expected a mapping of settings")
     return dict(data[env_id])
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from simreal.agents.cli import evaluate_main, report_main
 from simreal.agents.evaluate import evaluate
 from simreal.agents.results import RunDirError
+from simreal.cli import main
+from simreal.randomization.realities import reality_domains
 
 CONFIG = """
 simreal/Reach-v0:
@@ -62,7 +63,7 @@ def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
     assert results["schema_version"] == 1
     assert results["run"]["method"] == "DR"
     domains = [d["domain"] for d in results["domains"]]
-    assert domains == ["visual.lights@0.5", "visual.lights@1", "canonical", "test", "real"]
+    assert domains == ["visual.lights@0.5", "visual.lights@1", "canonical", "test", *reality_domains()]
     assert results["domains"][0]["axis"] == "visual.lights"
     assert results["domains"][0]["strength"] == 0.5
     for dom in results["domains"]:
@@ -93,9 +94,9 @@ def test_evaluate_corrupt_run_dir(tmp_path: Path) -> None:
 
 
 def test_cli_reports_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert evaluate_main(str(tmp_path / "missing")) == 2
+    assert main(["evaluate", str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
-    assert report_main(str(tmp_path), str(tmp_path / "out")) == 2
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "no results.json" in capsys.readouterr().err
 
 

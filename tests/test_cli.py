@@ -1,0 +1,157 @@
+"""The console script: every option documented, and one error path (``error: <where>: <what>``, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simreal import cli
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "simreal"):
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def _options(parser: argparse.ArgumentParser):
+    skip = (argparse._HelpAction, argparse._SubParsersAction)
+    return [a for a in parser._actions if not isinstance(a, skip)]
+
+
+def test_every_option_of_every_sub_command_has_help_and_shows_its_default() -> None:
+    missing, no_default = [], []
+    for name, parser in _parsers(cli.build_parser()):
+        formatter = parser._get_formatter()
+        for action in _options(parser):
+            label = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            if not (action.help or "").strip():
+                missing.append(label)
+                continue
+            shown = formatter._get_help_string(action) or ""
+            if action.default not in (None, False, argparse.SUPPRESS) and "default" not in shown:
+                no_default.append(label)
+    assert not missing, f"options without help: {missing}"
+    assert not no_default, f"options whose default is not shown: {no_default}"
+    assert sum(1 for _ in _parsers(cli.build_parser())) >= 11  # root + 8 commands + dataset/transfer sub-commands
+
+
+def test_help_lists_the_choices_of_algo_and_domain(capsys: pytest.CaptureFixture[str]) -> None:
+    from simreal.agents.train import ALGOS
+
+    assert tuple(sorted(cli.ALGO_NAMES)) == tuple(sorted(ALGOS))
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "{ppo,sac,sac_her}" in out
+    assert "(default: ppo)" in out
+
+
+def _report_runs(monkeypatch: pytest.MonkeyPatch, func) -> argparse.ArgumentParser:
+    """Make ``simreal report`` call ``func`` (the error path is the same for every sub-command)."""
+    parser = cli.build_parser()
+    parser._subparsers._group_actions[0].choices["report"].set_defaults(func=func)  # type: ignore[union-attr]
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    return parser
+
+
+def test_describe_error_names_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a:\n  b: [1, 2\n")
+    with bad.open() as stream, pytest.raises(yaml.YAMLError) as info:
+        yaml.safe_load(stream)
+    assert cli.describe_error(info.value).startswith(f"{bad}:3:1: expected ',' or ']'")
+    with pytest.raises(json.JSONDecodeError) as jinfo:
+        json.loads('{"a": }')
+    assert cli.describe_error(jinfo.value) == "JSON:1:7: Expecting value"
+    assert cli.describe_error(FileNotFoundError(2, "No such file or directory", "x.yml")) == (
+        "x.yml: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("episodes: must be >= 1, got 0"),
+        json.JSONDecodeError("Expecting value", "{", 1),
+        FileNotFoundError(2, "No such file or directory", "missing.yaml"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(
+    error: Exception, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(args: argparse.Namespace) -> int:
+        raise error
+
+    _report_runs(monkeypatch, boom)
+    assert cli.main(["report", "runs"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_raw_yaml_error_from_anywhere_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(args: argparse.Namespace) -> int:
+        yaml.safe_load("a: [1, 2\n")
+        return 0
+
+    _report_runs(monkeypatch, boom)
+    assert cli.main(["report", "runs"]) == 2
+    assert capsys.readouterr().err.startswith("error: YAML:2:1: expected ',' or ']'")
+
+
+def test_bugs_keep_their_traceback_and_debug_env_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def bug(args: argparse.Namespace) -> int:
+        raise KeyError("internal")
+
+    def bad_input(args: argparse.Namespace) -> int:
+        raise ValueError("n: must be >= 1")
+
+    _report_runs(monkeypatch, bug)
+    with pytest.raises(KeyError):
+        cli.main(["report", "runs"])
+    _report_runs(monkeypatch, bad_input)
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    with pytest.raises(ValueError, match="n: must be"):
+        cli.main(["report", "runs"])
+
+
+def test_bad_env_kwargs_json_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["train", "simreal/Reach-v0", "--env-kwargs", "{bad"]) == 2
+    assert capsys.readouterr().err.startswith("error: --env-kwargs: not valid JSON")
+    assert cli.main(["train", "simreal/Reach-v0", "--env-kwargs", "[1]"]) == 2
+    assert "--env-kwargs: expected a JSON object" in capsys.readouterr().err
+
+
+def test_yaml_syntax_errors_in_configs_name_the_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "ppo.yml"
+    config.write_text("simreal/Reach-v0:\n  policy: [MlpPolicy\n")
+    assert cli.main(["train", "simreal/Reach-v0", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {config}:3:1: not valid YAML")
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text("name: [x\n")
+    assert cli.main(["experiment", str(experiment)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {experiment}:2:1: not valid YAML")
+
+
+def test_yaml_syntax_error_in_a_randomization_spec_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("visual:\n  lights: {intensity: [1, 2}\n")
+    out = tmp_path / "grid.png"
+    assert cli.main(["gallery", "simreal/Reach-v0", "--randomization", str(spec), "-n", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert str(spec) in err or "spec.yaml" in err
+    assert not out.exists()
