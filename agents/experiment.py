@@ -3,26 +3,43 @@
 A method is a training randomization (``none``/domain name/preset/YAML path) plus an optional CycleGAN
 checkpoint applied at evaluation. Methods that share a training randomization share the trained policies.
 Training cells (randomization x seed) and evaluation cells (method x seed x domain) are independent seeded
-tasks run through a ``concurrent.futures`` executor (spawned local processes by default).
+tasks run through a ``concurrent.futures`` executor (:mod:`simreal.parallel`: spawned local processes by default,
+or Ray). A re-run resumes: finished training cells are skipped by :func:`~simreal.agents.train.train`, and each
+finished evaluation cell's result is kept in ``<eval dir>/.cells/`` (keyed by the task and the policy's sha256).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-import yaml
 
-from simreal.agents.evaluate import DomainTask, default_executor, domain_tasks, run_domain_task, write_results
+from simreal.agents.callbacks import MODEL
+from simreal.agents.evaluate import (
+    DomainTask,
+    check_domains,
+    default_executor,
+    domain_tasks,
+    run_domain_task,
+    write_results,
+)
+from simreal.agents.hyperparams import CONFIG_DIR, read_yaml
 from simreal.agents.report import make_report
+from simreal.agents.results import DomainResult
+from simreal.agents.spec_tools import LATENCY
 from simreal.agents.train import ALGOS, train
+from simreal.atomic import atomic_write_text
+from simreal.parallel import Resources, run_unordered
 
+PACKAGE_ROOT = CONFIG_DIR.parent  # where simreal's bundled configs/ live (the repository root in a checkout)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -38,7 +55,9 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """An experiment matrix; relative paths are relative to the working directory."""
+    """An experiment matrix. :meth:`load` resolves relative input paths (``config_path``, spec files, checkpoints)
+    against the experiment file (see :func:`resolve_input`); outputs (``out_dir``, ``report_dir``) are relative to
+    the working directory."""
 
     name: str
     env_id: str
@@ -58,9 +77,11 @@ class ExperimentConfig:
     gif_frames: int = 40
     sensitivity_axes: tuple[str, ...] = ()
     sensitivity_strengths: tuple[float, ...] = (0.5, 1.0)
+    latency_steps: tuple[float, ...] = ()  # evaluate's latency sweep (canonical scene at k steps of latency)
     workers: int | None = None
     out_dir: str | None = None
     report_dir: str | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -71,10 +92,16 @@ class ExperimentConfig:
             raise ValueError(f"seeds must be unique non-negative ints, got {list(self.seeds)}")
         if not self.domains:
             raise ValueError("domains must not be empty")
+        check_domains(self.domains)
         if self.episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+        for k in self.latency_steps:
+            if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0 <= k <= 20:
+                raise ValueError(f"latency_steps: each must be a number of control steps in [0, 20], got {k!r}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         for i, m in enumerate(self.methods):
             if m.transfer is not None and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
@@ -98,21 +125,64 @@ class ExperimentConfig:
         for i, m in enumerate(methods):
             _no_unknown(MethodSpec, m, f"methods[{i}]")
         kwargs["methods"] = tuple(MethodSpec(**m) for m in methods)
-        for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths"):
+        for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps"):
             if key in kwargs:
+                if not isinstance(kwargs[key], list):
+                    raise ValueError(f"experiment: {key} must be a list, got {kwargs[key]!r}")
                 kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a missing key, or a value of the wrong type compared in __post_init__
+            raise ValueError(f"experiment: {exc}") from exc
 
     @classmethod
     def load(cls, path: str | Path) -> ExperimentConfig:
-        """Read an experiment YAML file."""
+        """Read an experiment YAML file, resolving its relative input paths (:func:`resolve_input`)."""
         file = Path(path)
-        if not file.is_file():
-            raise ValueError(f"experiment config {file} does not exist")
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = read_yaml(file, "experiment config")
         if not isinstance(data, dict):
             raise ValueError(f"experiment config {file} must be a mapping")
-        return cls.from_dict(data)
+        return cls.from_dict(_resolve_inputs(data, file.parent))
+
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def resolve_input(value: str, base: Path, where: str) -> str:
+    """An input path of an experiment file: absolute as is, else relative to the file's folder ``base``, else one
+    of the files shipped with simreal (e.g. ``configs/ppo.yml``); ``ValueError`` naming ``where`` if neither exists."""
+    path = Path(value)
+    if path.is_absolute():
+        return value
+    for candidate in (base / path, PACKAGE_ROOT / path):
+        if candidate.exists():
+            return str(candidate)
+    raise ValueError(f"{where}: {value} exists neither relative to the experiment file ({base}) nor in {PACKAGE_ROOT}")
+
+
+def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A copy of ``data`` with relative input paths resolved (values of the wrong type are left for validation)."""
+    out = dict(data)
+    if isinstance(out.get("config_path"), str):
+        out["config_path"] = resolve_input(out["config_path"], base, "config_path")
+    if isinstance(out.get("domains"), list):
+        out["domains"] = [
+            resolve_input(d, base, f"domains[{i}]") if isinstance(d, str) and Path(d).suffix in SPEC_SUFFIXES else d
+            for i, d in enumerate(out["domains"])
+        ]
+    if isinstance(out.get("methods"), list):
+        methods = []
+        for i, method in enumerate(out["methods"]):
+            method = dict(method) if isinstance(method, dict) else method
+            if isinstance(method, dict):
+                rand = method.get("randomization")
+                if isinstance(rand, str) and Path(rand).suffix in SPEC_SUFFIXES:
+                    method["randomization"] = resolve_input(rand, base, f"methods[{i}].randomization")
+                if isinstance(method.get("transfer"), str):
+                    method["transfer"] = resolve_input(method["transfer"], base, f"methods[{i}].transfer")
+            methods.append(method)
+        out["methods"] = methods
+    return out
 
 
 def _no_unknown(cls: type, data: Any, where: str) -> None:
@@ -134,6 +204,11 @@ class TrainTask:
     out_dir: str
     threads: int = 1
 
+    @property
+    def resources(self) -> Resources:
+        """What the cell needs on a worker (read by the Ray executor): its threads, and a GPU for ``cuda``."""
+        return Resources(cpus=self.threads, gpus=0.0 if self.cfg.device == "cpu" else 1.0)
+
 
 def run_train_task(task: TrainTask) -> str:
     """Train one cell with ``task.threads`` torch threads; return the run directory."""
@@ -153,6 +228,7 @@ def run_train_task(task: TrainTask) -> str:
         eval_episodes=cfg.eval_episodes,
         progress_bar=False,
         target_success=cfg.target_success,
+        device=cfg.device,
     )
     return str(out)
 
@@ -161,13 +237,54 @@ def _label(randomization: str | None) -> str:
     return "none" if randomization is None else Path(randomization).stem
 
 
-def _map(executor: Executor, fn: Callable[[T], R], items: Sequence[T], what: str) -> list[R]:
-    futures = [executor.submit(fn, item) for item in items]
-    results = []
-    for i, fut in enumerate(futures, 1):
-        results.append(fut.result())
-        print(f"[experiment] {what} {i}/{len(futures)} done", file=sys.stderr, flush=True)
-    return results
+def _map(executor: Executor, fn: Callable[[T], R], items: Sequence[T], what: str) -> Iterator[tuple[int, R]]:
+    """``(index, result)`` as cells finish, with a progress line per cell."""
+    for done, (i, result) in enumerate(run_unordered(executor, fn, items), 1):
+        print(f"[experiment] {what} {done}/{len(items)} done", file=sys.stderr, flush=True)
+        yield i, result
+
+
+CELLS = ".cells"
+
+
+def _cell_key(task: DomainTask) -> dict[str, Any]:
+    model = Path(task.train_dir) / MODEL
+    return json.loads(json.dumps({"task": dataclasses.asdict(task), "model_sha256": _sha256(model)}))
+
+
+def _sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _cell_file(out: Path, key: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(key["task"], sort_keys=True).encode()).hexdigest()[:24]
+    return out / CELLS / f"{digest}.json"
+
+
+def _cached_cell(out: Path, task: DomainTask) -> DomainResult | None:
+    """The result of this evaluation cell from an earlier (interrupted) run with the same task and policy."""
+    key = _cell_key(task)
+    try:
+        saved = json.loads(_cell_file(out, key).read_text(encoding="utf-8"))
+        if saved["key"] != key:
+            return None
+        return DomainResult(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["result"].items()})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _evaluate_cells(pool: Executor, cells: list[tuple[Path, DomainTask]]) -> list[DomainResult]:
+    results: list[DomainResult | None] = [_cached_cell(out, task) for out, task in cells]
+    todo = [i for i, result in enumerate(results) if result is None]
+    if len(todo) < len(cells):
+        print(f"[experiment] {len(cells) - len(todo)} evaluation cells already done", file=sys.stderr, flush=True)
+    for i, result in _map(pool, run_domain_task, [cells[i][1] for i in todo], "evaluation cell"):
+        out, task = cells[todo[i]]
+        key = _cell_key(task)
+        payload = {"key": key, "result": dataclasses.asdict(result)}
+        atomic_write_text(_cell_file(out, key), json.dumps(payload, sort_keys=True) + "\n")
+        results[todo[i]] = result
+    return [r for r in results if r is not None]
 
 
 def _train_dirs(cfg: ExperimentConfig) -> dict[tuple[str | None, int], str]:
@@ -177,6 +294,7 @@ def _train_dirs(cfg: ExperimentConfig) -> dict[tuple[str | None, int], str]:
 
 def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) -> list[tuple[Path, DomainTask]]:
     sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
+    sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
     cells = []
     for m in cfg.methods:
         for seed in cfg.seeds:
@@ -191,18 +309,23 @@ def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) 
     return cells
 
 
-def run_experiment(config_yaml: str | Path, executor: Executor | None = None) -> Path:
-    """Train, evaluate and report the experiment in ``config_yaml``; return the path of ``report.html``."""
+def run_experiment(config_yaml: str | Path, executor: str | Executor | None = None) -> Path:
+    """Train, evaluate and report the experiment in ``config_yaml``; return the path of ``report.html``.
+
+    ``executor``: ``local`` (default; ``workers`` processes from the config), ``ray`` or an ``Executor``.
+    """
     cfg = ExperimentConfig.load(config_yaml)
     dirs = _train_dirs(cfg)
-    pool = executor or default_executor(max(len(dirs), len(cfg.domains)), cfg.workers)
+    owned = not isinstance(executor, Executor)
+    pool = default_executor(max(len(dirs), len(cfg.domains)), cfg.workers, executor or "local") if owned else executor
     try:
         train_tasks = [TrainTask(cfg, r, s, d) for (r, s), d in dirs.items()]
-        _map(pool, run_train_task, train_tasks, "training cell")
+        for _ in _map(pool, run_train_task, train_tasks, "training cell"):
+            pass
         cells = _eval_tasks(cfg, dirs)
-        results = _map(pool, run_domain_task, [t for _, t in cells], "evaluation cell")
+        results = _evaluate_cells(pool, cells)
     finally:
-        if executor is None:
+        if owned:
             pool.shutdown()
     by_out: dict[Path, list] = {}
     for (out, task), result in zip(cells, results, strict=True):
