@@ -16,6 +16,7 @@ forward pass can stall for seconds at thread barriers.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -25,6 +26,7 @@ from gymnasium import spaces
 from gymnasium.vector import VectorEnv, VectorObservationWrapper
 
 from simreal.transfer.checkpoint import load_generator
+from simreal.transfer.guard import GuardReport, GuardWarning, Mode, content_survival, enforce, sample_env
 from simreal.transfer.networks import ResnetGenerator, images_to_tensor, tensor_to_images
 
 __all__ = ["CycleGANObservation", "CycleGANVectorObservation", "ImageTranslator", "image_paths"]
@@ -135,11 +137,30 @@ def _translate(obs: Any, paths: list[KeyPath], translator: ImageTranslator, batc
     return obs
 
 
+def _run_guard(
+    env: gym.Env[Any, Any], translator: ImageTranslator, mode: Mode, frames: int, domain: str
+) -> GuardReport | None:
+    if frames < 4:
+        raise ValueError(f"guard_frames must be >= 4, got {frames}")
+    try:
+        images, masks = sample_env(env, frames, seed=0)
+    except ValueError as error:
+        warnings.warn(f"translator guard on {domain!r}: cannot check ({error})", GuardWarning, stacklevel=3)
+        return None
+    report = content_survival(images, translator.translate_batch(images), masks, domain=domain)
+    return enforce(report, mode)
+
+
 class CycleGANObservation(gym.ObservationWrapper):
     """Translate every ``uint8`` ``(H, W, 3)`` image of a single env's observation with a CycleGAN generator.
 
     ``checkpoint`` is a trainer checkpoint path (or an already loaded :class:`ResnetGenerator`); ``direction``
     is ``"real2sim"`` (deploy a sim-trained policy on real images) or ``"sim2real"``; ``device`` may be a GPU.
+
+    ``guard`` (``"warn"`` or ``"refuse"``; None: off) first checks on ``guard_frames`` seeded resets of ``env``
+    that the task object survives translation (:mod:`simreal.transfer.guard`, object masks from the simulator)
+    and warns, or raises :class:`~simreal.transfer.guard.TranslationRefused`, when it does not; the report is
+    ``guard_report``. ``domain`` names the env's domain in the messages.
     """
 
     def __init__(
@@ -148,11 +169,17 @@ class CycleGANObservation(gym.ObservationWrapper):
         checkpoint: str | os.PathLike[str] | ResnetGenerator,
         direction: str = "real2sim",
         device: torch.device | str = "cpu",
+        guard: Mode | None = None,
+        guard_frames: int = 32,
+        domain: str = "this env",
     ) -> None:
         super().__init__(env)
         self._paths = image_paths(env.observation_space)
         self.translator = ImageTranslator(checkpoint, direction=direction, device=device)
         _check_sizes(env.observation_space, self._paths, self.translator.divisor)
+        self.guard_report: GuardReport | None = None
+        if guard is not None:
+            self.guard_report = _run_guard(env, self.translator, guard, guard_frames, domain)
 
     def observation(self, observation: Any) -> Any:
         """Return the observation with its image entries translated."""
