@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from simreal.cli import build_parser
 from simreal.data.generate import generate_dataset
 from simreal.parallel import LocalExecutor, Resources, executor_scope, make_executor, resources_of, run_unordered
 
@@ -82,6 +83,16 @@ def test_ray_executor_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ValueError, match=r"simreal\[ray\]"):
         make_executor("ray")
+
+
+@pytest.mark.parametrize("command", [["evaluate", "RUN"], ["experiment", "X.yaml"], ["dataset", "generate", "ID"]])
+def test_every_parallel_command_has_an_executor_option(command: list[str]) -> None:
+    extra = ["-n", "1", "--out", "d"] if command[0] == "dataset" else []
+    assert build_parser().parse_args([*command, *extra]).executor == "local"
+    assert build_parser().parse_args([*command, *extra, "--executor", "ray"]).executor == "ray"
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*command, *extra, "--executor", "dask"])
+    assert exit_info.value.code == 2
 
 
 class InlineExecutor(Executor):
