@@ -23,6 +23,17 @@ INSTALL_HINT = (
 )
 
 
+def install_hint(backend: str) -> str:
+    """What to install (or set) when ``backend`` cannot create a context: its packages, or a backend that can."""
+    others = [name for name in available_backends() if name != backend]
+    if backend not in BACKEND_LIBRARIES:
+        fix = f"set MUJOCO_GL={others[0]} (its libraries are installed)" if others else INSTALL_HINT
+        return f"MUJOCO_GL={backend!r} is not a headless backend ({', '.join(BACKEND_LIBRARIES)}): {fix}"
+    libs, packages = BACKEND_LIBRARIES[backend]
+    switch = f" or use MUJOCO_GL={others[0]} (its libraries are installed)" if others else ""
+    return f"MUJOCO_GL={backend} needs {', '.join(libs)}: on Debian/Ubuntu `apt-get install -y {packages}`{switch}."
+
+
 def available_backends() -> list[str]:
     """Backends whose shared libraries are present, in order of preference."""
     return [name for name, (libs, _) in BACKEND_LIBRARIES.items() if all(ctypes.util.find_library(lib) for lib in libs)]
