@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 CHECKPOINT_VERSION = 1
+GROSS_ERROR_CM = 5.0  # a localization error above this is a gross failure (another object, or none, was found)
 ModelT = TypeVar("ModelT", bound=nn.Module)
 
 
@@ -231,14 +232,29 @@ def predict_positions(model: LocalizationCNN, images: np.ndarray, batch_size: in
     return torch.cat(outputs).double().numpy()
 
 
-def localization_errors_cm(predictions: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """Median, 90th percentile and mean Euclidean error in centimetres."""
+def localization_errors_cm(
+    predictions: np.ndarray, targets: np.ndarray, found: np.ndarray | None = None
+) -> dict[str, float]:
+    """Median, 90th percentile and mean Euclidean error in centimetres over all frames, and ``tail_5cm``: the
+    fraction of frames more than ``GROSS_ERROR_CM`` off (gross failures). With ``found`` (bool (N,), a detector's
+    "found" verdict), also ``not_found`` (the fraction it gave up on) and ``p90_cm_found`` / ``tail_5cm_found``
+    over the frames it kept (0 when it kept none)."""
     errors = 100.0 * np.linalg.norm(np.asarray(predictions) - np.asarray(targets), axis=1)
-    return {
+    out = {
         "median_cm": float(np.median(errors)),
         "p90_cm": float(np.percentile(errors, 90)),
         "mean_cm": float(errors.mean()),
+        "tail_5cm": float(np.mean(errors > GROSS_ERROR_CM)),
     }
+    if found is not None:
+        found = np.asarray(found, dtype=bool)
+        if found.shape != errors.shape:
+            raise ValueError(f"found must have shape {errors.shape}, got {found.shape}")
+        kept = errors[found]
+        out["not_found"] = float(1.0 - found.mean())
+        out["p90_cm_found"] = float(np.percentile(kept, 90)) if len(kept) else 0.0
+        out["tail_5cm_found"] = float(np.mean(kept > GROSS_ERROR_CM)) if len(kept) else 0.0
+    return out
 
 
 def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:

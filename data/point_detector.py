@@ -20,10 +20,21 @@ from torch import nn
 
 from simreal.data.localization import augment_appearance, images_to_input, random_shift, run_epochs
 
-__all__ = ["PointDetector", "decode_heatmap", "heatmap_targets", "predict_pixels", "train_point_detector"]
+__all__ = [
+    "PointDetector",
+    "calibrate_threshold",
+    "decode_heatmap",
+    "detect",
+    "heatmap_confidence",
+    "heatmap_targets",
+    "paste_hard_negatives",
+    "predict_pixels",
+    "train_point_detector",
+]
 
 STRIDE = 2  # input pixels per heatmap cell
 MAX_SHIFT = 3  # pixels of random translation in training (labels move with the image)
+CLEAR_RADIUS = 6.0  # pixels around the object centre that pasted hard negatives never cover
 
 
 class PointDetector(nn.Module):
@@ -99,6 +110,69 @@ def decode_heatmap(logits: torch.Tensor) -> torch.Tensor:
     return (torch.stack([u, v], dim=1) + 0.5) * STRIDE
 
 
+def heatmap_confidence(logits: torch.Tensor) -> torch.Tensor:
+    """Heatmap logits (N, M, M) -> the detector's confidence (N,) in [0, 1]: the softmax probability mass of the
+    3x3 cells around the peak. A second object that draws part of the mass, or no object at all, lowers it."""
+    n, cells, _ = logits.shape
+    probabilities = torch.softmax(logits.reshape(n, -1), dim=1).reshape(n, 1, cells, cells)
+    window = nn.functional.avg_pool2d(probabilities, 3, stride=1, padding=1, count_include_pad=True) * 9.0
+    peak = logits.reshape(n, -1).argmax(dim=1)
+    return window.reshape(n, -1)[torch.arange(n), peak]
+
+
+def calibrate_threshold(confidences: np.ndarray, errors_px: np.ndarray, tolerance_px: float, miss_rate: float) -> float:
+    """The confidence below which a detection is called "not found": the ``miss_rate`` quantile of the
+    confidences of the correct detections (error <= ``tolerance_px``) on labelled validation frames, so that
+    about ``miss_rate`` of the correct detections in the validation domain are given up. 0 when none is correct."""
+    if not 0.0 <= miss_rate < 1.0:
+        raise ValueError(f"miss_rate must be in [0, 1), got {miss_rate}")
+    if confidences.shape != errors_px.shape:
+        raise ValueError(
+            f"confidences and errors_px must have the same shape, got {confidences.shape}, {errors_px.shape}"
+        )
+    correct = confidences[errors_px <= tolerance_px]
+    return float(np.quantile(correct, miss_rate)) if len(correct) else 0.0
+
+
+def paste_hard_negatives(
+    images: torch.Tensor, pixels: torch.Tensor, generator: torch.Generator, probability: float = 0.5
+) -> torch.Tensor:
+    """Image-space hard negatives for a ``[-1, 1]`` NCHW batch with object centres ``pixels`` (N, 2): with
+    ``probability`` per image, one or two rectangles pasted at random places. Half take the object's own colour
+    (read at its centre), are elongated (one side 2-3x the other, so no copy of the object is made) and keep their
+    centre more than ``CLEAR_RADIUS`` pixels from the object's; the others take a random colour, 2-12 px sides,
+    and may cover part of the object but never its centre pixel (partial occlusion). Returns a new tensor."""
+    out = images.clone()
+    n, _, height, width = images.shape
+
+    def draw(low: int, high: int) -> int:
+        return int(torch.randint(low, high + 1, (), generator=generator))
+
+    for i in range(n):
+        if float(torch.rand((), generator=generator)) >= probability:
+            continue
+        u, v = (float(c) for c in pixels[i])
+        own = images[i, :, min(max(int(v), 0), height - 1), min(max(int(u), 0), width - 1)]
+        for _ in range(draw(1, 2)):
+            same_colour = draw(0, 1) == 1
+            if same_colour:
+                short = draw(2, 4)
+                h, w = short, min(short * draw(2, 3), 12)
+                if draw(0, 1):
+                    h, w = w, h
+            else:
+                h, w = draw(2, 12), draw(2, 12)
+            top, left = draw(0, height - h), draw(0, width - w)
+            if same_colour:
+                clear = math.hypot(left + w / 2 - u, top + h / 2 - v) > CLEAR_RADIUS
+            else:
+                clear = not (left - 1 <= u <= left + w + 1 and top - 1 <= v <= top + h + 1)
+            if clear:
+                colour = own if same_colour else torch.rand(3, generator=generator) * 2.0 - 1.0
+                out[i, :, top : top + h, left : left + w] = colour.view(3, 1, 1)
+    return out
+
+
 def train_point_detector(
     images: np.ndarray,
     pixels: np.ndarray,
@@ -111,11 +185,13 @@ def train_point_detector(
     channels: int = 32,
     layers: int = 3,
     on_epoch: Callable[[int, float], None] | None = None,
+    hard_negatives: float = 0.0,
 ) -> PointDetector:
     """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
     centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
     learning rate, :func:`~simreal.data.localization.augment_appearance` (``shuffle_channels``) and shifts of up to
-    ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``. ``on_epoch(epoch, mean_loss)`` reports
+    ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that fraction
+    of the augmented images also gets :func:`paste_hard_negatives`. ``on_epoch(epoch, mean_loss)`` reports
     progress; seeded by ``seed``."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
@@ -126,6 +202,8 @@ def train_point_detector(
         raise ValueError(f"pixels: every object centre must be inside the {size}x{size} image")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if not 0.0 <= hard_negatives <= 1.0:
+        raise ValueError(f"hard_negatives must be in [0, 1], got {hard_negatives}")
     generator = torch.Generator().manual_seed(seed)
     model = PointDetector(size, channels, layers, generator=generator)
     inputs, labels = images_to_input(images), torch.from_numpy(pixels.astype(np.float32))
@@ -139,6 +217,8 @@ def train_point_detector(
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
         batch_images, batch_pixels = inputs[batch], labels[batch]
         if augment:
+            if hard_negatives > 0:
+                batch_images = paste_hard_negatives(batch_images, batch_pixels, generator, hard_negatives)
             batch_images, dx, dy = random_shift(
                 augment_appearance(batch_images, generator, shuffle_channels), generator, MAX_SHIFT
             )
@@ -152,10 +232,18 @@ def train_point_detector(
 
 
 @torch.no_grad()
+def detect(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Object-centre pixel coordinates (float64 (N, 2), ``(u, v)`` = (column, row)) and the detector's
+    confidence (float64 (N,), :func:`heatmap_confidence`) for uint8 images (N, S, S, 3)."""
+    model.eval()
+    pixels, confidences = [], []
+    for i in range(0, len(images), batch_size):
+        logits = model(images_to_input(images[i : i + batch_size]))
+        pixels.append(decode_heatmap(logits))
+        confidences.append(heatmap_confidence(logits))
+    return torch.cat(pixels).double().numpy(), torch.cat(confidences).double().numpy()
+
+
 def predict_pixels(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Object-centre pixel coordinates (float64 (N, 2), ``(u, v)`` = (column, row)) for uint8 images (N, S, S, 3)."""
-    model.eval()
-    outputs = [
-        decode_heatmap(model(images_to_input(images[i : i + batch_size]))) for i in range(0, len(images), batch_size)
-    ]
-    return torch.cat(outputs).double().numpy()
+    return detect(model, images, batch_size)[0]

@@ -11,7 +11,9 @@ import torch
 
 from simreal.data.experiment_localization import (
     EVAL_DOMAINS,
+    MODELS_FILE,
     PIPELINES,
+    evaluate_saved_models,
     localization_frames,
     nominal_camera_floor,
     run_localization_experiment,
@@ -65,7 +67,15 @@ def test_training_is_seeded_and_errors_are_in_cm() -> None:
     for pa, pb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         torch.testing.assert_close(pa, pb)
     errors = localization_errors_cm(np.array([[0.0, 0.0], [0.03, 0.04]]), np.zeros((2, 2)))
-    assert errors == {"median_cm": 2.5, "p90_cm": pytest.approx(4.5), "mean_cm": 2.5}
+    assert errors == {"median_cm": 2.5, "p90_cm": pytest.approx(4.5), "mean_cm": 2.5, "tail_5cm": 0.0}
+    gross = localization_errors_cm(np.array([[0.0, 0.0], [0.0, 0.06], [0.1, 0.0]]), np.zeros((3, 2)))
+    assert gross["tail_5cm"] == pytest.approx(2 / 3)
+    kept = localization_errors_cm(
+        np.array([[0.0, 0.0], [0.0, 0.06], [0.1, 0.0]]), np.zeros((3, 2)), found=np.array([True, True, False])
+    )
+    assert kept["not_found"] == pytest.approx(1 / 3) and kept["tail_5cm_found"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="found"):
+        localization_errors_cm(np.zeros((3, 2)), np.zeros((3, 2)), found=np.ones(2, dtype=bool))
     with pytest.raises(ValueError, match="targets"):
         train_localization(images, targets[:3], epochs=1, seed=0)
 
@@ -96,18 +106,42 @@ def test_experiment_smoke(tmp_path: Path) -> None:
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
     assert set(results["pipelines"]) == set(PIPELINES)
+    assert {"test", "real:0", "real:4"} <= set(EVAL_DOMAINS)
     for pipeline, models in results["pipelines"].items():
         assert set(models) == {"randomized", "canonical"}
         for name, entry in models.items():
             assert set(entry["eval"]) == set(EVAL_DOMAINS)
             for errors in entry["eval"].values():
                 assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < np.inf and errors["missed_table"] >= 0
+                assert 0.0 <= errors["tail_5cm"] <= 1.0
+                assert ("not_found" in errors) == (pipeline == "detector")
+            proxies = entry["reality_proxies"]
+            assert "canonical" not in proxies["domains"] and len(proxies["domains"]) == len(EVAL_DOMAINS) - 1
+            assert proxies["worst"]["p90_cm"] == max(entry["eval"][d]["p90_cm"] for d in proxies["domains"])
             model_class = LocalizationCNN if pipeline == "regression" else PointDetector
             model = load_model(tmp_path / entry["model"], model_class)
             assert model(torch.zeros(2, 3, 32, 32)).shape[0] == 2, name
+    manifest = json.loads((tmp_path / MODELS_FILE).read_text())
+    assert 0.0 <= manifest["models"]["detector"]["randomized"]["threshold"] <= 1.0
     assert results["nominal_camera_floor"]["canonical"]["median_cm"] < 1e-6
     assert (tmp_path / "errors.png").stat().st_size > 1000
-    assert results["target"]["real_median_cm_max"] == 1.5 and set(results["target"]["met"]) == set(PIPELINES)
+    assert "| detector trained on train |" in results["table"]
+    assert results["target"]["met_every_proxy"] in (True, False)
+    # saved models evaluated later on a subset and a user's spec file: the same frames give the same numbers
+    lab = tmp_path / "my_lab.yaml"
+    lab.write_text((Path(__file__).parents[1] / "randomization/presets/arm_test.yaml").read_text())
+    again = evaluate_saved_models(tmp_path, ["test", str(lab)], n_eval=8, seed=0, out_dir=tmp_path / "later")
+    for pipeline, models in again["pipelines"].items():
+        for name, entry in models.items():
+            assert entry["eval"]["test"] == results["pipelines"][pipeline][name]["eval"]["test"]
+            assert set(entry["eval"]) == {"test", str(lab)}
+    assert (tmp_path / "later" / "eval_results.json").is_file()
+    with pytest.raises(ValueError, match=r"models\.json"):
+        evaluate_saved_models(tmp_path / "later", ["test"], n_eval=8, seed=0)
+    with pytest.raises(ValueError, match="domains: 'nowhere'"):
+        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["nowhere"])
+    with pytest.raises(ValueError, match="does not exist"):
+        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["missing.yaml"])
     with pytest.raises(ValueError, match="n_train"):
         run_localization_experiment(tmp_path, n_train=0, n_eval=8, epochs=1, seed=0)
     with pytest.raises(ValueError, match="detector_epochs"):

@@ -12,8 +12,11 @@ from simreal.data.camera import intrinsics_matrix, pixels_to_plane
 from simreal.data.localization import LocalizationCNN, load_model, save_model
 from simreal.data.point_detector import (
     PointDetector,
+    calibrate_threshold,
     decode_heatmap,
+    heatmap_confidence,
     heatmap_targets,
+    paste_hard_negatives,
     predict_pixels,
     train_point_detector,
 )
@@ -73,3 +76,41 @@ def test_pixels_to_plane_inverts_the_projection() -> None:
         pixels_to_plane(pixels[:, :2], intrinsics[None], world_to_camera[None], 0.02)
     with pytest.raises(ValueError, match="behind the camera"):
         pixels_to_plane(pixels[:1, :2], intrinsics[None], world_to_camera[None], 2.0)
+
+
+def test_confidence_is_high_for_one_peak_and_drops_when_a_second_object_shares_the_mass() -> None:
+    one = torch.log(heatmap_targets(torch.tensor([[8.0, 8.0]]), cells=16) + 1e-12).reshape(1, 16, 16)
+    mixed = heatmap_targets(torch.tensor([[8.0, 8.0]]), cells=16) + heatmap_targets(torch.tensor([[24.0, 24.0]]), 16)
+    two = torch.log(mixed / 2 + 1e-12).reshape(1, 16, 16)
+    flat = torch.zeros(1, 16, 16)
+    confidence = heatmap_confidence(torch.cat([one, two, flat]))
+    assert confidence[0] > 0.6 and 0.25 < confidence[1] < 0.6 * confidence[0]
+    assert confidence[2] == pytest.approx(4 / 256)  # a flat map: its first cell, a corner, holds 4 cells of mass
+
+
+def test_threshold_gives_up_the_requested_share_of_correct_detections() -> None:
+    confidence = np.linspace(0.0, 1.0, 101)
+    errors = np.where(np.arange(101) < 50, 10.0, 0.5)  # the low-confidence half is wrong
+    threshold = calibrate_threshold(confidence, errors, tolerance_px=2.0, miss_rate=0.1)
+    assert threshold == pytest.approx(np.quantile(confidence[50:], 0.1))
+    assert calibrate_threshold(confidence, np.full(101, 9.0), 2.0, 0.1) == 0.0
+    with pytest.raises(ValueError, match="miss_rate"):
+        calibrate_threshold(confidence, errors, 2.0, 1.0)
+
+
+def test_pasted_hard_negatives_never_cover_the_object_centre_and_are_seeded() -> None:
+    n = 64
+    images = torch.full((n, 3, 32, 32), -1.0)
+    pixels = torch.rand(n, 2, generator=torch.Generator().manual_seed(0)) * 24 + 4
+    for i, (u, v) in enumerate(pixels):
+        images[i, 0, int(v) - 1 : int(v) + 2, int(u) - 1 : int(u) + 2] = 1.0  # a red 3x3 object
+    a = paste_hard_negatives(images, pixels, torch.Generator().manual_seed(1), probability=1.0)
+    b = paste_hard_negatives(images, pixels, torch.Generator().manual_seed(1), probability=1.0)
+    torch.testing.assert_close(a, b)
+    changed = (a != images).any(dim=1)
+    assert changed.flatten(1).any(dim=1).float().mean() > 0.8  # most images got a rectangle
+    for i, (u, v) in enumerate(pixels):
+        torch.testing.assert_close(a[i, :, int(v), int(u)], images[i, :, int(v), int(u)])
+    red_elsewhere = ((a[:, 0] == 1.0) & (a[:, 1] == -1.0)).sum(dim=(1, 2)) > 9
+    assert red_elsewhere.any()  # some rectangles took the object's own colour
+    torch.testing.assert_close(paste_hard_negatives(images, pixels, torch.Generator(), probability=0.0), images)

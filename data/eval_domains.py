@@ -1,0 +1,64 @@
+"""Evaluation domains given as names or as a user's own spec file.
+
+A domain is a named one (``canonical``, ``train``, ``test``, ``real``, ``real:k``, ...; see
+:func:`simreal.randomization.presets.is_domain`) or the path of a randomization spec file (``my_lab.yaml``,
+``.yml`` or ``.json``) describing a lab nobody designed the presets for. Evaluation frames of a domain are
+seeded from the experiment seed and the domain's name alone, so adding or reordering domains, or evaluating
+saved models later (``--eval-only``), gives every domain the same frames.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from simreal.data.episodes import RolloutSpec
+from simreal.randomization.presets import DOMAINS, is_domain
+
+__all__ = ["SPEC_SUFFIXES", "check_domains", "domain_seed", "is_spec_file", "parse_domains", "rollout_spec"]
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def is_spec_file(domain: str) -> bool:
+    """Whether ``domain`` is a spec file path rather than a named domain."""
+    return domain.endswith(SPEC_SUFFIXES) and not is_domain(domain)
+
+
+def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
+    """``domains`` as a tuple, each a named domain or an existing spec file; ``ValueError`` naming the bad one."""
+    if isinstance(domains, str) or not domains:
+        raise ValueError(f"domains: expected a non-empty list of domains, got {domains!r}")
+    for domain in domains:
+        if is_spec_file(domain):
+            if not Path(domain).is_file():
+                raise ValueError(f"domains: spec file {domain!r} does not exist")
+        elif not is_domain(domain):
+            raise ValueError(
+                f"domains: {domain!r} is neither a named domain ({', '.join(DOMAINS)}, real:<index>) nor a spec "
+                f"file ending in {', '.join(SPEC_SUFFIXES)}"
+            )
+    if len(set(domains)) != len(domains):
+        raise ValueError(f"domains: each domain once, got {list(domains)}")
+    return tuple(domains)
+
+
+def parse_domains(text: str) -> tuple[str, ...]:
+    """Comma-separated domains (``canonical,test,real:0,my_lab.yaml``), checked by :func:`check_domains`."""
+    return check_domains([d.strip() for d in text.split(",") if d.strip()])
+
+
+def rollout_spec(env_id: str, domain: str, camera: str, image_size: int, frames_per_episode: int = 1) -> RolloutSpec:
+    """The :class:`RolloutSpec` rendering ``domain`` (a spec file becomes the env's randomization)."""
+    if is_spec_file(domain):
+        return RolloutSpec(env_id, randomization=domain, camera=camera, image_size=image_size,
+                           frames_per_episode=frames_per_episode)  # fmt: skip
+    return RolloutSpec(env_id, domain, camera=camera, image_size=image_size, frames_per_episode=frames_per_episode)
+
+
+def domain_seed(seed: int, domain: str) -> np.random.SeedSequence:
+    """The seed sequence of ``domain``'s frames: depends on ``seed`` and the domain's name only."""
+    return np.random.SeedSequence(seed, spawn_key=(zlib.crc32(domain.encode()),))
