@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simreal.randomization.ctor_args import json_data
 from simreal.randomization.distributions import Constant, Uniform, is_distribution
 from simreal.randomization.spec import RandomizationSpec, atomic_write_text, get_at, replace_at
 from simreal.randomization.wrapper import DomainRandomization
@@ -92,6 +93,24 @@ class AutomaticDomainRandomization:
         self.buffers: dict[str, list[float]] = {self._key((p.path, s)): [] for p in params for s in ("low", "high")}
         self.episodes = 0
         self.history: list[dict[str, Any]] = [self._snapshot("init")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Construction data as JSON (base spec, params, config; not the learned ranges): ``from_dict`` rebuilds it."""
+        return json_data(
+            {
+                "base_spec": self.base_spec.to_dict(),
+                "params": [asdict(p) for p in self.params.values()],
+                "config": asdict(self.config),
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AutomaticDomainRandomization:
+        """An ADR with initial ranges from ``to_dict`` data."""
+        if not isinstance(data, Mapping) or set(data) != {"base_spec", "params", "config"}:
+            raise ValueError(f"adr: expected a mapping with keys base_spec, params, config, got {data!r:.200}")
+        params = [AdrParam(**p) for p in data["params"]]
+        return cls(RandomizationSpec.from_dict(data["base_spec"]), params, AdrConfig(**data["config"]))
 
     @staticmethod
     def _key(boundary: Boundary) -> str:
@@ -186,16 +205,21 @@ class AutomaticDomainRandomization:
 
 class AdrWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Drives ADR from episodes of a ``DomainRandomization``-wrapped env: each reset proposes a spec, each
-    episode end reports ``info[performance_key]`` (default ``is_success``) as performance."""
+    episode end reports ``info[performance_key]`` (default ``is_success``) as performance.
+
+    ``adr`` may also be its ``to_dict()`` data, which ``env.spec`` records (so the spec round-trips through JSON;
+    a re-made env starts from the initial ranges)."""
 
     def __init__(
         self,
         env: gym.Env,
-        adr: AutomaticDomainRandomization,
+        adr: AutomaticDomainRandomization | Mapping[str, Any],
         performance_key: str = "is_success",
         seed: int | None = None,
     ) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, adr=adr, performance_key=performance_key, seed=seed)
+        if not isinstance(adr, AutomaticDomainRandomization):
+            adr = AutomaticDomainRandomization.from_dict(adr)
+        gym.utils.RecordConstructorArgs.__init__(self, adr=adr.to_dict(), performance_key=performance_key, seed=seed)
         gym.Wrapper.__init__(self, env)
         inner: Any = env
         while not isinstance(inner, DomainRandomization):

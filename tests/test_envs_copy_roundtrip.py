@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from gymnasium.envs.registration import EnvSpec
 
-from simreal.randomization import DomainRandomization, RandomizationSpec, Sampler, load_preset
+from simreal.randomization import AdrConfig, DomainRandomization, RandomizationSpec, Sampler, load_preset
 from simreal.randomization.presets import FAMILIES, PRESET_DIR
 from simreal.registration import ENVS
 
@@ -208,3 +208,18 @@ def test_rendered_randomized_env_goes_to_a_spawned_worker() -> None:
     result = subprocess.run([sys.executable, "-c", SPAWN_SCRIPT], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok")
+
+
+def test_adr_env_round_trips_through_json_and_copies_mid_episode() -> None:
+    from simreal.agents.adr import make_adr_env
+
+    env = make_adr_env("simreal/Reach-v0", AdrConfig(buffer_size=1, boundary_prob=1.0))
+    text = env.spec.to_json()
+    assert json.loads(text)["additional_wrappers"][-1]["kwargs"]["adr"] == env.adr.to_dict()
+    remade = gym.make(EnvSpec.from_json(text))
+    assert remade.spec.to_json() == text
+    actions = _actions(env, 3)
+    assert _same(_rollout(remade, actions, seed=2), _rollout(env, actions, seed=2))
+    env.reset(seed=1)
+    env.step(actions[0])
+    _check_copies_continue(env)  # ADR ranges, buffers and boundary travel with the copy
