@@ -295,6 +295,19 @@ def _finish(
     return summary
 
 
+def _resumable(out: Path, training: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Entries of an earlier run's ``models.json`` in ``out`` trained with the same settings (to resume)."""
+    path = out / MODELS_FILE
+    if not path.is_file():
+        return {}
+    manifest = json.loads(path.read_text())
+    if manifest.get("training") != training:
+        return {}
+    return {
+        p: {n: e for n, e in named.items() if (out / e["file"]).is_file()} for p, named in manifest["models"].items()
+    }
+
+
 def run_localization_experiment(
     out_dir: str | os.PathLike[str],
     n_train: int,
@@ -309,10 +322,12 @@ def run_localization_experiment(
     detector_epochs: int = 8,
     executor: str | Executor = "local",
     domains: Sequence[str] = EVAL_DOMAINS,
+    pipelines: Sequence[str] = PIPELINES,
 ) -> dict[str, Any]:
-    """Train both pipelines with and without randomization, save them (``models.json`` + one ``.pt`` each),
-    evaluate on ``domains`` (names or spec files, see :mod:`simreal.data.eval_domains`); write ``results.json``
-    and ``errors.png``.
+    """Train ``pipelines`` (default both) with and without randomization, save them (``models.json`` + one ``.pt``
+    each), evaluate on ``domains`` (names or spec files, see :mod:`simreal.data.eval_domains`); write
+    ``results.json`` and ``errors.png``. A run resumes from the models an earlier run with the same training
+    settings saved in ``out_dir``.
 
     Every model of a pipeline gets the same budget (``epochs`` for regression, ``detector_epochs`` for the
     detector) and the same image-space augmentation (``augment``, see
@@ -333,6 +348,8 @@ def run_localization_experiment(
     check_int_range("seed", seed, 0, 2**32 - 1)
     check_int_range("workers", workers, 0, 256)
     domains = check_domains(domains)
+    if not pipelines or set(pipelines) - set(PIPELINES):
+        raise ValueError(f"pipelines: choose from {list(PIPELINES)}, got {list(pipelines)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     root = np.random.SeedSequence(seed)
@@ -343,8 +360,21 @@ def run_localization_experiment(
     evaluation = _evaluation_frames(domains, n_eval, image_size, seed, workers, executor)
     timings["eval_frames_s"] = time.perf_counter() - started
     budgets = {"regression": epochs, "detector": detector_epochs}
-    models: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {p: {} for p in PIPELINES}
+    training = {
+        "n_train": n_train, "epochs": epochs, "detector_epochs": detector_epochs, "seed": seed,
+        "image_size": image_size, "augment": augment, "canonical_fraction": canonical_fraction,
+        "hard_negatives": HARD_NEGATIVES if augment else 0.0, "miss_rate": MISS_RATE,
+    }  # fmt: skip
+    done = _resumable(out, training)
+    models: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {p: {} for p in pipelines}
+    classes = {"regression": LocalizationCNN, "detector": PointDetector}
     for name, domain in TRAIN_DOMAINS.items():
+        todo = [p for p in pipelines if name not in done.get(p, {})]
+        for pipeline in set(pipelines) - set(todo):
+            entry = done[pipeline][name]
+            models[pipeline][name] = (load_model(out / entry["file"], classes[pipeline]), entry)
+        if not todo:
+            continue
         started = time.perf_counter()
         n_clean = round(canonical_fraction * n_train) if domain != "canonical" else 0
         frames = localization_frames(domain, n_train - n_clean, image_size, train_seeds[name], workers, executor)
@@ -355,7 +385,7 @@ def run_localization_experiment(
             domain, min(N_VALIDATION, n_eval), image_size, domain_seed(seed, f"validation:{domain}"), workers, executor
         )
         timings[f"{name}_frames_s"] = time.perf_counter() - started
-        for pipeline in PIPELINES:
+        for pipeline in todo:
             started = time.perf_counter()
             label = f"{pipeline}/{name}" if progress else None
             model = _train(pipeline, frames, budgets[pipeline], seed, augment, label)
@@ -364,18 +394,20 @@ def run_localization_experiment(
                 "file": f"{pipeline}_{name}.pt",
                 "train_domain": domain,
                 "fallback": frames.positions.mean(axis=0).tolist(),
+                "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
             }
             if pipeline == "detector":
                 entry["threshold"] = _calibrate(model, validation)
             save_model(model, out / entry["file"])
             models[pipeline][name] = (model, entry)
-    manifest = {
-        "env_id": ENV_ID,
-        "camera": CAMERA,
-        "image_size": image_size,
-        "models": {p: {name: entry for name, (_, entry) in named.items()} for p, named in models.items()},
-    }
-    atomic_write_bytes(out / MODELS_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+            manifest = {
+                "env_id": ENV_ID,
+                "camera": CAMERA,
+                "image_size": image_size,
+                "training": training,
+                "models": {p: {n: e for n, (_, e) in named.items()} for p, named in models.items()},
+            }
+            atomic_write_bytes(out / MODELS_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     started = time.perf_counter()
     summary: dict[str, Any] = {
         "env_id": ENV_ID,

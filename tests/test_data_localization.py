@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from simreal.data import experiment_localization
 from simreal.data.experiment_localization import (
     EVAL_DOMAINS,
     MODELS_FILE,
@@ -99,9 +100,10 @@ def test_nominal_camera_floor_is_zero_without_a_camera_shift_and_positive_with_o
     assert nominal_camera_floor(real, canonical)["median_cm"] > 1.0
 
 
-def test_experiment_smoke(tmp_path: Path) -> None:
+def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    domains = ("canonical", "test", "real:0")
     results = run_localization_experiment(
-        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1
+        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
     )
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
@@ -110,13 +112,13 @@ def test_experiment_smoke(tmp_path: Path) -> None:
     for pipeline, models in results["pipelines"].items():
         assert set(models) == {"randomized", "canonical"}
         for name, entry in models.items():
-            assert set(entry["eval"]) == set(EVAL_DOMAINS)
+            assert set(entry["eval"]) == set(domains)
             for errors in entry["eval"].values():
                 assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < np.inf and errors["missed_table"] >= 0
                 assert 0.0 <= errors["tail_5cm"] <= 1.0
                 assert ("not_found" in errors) == (pipeline == "detector")
             proxies = entry["reality_proxies"]
-            assert "canonical" not in proxies["domains"] and len(proxies["domains"]) == len(EVAL_DOMAINS) - 1
+            assert proxies["domains"] == ["test", "real:0"]
             assert proxies["worst"]["p90_cm"] == max(entry["eval"][d]["p90_cm"] for d in proxies["domains"])
             model_class = LocalizationCNN if pipeline == "regression" else PointDetector
             model = load_model(tmp_path / entry["model"], model_class)
@@ -127,6 +129,12 @@ def test_experiment_smoke(tmp_path: Path) -> None:
     assert (tmp_path / "errors.png").stat().st_size > 1000
     assert "| detector trained on train |" in results["table"]
     assert results["target"]["met_every_proxy"] in (True, False)
+    # a rerun with the same settings resumes from the saved models instead of training again
+    monkeypatch.setattr(experiment_localization, "_train", lambda *args: pytest.fail("retrained a saved model"))
+    resumed = run_localization_experiment(
+        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
+    )
+    assert resumed["pipelines"] == results["pipelines"]
     # saved models evaluated later on a subset and a user's spec file: the same frames give the same numbers
     lab = tmp_path / "my_lab.yaml"
     lab.write_text((Path(__file__).parents[1] / "randomization/presets/arm_test.yaml").read_text())
@@ -142,6 +150,8 @@ def test_experiment_smoke(tmp_path: Path) -> None:
         run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["nowhere"])
     with pytest.raises(ValueError, match="does not exist"):
         run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["missing.yaml"])
+    with pytest.raises(ValueError, match="pipelines"):
+        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, pipelines=["tobin"])
     with pytest.raises(ValueError, match="n_train"):
         run_localization_experiment(tmp_path, n_train=0, n_eval=8, epochs=1, seed=0)
     with pytest.raises(ValueError, match="detector_epochs"):
