@@ -58,10 +58,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def kill_and_check(proc: subprocess.Popen, min_children: int) -> set[int]:
-    """SIGKILL ``proc``; assert it had >= ``min_children`` descendants and none survives it; return them."""
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def kill_and_check(proc: subprocess.Popen, min_children: int) -> dict[int, str]:
+    """SIGKILL ``proc``; assert it had >= ``min_children`` descendants and none survives it; return their command
+    lines (read before the kill)."""
     children = descendants(proc.pid)
     assert len(children) >= min_children, f"expected >= {min_children} worker processes, found {sorted(children)}"
+    names = {pid: cmdline(pid) for pid in children}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     try:
@@ -69,7 +78,7 @@ def kill_and_check(proc: subprocess.Popen, min_children: int) -> set[int]:
     finally:
         for pid in alive(children):  # never leave orphans behind, even when the assertion fails
             os.kill(pid, signal.SIGKILL)
-    return children
+    return names
 
 
 def _start(code: str, cwd: Path) -> subprocess.Popen:
@@ -90,7 +99,8 @@ def test_dataset_generate_workers_die_with_the_killed_parent(tmp_path: Path) -> 
     try:
         wait_for(lambda: len(list(out.glob("shard-*.tar"))) >= 2 or proc.poll() is not None, 120, "the first shards")
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        kill_and_check(proc, min_children=2)  # 2 workers (+ the resource tracker)
+        names = kill_and_check(proc, min_children=3)  # 2 workers + the resource tracker
+        assert any("resource_tracker" in name for name in names.values()), names
     finally:
         if proc.poll() is None:
             proc.kill()
