@@ -20,6 +20,7 @@ import json
 import math
 import os
 import time
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -176,11 +177,13 @@ def run_transfer_experiment(
     lambda_task: float = 10.0,
     domain_test_steps: int = 400,
     progress: bool = False,
+    executor: str | Executor = "local",
 ) -> dict[str, Any]:
     """Run the experiment (module docstring) and write ``results.json``, ``gap.png`` and ``summary.md``.
 
     ``n_train`` canonical frames train the CNN and serve as the CycleGANs' sim side; ``n_train`` fresh real frames
-    are their real side. Frames come from ``np.random.SeedSequence(seed)`` children, the networks from ``seed``.
+    are their real side. Frames come from ``np.random.SeedSequence(seed)`` children, the networks from ``seed``;
+frames are collected by ``workers`` processes of ``executor`` (``local``, ``ray``; see :mod:`simreal.parallel`).
     On a CPU shared with other jobs, call ``torch.set_num_threads(1)`` first: on a loaded 2-core machine a
     ``fast`` CycleGAN step ran at 0.16 steps/s with 2 threads and 4.0 steps/s with 1.
     """
@@ -203,12 +206,13 @@ def run_transfer_experiment(
     started = time.perf_counter()
     names = ("train", "gan_real", "eval_canonical", "eval_real")
     seeds = dict(zip(names, np.random.SeedSequence(seed).spawn(len(names)), strict=True))
-    train = localization_frames("canonical", n_train, image_size, seeds["train"], workers)
+    train = localization_frames("canonical", n_train, image_size, seeds["train"], workers, executor)
     train_images, train_targets = train.images, train.positions
-    gan_real = localization_frames("real", n_train, image_size, seeds["gan_real"], workers).images  # labels unused
-    canonical = localization_frames("canonical", n_eval, image_size, seeds["eval_canonical"], workers)
+    gan_frames = localization_frames("real", n_train, image_size, seeds["gan_real"], workers, executor)
+    gan_real = gan_frames.images  # labels unused
+    canonical = localization_frames("canonical", n_eval, image_size, seeds["eval_canonical"], workers, executor)
     canon_images, canon_targets = canonical.images, canonical.positions
-    real = localization_frames("real", n_eval, image_size, seeds["eval_real"], workers)
+    real = localization_frames("real", n_eval, image_size, seeds["eval_real"], workers, executor)
     real_images, real_targets = real.images, real.positions
     timed("frames_s", started)
 
@@ -273,10 +277,12 @@ def run_transfer_experiment(
     return results
 
 
-def transfer_experiment_main(out: str, n_train: int, n_eval: int, epochs: int, gan_steps: int, seed: int) -> dict:
+def transfer_experiment_main(
+    out: str, n_train: int, n_eval: int, epochs: int, gan_steps: int, seed: int, executor: str = "local"
+) -> dict:
     """CLI entry of ``simreal experiment transfer``: run, print the summary table and the output folder."""
     results = run_transfer_experiment(
-        out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed
+        out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed, executor=executor
     )
     print(summary_table(results))
     print(f"results: {Path(out) / 'results.json'}, plot: {Path(out) / 'gap.png'}")
