@@ -223,3 +223,26 @@ def test_adr_env_round_trips_through_json_and_copies_mid_episode() -> None:
     env.reset(seed=1)
     env.step(actions[0])
     _check_copies_continue(env)  # ADR ranges, buffers and boundary travel with the copy
+
+
+def test_cyclegan_wrapped_env_round_trips_through_json_and_copies(tmp_path: Path) -> None:
+    import torch
+
+    from simreal.transfer.checkpoint import save_checkpoint
+    from simreal.transfer.config import CycleGANConfig
+    from simreal.transfer.trainer import CycleGANTrainer
+    from simreal.transfer.wrapper import CycleGANObservation
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = CycleGANTrainer(CycleGANConfig.preset("fast", image_size=32), seed=0)
+        checkpoint = save_checkpoint(tmp_path / "checkpoint.pt", trainer.state_dict())
+        env = CycleGANObservation(gym.make("simreal/Reach-v0", obs_mode="pixels", image_size=32), checkpoint)
+        remade = gym.make(EnvSpec.from_json(env.spec.to_json()))
+        assert isinstance(remade, CycleGANObservation)
+        actions = _actions(env, 2)
+        assert _same(_rollout(remade, actions, seed=1), _rollout(env, actions, seed=1))
+        _check_copies_continue(env)
+    finally:
+        torch.set_num_threads(threads)

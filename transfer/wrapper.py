@@ -151,7 +151,7 @@ def _run_guard(
     return enforce(report, mode)
 
 
-class CycleGANObservation(gym.ObservationWrapper):
+class CycleGANObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Translate every ``uint8`` ``(H, W, 3)`` image of a single env's observation with a CycleGAN generator.
 
     ``checkpoint`` is a trainer checkpoint path (or an already loaded :class:`ResnetGenerator`); ``direction``
@@ -161,6 +161,9 @@ class CycleGANObservation(gym.ObservationWrapper):
     that the task object survives translation (:mod:`simreal.transfer.guard`, object masks from the simulator)
     and warns, or raises :class:`~simreal.transfer.guard.TranslationRefused`, when it does not; the report is
     ``guard_report``. ``domain`` names the env's domain in the messages.
+
+    ``env.spec`` records the arguments (a checkpoint path as a string), so a spec with this wrapper round-trips
+    through JSON when the checkpoint is given as a path.
     """
 
     def __init__(
@@ -173,7 +176,16 @@ class CycleGANObservation(gym.ObservationWrapper):
         guard_frames: int = 32,
         domain: str = "this env",
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            checkpoint=os.fspath(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else checkpoint,
+            direction=direction,
+            device=str(device),
+            guard=guard,
+            guard_frames=guard_frames,
+            domain=domain,
+        )
+        gym.ObservationWrapper.__init__(self, env)
         self._paths = image_paths(env.observation_space)
         self.translator = ImageTranslator(checkpoint, direction=direction, device=device)
         _check_sizes(env.observation_space, self._paths, self.translator.divisor)
