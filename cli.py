@@ -121,7 +121,8 @@ def _transfer(args: argparse.Namespace) -> int:
 
 EXECUTOR_HELP = (
     "where parallel tasks run: local (spawned processes on this machine) or ray (the cluster at RAY_ADDRESS, "
-    "else a local Ray; pip install 'simreal[ray]')"
+    "else a local Ray on every core; pip install 'simreal[ray]'; with ray the cluster's CPUs set the "
+    "parallelism and --workers is not used)"
 )
 
 
@@ -233,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--randomization", default=None, help="preset name or YAML spec path")
     generate.add_argument("--domain", default=None, choices=DOMAIN_NAMES, help="a named domain")
     generate.add_argument("--out", required=True, help="dataset folder (resumed if it exists)")
-    generate.add_argument("--workers", type=int, default=1, help="processes")
+    generate.add_argument("--workers", type=int, default=1, help="processes (0: build shards in this process)")
     generate.add_argument("--seed", type=int, default=0, help="random seed")
     generate.add_argument("--shard-size", type=int, default=1000, help="frames per shard")
     generate.add_argument("--camera", default=None, help="camera name (default: the env's default camera)")

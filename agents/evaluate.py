@@ -163,9 +163,9 @@ def run_domain_task(task: DomainTask) -> DomainResult:
 def default_executor(n_tasks: int, workers: int | None = None, kind: str = "local") -> Executor:
     """Spawned local processes that die with this one (safe after any GL context or torch threads exist in the
     parent), or ``kind="ray"`` (see :mod:`simreal.parallel`)."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     n = workers or min(n_tasks, os.cpu_count() or 1)
-    if n < 1:
-        raise ValueError(f"workers must be >= 1, got {n}")
     return LocalExecutor(n) if kind == "local" else make_executor(kind, workers, n_tasks)
 
 

@@ -205,6 +205,8 @@ def train(
     period; ``target_success`` stops training once an evaluation reaches that success rate.
     """
     _check_args(algo, timesteps, seed, eval_freq, eval_episodes)
+    if n_envs is not None and n_envs < 1:
+        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
     hp = load_hyperparams(algo, env_id, config_path, env_kwargs)
     total = timesteps if timesteps is not None else hp.n_timesteps
     if total is None:
@@ -225,12 +227,13 @@ def train(
     )
     if _prepare_dir(out, meta, resume):
         return out
-    save_run(out, meta)
-    atomic_write_text(out / HP_FILE, yaml.safe_dump({env_id: json.loads(json.dumps(hp.entry))}, sort_keys=True))
     tb = _tensorboard_dir(out, tensorboard)
     ckpt = latest_checkpoint(out) if resume else None
     start = 0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
-    venv = make_vec(env_id, randomization, hp, n_envs or hp.n_envs, seed + start, vec_env)
+    venv = make_vec(env_id, randomization, hp, hp.n_envs if n_envs is None else n_envs, seed + start, vec_env)
+    # only once the envs exist: bad env kwargs must not leave a run.json that blocks the corrected command
+    save_run(out, meta)
+    atomic_write_text(out / HP_FILE, yaml.safe_dump({env_id: json.loads(json.dumps(hp.entry))}, sort_keys=True))
     if hp.goal_perception is not None:
         venv = _goal_perception(venv, env_id, randomization, hp, seed, out)
     if hp.normalize_kwargs is not None:

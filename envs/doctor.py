@@ -76,6 +76,8 @@ def run_doctor(repeats: int = 50) -> DoctorReport:
 
     Any failure to load the GL backend or create a context returns a report with ``error`` and ``hint`` set.
     """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
     try:
         return _measure(repeats)
     except Exception as error:  # a broken GL stack fails in many ways (AttributeError, RuntimeError, OSError, ...)

@@ -129,3 +129,19 @@ def test_gif_of_a_spec_file_domain_goes_into_the_run_folder(run: Path, tmp_path:
     assert sorted(p.name for p in spec_dir.iterdir()) == ["spec.yaml"]
     gifs = sorted(p.name for p in run.glob("*.gif"))
     assert gifs == sorted(["canonical.gif", load_results(path).domain(str(spec)).gif])
+
+
+def test_bad_env_kwargs_leave_no_run_behind(normalized_run: Path, tmp_path: Path) -> None:
+    config = load_run(normalized_run).config_path
+    with pytest.raises(ValueError, match="obs_mode"):
+        train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config, env_kwargs={"obs_mode": "bogus"})
+    assert not (tmp_path / "run" / "run.json").exists()
+    out = train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config, eval_freq=0, progress_bar=False)
+    assert (out / "model.zip").is_file()
+
+
+def test_zero_counts_are_rejected_not_replaced_by_defaults(run: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="n_envs must be >= 1, got 0"):
+        train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "new", load_run(run).config_path, n_envs=0)
+    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+        evaluate(run, ("canonical",), episodes=1, gif_frames=0, workers=0)

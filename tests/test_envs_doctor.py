@@ -53,3 +53,10 @@ def test_doctor_with_missing_osmesa_prints_diagnosis_not_traceback() -> None:
     assert "Traceback" not in result.stdout + result.stderr
     assert "error: MUJOCO_GL=osmesa cannot render" in result.stdout
     assert "hint: MUJOCO_GL=osmesa needs OSMesa" in result.stdout
+
+
+def test_bad_repeats_is_bad_input_not_a_backend_diagnosis(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match="repeats must be an int >= 1, got 0"):
+        doctor.run_doctor(repeats=0)
+    assert cli.main(["doctor", "--repeats", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: repeats must be an int >= 1")
