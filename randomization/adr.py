@@ -28,6 +28,14 @@ from simreal.randomization.wrapper import DomainRandomization
 Boundary = tuple[str, str]  # (parameter path, "low" | "high")
 
 
+def _number(name: str, value: Any, finite: bool = True) -> None:
+    """Raise ValueError unless ``value`` is a real number (not NaN; finite when ``finite``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    if finite and math.isinf(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+
+
 @dataclass(frozen=True)
 class AdrParam:
     """One ADR-controlled distribution: initial range ``[low, high]`` inside hard limits ``[min_low, max_high]``."""
@@ -40,6 +48,12 @@ class AdrParam:
     step: float | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or not self.path:
+            raise ValueError(f"path: expected a dotted spec path such as 'physics.entries[0].dist', got {self.path!r}")
+        for name in ("low", "high", "min_low", "max_high"):
+            _number(name, getattr(self, name), finite=name in ("low", "high"))
+        if self.step is not None:
+            _number("step", self.step)
         if not self.low <= self.high:
             raise ValueError(f"low: must be <= high={self.high}, got {self.low}")
         if not self.min_low <= self.low:
@@ -61,6 +75,10 @@ class AdrConfig:
     boundary_prob: float = 0.5
 
     def __post_init__(self) -> None:
+        for name in ("threshold_high", "threshold_low", "step", "boundary_prob"):
+            _number(name, getattr(self, name))
+        if isinstance(self.buffer_size, bool) or not isinstance(self.buffer_size, int):
+            raise ValueError(f"buffer_size: expected an integer >= 1, got {self.buffer_size!r}")
         if not self.threshold_low < self.threshold_high:
             raise ValueError(f"threshold_low: must be < threshold_high={self.threshold_high}, got {self.threshold_low}")
         if self.buffer_size < 1:
@@ -90,6 +108,11 @@ class AutomaticDomainRandomization:
         self.params = {p.path: p for p in params}
         self.config = config or AdrConfig()
         self.ranges: dict[str, list[float]] = {p.path: [p.low, p.high] for p in params}
+        for i, p in enumerate(params):
+            try:
+                replace_at(base_spec, p.path, Uniform(p.low, p.high) if p.high > p.low else Constant(p.low))
+            except ValueError as err:
+                raise ValueError(f"params[{i}]: initial range of {p.path} breaks its bounds: {err}") from err
         self.buffers: dict[str, list[float]] = {self._key((p.path, s)): [] for p in params for s in ("low", "high")}
         self.episodes = 0
         self.history: list[dict[str, Any]] = [self._snapshot("init")]
@@ -168,9 +191,19 @@ class AutomaticDomainRandomization:
             lo = max(p.min_low, lo - step) if widen else min(hi, lo + step)
         else:
             hi = min(p.max_high, hi + step) if widen else max(lo, hi - step)
+        if widen and not self._valid(path, lo, hi):  # never past the field's physical bounds
+            return
         if [lo, hi] != self.ranges[path]:
             self.ranges[path] = [lo, hi]
             self.history.append(self._snapshot(f"{'widen' if widen else 'narrow'} {path} {side}"))
+
+    def _valid(self, path: str, lo: float, hi: float) -> bool:
+        """Whether ``path`` may range over ``[lo, hi]`` (the spec's per-field bounds, checked on load)."""
+        try:
+            replace_at(self.base_spec, path, Uniform(lo, hi) if hi > lo else Constant(lo))
+        except ValueError:
+            return False
+        return True
 
     # ------------------------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -219,6 +252,10 @@ class AdrWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> None:
         if not isinstance(adr, AutomaticDomainRandomization):
             adr = AutomaticDomainRandomization.from_dict(adr)
+        if not isinstance(performance_key, str) or not performance_key:
+            raise ValueError(f"performance_key: expected an info key (str), got {performance_key!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
         gym.utils.RecordConstructorArgs.__init__(self, adr=adr.to_dict(), performance_key=performance_key, seed=seed)
         gym.Wrapper.__init__(self, env)
         inner: Any = env

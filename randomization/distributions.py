@@ -316,12 +316,14 @@ def from_dict(data: Any) -> Distribution:
     if not isinstance(data, Mapping):
         raise ValueError(f"expected a distribution mapping with a 'type' key, got {type(data).__name__}")
     kind = data.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise ValueError(f"type: must be one of {sorted(_TYPES)}, got {kind!r}")
     required, optional = _FIELDS[kind]
     unknown = set(data) - {"type", *required, *optional}
     if unknown:
-        raise ValueError(f"{sorted(unknown)[0]}: unknown key for {kind} (allowed: {list(required + optional)})")
+        raise ValueError(
+            f"{sorted(map(str, unknown))[0]}: unknown key for {kind} (allowed: {list(required + optional)})"
+        )
     missing = [k for k in required if k not in data]
     if missing:
         raise ValueError(f"{missing[0]}: required for {kind}")

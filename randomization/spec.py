@@ -152,6 +152,7 @@ class ImageTextureEntry:
         _check_names(self.names)
         if not self.folder:
             raise ValueError("folder: must be a directory path")
+        _check_names(self.extensions, "extensions")
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,8 @@ class PhysicsEntry:
         _check_names(self.names)
         _check_in(self.mode, ("set", "scale", "add"), "mode")
         if self.columns is not None:
+            if not self.columns:
+                raise ValueError("columns: must list at least one column index (omit it for every column)")
             for i, c in enumerate(self.columns):
                 if not isinstance(c, int) or isinstance(c, bool) or c < 0:
                     raise ValueError(f"columns[{i}]: expected a column index >= 0, got {c!r}")
