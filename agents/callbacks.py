@@ -57,9 +57,12 @@ def latest_checkpoint(root: Path) -> Path | None:
     if not pointer.is_file():
         return None
     try:
-        step_dir = root / CHECKPOINT_DIR / json.loads(pointer.read_text())["dir"]
+        latest = json.loads(pointer.read_text())
+        step_dir = root / CHECKPOINT_DIR / latest["dir"]
+        if not isinstance(latest["num_timesteps"], int):
+            raise TypeError(f"num_timesteps must be an int, got {latest['num_timesteps']!r}")
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{pointer} is corrupt: {exc}") from exc
+        raise ValueError(f"{pointer} is corrupt: {exc!r}") from exc
     if not (step_dir / MODEL).is_file():
         raise ValueError(f"{pointer} points at {step_dir}, which has no {MODEL}")
     return step_dir

@@ -145,3 +145,11 @@ def test_zero_counts_are_rejected_not_replaced_by_defaults(run: Path, tmp_path: 
         train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "new", load_run(run).config_path, n_envs=0)
     with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
         evaluate(run, ("canonical",), episodes=1, gif_frames=0, workers=0)
+
+
+@pytest.mark.parametrize("pointer", ['{"dir": "x"', '{"num_timesteps": 32}', '{"dir": "step_000000000032"}'])
+def test_damaged_checkpoint_pointer_names_the_file(run: Path, pointer: str) -> None:
+    (run / "checkpoints" / "latest.json").write_text(pointer)
+    (run / "model.zip").unlink()
+    with pytest.raises(ValueError, match=r"checkpoints/latest\.json is corrupt"):
+        train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path)
