@@ -39,7 +39,8 @@ def resources_of(task: Any) -> Resources:
 
 def make_executor(kind: str = "local", workers: int | None = None, n_tasks: int | None = None) -> Executor:
     """A ``local`` process pool of ``workers`` processes (default: one per task, at most one per CPU core) or a
-    ``ray`` executor (connects to ``RAY_ADDRESS``; otherwise starts a local Ray with ``workers`` CPUs, default all).
+    ``ray`` executor (connects to ``RAY_ADDRESS``, otherwise starts a local Ray on every core). With Ray, the
+    cluster's CPUs and each task's declared :class:`Resources` set the parallelism, so ``workers`` is not used.
     """
     if kind not in EXECUTORS:
         raise ValueError(f"executor must be one of {list(EXECUTORS)}, got {kind!r}")
@@ -48,7 +49,7 @@ def make_executor(kind: str = "local", workers: int | None = None, n_tasks: int 
     if kind == "ray":
         from simreal.parallel.ray_executor import RayExecutor
 
-        return RayExecutor(num_cpus=workers)
+        return RayExecutor()
     from simreal.parallel.local import LocalExecutor
 
     cores = os.cpu_count() or 1

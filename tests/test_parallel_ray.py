@@ -1,0 +1,143 @@
+"""Ray on a real two-node cluster on this machine (``ray.cluster_utils.Cluster``): datasets and experiments give
+the same bytes as the local executor, and a worker process killed mid-shard is retried into identical shards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from simreal.agents.experiment import run_experiment
+from simreal.data.experiment_localization import localization_frames
+from simreal.data.generate import generate_dataset
+
+ray = pytest.importorskip("ray")
+cluster_utils = pytest.importorskip("ray.cluster_utils")
+
+pytestmark = pytest.mark.slow
+
+DATASET = {"env_id": "simreal/Reach-v0", "n": 48, "shard_size": 12, "image_size": 16, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[object]:
+    """Two Ray nodes of one CPU each; commands reach them through ``RAY_ADDRESS``, as on a real cluster."""
+    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    old = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = cluster.address
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        if old is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = old
+        cluster.shutdown()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _ray_task_pids(name: str) -> list[int]:
+    """Worker processes currently running the Ray task ``name`` (Ray titles them ``ray::NAME``)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(f"ray::{name}".encode()):
+            pids.append(int(entry))
+    return pids
+
+
+def test_dataset_through_ray_on_two_nodes_matches_local(ray_cluster: object, tmp_path: Path) -> None:
+    generate_dataset(out_dir=tmp_path / "local", workers=2, **DATASET)
+    generate_dataset(out_dir=tmp_path / "ray", executor="ray", **DATASET)
+    assert len(ray.nodes()) == 2
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+
+
+def test_worker_killed_mid_shard_is_retried_into_identical_shards(ray_cluster: object, tmp_path: Path) -> None:
+    # a new image size: each worker builds its env inside its first shard task, so the kill lands mid-task
+    settings = {**DATASET, "n": 96, "shard_size": 48, "image_size": 24}
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_one_busy_worker() -> None:
+        while not stop.is_set() and not killed:
+            for pid in _ray_task_pids("build_shard"):
+                time.sleep(0.1)
+                if pid in _ray_task_pids("build_shard"):  # still inside the task
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+    killer.start()
+    try:
+        generate_dataset(out_dir=tmp_path / "ray", executor="ray", **settings)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no Ray worker was caught running build_shard"
+    generate_dataset(out_dir=tmp_path / "reference", workers=0, **settings)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "reference")  # no temporaries left either
+
+
+def _experiment(tmp_path: Path, name: str) -> Path:
+    zoo = tmp_path / "ppo.yml"
+    zoo.write_text(
+        "Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
+        "  policy_kwargs: 'dict(net_arch=[16])'\n"
+    )
+    cfg = {
+        "name": name,
+        "env_id": "Pendulum-v1",
+        "algo": "ppo",
+        "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}],
+        "seeds": [0, 1],
+        "config_path": str(zoo),
+        "timesteps": 128,
+        "domains": ["canonical", "real"],
+        "episodes": 2,
+        "eval_freq": 64,
+        "eval_episodes": 1,
+        "gif_frames": 0,
+        "out_dir": str(tmp_path / name / "runs"),
+        "report_dir": str(tmp_path / name / "report"),
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_experiment_through_ray_matches_local(ray_cluster: object, tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run_experiment(_experiment(tmp_path, "local"), executor=pool)
+    run_experiment(_experiment(tmp_path, "ray"), executor="ray")
+    local = sorted((tmp_path / "local" / "runs" / "eval").rglob("results.json"))
+    assert len(local) == 4
+    for path in local:
+        twin = tmp_path / "ray" / path.relative_to(tmp_path / "local")
+        assert twin.read_bytes() == path.read_bytes(), path
+
+
+def test_localization_frames_through_ray_match_local(ray_cluster: object) -> None:
+    local = localization_frames("real", 6, 16, np.random.SeedSequence(3), 0)
+    remote = localization_frames("real", 6, 16, np.random.SeedSequence(3), 0, "ray")
+    for field in ("images", "positions", "pixels", "intrinsics", "world_to_camera"):
+        assert np.array_equal(getattr(remote, field), getattr(local, field)), field
