@@ -86,8 +86,9 @@ def gap_bars(gap_list: list[Gap], title: str) -> bytes:
     fig = Figure(figsize=(1.5 + 1.2 * len(gap_list), 3.2), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(gap_list))
-    ax.bar(x - 0.2, [g.sim for g in gap_list], 0.4, label="sim (canonical)", color="tab:blue")
-    ax.bar(x + 0.2, [g.real for g in gap_list], 0.4, label="real", color="tab:red")
+    ax.bar(x - 0.27, [g.sim for g in gap_list], 0.27, label="sim (canonical)", color="tab:blue")
+    ax.bar(x, [g.real for g in gap_list], 0.27, label="real (mean of realities)", color="tab:red")
+    ax.bar(x + 0.27, [g.worst for g in gap_list], 0.27, label="worst reality", color="tab:brown")
     ax.set_xticks(x, [g.method for g in gap_list])
     ax.set(ylim=(0, 1.05), ylabel="success rate", title=title)
     ax.legend(fontsize=8)
@@ -107,4 +108,18 @@ def sensitivity_plot(table: dict[str, dict[str, list[tuple[float, float]]]], tit
             ax.plot(xs, ys, marker="o", color=colors[method], label=method)
         ax.set(xlabel="strength", ylabel="success rate", ylim=(-0.02, 1.02), title=f"{title}: {name}")
     axs[0].legend(fontsize=8)
+    return _png(fig)
+
+
+def latency_plot(curves: dict[str, list[tuple[float, float, float]]], title: str) -> bytes:
+    """Success vs actuation latency (control steps) per method: mean over seeds (solid) and worst seed (dashed)."""
+    colors = _colors(list(curves))
+    fig = Figure(figsize=(4.2, 3.0), layout="constrained")
+    ax = fig.subplots()
+    for method, points in curves.items():
+        steps, means, worst = zip(*points, strict=True)
+        ax.plot(steps, means, marker="o", color=colors[method], label=method)
+        ax.plot(steps, worst, linestyle="--", color=colors[method], alpha=0.6)
+    ax.set(xlabel="actuation latency (control steps)", ylabel="success rate", ylim=(-0.02, 1.02), title=title)
+    ax.legend(fontsize=8)
     return _png(fig)

@@ -22,6 +22,7 @@ from simreal.agents.summary import (
     domain_stats,
     gaps,
     improvements,
+    latency_curve,
     main_domains,
     sensitivity,
 )
@@ -82,16 +83,18 @@ def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.
     doc.image(plots.success_bars(stats, env_id), "image/png", f"{env_id}: success per domain")
     gap_list = gaps(methods)
     if gap_list:
-        doc.heading("Sim -> real gap", 3)
+        doc.heading("Sim -> real gap (mean and worst reality proxy)", 3)
         doc.table(
-            ["method", "sim (canonical)", "real", "gap", "real / sim"],
+            ["method", "sim (canonical)", "real (mean)", "worst reality", "gap (mean)", "real / sim", "worst / sim"],
             [
                 [
                     g.method,
                     f"{g.sim:.2f}",
                     f"{g.real:.2f}",
+                    f"{g.worst:.2f} ({g.worst_domain})",
                     f"{g.sim - g.real:+.2f}",
-                    "n/a" if np.isnan(g.retained) else f"{g.retained:.0%}",
+                    _pct(g.retained),
+                    _pct(g.worst_retained),
                 ]
                 for g in gap_list
             ],
@@ -107,6 +110,7 @@ def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.
         doc.heading("Learning curves", 3)
         doc.para("Periodic deterministic evaluations during training, on each method's training distribution.")
         doc.image(plots.learning_curves(methods, env_id), "image/png", f"{env_id}: learning curves")
+    _latency_section(doc, env_id, methods)
     table = sensitivity(methods)
     if table:
         doc.heading("Per-axis sensitivity (success vs randomization strength)", 3)
@@ -120,6 +124,28 @@ def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.
         )
         doc.image(plots.sensitivity_plot(table, env_id), "image/png", f"{env_id}: sensitivity")
     _gifs(doc, methods)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if np.isnan(x) else f"{x:.0%}"
+
+
+def _latency_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]]) -> None:
+    curves = latency_curve(methods)
+    if not curves:
+        return
+    doc.heading("Latency sensitivity (success vs actuation latency)", 3)
+    doc.para(
+        "The evaluation domain with its actuation latency fixed to each number of control steps; mean over seeds "
+        "(worst seed in brackets)."
+    )
+    steps = sorted({k for points in curves.values() for k, _, _ in points})
+    rows = []
+    for method, points in curves.items():
+        by_step = {k: (m, w) for k, m, w in points}
+        rows.append([method, *(f"{by_step[k][0]:.2f} [{by_step[k][1]:.2f}]" if k in by_step else "-" for k in steps)])
+    doc.table(["method", *(f"{k:g} steps" for k in steps)], rows)
+    doc.image(plots.latency_plot(curves, env_id), "image/png", f"{env_id}: success vs latency")
 
 
 def _gifs(doc: _Doc, methods: dict[str, list[Run]]) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from simreal.randomization import Constant, RandomizationSpec, Uniform, load_preset
+from simreal.randomization import Constant, RandomizationSpec, Uniform, domain_spec, load_preset
 from simreal.randomization.spec import get_at, replace_at
 
 GROUPS = (
@@ -20,6 +20,8 @@ GROUPS = (
     "sensor",
     "control",
 )
+LATENCY = "latency"  # sweep axis: the canonical scene with a fixed actuation latency (strength = control steps)
+MAX_LATENCY = 20
 
 
 def uniform_paths(obj: Any, prefix: str = "") -> Iterator[tuple[str, Uniform]]:
@@ -49,10 +51,22 @@ def scale_uniforms(obj: Any, strength: float) -> Any:
     return out
 
 
+def latency_spec(family: str, steps: float, base: str = "canonical") -> RandomizationSpec:
+    """Domain ``base`` with its actuation latency fixed to ``steps`` control steps (fractions: sub-step delay)."""
+    if not 0 <= steps <= MAX_LATENCY:
+        raise ValueError(f"latency: steps must be in [0, {MAX_LATENCY}], got {steps}")
+    spec = domain_spec(base, family)
+    control = dataclasses.replace(spec.control, action_latency=Constant(float(steps)))
+    return dataclasses.replace(spec, control=control, name=f"{spec.name}@latency={steps:g}")
+
+
 def group_spec(family: str, group: str, strength: float, source: str = "full") -> RandomizationSpec:
-    """The canonical spec plus one group of preset ``source`` at ``strength`` (0 = canonical, 1 = as trained)."""
+    """The canonical spec plus one group of preset ``source`` at ``strength`` (0 = canonical, 1 = as trained);
+    group ``latency`` is the canonical scene with ``strength`` control steps of actuation latency."""
+    if group == LATENCY:
+        return latency_spec(family, strength)
     if group not in GROUPS:
-        raise ValueError(f"group must be one of {list(GROUPS)}, got {group!r}")
+        raise ValueError(f"group must be one of {[*GROUPS, LATENCY]}, got {group!r}")
     base = load_preset("none", family)
     if strength == 0:
         return base

@@ -17,6 +17,9 @@ from simreal.agents.statistics import (
     probability_of_improvement_ci,
     stratified_bootstrap_ci,
 )
+from simreal.randomization.realities import is_reality
+
+LATENCY_AXIS = "latency"  # sensitivity axis of evaluate's latency sweep (strength = steps of latency)
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,24 @@ class DomainStat:
 
 @dataclass(frozen=True)
 class Gap:
-    """Sim -> real gap of one method: success on ``canonical`` vs ``real`` (means over seeds)."""
+    """Sim -> real gap of one method: success on ``canonical`` vs the reality proxies (means over seeds):
+    ``real`` is the mean over the realities, ``worst`` the worst reality (``worst_domain``)."""
 
     method: str
     sim: float
     real: float
+    worst: float = float("nan")
+    worst_domain: str = ""
 
     @property
     def retained(self) -> float:
-        """Fraction of sim success kept on real (nan when sim success is 0)."""
+        """Fraction of sim success kept on real (mean over realities; nan when sim success is 0)."""
         return self.real / self.sim if self.sim > 0 else float("nan")
+
+    @property
+    def worst_retained(self) -> float:
+        """Fraction of sim success kept on the worst reality (nan when sim success is 0)."""
+        return self.worst / self.sim if self.sim > 0 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -140,13 +151,29 @@ def aggregate_iqm(methods: dict[str, list[Run]], rng: np.random.Generator, reps:
     return out
 
 
+def reality_domains(runs: list[Run]) -> list[str]:
+    """The evaluated reality proxies (``real``, ``real:k``, ``real:<file>``) in first-seen order."""
+    return [d for d in main_domains(runs) if is_reality(d)]
+
+
 def gaps(methods: dict[str, list[Run]]) -> list[Gap]:
-    """Sim (canonical) vs real success per method, when both were evaluated."""
+    """Sim (canonical) vs reality success per method (mean and worst reality), when both were evaluated."""
     out = []
     for method, runs in methods.items():
-        scores = success_matrix(runs, ["canonical", "real"])
-        if len(scores):
-            out.append(Gap(method, float(scores[:, 0].mean()), float(scores[:, 1].mean())))
+        realities = reality_domains(runs)
+        scores = success_matrix(runs, ["canonical", *realities])
+        if realities and len(scores):
+            per_reality = scores[:, 1:].mean(axis=0)
+            worst = int(np.argmin(per_reality))
+            out.append(
+                Gap(
+                    method,
+                    sim=float(scores[:, 0].mean()),
+                    real=float(per_reality.mean()),
+                    worst=float(per_reality[worst]),
+                    worst_domain=realities[worst],
+                )
+            )
     return out
 
 
@@ -167,9 +194,23 @@ def sensitivity(methods: dict[str, list[Run]]) -> dict[str, dict[str, list[tuple
     for method, runs in methods.items():
         for run in runs:
             for d in run.results.domains:
-                if d.axis is not None and d.strength is not None:
+                if d.axis is not None and d.axis != LATENCY_AXIS and d.strength is not None:
                     table[d.axis][method][d.strength].append(d.success_rate)
     return {
         axis: {m: sorted((s, float(np.mean(v))) for s, v in points.items()) for m, points in per.items()}
         for axis, per in sorted(table.items())
     }
+
+
+def latency_curve(methods: dict[str, list[Run]]) -> dict[str, list[tuple[float, float, float]]]:
+    """method -> sorted (latency steps, mean success over seeds, worst seed) from evaluate's latency sweep."""
+    out: dict[str, list[tuple[float, float, float]]] = {}
+    for method, runs in methods.items():
+        points: dict[float, list[float]] = defaultdict(list)
+        for run in runs:
+            for d in run.results.domains:
+                if d.axis == LATENCY_AXIS and d.strength is not None:
+                    points[d.strength].append(d.success_rate)
+        if points:
+            out[method] = sorted((k, float(np.mean(v)), float(np.min(v))) for k, v in points.items())
+    return out

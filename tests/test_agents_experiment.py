@@ -11,6 +11,7 @@ from simreal.agents.experiment import ExperimentConfig, run_experiment
 from simreal.agents.results import load_results
 from simreal.agents.spec_tools import group_spec, scale_uniforms, uniform_paths
 from simreal.randomization import Constant, Uniform, load_preset
+from simreal.randomization.realities import reality_domains
 
 BASE = {
     "name": "t",
@@ -70,7 +71,7 @@ def test_run_experiment_matrix(tmp_path: Path) -> None:
             res = load_results(tmp_path / "runs" / "eval" / method / f"seed_{seed}")
             assert res.run.method == method
             assert res.run.seed == seed
-            assert [d.domain for d in res.domains] == ["canonical", "real"]
+            assert [d.domain for d in res.domains] == ["canonical", *reality_domains()]  # real = its members
     assert "P(X > Y)" in (tmp_path / "report" / "report.md").read_text()
 
 

@@ -126,6 +126,6 @@ def test_train_and_evaluate_run_the_policy_on_the_perceived_goal(tmp_path: Path)
     policy = PPO.load(out / "model.zip", device="cpu").policy
     assert set(policy.observation_space.spaces) == {GOAL_KEY, "state"}
     assert not any(isinstance(m, TriangulatingExtractor) for m in policy.modules())
-    results = load_results(evaluate(out, domains=("canonical", "real"), episodes=2, gif_frames=0, workers=1))
-    assert [d.domain for d in results.domains] == ["canonical", "real"]
+    results = load_results(evaluate(out, domains=("canonical", "real:0"), episodes=2, gif_frames=0, workers=1))
+    assert [d.domain for d in results.domains] == ["canonical", "real:0"]
     assert all(len(d.successes) == 2 for d in results.domains)

@@ -78,7 +78,7 @@ def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
     assert "@import" not in page
     md = (tmp_path / "report" / "report.md").read_text()
     assert "Per-axis sensitivity" in md
-    assert "| DR | real |" in md
+    assert "| DR | real:0 |" in md
     assert "| no-DR | canonical |" in md
 
 
