@@ -428,6 +428,8 @@ class Sampler:
             return
         path = "visual.lights"
         rows = match(self._model, "light", spec.names, f"{path}.names")
+        lights = bounds.Bound(1, len(rows), "(the lights matching names)", integer=True)
+        _within_bounds(path, bounds.check_dist, spec.count, lights, "count")
 
         fields = []
         if spec.pos_jitter is not None:
@@ -458,6 +460,8 @@ class Sampler:
             return
         path = "visual.distractors"
         rows = match(self._model, "geom", spec.names, f"{path}.names")
+        slots = bounds.Bound(0, len(rows), "(the geoms matching names)", integer=True)
+        _within_bounds(path, bounds.check_dist, spec.count, slots, "count")
         shape_ids = tuple(float(GEOM_TYPES[s]) for s in spec.shapes)
         self._add(_DistractorStep(spec, rows, shape_ids, path), "geom_type", "geom_size", "geom_pos", "geom_rgba")
 

@@ -158,7 +158,7 @@ class ImageTextureEntry:
 @dataclass(frozen=True)
 class LightSpec:
     """Lights matching ``names``: position/direction jitter (add), intensity and colour tint (scale of
-    diffuse) and the number of active lights (``count``, at least 1)."""
+    diffuse) and the number of active lights (``count``, 1 to the number of matched lights)."""
 
     names: tuple[str, ...] = ("*",)
     pos_jitter: Distribution | None = None
@@ -189,7 +189,8 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class DistractorSpec:
-    """Visual-only distractor geoms: how many are shown, their shape, half-size, world position and colour."""
+    """Visual-only distractor geoms: how many are shown (up to the number of matched geoms), their shape,
+    half-size, world position and colour."""
 
     names: tuple[str, ...] = ("distractor_*",)
     count: Distribution = _DISTRACTOR_COUNT

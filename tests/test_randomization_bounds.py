@@ -216,6 +216,11 @@ def test_yaml_exponent_without_a_dot_is_explained():
             r"^visual\.camera\.fovy_jitter\.low: cam_fovy = model value 45 plus -100 = -55, "
             r"outside the allowed range \(0, 180\) deg",
         ),
+        (
+            {"visual": {"lights": {"count": {"type": "choice", "options": [1, 3]}}}},
+            r"^visual\.lights\.count\.options\[1\]: must be in \[1, 2\] \(the lights matching names\)",
+        ),
+        ({"visual": {"distractors": {"count": 9}}}, r"^visual\.distractors\.count: must be in \[0, 6\] \(the geoms"),
     ],
 )
 def test_model_dependent_bounds_are_checked_when_the_spec_is_compiled(data, expected):
