@@ -74,8 +74,11 @@ class EpisodeFrame:
 
 
 def make_data_env(spec: RolloutSpec) -> gym.Env:
-    """The env of ``spec`` with RGB observations of one camera (no GL context is created until the first frame)."""
-    kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": spec.image_size}
+    """The env of ``spec`` with RGB observations of one camera (no GL context is created until the first frame).
+
+    Rollouts switch ``render_observations`` off for the steps whose frame is not kept (their observation is None),
+    so the env checker, which would flag that, is off."""
+    kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": spec.image_size, "disable_env_checker": True}
     if spec.camera is not None:
         kwargs["cameras"] = (spec.camera,)
     return gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, **kwargs)
@@ -109,19 +112,28 @@ def camera_name(env: gym.Env) -> str:
 def episode_frames(
     env: gym.Env, spec: RolloutSpec, seed: int, policy_seed: np.random.SeedSequence
 ) -> Iterator[EpisodeFrame]:
-    """Reset ``env`` with ``seed`` and yield the sampled frames; the env state matches each frame when it is yielded."""
+    """Reset ``env`` with ``seed`` and yield the sampled frames; the env state matches each frame when it is yielded.
+
+    Only the sampled frames are rendered: the other steps run with ``render_observations`` off."""
     policy = make_policy(spec.env_id, spec.policy, np.random.default_rng(policy_seed))
+    base: Any = env.unwrapped
+    base.render_observations = True
     obs, info = env.reset(seed=seed)
     yield EpisodeFrame(obs, info, seed, 0)
     produced, step = 1, 0
-    while produced < spec.frames_per_episode:
-        obs, _, terminated, truncated, info = env.step(policy(env))
-        step += 1
-        if step % spec.stride == 0:
-            yield EpisodeFrame(obs, info, seed, step)
-            produced += 1
-        if terminated or truncated:
-            return
+    try:
+        while produced < spec.frames_per_episode:
+            kept = (step + 1) % spec.stride == 0
+            base.render_observations = kept  # only kept frames are rendered (the policies read the state)
+            obs, _, terminated, truncated, info = env.step(policy(env))
+            step += 1
+            if kept:
+                yield EpisodeFrame(obs, info, seed, step)
+                produced += 1
+            if terminated or truncated:
+                return
+    finally:
+        base.render_observations = True
 
 
 def stream_frames(env: gym.Env, spec: RolloutSpec, seed_sequence: np.random.SeedSequence) -> Iterator[EpisodeFrame]:

@@ -30,7 +30,7 @@ from simreal.parallel import make_executor, run_unordered, storage
 
 __all__ = ["FORMAT", "MANIFEST", "ShardTask", "generate_dataset", "load_manifest", "shard_name"]
 
-FORMAT = "simreal-wds/1"
+FORMAT = "simreal-wds/2"  # 2: raw .npy images and binary labels (1, PNG + JSON labels, is still read)
 MANIFEST = "manifest.json"
 VERSIONED = ("simreal", "mujoco", "gymnasium", "numpy", "imageio", "pillow", "torch")
 _SETTINGS = ("format", "env_id", "domain", "randomization", "camera", "image_size", "policy", "frames_per_episode")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -18,7 +18,18 @@ import numpy as np
 
 from simreal.data.camera import CameraModel, camera_model
 
-__all__ = ["CORNER_SIGNS", "Frame", "box_keypoints", "frame_labels", "label_geoms", "mask_bbox", "object_labels"]
+__all__ = [
+    "CORNER_SIGNS",
+    "Frame",
+    "box_keypoints",
+    "flat_labels",
+    "frame_labels",
+    "label_geoms",
+    "mask_bbox",
+    "nested_labels",
+    "object_arrays",
+    "object_labels",
+]
 
 # The 8 box corners as signs of the half extents; keypoint 0 is the centre, keypoints 1..8 follow this order.
 _GEOM_TYPE = int(mujoco.mjtObj.mjOBJ_GEOM)  # a plain int: comparing arrays with the enum is ~100x slower
@@ -27,33 +38,40 @@ CORNER_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz
 
 @dataclass(frozen=True)
 class Frame:
-    """One labelled frame: images plus a JSON-able ``meta`` dict (camera, objects, task state, provenance)."""
+    """One labelled frame: images, small JSON-able ``meta`` and the numeric ``labels`` as arrays.
+
+    ``meta``: env_id, seed, step, camera (name, width, height, fovy_deg), objects (geom names, the label order),
+    spec_hash, randomization. ``labels``: arrays by dotted name (see ``FORMAT.md``): ``camera.*``, ``objects.*``
+    (one row per object), ``task_state.*``. :meth:`nested` gives the format-1 dict of both.
+    """
 
     rgb: np.ndarray  # uint8 (H, W, 3), the observation (sensor effects included when randomized)
     depth: np.ndarray  # float32 (H, W), metres along the optical axis
     segmentation: np.ndarray  # int32 (H, W), geom id or -1
     meta: dict[str, Any]
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def nested(self) -> dict[str, Any]:
+        """Labels and metadata as one JSON-able dict in the layout of format 1 (objects keyed by name)."""
+        return nested_labels(self.meta, self.labels)
 
 
-def _visible(model: mujoco.MjModel, geom: int) -> bool:
-    material = int(model.geom_matid[geom])
-    alpha = model.mat_rgba[material, 3] if material >= 0 else model.geom_rgba[geom, 3]
-    return bool(alpha > 0) and int(model.geom_group[geom]) <= 2  # groups 0-2 render by default
+def geom_names(model: mujoco.MjModel) -> list[str]:
+    """Every geom's name ('' when unnamed), read from the model's name buffer at once."""
+    buffer = bytes(model.names)
+    return [buffer[adr : buffer.index(b"\0", adr)].decode() for adr in model.name_geomadr.tolist()]
 
 
 def label_geoms(model: mujoco.MjModel, objects: Sequence[str] | None = None) -> list[int]:
-    """Geom ids to label: those matching ``objects`` (glob patterns), else every named visible non-plane geom."""
-    chosen = []
-    for geom in range(model.ngeom):
-        name = model.geom(geom).name
-        if not name or int(model.geom_type[geom]) == mujoco.mjtGeom.mjGEOM_PLANE:
-            continue
-        if objects is None:
-            if _visible(model, geom):
-                chosen.append(geom)
-        elif any(fnmatch.fnmatchcase(name, pattern) for pattern in objects):
-            chosen.append(geom)
-    return chosen
+    """Geom ids to label: those matching ``objects`` (glob patterns), else every named visible non-plane geom
+    (alpha > 0 from its material or its own rgba, group 0-2: the groups that render by default)."""
+    names = geom_names(model)
+    candidate = np.array([bool(name) for name in names], dtype=bool) & (model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE)
+    if objects is not None:
+        return [g for g in np.flatnonzero(candidate).tolist() if any(fnmatch.fnmatchcase(names[g], p) for p in objects)]
+    material = model.geom_matid
+    alpha = np.where(material >= 0, model.mat_rgba[np.maximum(material, 0), 3], model.geom_rgba[:, 3])
+    return np.flatnonzero(candidate & (alpha > 0) & (model.geom_group <= 2)).tolist()
 
 
 def box_keypoints(model: mujoco.MjModel, data: mujoco.MjData, geom: int) -> np.ndarray:
@@ -73,29 +91,63 @@ def mask_bbox(mask: np.ndarray) -> list[int] | None:
     return [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
 
 
+def object_arrays(
+    model: mujoco.MjModel, data: mujoco.MjData, camera: CameraModel, segmentation: np.ndarray, geoms: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """Pose, keypoints, projected and visible boxes and pixel count of all ``geoms`` at once, one row each.
+
+    ``objects.bbox`` is ``[x0, y0, x1, y1]`` (x1/y1 exclusive) of the visible pixels, ``-1`` rows when hidden.
+    """
+    ids = np.asarray(geoms, dtype=np.int64)
+    k = len(ids)
+    rotation = data.geom_xmat[ids].reshape(k, 3, 3)
+    centre, half = model.geom_aabb[ids, :3], model.geom_aabb[ids, 3:]
+    local = np.concatenate([np.zeros((k, 1, 3)), centre[:, None] + CORNER_SIGNS[None] * half[:, None]], axis=1)
+    points = data.geom_xpos[ids][:, None] + local @ rotation.transpose(0, 2, 1)  # keypoint 0: the geom origin
+    pixels, depth = camera.project(points.reshape(-1, 3))
+    pixels, depth = pixels.reshape(k, 9, 2), depth.reshape(k, 9)
+    quaternion = np.zeros((k, 4))
+    for row, geom in enumerate(ids):
+        mujoco.mju_mat2Quat(quaternion[row], data.geom_xmat[geom])
+    corners = pixels[:, 1:]
+    bbox, counts = _visible_boxes(segmentation, ids, model.ngeom)
+    return {
+        "objects.geom_id": ids.astype(np.int32),
+        "objects.position": points[:, 0].copy(),
+        "objects.quaternion_wxyz": quaternion,
+        "objects.keypoints_2d": pixels,
+        "objects.keypoints_depth": depth,
+        "objects.bbox": bbox,
+        "objects.bbox_projected": np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1),
+        "objects.visible_pixels": counts,
+    }
+
+
+def _visible_boxes(segmentation: np.ndarray, ids: np.ndarray, ngeom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tight boxes (int32 (K, 4), -1 rows when hidden) and pixel counts (int64 (K,)) of geoms ``ids`` in one pass."""
+    w = segmentation.shape[1]
+    flat = segmentation.ravel()
+    where = np.flatnonzero(flat >= 0)
+    found = flat[where]
+    rows, cols = where // w, where % w
+    low = np.full((2, ngeom), np.iinfo(np.int64).max)
+    high = np.full((2, ngeom), -1)
+    np.minimum.at(low[0], found, cols)
+    np.minimum.at(low[1], found, rows)
+    np.maximum.at(high[0], found, cols)
+    np.maximum.at(high[1], found, rows)
+    counts = np.bincount(found, minlength=ngeom)[ids].astype(np.int64)
+    bbox = np.stack([low[0, ids], low[1, ids], high[0, ids] + 1, high[1, ids] + 1], axis=1)
+    bbox[counts == 0] = -1
+    return bbox.astype(np.int32), counts
+
+
 def object_labels(
     model: mujoco.MjModel, data: mujoco.MjData, camera: CameraModel, segmentation: np.ndarray, geoms: Sequence[int]
 ) -> dict[str, dict[str, Any]]:
     """Pose, keypoints, projected and visible boxes and pixel count of each geom, keyed by geom name."""
-    labels = {}
-    for geom in geoms:
-        points = box_keypoints(model, data, geom)
-        pixels, depth = camera.project(points)
-        quaternion = np.zeros(4)
-        mujoco.mju_mat2Quat(quaternion, data.geom_xmat[geom])
-        mask = segmentation == geom
-        corners = pixels[1:]
-        labels[model.geom(geom).name] = {
-            "geom_id": int(geom),
-            "position": points[0].tolist(),
-            "quaternion_wxyz": quaternion.tolist(),
-            "keypoints_2d": pixels.tolist(),
-            "keypoints_depth": depth.tolist(),
-            "bbox": mask_bbox(mask),
-            "bbox_projected": [*corners.min(axis=0).tolist(), *corners.max(axis=0).tolist()],
-            "visible_pixels": int(mask.sum()),
-        }
-    return labels
+    names = [model.geom(geom).name for geom in geoms]
+    return nested_labels({"objects": names}, object_arrays(model, data, camera, segmentation, geoms))["objects"]
 
 
 def geom_segmentation(raw: np.ndarray) -> np.ndarray:
@@ -104,16 +156,47 @@ def geom_segmentation(raw: np.ndarray) -> np.ndarray:
     return np.where(is_geom, raw[..., 0], -1).astype(np.int32)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+_OBJECT_FIELDS = ("geom_id", "position", "quaternion_wxyz", "keypoints_2d", "keypoints_depth", "bbox")
+_OBJECT_FIELDS += ("bbox_projected", "visible_pixels")
+_CAMERA_FIELDS = ("intrinsics", "world_to_camera", "position")
+
+
+def nested_labels(meta: dict[str, Any], labels: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``meta`` + ``labels`` arrays -> the format-1 dict: camera with its matrices, objects keyed by name with
+    lists (``bbox`` None when hidden), ``task_state`` as lists."""
+    nested = {k: v for k, v in meta.items() if k not in ("camera", "objects")}
+    if "camera" in meta:
+        nested["camera"] = {**meta["camera"], **{f: labels[f"camera.{f}"].tolist() for f in _CAMERA_FIELDS}}
+    objects = {}
+    for row, name in enumerate(meta.get("objects", [])):
+        entry = {f: labels[f"objects.{f}"][row].tolist() for f in _OBJECT_FIELDS}
+        if entry["bbox"][0] < 0:
+            entry["bbox"] = None
+        objects[name] = entry
+    nested["objects"] = objects
+    prefix = "task_state."
+    nested["task_state"] = {k[len(prefix) :]: v.tolist() for k, v in labels.items() if k.startswith(prefix)}
+    return nested
+
+
+def flat_labels(nested: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The inverse of :func:`nested_labels`: a format-1 dict -> (``meta``, ``labels`` arrays)."""
+    camera = nested["camera"]
+    meta = {k: v for k, v in nested.items() if k not in ("camera", "objects", "task_state")}
+    meta["camera"] = {k: v for k, v in camera.items() if k not in _CAMERA_FIELDS}
+    meta["objects"] = list(nested["objects"])
+    labels = {f"camera.{f}": np.asarray(camera[f], dtype=np.float64) for f in _CAMERA_FIELDS}
+    rows = list(nested["objects"].values())
+    dtypes = {"geom_id": np.int32, "bbox": np.int32, "visible_pixels": np.int64}
+    shapes = {"position": (3,), "quaternion_wxyz": (4,), "keypoints_2d": (9, 2), "keypoints_depth": (9,), "bbox": (4,)}
+    shapes["bbox_projected"] = (4,)
+    for f in _OBJECT_FIELDS:
+        values = [[-1] * 4 if f == "bbox" and r[f] is None else r[f] for r in rows]
+        array = np.asarray(values, dtype=dtypes.get(f, np.float64))
+        labels[f"objects.{f}"] = array.reshape(len(rows), *shapes.get(f, ()))
+    for k, v in nested["task_state"].items():
+        labels[f"task_state.{k}"] = np.asarray(v, dtype=np.float64)
+    return meta, labels
 
 
 def frame_labels(
@@ -130,6 +213,7 @@ def frame_labels(
 
     ``rgb`` is the observation to store (rendered here when None); ``info`` supplies the randomization params and
     spec hash (from :class:`~simreal.randomization.DomainRandomization`); ``seed``/``step`` record the provenance.
+    Depth and segmentation come from one render pass; the object labels from one pass over the segmentation.
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be an int >= 1 pixel, got {size!r}")
@@ -139,18 +223,25 @@ def frame_labels(
         rgb = base.render_frame(camera, "rgb", size)
     if rgb.shape != (size, size, 3) or rgb.dtype != np.uint8:
         raise ValueError(f"rgb must be uint8 of shape {(size, size, 3)}, got {rgb.dtype} {rgb.shape}")
-    depth = base.render_frame(camera, "depth", size).astype(np.float32, copy=False)
-    segmentation = geom_segmentation(base.render_frame(camera, "segmentation", size))
+    depth, segmentation = base.render_depth_segmentation(camera, size)
     cam = camera_model(model, data, camera, size, size)
+    geoms = label_geoms(model, objects)
+    names = geom_names(model)
     info = info or {}
     meta = {
         "env_id": env.spec.id if env.spec is not None else type(base).__name__,
         "seed": seed,
         "step": step,
-        "camera": cam.to_json(),
-        "objects": object_labels(model, data, cam, segmentation, label_geoms(model, objects)),
-        "task_state": _jsonable(base.task_state()),
+        "camera": {"name": cam.name, "width": cam.width, "height": cam.height, "fovy_deg": cam.fovy_deg},
+        "objects": [names[geom] for geom in geoms],
         "spec_hash": info.get("spec_hash"),
-        "randomization": _jsonable(info.get("randomization")),
+        "randomization": info.get("randomization"),  # the wrapper's JSON-able summary, not copied
     }
-    return Frame(rgb=rgb, depth=depth, segmentation=segmentation, meta=meta)
+    labels = {
+        "camera.intrinsics": cam.intrinsics,
+        "camera.world_to_camera": cam.world_to_camera,
+        "camera.position": cam.position,
+        **object_arrays(model, data, cam, segmentation, geoms),
+        **{f"task_state.{k}": np.asarray(v, dtype=np.float64) for k, v in base.task_state().items()},
+    }
+    return Frame(rgb=rgb, depth=depth, segmentation=segmentation, meta=meta, labels=labels)

@@ -1,7 +1,9 @@
 """WebDataset-style tar shards: encode labelled frames, write shards atomically and reproducibly, verify and index them.
 
-Each sample ``<key>`` is four tar members: ``<key>.rgb.png`` (uint8 RGB), ``<key>.depth.npy`` (float32 metres),
-``<key>.seg.png`` (uint16, geom id + 1, 0 = background) and ``<key>.json`` (labels). See ``FORMAT.md``.
+Format 2 (written): each sample ``<key>`` is five tar members: ``<key>.rgb.npy`` (uint8 RGB), ``<key>.depth.npy``
+(float32 metres), ``<key>.seg.npy`` (uint16, geom id + 1, 0 = background), ``<key>.labels.npy`` (the numeric labels
+as one structured record) and ``<key>.json`` (small metadata). Format 1 (PNG images and all labels in the JSON) is
+still read. See ``FORMAT.md``.
 """
 
 from __future__ import annotations
@@ -13,84 +15,121 @@ import os
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
 
-from simreal.data.labels import Frame
+from simreal.data.labels import Frame, flat_labels, nested_labels
 from simreal.parallel.storage import write_bytes
 
 __all__ = [
     "EXTENSIONS",
+    "EXTENSIONS_V1",
     "ShardError",
     "ShardIndex",
     "decode_sample",
     "encode_frame",
     "file_sha256",
     "index_shard",
+    "pack_labels",
     "shard_bytes",
+    "unpack_labels",
     "verify_shard",
     "write_shard",
 ]
 
-EXTENSIONS = ("rgb.png", "depth.npy", "seg.png", "json")
-FLOAT_DECIMALS = 6  # label floats are rounded to 1e-6 (metres, pixels) to keep the JSON small
+EXTENSIONS = ("rgb.npy", "depth.npy", "seg.npy", "labels.npy", "json")  # format 2, in member order
+EXTENSIONS_V1 = ("rgb.png", "depth.npy", "seg.png", "json")  # format 1 (read only)
+_SEG_LIMIT = np.iinfo(np.uint16).max - 1
 
 
 class ShardError(ValueError):
     """A shard is missing, partial or corrupt; the message names the file."""
 
 
-def _round_floats(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, FLOAT_DECIMALS)
-    if isinstance(value, dict):
-        return {k: _round_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round_floats(v) for v in value]
-    return value
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _load_npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+@lru_cache(maxsize=64)
+def _record_dtype(fields: tuple[tuple[str, str, tuple[int, ...]], ...]) -> np.dtype:
+    return np.dtype([(name, np.dtype(code), shape) for name, code, shape in fields])
+
+
+def pack_labels(labels: dict[str, np.ndarray]) -> bytes:
+    """Label arrays -> one ``.npy`` holding a 0-d structured record (a field per label, in name order)."""
+    arrays = {name: np.asarray(labels[name]) for name in sorted(labels)}
+    record = np.zeros((), dtype=_record_dtype(tuple((n, a.dtype.str, a.shape) for n, a in arrays.items())))
+    for name, array in arrays.items():
+        record[name] = array
+    return _npy(record)
+
+
+def unpack_labels(data: bytes) -> dict[str, np.ndarray]:
+    """The inverse of :func:`pack_labels`."""
+    record = _load_npy(data)
+    return {name: np.array(record[name]) for name in record.dtype.names or ()}
 
 
 def encode_frame(frame: Frame) -> dict[str, bytes]:
-    """The tar members of one frame, by extension."""
-    if frame.segmentation.max(initial=-1) >= np.iinfo(np.uint16).max:
-        raise ValueError(f"segmentation: geom ids must be < {np.iinfo(np.uint16).max - 1} to fit a uint16 PNG")
-    depth = io.BytesIO()
-    np.save(depth, np.ascontiguousarray(frame.depth, dtype=np.float32), allow_pickle=False)
-    seg = (frame.segmentation.astype(np.int64) + 1).astype(np.uint16)
+    """The tar members of one frame (format 2), by extension, in member order."""
+    if frame.segmentation.max(initial=-1) >= _SEG_LIMIT:
+        raise ValueError(f"segmentation: geom ids must be < {_SEG_LIMIT} to fit a uint16 array")
+    seg = (frame.segmentation + 1).astype(np.uint16)
     return {
-        "rgb.png": iio.imwrite("<bytes>", frame.rgb, extension=".png"),
-        "depth.npy": depth.getvalue(),
-        "seg.png": iio.imwrite("<bytes>", seg, extension=".png"),
-        "json": json.dumps(_round_floats(frame.meta), sort_keys=True, separators=(",", ":")).encode(),
+        "rgb.npy": _npy(np.ascontiguousarray(frame.rgb, dtype=np.uint8)),
+        "depth.npy": _npy(np.ascontiguousarray(frame.depth, dtype=np.float32)),
+        "seg.npy": _npy(seg),
+        "labels.npy": pack_labels(frame.labels),
+        "json": json.dumps(frame.meta, sort_keys=True, separators=(",", ":")).encode(),
     }
 
 
 def decode_sample(members: dict[str, bytes]) -> dict[str, Any]:
-    """Tar members of one sample -> ``rgb`` uint8 (H, W, 3), ``depth`` float32, ``segmentation`` int32, ``meta``."""
+    """Tar members of one sample (format 2 or 1) -> ``rgb`` uint8 (H, W, 3), ``depth`` float32, ``segmentation``
+    int32, ``labels`` (arrays by dotted name) and ``meta`` (the format-1 layout: every label, objects by name)."""
+    if "labels.npy" in members:
+        labels = unpack_labels(members["labels.npy"])
+        return {
+            "rgb": _load_npy(members["rgb.npy"]),
+            "depth": _load_npy(members["depth.npy"]),
+            "segmentation": _load_npy(members["seg.npy"]).astype(np.int32) - 1,
+            "labels": labels,
+            "meta": nested_labels(json.loads(members["json"]), labels),
+        }
+    meta = json.loads(members["json"])
     return {
         "rgb": np.asarray(iio.imread(members["rgb.png"], extension=".png"), dtype=np.uint8),
         "depth": np.load(io.BytesIO(members["depth.npy"]), allow_pickle=False),
         "segmentation": np.asarray(iio.imread(members["seg.png"], extension=".png")).astype(np.int32) - 1,
-        "meta": json.loads(members["json"]),
+        "labels": flat_labels(meta)[1] if "camera" in meta else {},
+        "meta": meta,
     }
 
 
 def shard_bytes(samples: Iterable[tuple[str, dict[str, bytes]]]) -> bytes:
-    """A reproducible tar (fixed mtime, owner and mode; members in the given order) of ``(key, members)`` samples."""
+    """A reproducible tar (fixed mtime, owner and mode; samples and their members in the given order) of
+    ``(key, members)`` samples."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for key, members in samples:
             if "." in key or "/" in key:
                 raise ValueError(f"key: must not contain '.' or '/', got {key!r}")
-            for extension in EXTENSIONS:
+            for extension, data in members.items():
                 info = tarfile.TarInfo(f"{key}.{extension}")
-                info.size, info.mtime, info.mode = len(members[extension]), 0, 0o644
+                info.size, info.mtime, info.mode = len(data), 0, 0o644
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(members[extension]))
+                tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -146,7 +185,8 @@ def index_shard(path: str | os.PathLike[str]) -> ShardIndex:
     if not offsets:
         raise ShardError(f"{path}: shard holds no samples (partial or empty file)")
     for key, members in offsets.items():
-        missing = sorted(set(EXTENSIONS) - set(members))
+        expected = EXTENSIONS_V1 if "rgb.png" in members else EXTENSIONS
+        missing = sorted(set(expected) - set(members))
         if missing:
             raise ShardError(f"{path}: sample {key!r} lacks {missing} (partial or corrupt shard)")
     return ShardIndex(path, tuple(offsets), offsets)

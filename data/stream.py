@@ -23,19 +23,22 @@ __all__ = ["FrameStream", "frame_arrays"]
 
 
 def frame_arrays(frame: Frame) -> dict[str, Any]:
-    """Fixed-shape arrays of a labelled frame (collatable by torch's default collate)."""
-    camera = frame.meta["camera"]
+    """Fixed-shape arrays of a labelled frame (collatable by torch's default collate): images, camera matrices,
+    provenance and ``state.<name>`` (float32). Per-object labels are in ``frame.labels`` (their row count follows
+    which objects a randomized scene shows, so they do not collate)."""
+    labels = frame.labels
     arrays: dict[str, Any] = {
         "rgb": frame.rgb,
         "depth": frame.depth,
         "segmentation": frame.segmentation,
-        "intrinsics": np.asarray(camera["intrinsics"], dtype=np.float32),
-        "world_to_camera": np.asarray(camera["world_to_camera"], dtype=np.float32),
+        "intrinsics": labels["camera.intrinsics"].astype(np.float32),
+        "world_to_camera": labels["camera.world_to_camera"].astype(np.float32),
         "seed": frame.meta["seed"],
         "step": frame.meta["step"],
     }
-    for name, value in frame.meta["task_state"].items():
-        arrays[f"state.{name}"] = np.asarray(value, dtype=np.float32)
+    for name, value in labels.items():
+        if name.startswith("task_state."):
+            arrays[f"state.{name[len('task_state.') :]}"] = value.astype(np.float32)
     return arrays
 
 

@@ -87,6 +87,7 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
                 raise ValueError(f"cameras: unknown camera {name!r}; allowed: {known}")
         self.metadata = {**self.metadata, "render_fps": round(1.0 / (model.opt.timestep * self.frame_skip))}
         self._renderers: dict[tuple[int, str], SceneRenderer] = {}
+        self.render_observations = True  # False: steps and resets leave the images out (see ``_observation``)
         self._pixel_keys = ("pixels",) if len(self.camera_names) == 1 else self.camera_names
         self._camera_ids = {
             name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, name) for name in self.camera_names
@@ -147,10 +148,15 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
             for key, camera in zip(self._pixel_keys, self.camera_names, strict=True)
         }
 
-    def _observation(self) -> Observation:
+    def _observation(self) -> Observation | None:
+        """The observation; with ``render_observations`` False (for callers that read the state, e.g. data
+        pipelines rendering only the frames they keep), ``pixels`` gives None and ``pixels_state`` its entries
+        without the images: no frame is rendered."""
         mode = self.config.obs_mode
         if mode == "state":
             return self._state_vector()
+        if not self.render_observations:
+            return None if mode == "pixels" else {**self._projections(), "state": self._state_vector()}
         images = self._images()
         if mode == "pixels":
             return images["pixels"] if self._pixel_keys == ("pixels",) else images
@@ -229,6 +235,11 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         """Render a named camera with the fast preset: RGB uint8, depth (m) float32 or segmentation int32."""
         renderer = self._renderer(size or self.config.image_size, "fast")
         return renderer.render(self.data, camera, kind)
+
+    def render_depth_segmentation(self, camera: str, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Depth (m, float32 (H, W)) and per-pixel geom id (int32 (H, W), -1 elsewhere) from one fast-preset pass."""
+        renderer = self._renderer(size or self.config.image_size, "fast")
+        return renderer.render_depth_segmentation(self.data, camera)
 
     def render(self) -> np.ndarray | None:
         """RGB or depth frame of the video camera at ``render_size`` with ``render_quality``."""

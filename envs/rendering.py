@@ -139,6 +139,40 @@ class SceneRenderer:
         finally:
             renderer.disable_segmentation_rendering()
 
+    def render_depth_segmentation(self, data: mujoco.MjData, camera: str | int) -> tuple[np.ndarray, np.ndarray]:
+        """Depth in metres (float32 (H, W)) and the geom id of each pixel (int32 (H, W), -1: background or not a
+        geom) from one render pass read back once: the pass (segment and ID-colour flags) and the conversions of
+        ``render(kind="depth")`` and ``render(kind="segmentation")``, so the values equal theirs at half the cost."""
+        renderer = self._renderer or self._start()
+        renderer.update_scene(data, camera=camera)
+        scene, context, rect = renderer.scene, renderer._mjr_context, renderer._rect  # no public accessors
+        rgb = np.empty((self.height, self.width, 3), dtype=np.uint8)
+        raw = np.empty((self.height, self.width), dtype=np.float32)
+        flags = scene.flags.copy()
+        try:
+            scene.flags[mujoco.mjtRndFlag.mjRND_SEGMENT] = True
+            scene.flags[mujoco.mjtRndFlag.mjRND_IDCOLOR] = True
+            renderer._gl_context.make_current()
+            mujoco.mjr_render(rect, scene, context)
+            mujoco.mjr_readPixels(rgb, raw, rect, context)
+        finally:
+            np.copyto(scene.flags, flags)
+        extent = self.model.stat.extent  # reversed-Z depth -> metres, as mujoco.Renderer computes it
+        znear, zfar = np.float32(self.model.vis.map.znear * extent), np.float32(self.model.vis.map.zfar * extent)
+        depth64 = raw.astype(np.float64)
+        if scene.camera[0].orthographic:
+            depth64 = zfar - depth64 * (zfar - znear)
+        else:
+            c_coef = np.float32(-0.5) * (-(zfar + znear) / (zfar - znear)) - np.float32(0.5)
+            d_coef = np.float32(-0.5) * (-(np.float32(2) * zfar * znear) / (zfar - znear))
+            depth64 = d_coef / (depth64 + c_coef)
+        segid = rgb[..., 0].astype(np.int64) | rgb[..., 1].astype(np.int64) << 8 | rgb[..., 2].astype(np.int64) << 16
+        geom_of_segid = np.full(scene.ngeom + 1, -1, dtype=np.int32)  # segid 0 is the background
+        for geom in scene.geoms[: scene.ngeom]:
+            if geom.segid != -1 and geom.objtype == mujoco.mjtObj.mjOBJ_GEOM:
+                geom_of_segid[geom.segid + 1] = geom.objid
+        return np.flipud(depth64.astype(np.float32)).copy(), np.flipud(geom_of_segid[segid]).copy()
+
     def upload_textures(self, texture_ids: Iterable[int]) -> None:
         """Copy changed ``model.tex_data`` of these textures to the GPU (no-op before the first frame)."""
         self._upload(mujoco.mjr_uploadTexture, texture_ids)

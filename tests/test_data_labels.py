@@ -53,7 +53,7 @@ def test_block_labels_agree_with_simulator(push_env, camera: str, seed: int) -> 
     obs, info = push_env.reset(seed=seed)
     frame = frame_labels(push_env, camera, 64, rgb=obs, info=info, seed=seed, step=0)
     base = push_env.unwrapped
-    block = frame.meta["objects"]["block"]
+    block = frame.nested()["objects"]["block"]
     np.testing.assert_allclose(block["position"], base.task_state()["block_position"], atol=1e-9)
     u, v = block["keypoints_2d"][0]
     row, col = int(v), int(u)
@@ -82,7 +82,7 @@ def test_frame_contents(push_env) -> None:
     assert frame.depth.dtype == np.float32 and frame.depth.shape == (64, 64)
     assert frame.segmentation.dtype == np.int32 and frame.segmentation.shape == (64, 64)
     assert np.all(frame.depth > 0.1) and np.all(frame.depth < 100.0)  # background: the far plane
-    meta = frame.meta
+    meta = frame.nested()
     assert meta["spec_hash"] == info["spec_hash"] and meta["seed"] == 4 and meta["env_id"] == "simreal/Push-v0"
     assert meta["randomization"]["spec_hash"] == info["spec_hash"]
     # Segmentation ids are geoms of the model; every labelled visible object has its pixels counted.

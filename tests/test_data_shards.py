@@ -37,13 +37,16 @@ def test_encode_decode_round_trip() -> None:
         depth=rng.uniform(0.1, 5.0, size=(8, 8)).astype(np.float32),
         segmentation=segmentation,
         meta={"seed": 3, "x": 0.12345678912, "nested": {"v": [1.0, 2.5]}},
+        labels={"task_state.goal": np.array([0.1, 0.2, 0.3])},
     )
     sample = decode_sample(encode_frame(frame))
     np.testing.assert_array_equal(sample["rgb"], frame.rgb)
     np.testing.assert_array_equal(sample["depth"], frame.depth)
     np.testing.assert_array_equal(sample["segmentation"], segmentation)
     assert sample["segmentation"].dtype == np.int32 and sample["depth"].dtype == np.float32
-    assert sample["meta"] == {"seed": 3, "x": 0.123457, "nested": {"v": [1.0, 2.5]}}
+    expected = {"seed": 3, "x": 0.12345678912, "nested": {"v": [1.0, 2.5]}}  # exact: format 1 rounded to 1e-6
+    assert sample["meta"] == {**expected, "objects": {}, "task_state": {"goal": [0.1, 0.2, 0.3]}}
+    np.testing.assert_array_equal(sample["labels"]["task_state.goal"], [0.1, 0.2, 0.3])
     members = encode_frame(frame)
     assert shard_bytes([("a_0", members)]) == shard_bytes([("a_0", members)])
     with pytest.raises(ValueError, match="key"):
@@ -58,10 +61,11 @@ def test_manifest_and_plain_tarfile(reference: Path) -> None:
     assert manifest["spec_hash"] and manifest["camera"] == "front" and "mujoco" in manifest["versions"]
     with tarfile.open(reference / "shard-000000.tar") as tar:
         names = tar.getnames()
-    assert names[:4] == [
-        "000000_000000.rgb.png",
+    assert names[:5] == [
+        "000000_000000.rgb.npy",
         "000000_000000.depth.npy",
-        "000000_000000.seg.png",
+        "000000_000000.seg.npy",
+        "000000_000000.labels.npy",
         "000000_000000.json",
     ]
 
