@@ -9,9 +9,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import imageio.v3 as iio
 import mujoco
 import numpy as np
 
@@ -415,11 +417,18 @@ class Sampler:
 
     def _compile_image_texture(self, entry: ImageTextureEntry, path: str) -> None:
         texs = self._textures(entry.names, path)
-        folder = Path(entry.folder).expanduser()
+        try:
+            folder = Path(entry.folder).expanduser()
+        except RuntimeError as err:  # "~user" without such a user
+            raise SpecError(f"{path}.folder: {entry.folder!r}: {err}") from None
         exts = tuple(e.lower() for e in entry.extensions)
         files = sorted(str(p) for p in folder.glob("*") if p.suffix.lower() in exts) if folder.is_dir() else []
         if not files:
             raise SpecError(f"{path}.folder: no {list(exts)} images in {str(folder)!r}")
+        for f in files:  # unreadable images fail here, naming the file, not at some later reset
+            problem = _image_problem(f, *_stamp(f))
+            if problem:
+                raise SpecError(f"{path}.folder: {f}: not a readable image ({problem})")
         self._steps.append(_ImageTextureStep(tuple(texs), tuple(files)))
 
     def _compile_lights(self) -> None:
@@ -506,6 +515,21 @@ class Sampler:
                     raise SpecError(f"{path}.columns[{j}]: {field} has {ncols} columns, got index {c}")
         _within_bounds(path, bounds.check_physics_entry, self._model, entry, rows, cols)
         self._add(_PhysicsStep(entry, path, field, op, rows, cols), *fields)
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=4096)
+def _image_problem(path: str, mtime_ns: int, size: int) -> str:
+    """'' when imageio can read the header of ``path`` (cached per file version), else the reason."""
+    try:
+        props = iio.improps(path)
+    except Exception as err:  # any decoder failure means the same thing here
+        return str(err).splitlines()[0]
+    return "" if len(props.shape) in (2, 3) else f"shape {props.shape} is not an image"
 
 
 def _within_bounds(path: str, check: Callable[..., None], *args: Any) -> None:

@@ -234,3 +234,14 @@ def test_bound_contains_and_str():
     assert str(b) == "(0, 1] kg"
     assert list(B.Bound(0, 3, integer=True).contains([0, 1.5, 3, 4])) == [True, False, True, False]
     assert not b.contains(0.0) and b.contains(1.0) and not b.contains(math.nan)
+
+
+def test_image_texture_folders_are_checked_when_compiled(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    for folder, expected in [
+        ("~no_such_user_13/x", r"^visual\.image_textures\[0\]\.folder: '~no_such_user_13/x': "),
+        (str(tmp_path), r"^visual\.image_textures\[0\]\.folder: .*bad\.png: not a readable image"),
+    ]:
+        spec = {"visual": {"image_textures": [{"names": ["tex_table"], "folder": folder}]}}
+        with pytest.raises(SpecError, match=expected):
+            gym.make("simreal/Reach-v0", randomization=spec)
