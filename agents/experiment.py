@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -37,7 +39,8 @@ from simreal.agents.results import DomainResult
 from simreal.agents.spec_tools import LATENCY
 from simreal.agents.train import ALGOS, train
 from simreal.atomic import atomic_write_text
-from simreal.parallel import Resources, run_unordered
+from simreal.parallel import Resources, run_unordered, storage
+from simreal.parallel.mirror import MirroredExecutor
 
 PACKAGE_ROOT = CONFIG_DIR.parent  # where simreal's bundled configs/ live (the repository root in a checkout)
 T = TypeVar("T")
@@ -309,15 +312,63 @@ def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) 
     return cells
 
 
-def run_experiment(config_yaml: str | Path, executor: str | Executor | None = None) -> Path:
-    """Train, evaluate and report the experiment in ``config_yaml``; return the path of ``report.html``.
+def run_experiment(config_yaml: str | Path, executor: str | Executor | None = None) -> Path | str:
+    """Train, evaluate and report the experiment in ``config_yaml``; return the path (or URL) of ``report.html``.
 
     ``executor``: ``local`` (default; ``workers`` processes from the config), ``ray`` or an ``Executor``.
+    ``out_dir`` and ``report_dir`` may be fsspec URLs (see :func:`_run_on_urls`).
     """
     cfg = ExperimentConfig.load(config_yaml)
+    if storage.is_url(cfg.out_dir or "") or storage.is_url(cfg.report_dir or ""):
+        return _run_on_urls(cfg, executor)
+    return _run(cfg, executor)
+
+
+def _pool(cfg: ExperimentConfig, executor: str | Executor | None) -> tuple[Executor, bool]:
+    """The executor to use and whether this module owns (and shuts down) it."""
+    if isinstance(executor, Executor):
+        return executor, False
+    return default_executor(max(len(_train_dirs(cfg)), len(cfg.domains)), cfg.workers, executor or "local"), True
+
+
+def _run_on_urls(cfg: ExperimentConfig, executor: str | Executor | None) -> str:
+    """An experiment whose outputs live under fsspec URLs: the driver works in temporary local mirror folders,
+    every task stages its files in from and out to the URL on its worker (:class:`MirroredExecutor`), and the
+    driver's results, evaluation cell records and report are uploaded at the end. A re-run resumes from the URL."""
+    runs_url = cfg.out_dir if storage.is_url(cfg.out_dir or "") else None
+    report_url = cfg.report_dir if storage.is_url(cfg.report_dir or "") else None
+    urls = f"{runs_url} {report_url}".encode()
+    # one fixed folder per URL pair: evaluation cell records name their paths, so a re-run must see the same ones
+    tmp = Path(tempfile.gettempdir(), "simreal-mirror", hashlib.sha256(urls).hexdigest()[:16])
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        local = dataclasses.replace(
+            cfg,
+            out_dir=str(Path(tmp, "runs")) if runs_url else cfg.out_dir,
+            report_dir=str(Path(tmp, "report")) if report_url else cfg.report_dir,
+        )
+        pool, owned = _pool(local, executor)
+        try:
+            if runs_url:
+                storage.download_tree(storage.join(runs_url, "eval"), local.runs_dir / "eval")  # finished cells
+                html = _run(local, MirroredExecutor(pool, local.runs_dir, runs_url))
+                storage.upload_tree(local.runs_dir / "eval", storage.join(runs_url, "eval"))
+            else:
+                html = _run(local, pool)
+        finally:
+            if owned:
+                pool.shutdown()
+        if report_url:
+            storage.upload_tree(local.report_path, report_url)
+            return storage.join(report_url, Path(html).name)
+        return str(html)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     dirs = _train_dirs(cfg)
-    owned = not isinstance(executor, Executor)
-    pool = default_executor(max(len(dirs), len(cfg.domains)), cfg.workers, executor or "local") if owned else executor
+    pool, owned = _pool(cfg, executor)
     try:
         train_tasks = [TrainTask(cfg, r, s, d) for (r, s), d in dirs.items()]
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):

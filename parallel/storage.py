@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import uuid
 from pathlib import Path
 from typing import Any
 
 from simreal.atomic import atomic_write_bytes
 
-__all__ = ["exists", "file_sha256", "is_url", "join", "makedirs", "name", "read_bytes", "remove", "write_bytes"]
+__all__ = [
+    "download_tree",
+    "exists",
+    "file_sha256",
+    "is_url",
+    "join",
+    "makedirs",
+    "name",
+    "read_bytes",
+    "remove",
+    "upload_tree",
+    "write_bytes",
+]
 
 _LOCAL = ("file", "local")
 
@@ -127,3 +140,37 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def download_tree(url: str, local: str | os.PathLike[str]) -> dict[Path, tuple[int, int]]:
+    """Copy every file under the URL (a folder, or one file) to ``local``; return ``{file: (size, mtime_ns)}``."""
+    fs, root = _fs(url)
+    if not fs.exists(root):
+        return {}
+    target = Path(local)
+    files = [root] if fs.isfile(root) else fs.find(root)
+    copied = {}
+    for remote in files:
+        rel = posixpath.relpath(remote, root)
+        dest = target if rel == "." else target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(bytes(fs.cat_file(remote)))
+        stat = dest.stat()
+        copied[dest] = (stat.st_size, stat.st_mtime_ns)
+    return copied
+
+
+def upload_tree(local: str | os.PathLike[str], url: str, skip: dict[Path, tuple[int, int]] | None = None) -> int:
+    """Write every file under ``local`` to the URL (atomically each), except those in ``skip`` that are unchanged
+    (same size and mtime); return how many were written."""
+    source = Path(local)
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    written = 0
+    for path in files:
+        stat = path.stat()
+        if skip and skip.get(path) == (stat.st_size, stat.st_mtime_ns):
+            continue
+        rel = path.relative_to(source).as_posix() if path != source else ""
+        write_bytes(join(url, *([rel] if rel else [])), path.read_bytes())
+        written += 1
+    return written

@@ -7,9 +7,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from simreal.agents.experiment import CELLS, run_experiment
+from simreal.parallel import storage
 
 
 class CountingExecutor(ThreadPoolExecutor):
@@ -24,7 +26,7 @@ class CountingExecutor(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, out_dir: str | None = None, report_dir: str | None = None) -> Path:
     zoo = tmp_path / "ppo.yml"
     zoo.write_text(
         "Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
@@ -42,10 +44,10 @@ def _config(tmp_path: Path) -> Path:
         "episodes": 2,
         "eval_freq": 0,
         "gif_frames": 0,
-        "out_dir": str(tmp_path / "runs"),
-        "report_dir": str(tmp_path / "report"),
+        "out_dir": out_dir or str(tmp_path / "runs"),
+        "report_dir": report_dir or str(tmp_path / "report"),
     }
-    path = tmp_path / "exp.yaml"
+    path = tmp_path / f"exp{len(list(tmp_path.glob('exp*.yaml')))}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
 
@@ -71,3 +73,26 @@ def test_rerun_skips_finished_cells_and_gives_the_same_bytes(tmp_path: Path) -> 
     assert {p: p.stat().st_mtime_ns for p in models} == models  # not retrained
     assert {p: p.read_bytes() for p in results} == results
     assert lost.exists()
+
+
+def test_experiment_to_an_fsspec_url_matches_local_and_resumes_from_it(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    url = f"memory://simreal-exp-{id(tmp_path)}"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run_experiment(_config(tmp_path), executor=pool)
+        html = run_experiment(_config(tmp_path, f"{url}/runs", f"{url}/report"), executor=pool)
+    assert html == f"{url}/report/report.html"
+    fs = fsspec.filesystem("memory")
+    try:
+        local = sorted((tmp_path / "runs" / "eval").rglob("results.json"))
+        assert len(local) == 2
+        for path in local:
+            rel = path.relative_to(tmp_path / "runs").as_posix()
+            assert storage.read_bytes(f"{url}/runs/{rel}") == path.read_bytes(), rel
+        assert storage.exists(f"{url}/runs/train/none/seed_0/model.zip")
+        with CountingExecutor() as again:  # a new driver: nothing left locally, everything comes from the URL
+            run_experiment(_config(tmp_path, f"{url}/runs", f"{url}/report"), executor=again)
+        assert again.calls == {"run_mirrored": 2}  # the 2 training cells; evaluation cells are read back from the URL
+        assert storage.exists(html)
+    finally:
+        fs.rm(url.split("://", 1)[1], recursive=True)

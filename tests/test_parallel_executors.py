@@ -4,9 +4,11 @@ finish, and the executor contract that Ray relies on (a task re-run after its wo
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sys
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,16 @@ import pytest
 
 from simreal.cli import build_parser
 from simreal.data.generate import generate_dataset
-from simreal.parallel import LocalExecutor, Resources, executor_scope, make_executor, resources_of, run_unordered
+from simreal.parallel import (
+    LocalExecutor,
+    Resources,
+    executor_scope,
+    make_executor,
+    resources_of,
+    run_unordered,
+    storage,
+)
+from simreal.parallel.mirror import MirroredExecutor, MirroredTask
 
 DATASET = {"env_id": "simreal/Reach-v0", "n": 12, "shard_size": 4, "image_size": 16, "progress": False}
 
@@ -158,3 +169,35 @@ def test_dataset_to_an_fsspec_url_matches_the_local_bytes_and_resumes(tmp_path: 
 def test_workers_zero_needs_the_local_executor(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="workers: 0"):
         generate_dataset(out_dir=tmp_path, workers=0, executor="ray", **DATASET)
+
+
+@dataclass(frozen=True)
+class WriteTask:
+    out_dir: str  # a path under the driver's mirror: staged on the worker
+    text: str  # not a path: passed as is
+
+
+def _write(task: WriteTask) -> str:
+    previous = Path(task.out_dir, "log.txt").read_text() if Path(task.out_dir, "log.txt").exists() else ""
+    Path(task.out_dir).mkdir(parents=True, exist_ok=True)
+    Path(task.out_dir, "log.txt").write_text(previous + task.text)
+    return task.out_dir
+
+
+def test_mirrored_tasks_stage_their_paths_through_the_url(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    url = f"memory://simreal-mirror-{id(tmp_path)}"
+    mirror = tmp_path / "mirror"
+    job = MirroredTask(_write, WriteTask(str(mirror / "cell"), "a"), str(mirror), url)
+    assert pickle.loads(pickle.dumps(job)) == job  # what a process pool or Ray sends to a worker
+    pool = MirroredExecutor(InlineExecutor(), mirror, url)
+    try:
+        assert pool.submit(_write, WriteTask(str(mirror / "cell"), "a")).result() == str(mirror / "cell")
+        assert storage.read_bytes(f"{url}/cell/log.txt") == b"a"  # uploaded by the worker
+        assert (mirror / "cell" / "log.txt").read_text() == "a"  # pulled into the driver's mirror
+        (mirror / "cell" / "log.txt").unlink()  # the worker reads what the URL holds, not the driver's disk
+        pool.submit(_write, WriteTask(str(mirror / "cell"), "b")).result()
+        assert storage.read_bytes(f"{url}/cell/log.txt") == b"ab"
+        assert pool.submit(pow, 2, 3).result() == 8  # tasks without paths go through unchanged
+    finally:
+        fsspec.filesystem("memory").rm(url.split("://", 1)[1], recursive=True)
