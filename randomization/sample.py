@@ -517,6 +517,9 @@ class Sampler:
         self._add(_PhysicsStep(entry, path, field, op, rows, cols), *fields)
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # decoding a bigger image for a texture would take seconds and gigabytes
+
+
 def _stamp(path: str) -> tuple[int, int]:
     st = Path(path).stat()
     return st.st_mtime_ns, st.st_size
@@ -529,7 +532,11 @@ def _image_problem(path: str, mtime_ns: int, size: int) -> str:
         props = iio.improps(path)
     except Exception as err:  # any decoder failure means the same thing here
         return str(err).splitlines()[0]
-    return "" if len(props.shape) in (2, 3) else f"shape {props.shape} is not an image"
+    if len(props.shape) not in (2, 3):
+        return f"shape {props.shape} is not an image"
+    if props.shape[0] * props.shape[1] > MAX_IMAGE_PIXELS:
+        return f"{props.shape[1]}x{props.shape[0]} pixels, more than {MAX_IMAGE_PIXELS:,} (textures are resized anyway)"
+    return ""
 
 
 def _within_bounds(path: str, check: Callable[..., None], *args: Any) -> None:

@@ -2,9 +2,12 @@
 its distribution after its mode, at spec load (absolute values) and at compile time (scale/add on model values)."""
 
 import dataclasses
+import importlib
 import math
 
 import gymnasium as gym
+import imageio.v3 as iio
+import numpy as np
 import pytest
 
 from simreal.randomization import (
@@ -245,3 +248,13 @@ def test_image_texture_folders_are_checked_when_compiled(tmp_path):
         spec = {"visual": {"image_textures": [{"names": ["tex_table"], "folder": folder}]}}
         with pytest.raises(SpecError, match=expected):
             gym.make("simreal/Reach-v0", randomization=spec)
+
+
+def test_oversized_texture_images_are_rejected_when_compiled(tmp_path, monkeypatch):
+    sample_module = importlib.import_module("simreal.randomization.sample")
+
+    iio.imwrite(tmp_path / "big.png", np.zeros((4, 5, 3), np.uint8))
+    monkeypatch.setattr(sample_module, "MAX_IMAGE_PIXELS", 19)
+    spec = {"visual": {"image_textures": [{"names": ["tex_table"], "folder": str(tmp_path)}]}}
+    with pytest.raises(SpecError, match=r"big\.png: not a readable image \(5x4 pixels, more than 19"):
+        gym.make("simreal/Reach-v0", randomization=spec)
