@@ -29,13 +29,17 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def check_action(action: Any, space: spaces.Box) -> np.ndarray:
-    """``action`` as a float64 array clipped to ``space``'s bounds (documented behaviour).
+def check_action(action: Any, space: spaces.Space) -> Any:
+    """``action`` as a float64 array clipped to a Box ``space``'s bounds (documented behaviour).
 
     Raises ValueError naming ``action``, the expected shape and dtype and finiteness, when ``action`` is not
     a real-valued (integer or float) array of exactly ``space.shape`` (no broadcasting of scalars or other
-    shapes) or holds NaN/inf.
+    shapes) or holds NaN/inf. For other spaces (a user's wrapper in between), ``action`` must be in ``space``.
     """
+    if not isinstance(space, spaces.Box):
+        if not space.contains(action):
+            raise ValueError(f"action: expected an element of {space}, got {_describe(action)}")
+        return action
     try:
         array = np.asarray(action)
     except (ValueError, TypeError) as err:  # e.g. a ragged list

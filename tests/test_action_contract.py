@@ -106,3 +106,10 @@ def test_check_action_returns_a_clipped_float64_copy():
     np.testing.assert_array_equal(out, [0.5, 1.0, -1.0])
     assert action[1] == 2.0  # the caller's array is not modified
     np.testing.assert_array_equal(check_action([1, 0, -1], space), [1.0, 0.0, -1.0])  # ints and lists are numbers
+
+
+def test_check_action_on_other_spaces_requires_membership():
+    space = gym.spaces.Discrete(3)
+    assert check_action(2, space) == 2
+    with pytest.raises(ValueError, match=r"^action: expected an element of Discrete\(3\), got 5"):
+        check_action(5, space)
