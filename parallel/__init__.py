@@ -7,8 +7,9 @@ frame collection) hands picklable tasks to a :class:`concurrent.futures.Executor
 - ``ray``: :class:`~simreal.parallel.ray_executor.RayExecutor` (``pip install 'simreal[ray]'``), which connects to
   ``RAY_ADDRESS`` or starts a local Ray and retries tasks whose worker died.
 
-A task may declare what it needs with a ``resources`` attribute (:class:`Resources`). Infrastructure: imports no
-other simreal layer, and nothing here imports Ray unless ``executor="ray"`` is asked for.
+A task may declare what it needs with a ``resources`` attribute (:class:`Resources`). Outputs go to a path or an
+fsspec URL (:mod:`simreal.parallel.storage`; :mod:`simreal.parallel.mirror` runs path-based tasks against a URL).
+Infrastructure: imports no other simreal layer, and nothing here imports Ray unless ``executor="ray"`` is asked for.
 """
 
 from simreal.parallel.executors import (
