@@ -201,3 +201,66 @@ def test_mirrored_tasks_stage_their_paths_through_the_url(tmp_path: Path) -> Non
         assert pool.submit(pow, 2, 3).result() == 8  # tasks without paths go through unchanged
     finally:
         fsspec.filesystem("memory").rm(url.split("://", 1)[1], recursive=True)
+
+
+class FakeRay:
+    """Just enough of the ``ray`` module to check what RayExecutor asks of it."""
+
+    def __init__(self) -> None:
+        self.initialized, self.init_kwargs, self.options = False, {}, []
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs: Any) -> None:
+        self.initialized, self.init_kwargs = True, kwargs
+
+    def remote(self, fn: Any) -> Any:
+        fake = self
+
+        class Remote:
+            def options(self, **options: Any) -> Any:
+                fake.options.append(options)
+
+                class Call:
+                    def remote(self, *args: Any) -> Any:
+                        class Ref:
+                            def future(self) -> Future:
+                                future: Future = Future()
+                                future.set_result(fn(*args))
+                                return future
+
+                        return Ref()
+
+                return Call()
+
+        return Remote()
+
+
+def test_ray_executor_passes_resources_retries_and_mujoco_gl(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    pool = make_executor("ray", workers=3)
+    task = type("Task", (), {"resources": Resources(cpus=2, gpus=1)})()
+    assert sorted(run_unordered(pool, str, [task, 7])) == [(0, str(task)), (1, "7")]
+    assert fake.init_kwargs["address"] is None  # no RAY_ADDRESS: a local Ray
+    assert fake.init_kwargs["runtime_env"] == {"env_vars": {"MUJOCO_GL": "osmesa"}}  # workers render the same way
+    assert {(o["num_cpus"], o["num_gpus"], o["max_retries"]) for o in fake.options} == {(2, 1, 3), (1, 0, 3)}
+    pool.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(str, 1)
+
+
+def test_experiment_tasks_declare_their_resources() -> None:
+    from simreal.agents.evaluate import DomainTask
+    from simreal.agents.experiment import ExperimentConfig, TrainTask
+
+    base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "methods": [{"name": "a"}], "seeds": [0]}
+    assert TrainTask(ExperimentConfig.from_dict(base), None, 0, "out").resources == Resources(1, 0)
+    gpu = ExperimentConfig.from_dict({**base, "device": "cuda"})
+    assert TrainTask(gpu, None, 0, "out", threads=4).resources == Resources(4, 1)
+    assert DomainTask("run", "canonical", 1, 0, threads=2).resources == Resources(2, 0)
+    with pytest.raises(ValueError, match="device"):
+        ExperimentConfig.from_dict({**base, "device": "tpu"})
