@@ -21,6 +21,7 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 DEBUG_ENV = "SIMREAL_DEBUG"
+NO_MUJOCO_COMMANDS = ("doctor", "report")  # doctor diagnoses a broken GL backend itself; report only reads JSON
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -278,8 +279,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     import yaml
     from gymnasium.error import Error as GymnasiumError
 
+    from simreal.envs.gl_backend import GLBackendError
+
     return (ValueError, yaml.YAMLError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
-            GymnasiumError)  # fmt: skip
+            GymnasiumError, GLBackendError)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.command not in NO_MUJOCO_COMMANDS:
+            from simreal.envs.gl_backend import import_mujoco
+
+            import_mujoco()  # a broken GL backend: one line with the install hint, not a PyOpenGL traceback
         return func(args)
     except user_errors() as error:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):

@@ -10,6 +10,7 @@ import ctypes.util
 import os
 import sys
 import warnings
+from types import ModuleType
 
 # backend -> (shared library names, Debian packages that provide them)
 BACKEND_LIBRARIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -21,6 +22,24 @@ INSTALL_HINT = (
     "`apt-get install -y libegl1 libgl1-mesa-dri` (or OSMesa with `apt-get install -y libosmesa6`), "
     "then set MUJOCO_GL=egl (or osmesa)."
 )
+
+
+class GLBackendError(RuntimeError):
+    """MuJoCo cannot load the OpenGL backend that ``MUJOCO_GL`` names (missing or broken libraries)."""
+
+
+def import_mujoco() -> ModuleType:
+    """``import mujoco``; when its GL backend fails to load, raise :class:`GLBackendError` with the install hint
+    (mujoco loads the backend at import time, and a broken one fails deep inside PyOpenGL)."""
+    try:
+        import mujoco
+    except Exception as error:  # PyOpenGL fails with AttributeError, ImportError, OSError, ... for broken libraries
+        backend = os.environ.get("MUJOCO_GL", "")
+        raise GLBackendError(
+            f"MUJOCO_GL={backend or '<unset>'}: mujoco cannot load this OpenGL backend ({type(error).__name__}: "
+            f"{error}). {install_hint(backend or 'egl')} `simreal doctor` diagnoses rendering."
+        ) from error
+    return mujoco
 
 
 def install_hint(backend: str) -> str:

@@ -155,3 +155,14 @@ def test_yaml_syntax_error_in_a_randomization_spec_exits_2(tmp_path: Path, capsy
     assert err.startswith("error: ")
     assert str(spec) in err or "spec.yaml" in err
     assert not out.exists()
+
+
+def test_ctrl_c_exits_130_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    _report_runs(monkeypatch, interrupted)
+    assert cli.main(["report", "runs"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -60,3 +60,34 @@ def test_bad_repeats_is_bad_input_not_a_backend_diagnosis(capsys: pytest.Capture
         doctor.run_doctor(repeats=0)
     assert cli.main(["doctor", "--repeats", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: repeats must be an int >= 1")
+
+
+def test_broken_backend_is_one_line_with_the_hint_for_every_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "mujoco", None)  # import mujoco now fails, as with a broken GL library
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    assert cli.main(["gallery", "simreal/Reach-v0", "-n", "1", "--out", "unused.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: MUJOCO_GL=osmesa: mujoco cannot load this OpenGL backend")
+    assert "apt-get install -y libosmesa6" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.skipif(bool(ctypes.util.find_library("OSMesa")), reason="OSMesa is installed here, so it is not broken")
+def test_gallery_with_missing_osmesa_prints_the_hint_not_a_traceback(tmp_path) -> None:
+    env = {**os.environ, "MUJOCO_GL": "osmesa", "PYOPENGL_PLATFORM": "osmesa"}
+    out = tmp_path / "grid.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "simreal.cli", "gallery", "simreal/Reach-v0", "-n", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "apt-get install -y libosmesa6" in result.stderr
+    assert not out.exists()
