@@ -44,6 +44,8 @@ class RunMetadata:
     train_dir: str = "."
     # trained behind VecNormalize, so evaluation needs its ``vecnormalize.pkl`` (None: not recorded, older runs)
     vecnormalize: bool | None = None
+    # sha256 prefix of the resolved hyper-parameter entry: resuming with an edited config is refused (None: older runs)
+    hyperparams_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ encoder when the config has ``pretrain_encoder``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -73,8 +74,8 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         return False
     old = load_run(out)
-    if old.vecnormalize is None:  # written before run.json recorded it
-        old = dataclasses.replace(old, vecnormalize=meta.vecnormalize)
+    recorded_later = ("vecnormalize", "hyperparams_hash")  # None in run.json files written before they existed
+    old = dataclasses.replace(old, **{k: getattr(meta, k) for k in recorded_later if getattr(old, k) is None})
     diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
     if set(diff) - {"timesteps"}:
         raise RunDirError(f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False")
@@ -224,6 +225,7 @@ def train(
         env_kwargs=json.loads(json.dumps(hp.env_kwargs)),
         config_path=None if config_path is None else str(config_path),
         vecnormalize=hp.normalize_kwargs is not None,
+        hyperparams_hash=hashlib.sha256(json.dumps(hp.entry, sort_keys=True, default=str).encode()).hexdigest()[:12],
     )
     if _prepare_dir(out, meta, resume):
         return out

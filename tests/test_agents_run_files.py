@@ -153,3 +153,23 @@ def test_damaged_checkpoint_pointer_names_the_file(run: Path, pointer: str) -> N
     (run / "model.zip").unlink()
     with pytest.raises(ValueError, match=r"checkpoints/latest\.json is corrupt"):
         train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path)
+
+
+def test_resume_with_an_edited_config_is_refused(run: Path, tmp_path: Path) -> None:
+    config = Path(load_run(run).config_path)
+    edited = tmp_path / "ppo.yml"
+    edited.write_text(config.read_text().replace("n_epochs: 1", "n_epochs: 2"))
+    payload = json.loads((run / "run.json").read_text())
+    payload["config_path"] = str(edited)
+    (run / "run.json").write_text(json.dumps(payload))
+    with pytest.raises(RunDirError, match=r"different \['hyperparams_hash'\]"):
+        train("simreal/Reach-v0", "ppo", None, 64, 0, run, edited)
+
+
+def test_runs_written_before_the_recorded_fields_still_resume(run: Path) -> None:
+    payload = json.loads((run / "run.json").read_text())
+    del payload["vecnormalize"], payload["hyperparams_hash"]
+    (run / "run.json").write_text(json.dumps(payload))
+    out = train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path, eval_freq=0, progress_bar=False)
+    assert load_run(out).timesteps == 64
+    assert load_run(out).hyperparams_hash is not None
