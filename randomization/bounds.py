@@ -91,7 +91,7 @@ PHYSICS_BOUNDS: Mapping[str, Bound] = {
     "actuator_gainprm": _b(-1e6, 1e6),
     "actuator_biasprm": _b(-1e6, 1e6),
     "actuator_kp": _b(0, 1e6, low_open=True),
-    "opt.timestep": _b(1e-5, 0.05, "s"),
+    "opt.timestep": _b(1e-4, 0.01, "s"),  # MuJoCo's default 0.002 s; coarser steps lose stability
 }
 PHYSICS_COLUMN_BOUNDS: Mapping[str, Mapping[int, Bound]] = {
     "actuator_gainprm": {0: _b(0, 1e6, "(gain)", low_open=True)},
