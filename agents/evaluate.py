@@ -98,7 +98,11 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
         except ImportError as exc:
             raise ValueError(f"transfer needs simreal.transfer.wrapper.CycleGANObservation: {exc}") from exc
         # the guard first checks on 32 resets that the task object survives translation; warns loudly if not
-        env = CycleGANObservation(env, task.transfer, direction="real2sim", guard="warn", domain=task.domain)
+        try:
+            env = CycleGANObservation(env, task.transfer, direction="real2sim", guard="warn", domain=task.domain)
+        except ValueError as exc:
+            obs_mode = kwargs.get("obs_mode", "state")
+            raise ValueError(f"transfer: {task.transfer} cannot translate {meta.env_id} ({obs_mode=}): {exc}") from exc
     if hp.env_wrapper is not None:
         env = wrap_env(env, hp.env_wrapper)
     venv: VecEnv = DummyVecEnv([lambda: env])

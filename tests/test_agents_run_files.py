@@ -173,3 +173,10 @@ def test_runs_written_before_the_recorded_fields_still_resume(run: Path) -> None
     out = train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path, eval_freq=0, progress_bar=False)
     assert load_run(out).timesteps == 64
     assert load_run(out).hyperparams_hash is not None
+
+
+def test_transfer_on_a_state_policy_names_the_option(run: Path) -> None:
+    junk = run / "gan.pt"
+    junk.write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"transfer: .*gan\.pt cannot translate simreal/Reach-v0 \(obs_mode='state'\)"):
+        _evaluate(run, transfer=junk)
