@@ -68,10 +68,32 @@ make_pickplace = _entry_point("simreal/PickPlace-v0")
 make_lanefollow = _entry_point("simreal/LaneFollow-v0")
 
 
+def _vector_entry_point(env_id: str):
+    def make_vector(num_envs: int = 1, **kwargs: Any) -> gym.vector.VectorEnv:
+        from simreal.envs.vector import SimrealVectorEnv
+
+        return SimrealVectorEnv(env_id, num_envs, **kwargs)
+
+    make_vector.__name__ = make_vector.__qualname__ = "make_" + env_id.split("/")[1].split("-")[0].lower() + "_vector"
+    return make_vector
+
+
+# gym.make_vec(id, num_envs) builds these (shared-memory worker processes; see simreal.envs.vector)
+make_reach_vector = _vector_entry_point("simreal/Reach-v0")
+make_push_vector = _vector_entry_point("simreal/Push-v0")
+make_pickplace_vector = _vector_entry_point("simreal/PickPlace-v0")
+make_lanefollow_vector = _vector_entry_point("simreal/LaneFollow-v0")
+
+
 def register_envs() -> None:
     """Register every simreal id with Gymnasium (idempotent)."""
     for env_id, (_, _, max_steps) in ENVS.items():
         if env_id in gym.registry:
             continue
         factory = "make_" + env_id.split("/")[1].split("-")[0].lower()
-        gym.register(id=env_id, entry_point=f"simreal.registration:{factory}", max_episode_steps=max_steps)
+        gym.register(
+            id=env_id,
+            entry_point=f"simreal.registration:{factory}",
+            vector_entry_point=f"simreal.registration:{factory}_vector",
+            max_episode_steps=max_steps,
+        )

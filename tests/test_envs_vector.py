@@ -1,0 +1,73 @@
+"""``gym.make_vec`` on simreal ids: the shared-memory vector env steps like the same envs stepped one by one."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import simreal  # noqa: F401  (registers the ids)
+from simreal.envs.vector import SimrealVectorEnv
+
+KWARGS = {"obs_mode": "pixels", "image_size": 16, "domain": "train", "max_episode_steps": 4}
+
+
+@pytest.fixture(scope="module")
+def vector_env():
+    env = gym.make_vec("simreal/Reach-v0", num_envs=3, **KWARGS)  # 2 workers on 2 cores: one runs two envs
+    yield env
+    env.close()
+
+
+def test_make_vec_builds_the_shared_memory_env(vector_env):
+    assert isinstance(vector_env.unwrapped, SimrealVectorEnv)
+    assert vector_env.observation_space.shape == (3, 16, 16, 3)
+    assert vector_env.unwrapped.spec.id == "simreal/Reach-v0"
+
+
+def test_steps_match_single_envs_including_autoreset(vector_env):
+    singles = [gym.make("simreal/Reach-v0", **KWARGS) for _ in range(3)]
+    obs, info = vector_env.reset(seed=10)
+    expected = [env.reset(seed=10 + i) for i, env in enumerate(singles)]
+    np.testing.assert_array_equal(obs, np.stack([o for o, _ in expected]))
+    rng = np.random.default_rng(0)
+    done, resets = [False] * 3, 0
+    for _ in range(7):  # past the 4-step episodes: the step after the end resets (NEXT_STEP autoreset)
+        actions = rng.uniform(-1, 1, (3, 4)).astype(np.float32)
+        obs, reward, terminated, truncated, info = vector_env.step(actions)
+        for i, env in enumerate(singles):
+            if done[i]:
+                resets += 1
+                single_obs, single_info = env.reset()
+                single = (single_obs, 0.0, False, False, single_info)
+            else:
+                single = env.step(actions[i])
+            np.testing.assert_array_equal(obs[i], single[0])
+            assert reward[i] == pytest.approx(single[1], abs=1e-12)
+            assert (terminated[i], truncated[i]) == (single[2], single[3])
+            assert info["is_success"][i] == single[4]["is_success"] and info["_is_success"][i]
+            assert info["randomization"][i] == single[4]["randomization"]
+            done[i] = bool(single[2] or single[3])
+    assert resets == 3  # every env ended its 4-step episode and was reset once
+    for env in singles:
+        env.close()
+
+
+def test_call_and_errors(vector_env):
+    assert vector_env.unwrapped.call("spec_hash") == vector_env.unwrapped.get_attr("spec_hash")
+    with pytest.raises(ValueError, match="workers"):
+        SimrealVectorEnv("simreal/Reach-v0", 2, workers=3)
+    with pytest.raises(ValueError, match="num_envs"):
+        SimrealVectorEnv("simreal/Reach-v0", 0)
+
+
+def test_worker_errors_are_raised_in_the_parent():
+    env = SimrealVectorEnv("simreal/Reach-v0", 1, obs_mode="state")
+    env.reset(seed=0)
+    env._actions[...] = np.nan  # an invalid action reaches the env: its ValueError comes back with the traceback
+    for pipe in env._pipes:
+        pipe.send_bytes(b"s")
+    with pytest.raises(RuntimeError, match="finite"):
+        env._merge(env._gather())
+    env.close()
+    env.close()  # idempotent
