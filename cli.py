@@ -65,8 +65,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from simreal.agents.cli import evaluate_main
 
     return evaluate_main(
-        args.run_dir, args.domains, args.episodes, args.transfer, args.seed, args.workers, executor=args.executor
-    )
+        args.run_dir, args.domains, args.episodes, args.transfer, args.seed, args.workers, executor=args.executor,
+        latency_sweep=args.latency_sweep,
+    )  # fmt: skip
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -79,19 +80,20 @@ def _experiment(args: argparse.Namespace) -> int:
     if args.what == "localization":
         from simreal.data.cli import localization_main
 
+        sizes = {k: getattr(args, k) for k in ("n_train", "n_eval", "epochs") if getattr(args, k) is not None}
         localization_main(
-            out=args.out or "runs/localization", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
-            seed=args.seed, workers=args.workers, executor=args.executor, domains=args.domains,
-            eval_only=args.eval_only,
+            out=args.out or "runs/localization", seed=args.seed, workers=args.workers, executor=args.executor,
+            domains=args.domains, eval_only=args.eval_only, **sizes,
         )  # fmt: skip
         return 0
     if args.what == "transfer":
         from simreal.transfer.experiment import transfer_experiment_main
 
+        names = ("n_train", "n_eval", "epochs", "gan_steps")
+        sizes = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
         transfer_experiment_main(
-            out=args.out or "runs/transfer", n_train=args.n_train, n_eval=args.n_eval, epochs=args.epochs,
-            gan_steps=args.gan_steps, seed=args.seed, executor=args.executor, domains=args.domains,
-            eval_only=args.eval_only,
+            out=args.out or "runs/transfer", seed=args.seed, executor=args.executor, domains=args.domains,
+            eval_only=args.eval_only, **sizes,
         )  # fmt: skip
         return 0
     from simreal.agents.cli import experiment_main
@@ -195,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--transfer", default=None, help="CycleGAN checkpoint applied real2sim to observations")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the episode seeds (same on every domain)")
     evaluate.add_argument("--workers", type=int, default=None, help="processes (default: one per domain, <= CPUs)")
+    evaluate.add_argument(
+        "--latency-sweep", default="", help="comma-separated actuation latencies (control steps), e.g. 0,1,2,3,4: "
+        "the canonical scene at each latency, reported as success vs latency",
+    )  # fmt: skip
     _add_executor(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
@@ -209,15 +215,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="localization/transfer: output folder (default: runs/localization, runs/transfer)"
     )
     experiment.add_argument("--seed", type=int, default=0, help="localization/transfer: random seed")
-    experiment.add_argument("--n-train", type=int, default=8000, help="localization/transfer: training frames")
-    experiment.add_argument("--n-eval", type=int, default=500, help="localization/transfer: frames per domain")
-    experiment.add_argument("--epochs", type=int, default=12, help="localization/transfer: CNN epochs")
-    experiment.add_argument("--gan-steps", type=int, default=3000, help="transfer: CycleGAN steps")
+    experiment.add_argument(
+        "--n-train", type=int, default=None, help="localization/transfer: training frames (default: 8000 / 3000)"
+    )
+    experiment.add_argument(
+        "--n-eval", type=int, default=None, help="localization/transfer: frames per domain (default: 500 / 400)"
+    )
+    experiment.add_argument(
+        "--epochs", type=int, default=None,
+        help="localization: regression CNN epochs (default 12); transfer: detector epochs (default 6)",
+    )  # fmt: skip
+    experiment.add_argument("--gan-steps", type=int, default=None, help="transfer: CycleGAN steps (default: 1000)")
     experiment.add_argument("--workers", type=int, default=2, help="localization: frame-collection processes")
     experiment.add_argument(
         "--domains", default=None,
         help="localization/transfer: evaluation domains, comma-separated names or your own spec files, e.g. "
-        "canonical,test,real:0,my_lab.yaml (default: canonical, test and real:0..real:4)",
+        "canonical,test,real:0,my_lab.yaml (default: test and real:0..real:4, plus canonical for localization)",
     )  # fmt: skip
     experiment.add_argument(
         "--eval-only", default=None, metavar="MODELS_DIR",

@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from simreal.transfer.experiment import METHODS, gap_closed, run_transfer_experiment
+from simreal.transfer import experiment
+from simreal.transfer.experiment import METHODS, evaluate_saved_translators, gap_closed, run_transfer_experiment
 
 
 def test_gap_closed_hand_computed() -> None:
@@ -31,6 +32,10 @@ def test_bad_budget_is_rejected(tmp_path) -> None:
         run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=0)
     with pytest.raises(ValueError, match="lambda_task"):
         run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=1, lambda_task=-1.0)
+    with pytest.raises(ValueError, match="gan_domains"):
+        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, domains=["test"], gan_domains=["real:0"])
+    with pytest.raises(ValueError, match="domains"):
+        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, domains=["lab.yaml"])
 
 
 @pytest.fixture
@@ -43,29 +48,42 @@ def one_thread():
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_tiny_run_writes_complete_report(tmp_path) -> None:
-    results = run_transfer_experiment(
-        tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=1, seed=3, image_size=32, domain_test_steps=3
-    )
+def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_path, monkeypatch) -> None:
+    kwargs = dict(n_train=16, n_eval=8, epochs=1, gan_steps=1, rcan_steps=2, seed=3, image_size=32, guard_frames=8)
+    results = run_transfer_experiment(tmp_path, domains=["test", "real:0"], gan_domains=["real:0"], **kwargs)
     stored = json.loads((tmp_path / "results.json").read_text())
     assert stored == json.loads(json.dumps(results))
-    assert set(stored) == {"env_id", "camera", "settings", "canonical", "methods", "timings_s"}
-    assert set(stored["methods"]) == set(METHODS)
+    assert set(stored["domains"]) == {"test", "real:0"}
+    assert set(stored["domains"]["real:0"]) == set(METHODS)
+    assert set(stored["domains"]["test"]) == {"no_adaptation", "rcan"}  # no CycleGAN trained for test
     canonical = stored["canonical"]["error"]
-    for method in METHODS:
-        entry = stored["methods"][method]
-        assert set(entry) == {"error", "gap_closed", "domain_accuracy", "domain_p_value"}
-        assert all(math.isfinite(entry["error"][m]) and entry["error"][m] >= 0 for m in ("median_cm", "p90_cm"))
-        assert 0.0 <= entry["domain_accuracy"] <= 1.0
-        for metric in ("median_cm", "p90_cm"):
-            expected = gap_closed(
-                stored["methods"]["no_adaptation"]["error"][metric], entry["error"][metric], canonical[metric]
-            )
-            assert entry["gap_closed"][metric] == expected
-    assert stored["methods"]["no_adaptation"]["gap_closed"]["median_cm"] in (0.0, None)
+    for domain, per_method in stored["domains"].items():
+        raw = per_method["no_adaptation"]["error"]
+        for method, entry in per_method.items():
+            error = entry["error"]
+            assert all(math.isfinite(error[m]) and error[m] >= 0 for m in ("median_cm", "p90_cm"))
+            assert 0.0 <= error["tail_5cm"] <= 1.0
+            if method == "no_adaptation":
+                continue
+            assert entry["guard"]["verdict"] in ("ok", "warn", "fail") and entry["guard"]["domain"] == domain
+            expected = gap_closed(raw["median_cm"], error["median_cm"], canonical["median_cm"])
+            assert entry["gap_closed"]["median_cm"] == expected
+            assert entry["guarded_error"] == (raw if entry["guard"]["verdict"] == "fail" else error)
+    assert set(stored["summary"]["per_method"]) == {"cyclegan", "task_cyclegan", "rcan"}
     assert (tmp_path / "gap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| real, no adaptation |" in (tmp_path / "summary.md").read_text()
-    for method in ("cyclegan", "task_cyclegan"):
-        assert (tmp_path / method / "checkpoint.pt").is_file()
-    assert (tmp_path / "localization_canonical.pt").is_file()
+    assert "| no adaptation |" in (tmp_path / "summary.md").read_text()
+    manifest = json.loads((tmp_path / "models.json").read_text())
+    for path in (manifest["detector"], manifest["rcan"], *manifest["cyclegan"].values()):
+        assert (tmp_path / path).is_file()
     assert not list(tmp_path.glob(".*"))  # no leftover temporary files
+    # a rerun with the same settings trains nothing again
+    monkeypatch.setattr(experiment, "train_rcan", lambda *a, **k: pytest.fail("RCAN retrained"))
+    monkeypatch.setattr(experiment, "train_cyclegan", lambda *a, **k: pytest.fail("CycleGAN retrained"))
+    again = run_transfer_experiment(tmp_path, domains=["test", "real:0"], gan_domains=["real:0"], **kwargs)
+    assert again["domains"] == results["domains"]
+    # saved models on a new domain without retraining: RCAN applies, no CycleGAN exists for it
+    later = evaluate_saved_translators(tmp_path, ["real:1"], n_eval=8, seed=3, guard_frames=8)
+    assert set(later["domains"]["real:1"]) == {"no_adaptation", "rcan"}
+    assert (tmp_path / "eval" / "results.json").is_file()
+    with pytest.raises(ValueError, match="models_dir"):
+        evaluate_saved_translators(tmp_path / "eval", ["real:1"])

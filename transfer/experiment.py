@@ -1,16 +1,26 @@
-"""``simreal experiment transfer``: how much of the sim-to-real gap does CycleGAN observation adaptation close?
+"""``simreal experiment transfer``: how much of the sim-to-real localization gap does image translation close, on
+every reality proxy, and does it ever destroy the task?
 
-A :class:`~simreal.data.localization.LocalizationCNN` is trained on ``canonical`` Push-v0 frames only (camera
-``front``) and evaluated on held-out ``real`` frames four ways: without adaptation, after a ``real2sim`` CycleGAN
-(preset ``fast``), after a task-consistent ``real2sim`` CycleGAN (the frozen CNN as task network, RL-CycleGAN
-style) and, as the reference, on held-out ``canonical`` frames. The CycleGANs see unpaired, unlabelled frames
-drawn with their own seeds (the CNN's canonical training frames and fresh real frames), never the evaluation
-frames. Both CycleGANs share the seed, data and step budget, so they differ only in the task loss.
+The task model is a :class:`~simreal.data.point_detector.PointDetector` trained on ``canonical`` Push-v0 frames
+(camera ``front``) whose pixel the frame's calibrated camera lifts to the table (the localization experiment's
+detector pipeline): translation has to fix appearance only, geometry is the calibration's job. On each evaluation
+domain (default ``test`` and the reality family ``real:0`` .. ``real:4``; names or spec files) it is evaluated on
+the raw frames (``no_adaptation``) and after each translator:
 
-Reported: median / p90 error in cm, the fraction of the gap closed
-``(err_noadapt - err_method) / (err_noadapt - err_canonical)`` and the domain-classifier two-sample test accuracy
-against held-out canonical frames (~0.5 = indistinguishable). Output: ``results.json``, ``gap.png``,
-``summary.md`` (all written atomically) and the models.
+- ``cyclegan``: a real2sim CycleGAN (preset ``fast``) trained on unlabelled frames of *that* domain (the baseline;
+  it needs the lab's images, so one per domain);
+- ``task_cyclegan``: the same with the RL-CycleGAN task loss (the frozen canonical detector's log-heatmap must
+  survive the sim -> real -> sim cycle);
+- ``rcan``: a randomized -> canonical translator trained once on paired renders of the same state
+  (:mod:`simreal.transfer.paired`, :mod:`simreal.transfer.rcan`) with the detector's heatmap loss on its
+  output: no real image at all, the same model for every domain.
+
+Reported per domain and method: median / p90 / fraction > 5 cm, the gap closed
+``(err_noadapt - err_method) / (err_noadapt - err_canonical)`` on median and p90, and the guard's verdict
+(:mod:`simreal.transfer.guard`, object contrast around the block's labelled pixel on ``guard_frames`` frames);
+``guarded`` is what a user of the guard gets: the translator's result, or no adaptation where the guard refuses.
+Models and ``models.json`` are saved; :func:`evaluate_saved_translators` evaluates them on new domains (RCAN on
+any; a CycleGAN only on the domains it was trained for). Output: ``results.json``, ``summary.md``, ``gap.png``.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -28,30 +39,35 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.atomic import atomic_write
-from simreal.data.experiment_localization import CAMERA, ENV_ID, localization_frames
-from simreal.data.localization import (
-    LocalizationCNN,
-    localization_errors_cm,
-    predict_positions,
-    save_localization_model,
-    train_localization,
-)
+from simreal.atomic import atomic_write_bytes
+from simreal.data.eval_domains import check_domains, domain_seed
+from simreal.data.experiment_localization import CAMERA, ENV_ID, LocalizationFrames, localization_frames
+from simreal.data.localization import load_model, localization_errors_cm, save_model
+from simreal.data.point_detector import PointDetector, detect, train_point_detector
 from simreal.envs.config import check_int_range
+from simreal.randomization.realities import reality_domains
 from simreal.transfer.config import CycleGANConfig
-from simreal.transfer.metrics import domain_classifier_test
+from simreal.transfer.experiment_report import plot_gap, summary_markdown, summary_table
+from simreal.transfer.guard import content_survival, disc_masks
+from simreal.transfer.paired import paired_frames
+from simreal.transfer.rcan import train_rcan
 from simreal.transfer.trainer import train_cyclegan
 from simreal.transfer.wrapper import ImageTranslator
 
-__all__ = ["METHODS", "gap_closed", "run_transfer_experiment", "transfer_experiment_main"]
+__all__ = [
+    "DOMAINS",
+    "METHODS",
+    "evaluate_saved_translators",
+    "gap_closed",
+    "run_transfer_experiment",
+    "summary_table",
+    "transfer_experiment_main",
+]
 
-METHODS = ("no_adaptation", "cyclegan", "task_cyclegan")
-_LABELS = {
-    "canonical": "canonical (reference)",
-    "no_adaptation": "real, no adaptation",
-    "cyclegan": "real -> real2sim CycleGAN",
-    "task_cyclegan": "real -> task-consistent CycleGAN",
-}
+METHODS = ("no_adaptation", "cyclegan", "task_cyclegan", "rcan")
+TRANSLATORS = METHODS[1:]
+DOMAINS = ("test", *reality_domains())
+MODELS_FILE = "models.json"
 _METRICS = ("median_cm", "p90_cm")
 _TRANSLATE_BATCH = 256
 
@@ -71,18 +87,15 @@ def gap_closed(err_noadapt: float, err_method: float, err_canonical: float) -> f
     return (err_noadapt - err_method) / gap
 
 
-class NormalizedTask(nn.Module):
-    """The localization CNN's output in standardised target units (the scale it was trained on).
+class HeatmapTask(nn.Module):
+    """The detector's log-heatmap (N, cells^2): what the task-consistent CycleGAN must keep through the cycle."""
 
-    In metres the task-consistency MSE of a cm-level disagreement is ~1e-4, invisible next to the cycle loss;
-    in standardised units it is of order 0.01-1."""
-
-    def __init__(self, model: LocalizationCNN) -> None:
+    def __init__(self, detector: PointDetector) -> None:
         super().__init__()
-        self.model = model
+        self.detector = detector
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.normalized(images)
+        return torch.log_softmax(self.detector(images.contiguous()).flatten(1), dim=1)
 
 
 def _translate(checkpoint: Path, images: np.ndarray) -> np.ndarray:
@@ -93,197 +106,287 @@ def _translate(checkpoint: Path, images: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _evaluate(model: LocalizationCNN, images: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    return localization_errors_cm(predict_positions(model, images), targets)
+def _localize(detector: PointDetector, frames: LocalizationFrames, images: np.ndarray) -> dict[str, float]:
+    pixels, _ = detect(detector, images)
+    positions = frames.table_positions(pixels)
+    positions[np.isnan(positions).any(axis=1)] = frames.positions.mean(axis=0)  # a ray above the horizon
+    return localization_errors_cm(positions, frames.positions)
 
 
-def _plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    names = ["canonical", *METHODS]
-    errors = [results["canonical"]["error"], *(results["methods"][m]["error"] for m in METHODS)]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    positions = np.arange(len(names))
-    for offset, metric in zip((-0.2, 0.2), _METRICS, strict=True):
-        left.bar(positions + offset, [e[metric] for e in errors], width=0.4, label=metric.replace("_cm", ""))
-    left.set_xticks(positions, [_LABELS[n] for n in names], rotation=15, ha="right", fontsize=8)
-    left.set(ylabel="block position error (cm)", title="Localization CNN trained on canonical sim")
-    left.legend()
-    for x, method in enumerate(METHODS, start=1):
-        closed = results["methods"][method]["gap_closed"]["median_cm"]
-        if closed is not None:
-            top = max(errors[x][m] for m in _METRICS)
-            left.annotate(f"{100 * closed:.0f}% of median gap", (x, top), ha="center", va="bottom", fontsize=8)
-    accuracies = [results["methods"][m]["domain_accuracy"] for m in METHODS]
-    right.bar(np.arange(len(METHODS)), accuracies, color="tab:green")
-    right.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (indistinguishable)")
-    right.set_xticks(np.arange(len(METHODS)), [_LABELS[m] for m in METHODS], rotation=15, ha="right", fontsize=8)
-    right.set(ylim=(0, 1.05), ylabel="accuracy vs canonical", title="Domain classifier two-sample test")
-    right.legend(fontsize=8)
-    figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
-    plt.close(figure)
+def _evaluate_domain(
+    detector: PointDetector,
+    frames: LocalizationFrames,
+    checkpoints: dict[str, Path],
+    canonical_error: dict[str, float],
+    guard_frames: int,
+    domain: str,
+) -> dict[str, Any]:
+    raw = _localize(detector, frames, frames.images)
+    out: dict[str, Any] = {"no_adaptation": {"error": raw, "gap_closed": {m: 0.0 for m in _METRICS}}}
+    sample = slice(0, min(guard_frames, len(frames.images)))
+    masks = disc_masks(frames.pixels[sample], frames.images.shape[1])
+    for method, checkpoint in checkpoints.items():
+        translated = _translate(checkpoint, frames.images)
+        error = _localize(detector, frames, translated)
+        guard = content_survival(frames.images[sample], translated[sample], masks, domain=domain)
+        refused = guard.verdict == "fail"
+        out[method] = {
+            "error": error,
+            "gap_closed": {m: gap_closed(raw[m], error[m], canonical_error[m]) for m in _METRICS},
+            "guard": guard.to_dict(),
+            "guarded_error": raw if refused else error,
+            "worse_than_no_adaptation": bool(error["median_cm"] > raw["median_cm"] or error["p90_cm"] > raw["p90_cm"]),
+        }
+    return out
 
 
-def _fmt(value: float | None, percent: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{100 * value:.0f}%" if percent else f"{value:.2f}"
-
-
-def summary_table(results: dict[str, Any]) -> str:
-    """Markdown table of errors, gap closed and domain-classifier accuracy per condition."""
-    lines = [
-        "| condition | median (cm) | p90 (cm) | gap closed (median) | gap closed (p90) | domain acc. vs canonical |",
-        "|---|---|---|---|---|---|",
-        f"| {_LABELS['canonical']} | {_fmt(results['canonical']['error']['median_cm'])} "
-        f"| {_fmt(results['canonical']['error']['p90_cm'])} | - | - | - |",
-    ]
-    for method in METHODS:
-        entry = results["methods"][method]
-        lines.append(
-            f"| {_LABELS[method]} | {_fmt(entry['error']['median_cm'])} | {_fmt(entry['error']['p90_cm'])} "
-            f"| {_fmt(entry['gap_closed']['median_cm'], True)} | {_fmt(entry['gap_closed']['p90_cm'], True)} "
-            f"| {_fmt(entry['domain_accuracy'])} |"
-        )
-    return "\n".join(lines)
-
-
-def _summary_markdown(results: dict[str, Any]) -> str:
-    s = results["settings"]
-    return (
-        "# Transfer experiment: localization CNN trained on canonical sim, evaluated on real\n\n"
-        f"{ENV_ID}, camera `{CAMERA}`, {s['image_size']} px; CNN: {s['n_train']} canonical frames, "
-        f"{s['epochs']} epochs; CycleGAN preset `fast`, {s['gan_steps']} steps (task-consistent: "
-        f"lambda_task={s['lambda_task']} on standardised CNN outputs); {s['n_eval']} evaluation frames per domain; "
-        f"seed {s['seed']}.\n\n"
-        "gap closed = (err_noadapt - err_method) / (err_noadapt - err_canonical); domain accuracy ~0.5 means the "
-        "images are indistinguishable from canonical sim.\n\n" + summary_table(results) + "\n"
+def _aggregate(per_domain: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per translator: mean and worst gap closed over domains, domains made worse, and whether the guard flagged
+    every domain it made worse."""
+    out: dict[str, Any] = {}
+    for method in TRANSLATORS:
+        entries = {d: r[method] for d, r in per_domain.items() if method in r}
+        if not entries:
+            continue
+        closed = [e["gap_closed"]["median_cm"] for e in entries.values() if e["gap_closed"]["median_cm"] is not None]
+        worse = [d for d, e in entries.items() if e["worse_than_no_adaptation"]]
+        out[method] = {
+            "domains": list(entries),
+            "mean_gap_closed": float(np.mean(closed)) if closed else None,
+            "worst_gap_closed": float(np.min(closed)) if closed else None,
+            "worse_domains": worse,
+            "guard_flagged_every_worse_domain": all(entries[d]["guard"]["verdict"] != "ok" for d in worse),
+        }
+    best = max(
+        (m for m in out if out[m]["worst_gap_closed"] is not None),
+        key=lambda m: out[m]["worst_gap_closed"],
+        default=None,
     )
+    return {
+        "per_method": out,
+        "best": best,
+        "target_met": bool(best and out[best]["worst_gap_closed"] >= 0.5 and not out[best]["worse_domains"]),
+    }
+
+
+def _write(out: Path, results: dict[str, Any]) -> None:
+    atomic_write_bytes(out / "results.json", (json.dumps(results, indent=2) + "\n").encode())
+    atomic_write_bytes(out / "summary.md", summary_markdown(results).encode())
+    plot_gap(results, out / "gap.png")
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    path = out / MODELS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def run_transfer_experiment(
     out_dir: str | os.PathLike[str],
-    n_train: int = 4000,
-    n_eval: int = 500,
-    epochs: int = 12,
-    gan_steps: int = 3000,
+    n_train: int = 3000,
+    n_eval: int = 400,
+    epochs: int = 6,
+    gan_steps: int = 1000,
     seed: int = 0,
     image_size: int = 64,
     workers: int = 0,
     lambda_task: float = 10.0,
-    domain_test_steps: int = 400,
+    rcan_steps: int = 1500,
     progress: bool = False,
     executor: str | Executor = "local",
+    domains: Sequence[str] = DOMAINS,
+    gan_domains: Sequence[str] | None = None,
+    guard_frames: int = 64,
 ) -> dict[str, Any]:
-    """Run the experiment (module docstring) and write ``results.json``, ``gap.png`` and ``summary.md``.
+    """Run the experiment (module docstring) into ``out_dir``; resumable (a rerun with the same settings reuses
+    the saved models and continues interrupted CycleGANs).
 
-    ``n_train`` canonical frames train the CNN and serve as the CycleGANs' sim side; ``n_train`` fresh real frames
-    are their real side. Frames come from ``np.random.SeedSequence(seed)`` children, the networks from ``seed``;
-frames are collected by ``workers`` processes of ``executor`` (``local``, ``ray``; see :mod:`simreal.parallel`).
-    On a CPU shared with other jobs, call ``torch.set_num_threads(1)`` first: on a loaded 2-core machine a
-    ``fast`` CycleGAN step ran at 0.16 steps/s with 2 threads and 4.0 steps/s with 1.
+    ``n_train`` canonical frames train the detector (``epochs``) and are the CycleGANs' sim side; ``n_train`` fresh
+    unlabelled frames of each domain in ``gan_domains`` (default: every domain) are their real side; ``n_train``
+    pairs train RCAN for ``rcan_steps``. Frames are seeded from ``seed`` and the domain name; collected by
+    ``workers`` processes of ``executor``. On a shared CPU call ``torch.set_num_threads(1)`` first.
     """
     check_int_range("n_train", n_train, 8, 10**7)
     check_int_range("n_eval", n_eval, 4, 10**7)
     check_int_range("epochs", epochs, 1, 10_000)
     check_int_range("gan_steps", gan_steps, 1, 10**7)
+    check_int_range("rcan_steps", rcan_steps, 1, 10**7)
     check_int_range("seed", seed, 0, 2**31 - 1)
     check_int_range("workers", workers, 0, 256)
-    check_int_range("domain_test_steps", domain_test_steps, 1, 10**6)
+    check_int_range("guard_frames", guard_frames, 4, 10**5)
     if isinstance(lambda_task, bool) or not isinstance(lambda_task, (int, float)) or not 0 < lambda_task <= 1e6:
         raise ValueError(f"lambda_task must be a number in (0, 1e6], got {lambda_task!r}")
+    domains = check_domains(domains)
+    gan_domains = domains if gan_domains is None else check_domains(gan_domains)
+    if set(gan_domains) - set(domains):
+        raise ValueError(f"gan_domains must be among domains {list(domains)}, got {list(gan_domains)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "n_train": n_train, "n_eval": n_eval, "epochs": epochs, "gan_steps": gan_steps, "rcan_steps": rcan_steps,
+        "seed": seed, "image_size": image_size, "lambda_task": float(lambda_task), "guard_frames": guard_frames,
+        "preset": "fast", "torch_threads": torch.get_num_threads(),
+    }  # fmt: skip
+    training = {k: v for k, v in settings.items() if k not in ("n_eval", "guard_frames", "torch_threads")}
+    manifest = _manifest(out)
+    fresh = manifest.get("training") != training  # another run's models in out_dir are not reused
+    if fresh:
+        manifest = {"env_id": ENV_ID, "camera": CAMERA, "training": training, "cyclegan": {}, "task_cyclegan": {}}
     timings: dict[str, float] = {}
+    begun = time.perf_counter()
 
-    def timed(name: str, started: float) -> None:
+    def save_manifest() -> None:
+        atomic_write_bytes(out / MODELS_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+
+    def stamp(name: str, started: float) -> None:
         timings[name] = round(time.perf_counter() - started, 2)
 
-    started = time.perf_counter()
-    names = ("train", "gan_real", "eval_canonical", "eval_real")
-    seeds = dict(zip(names, np.random.SeedSequence(seed).spawn(len(names)), strict=True))
-    train = localization_frames("canonical", n_train, image_size, seeds["train"], workers, executor)
-    train_images, train_targets = train.images, train.positions
-    gan_frames = localization_frames("real", n_train, image_size, seeds["gan_real"], workers, executor)
-    gan_real = gan_frames.images  # labels unused
-    canonical = localization_frames("canonical", n_eval, image_size, seeds["eval_canonical"], workers, executor)
-    canon_images, canon_targets = canonical.images, canonical.positions
-    real = localization_frames("real", n_eval, image_size, seeds["eval_real"], workers, executor)
-    real_images, real_targets = real.images, real.positions
-    timed("frames_s", started)
+    def frames(domain: str, n: int, tag: str) -> LocalizationFrames:
+        return localization_frames(domain, n, image_size, domain_seed(seed, f"{tag}:{domain}"), workers, executor)
 
     started = time.perf_counter()
-    model = train_localization(train_images, train_targets, epochs, seed)
-    save_localization_model(model, out / "localization_canonical.pt")
-    timed("cnn_train_s", started)
-
+    train = frames("canonical", n_train, "train")
+    stamp("frames_canonical_s", started)
+    if "detector" in manifest and (out / manifest["detector"]).is_file():
+        detector = load_model(out / manifest["detector"], PointDetector)
+    else:
+        started = time.perf_counter()
+        detector = train_point_detector(train.images, train.pixels, epochs, seed)
+        stamp("detector_train_s", started)
+        manifest["detector"] = save_model(detector, out / "detector_canonical.pt").name
+        save_manifest()
+    detector.requires_grad_(False)
+    if "rcan" not in manifest or not (out / manifest["rcan"]).is_file():
+        started = time.perf_counter()
+        pairs_seed = domain_seed(seed, "pairs")
+        pairs = paired_frames(ENV_ID, CAMERA, n_train, image_size, pairs_seed, "train", workers, executor)
+        stamp("pairs_s", started)
+        started = time.perf_counter()
+        manifest["rcan"] = train_rcan(pairs, rcan_steps, seed, out / "rcan.pt", detector).name
+        stamp("rcan_train_s", started)
+        save_manifest()
     base = CycleGANConfig.preset("fast", image_size=image_size)
     every = max(1, gan_steps // 4)
     base = dataclasses.replace(base, sample_every=every, checkpoint_every=every)
     configs = {"cyclegan": base, "task_cyclegan": dataclasses.replace(base, lambda_task=float(lambda_task))}
-    evaluated = {"no_adaptation": real_images}
-    for method, config in configs.items():
-        started = time.perf_counter()
-        task = NormalizedTask(model) if method == "task_cyclegan" else None
-        checkpoint = train_cyclegan(
-            train_images, gan_real, config, out / method, gan_steps, seed, task_network=task, resume=False,
-            progress=progress,
-        )  # fmt: skip
-        evaluated[method] = _translate(checkpoint, real_images)
-        timed(f"{method}_train_s", started)
+    for domain in gan_domains:
+        todo = [m for m in configs if domain not in manifest[m]]
+        if not todo:
+            continue
+        target = frames(domain, n_train, "gan").images  # unlabelled: the labels are never read
+        for method in todo:
+            started = time.perf_counter()
+            folder = out / method / domain.replace(":", "_").replace("/", "_")
+            task = HeatmapTask(detector) if method == "task_cyclegan" else None
+            checkpoint = train_cyclegan(
+                train.images, target, configs[method], folder, gan_steps, seed, task_network=task, resume=not fresh,
+                progress=progress,
+            )  # fmt: skip
+            stamp(f"{method}_{domain}_train_s", started)
+            manifest[method][domain] = str(checkpoint.relative_to(out))
+            save_manifest()
+    timings["training_total_s"] = round(time.perf_counter() - begun, 2)
+    results = _evaluate_all(out, manifest, detector, domains, n_eval, seed, image_size, guard_frames, workers, executor)
+    results["settings"] = {**settings, "domains": list(domains), "gan_domains": list(gan_domains)}
+    timings["total_s"] = round(time.perf_counter() - begun, 2)
+    results["timings_s"] = {**timings, **results["timings_s"]}
+    _write(out, results)
+    return results
 
+
+def _evaluate_all(
+    folder: Path,
+    manifest: dict[str, Any],
+    detector: PointDetector,
+    domains: Sequence[str],
+    n_eval: int,
+    seed: int,
+    image_size: int,
+    guard_frames: int,
+    workers: int,
+    executor: str | Executor,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    canonical_error = _evaluate(model, canon_images, canon_targets)
-    methods: dict[str, Any] = {}
-    for method in METHODS:
-        error = _evaluate(model, evaluated[method], real_targets)
-        domain = domain_classifier_test(evaluated[method], canon_images, seed=seed, train_steps=domain_test_steps)
-        methods[method] = {"error": error, "domain_accuracy": domain.accuracy, "domain_p_value": domain.p_value}
-    for method in METHODS:
-        methods[method]["gap_closed"] = {
-            m: gap_closed(methods["no_adaptation"]["error"][m], methods[method]["error"][m], canonical_error[m])
-            for m in _METRICS
-        }
-    timed("evaluation_s", started)
 
-    results: dict[str, Any] = {
+    def frames(domain: str) -> LocalizationFrames:
+        return localization_frames(domain, n_eval, image_size, domain_seed(seed, f"eval:{domain}"), workers, executor)
+
+    canonical = frames("canonical")
+    canonical_error = _localize(detector, canonical, canonical.images)
+    per_domain: dict[str, dict[str, Any]] = {}
+    for domain in domains:
+        checkpoints = {"rcan": folder / manifest["rcan"]}
+        for method in ("cyclegan", "task_cyclegan"):
+            if domain in manifest.get(method, {}):
+                checkpoints[method] = folder / manifest[method][domain]
+        per_domain[domain] = _evaluate_domain(
+            detector, frames(domain), checkpoints, canonical_error, guard_frames, domain
+        )
+    return {
         "env_id": ENV_ID,
         "camera": CAMERA,
-        "settings": {
-            "n_train": n_train,
-            "n_eval": n_eval,
-            "epochs": epochs,
-            "gan_steps": gan_steps,
-            "seed": seed,
-            "image_size": image_size,
-            "lambda_task": float(lambda_task),
-            "domain_test_steps": domain_test_steps,
-            "preset": "fast",
-            "torch_threads": torch.get_num_threads(),
-        },
         "canonical": {"error": canonical_error},
-        "methods": methods,
-        "timings_s": timings,
+        "domains": per_domain,
+        "summary": _aggregate(per_domain),
+        "timings_s": {"evaluation_s": round(time.perf_counter() - started, 2)},
     }
-    payload = (json.dumps(results, indent=2) + "\n").encode()
-    atomic_write(out / "results.json", lambda tmp: tmp.write_bytes(payload))
-    _plot(results, out / "gap.png")
-    summary = _summary_markdown(results)
-    atomic_write(out / "summary.md", lambda tmp: tmp.write_text(summary))
+
+
+def evaluate_saved_translators(
+    models_dir: str | os.PathLike[str],
+    domains: Sequence[str],
+    n_eval: int = 400,
+    seed: int = 0,
+    out_dir: str | os.PathLike[str] | None = None,
+    guard_frames: int = 64,
+    workers: int = 0,
+    executor: str | Executor = "local",
+) -> dict[str, Any]:
+    """Evaluate a finished run's detector, RCAN and CycleGANs (on the domains they were trained for) on
+    ``domains`` without retraining; writes ``results.json``, ``summary.md`` and ``gap.png`` to ``out_dir``
+    (default ``models_dir/eval``)."""
+    check_int_range("n_eval", n_eval, 4, 10**7)
+    check_int_range("guard_frames", guard_frames, 4, 10**5)
+    domains = check_domains(domains)
+    folder = Path(models_dir)
+    manifest = _manifest(folder)
+    if "detector" not in manifest or "rcan" not in manifest:
+        raise ValueError(f"models_dir: no finished transfer run in {folder} ({MODELS_FILE} lacks detector/rcan)")
+    detector = load_model(folder / manifest["detector"], PointDetector)
+    image_size = int(manifest["training"]["image_size"])
+    results = _evaluate_all(folder, manifest, detector, domains, n_eval, seed, image_size, guard_frames, workers,
+                            executor)  # fmt: skip
+    results["settings"] = {"models_dir": str(folder), "n_eval": n_eval, "seed": seed, "domains": list(domains),
+                           "training": manifest["training"], "guard_frames": guard_frames}  # fmt: skip
+    out = Path(out_dir) if out_dir is not None else folder / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out, results)
     return results
 
 
 def transfer_experiment_main(
-    out: str, n_train: int, n_eval: int, epochs: int, gan_steps: int, seed: int, executor: str = "local"
+    out: str,
+    n_train: int = 3000,
+    n_eval: int = 400,
+    epochs: int = 6,
+    gan_steps: int = 1000,
+    seed: int = 0,
+    executor: str = "local",
+    domains: str | None = None,
+    eval_only: str | None = None,
 ) -> dict:
-    """CLI entry of ``simreal experiment transfer``: run, print the summary table and the output folder."""
-    results = run_transfer_experiment(
-        out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed, executor=executor
-    )
+    """CLI entry of ``simreal experiment transfer``: run (or ``eval_only``: evaluate a models folder) on
+    ``domains`` (comma-separated names or spec files), print the summary table and the output folder."""
+    from simreal.data.eval_domains import parse_domains
+
+    chosen = parse_domains(domains) if domains else DOMAINS
+    torch.set_num_threads(1)  # measured: 2 threads on a shared 2-core CPU stall CycleGAN steps 25x
+    if eval_only:
+        results = evaluate_saved_translators(eval_only, chosen, n_eval, seed, out_dir=out, executor=executor)
+    else:
+        results = run_transfer_experiment(
+            out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed, executor=executor,
+            domains=chosen, progress=True,
+        )  # fmt: skip
     print(summary_table(results))
-    print(f"results: {Path(out) / 'results.json'}, plot: {Path(out) / 'gap.png'}")
+    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s; results: {Path(out) / 'results.json'}")
     return results

@@ -1,0 +1,103 @@
+"""Paired renders of the same physical state: one randomized, one canonical (the training data of RCAN, James et
+al. 2019). Free in a simulator and needing no real image.
+
+For each reset of the randomized domain (default ``train``: textures, lights, clutter, camera pose, sensor
+pipeline), the same state (joint positions, block, goal) is rendered in a canonical scene *through the same
+camera* (pose and field of view copied), so the pair differs in appearance only: the translator learns to undo
+appearance, and geometry stays what the frame's calibration says. The canonical side has no clutter, so a
+translator trained on pairs also learns to remove distractors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from simreal.data.camera import camera_model
+from simreal.data.episodes import make_data_env, stream_frames
+from simreal.data.eval_domains import rollout_spec
+from simreal.parallel import executor_scope
+
+__all__ = ["PairedFrames", "paired_frames"]
+
+_CHUNK = 250
+
+
+@dataclass(frozen=True)
+class PairedFrames:
+    """``randomized[i]`` and ``canonical[i]`` show the same state through the same camera."""
+
+    randomized: np.ndarray  # uint8 (N, S, S, 3)
+    canonical: np.ndarray  # uint8 (N, S, S, 3)
+    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[PairedFrames]) -> PairedFrames:
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+
+
+def _copy_state(source: Any, target: Any, camera: str) -> None:
+    """The randomized env's physical state and camera ``camera`` -> the canonical env (then forward kinematics)."""
+    target.data.qpos[:] = source.data.qpos
+    target.data.qvel[:] = 0.0
+    target.data.mocap_pos[:] = source.data.mocap_pos
+    target.data.mocap_quat[:] = source.data.mocap_quat
+    cam = mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+    target.model.cam_pos[cam] = source.model.cam_pos[cam]
+    target.model.cam_quat[cam] = source.model.cam_quat[cam]
+    target.model.cam_fovy[cam] = source.model.cam_fovy[cam]
+    mujoco.mj_forward(target.model, target.data)
+
+
+def _pairs_chunk(
+    env_id: str, domain: str, camera: str, count: int, image_size: int, seed_sequence: np.random.SeedSequence
+) -> PairedFrames:
+    spec = rollout_spec(env_id, domain, camera, image_size)
+    randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
+    randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
+    pixels = np.empty((count, 2))
+    source: Any = randomized_env.unwrapped
+    target: Any = canonical_env.unwrapped
+    try:
+        canonical_env.reset(seed=0)
+        frames = stream_frames(randomized_env, spec, seed_sequence)
+        for i in range(count):
+            randomized[i] = next(frames).rgb
+            _copy_state(source, target, camera)
+            canonical[i] = target.render_frame(camera, "rgb", image_size)
+            view = camera_model(source.model, source.data, camera, image_size, image_size)
+            pixels[i] = view.project(source.data.body("block").xpos[None])[0][0]
+    finally:
+        randomized_env.close()
+        canonical_env.close()
+    return PairedFrames(randomized, canonical, pixels)
+
+
+def paired_frames(
+    env_id: str,
+    camera: str,
+    n: int,
+    image_size: int,
+    seed_sequence: np.random.SeedSequence,
+    domain: str = "train",
+    workers: int = 0,
+    executor: str | Executor = "local",
+) -> PairedFrames:
+    """``n`` reset states of ``env_id`` (with a block) rendered in ``domain`` and canonically through the same
+    ``camera``; chunks seeded by ``seed_sequence.spawn`` (results independent of ``workers``/``executor``)."""
+    counts = [min(_CHUNK, n - start) for start in range(0, n, _CHUNK)]
+    jobs = [
+        (env_id, domain, camera, count, image_size, child)
+        for count, child in zip(counts, seed_sequence.spawn(len(counts)), strict=True)
+    ]
+    with executor_scope(executor, workers, len(jobs)) as pool:
+        if pool is None:
+            parts = [_pairs_chunk(*job) for job in jobs]
+        else:
+            parts = list(pool.map(_pairs_chunk, *zip(*jobs, strict=True)))
+    return PairedFrames.concatenate(parts)

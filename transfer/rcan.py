@@ -1,0 +1,87 @@
+"""RCAN-style randomized -> canonical translation (James et al. 2019): a generator trained on paired renders of
+the same state (:mod:`simreal.transfer.paired`) to map any randomized appearance to the canonical one. It needs no
+real image; at deployment it maps a real frame to the canonical look a canonical-trained model expects.
+
+Loss: L1 between ``G(x_randomized)`` and ``x_canonical`` plus, with a ``task_network`` (a canonical-trained
+:class:`~simreal.data.point_detector.PointDetector`), ``lambda_task`` times the detector's heatmap cross-entropy
+against the free label (the block's pixel) on ``G(x)``: the translation must keep what the task needs, not just
+look canonical on average (the block is a few pixels of a 64 px frame, so L1 alone barely weighs it). The input
+side gets the detectors' appearance augmentation (random channel order, blur, gain, noise) on top of the scene
+randomization, so unseen labs look less new. The generator is the ``fast`` CycleGAN preset's, saved as a
+``real2sim`` checkpoint that :class:`~simreal.transfer.wrapper.ImageTranslator` and ``--transfer`` load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from simreal.data.localization import augment_appearance, images_to_input
+from simreal.data.point_detector import STRIDE, PointDetector, heatmap_targets
+from simreal.transfer.checkpoint import save_checkpoint
+from simreal.transfer.config import CycleGANConfig
+from simreal.transfer.networks import ResnetGenerator
+from simreal.transfer.paired import PairedFrames
+
+__all__ = ["train_rcan"]
+
+
+def train_rcan(
+    pairs: PairedFrames,
+    steps: int,
+    seed: int,
+    out: str | os.PathLike[str],
+    task_network: PointDetector | None = None,
+    lambda_task: float = 0.05,
+    batch_size: int = 16,
+    learning_rate: float = 1e-3,
+    augment: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Path:
+    """Train a randomized -> canonical generator on ``pairs`` for ``steps`` Adam steps (one-cycle learning rate)
+    and save it as a ``real2sim`` checkpoint at ``out``; returns the path. Seeded by ``seed``."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if not 0.0 <= lambda_task <= 1e3:
+        raise ValueError(f"lambda_task must be in [0, 1000], got {lambda_task}")
+    size = pairs.randomized.shape[1]
+    config = CycleGANConfig.preset("fast", image_size=size)
+    config = dataclasses.replace(config, generator=dataclasses.replace(config.generator, channels_last=False))
+    generator_rng = torch.Generator().manual_seed(seed)
+    model = ResnetGenerator(config.generator, generator=generator_rng)
+    inputs, targets = images_to_input(pairs.randomized), images_to_input(pairs.canonical)
+    labels = torch.from_numpy(pairs.pixels.astype(np.float32))
+    if task_network is not None:
+        task_network.eval().requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(0.5, 0.999))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps, pct_start=0.1)
+    model.train()
+    for step in range(steps):
+        batch = torch.randint(0, len(inputs), (batch_size,), generator=generator_rng)
+        x = inputs[batch]
+        if augment:
+            x = augment_appearance(x, generator_rng).clamp_(-1.0, 1.0)
+        translated = model(x)
+        loss = nn.functional.l1_loss(translated, targets[batch])
+        if task_network is not None and lambda_task > 0:
+            logits = task_network(translated).reshape(batch_size, -1)
+            heatmaps = heatmap_targets(labels[batch], size // STRIDE)
+            loss = loss + lambda_task * -(heatmaps * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if on_step is not None and (step + 1) % max(1, steps // 10) == 0:
+            on_step(step + 1, float(loss.detach()))
+    model.eval()
+    if not math.isfinite(float(loss.detach())):
+        raise ValueError("RCAN training diverged (non-finite loss)")
+    state = {"config": config.to_dict(), "step": steps, "models": {"G_real2sim": model.state_dict()}}
+    return save_checkpoint(out, state)
