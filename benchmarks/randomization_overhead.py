@@ -12,6 +12,11 @@
    rendered step, as in an episode reset. Medians per part; the total is the median of per-resample sums
    (target <= 2 ms).
 
+3. The camera pipeline alone (``SensorPipeline``, every sensor effect on at the middle of the ``full`` ranges) on a
+   64x64 frame, timed with ``timeit`` over many repeats: the whole pipeline, the compiled pass without JPEG and
+   the JPEG round trip, as medians of the repeats and as a ratio to one 64x64 ``fast`` render timed in the same
+   run (target <= 50 us per frame).
+
 The texture upload runs MuJoCo's ``mjr_uploadTexture`` (mipmaps for every cube face); with Mesa's llvmpipe its
 cost depends on ``LP_NUM_THREADS`` (its worker threads sleep when idle), which is printed with the results.
 
@@ -25,6 +30,7 @@ import dataclasses
 import os
 import statistics
 import time
+import timeit
 
 import gymnasium as gym
 import numpy as np
@@ -154,6 +160,42 @@ def resample_cost(env_id: str, image_size: int, n: int) -> None:
     )
 
 
+def sensor_cost(image_size: int, repeats: int) -> None:
+    spec = load_preset("full", "arm").sensor
+    settings = {  # every op on, at the middle of its range in the full preset
+        name: (float(np.mean([dist.low, dist.high])),) * (3 if name == "white_balance" else 1)  # type: ignore[union-attr]
+        for name, dist in vars(spec).items()
+        if dist is not None
+    }
+    env = gym.make("simreal/Push-v0", obs_mode="pixels", image_size=image_size)
+    frame, _ = env.reset(seed=0)
+    rows = {
+        "all effects": SensorPipeline(settings, seed=1),
+        "without JPEG": SensorPipeline({k: v for k, v in settings.items() if k != "jpeg_quality"}, seed=1),
+        "JPEG only": SensorPipeline({"jpeg_quality": settings["jpeg_quality"]}, seed=1),
+    }
+    rng = np.random.default_rng(0)
+    base = env.unwrapped
+    timers = {name: (lambda p=pipe: p(frame, rng)) for name, pipe in rows.items()}
+    timers["render (baseline)"] = lambda: base.render_frame(base.camera_names[0], "rgb")
+    for timer in timers.values():
+        timer()  # first call: the compiled kernel loads, buffers are allocated
+    number = 200
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(repeats):  # interleaved repeats
+        for name, timer in timers.items():
+            times[name].append(timeit.timeit(timer, number=number) / number)
+    render = statistics.median(times["render (baseline)"])
+    parts = []
+    for name, values in times.items():
+        us = statistics.median(values) * 1e6
+        parts.append(f"{name} {us:.1f} us (x{us / (render * 1e6):.2f} of a render)")
+    total = statistics.median(times["all effects"]) * 1e6
+    status = "OK" if total <= 50 else "OVER TARGET"
+    print(f"sensor pipeline {image_size}x{image_size} (target <= 50 us: {status}): " + "; ".join(parts))
+    env.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=["simreal/Reach-v0", "simreal/LaneFollow-v0"])
@@ -162,8 +204,10 @@ def main() -> None:
     parser.add_argument("--block-steps", type=int, default=40)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--sensor-repeats", type=int, default=30, help="timeit repeats (of 200 frames) per row")
     args = parser.parse_args()
     print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')} LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', '<unset>')}")
+    sensor_cost(args.image_size, args.sensor_repeats)
     for env_id in args.envs:
         for obs_mode in args.obs_modes:
             step_overhead(env_id, obs_mode, args.image_size, args.blocks, args.block_steps)

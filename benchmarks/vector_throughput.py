@@ -1,0 +1,107 @@
+"""Vector-env scaling: steps/s of ``gym.make_vec`` with 2 workers vs one env in this process, in the same run.
+
+Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drift hits each alike:
+1. ``single``: one env stepped in this process (the baseline);
+2. ``async``: ``gym.make_vec(..., vectorization_mode="async", vector_kwargs={"context": "spawn"})``, gymnasium's
+   AsyncVectorEnv;
+3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (shared-memory workers, ``SimrealVectorEnv``).
+Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers) and
+the CPU time per env step in the main process and in the workers (from /proc): on a machine whose cores are busy
+with other work the wall-clock ratio cannot reach 2, while the CPU split still shows what the workers cost.
+
+Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import simreal  # noqa: F401  (selects the GL backend, registers the ids)
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+
+
+def single_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
+    env = gym.make(args.env, **kwargs)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *env.action_space.shape)).astype(np.float32)
+    for action in actions[:20]:
+        env.step(action)
+    cpu, started = time.process_time(), time.perf_counter()
+    for action in actions:
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
+    rate = args.steps / (time.perf_counter() - started)
+    cpu = (time.process_time() - cpu) / args.steps
+    env.close()
+    return rate, cpu, 0.0
+
+
+def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> tuple[float, float, float]:
+    extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
+    env = gym.make_vec(args.env, num_envs=args.num_envs, vectorization_mode=mode, **extra, **kwargs)
+    env.reset(seed=0)
+    shape = env.action_space.shape
+    actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *shape)).astype(np.float32)
+    for action in actions[:20]:
+        env.step(action)
+    base: Any = env.unwrapped
+    pids = [p.pid for p in (base.processes if mode == "async" else base._processes)]
+    workers = sum(_cpu_seconds(pid) for pid in pids)
+    cpu, started = time.process_time(), time.perf_counter()
+    for action in actions:
+        env.step(action)
+    steps = args.steps * args.num_envs
+    rate = steps / (time.perf_counter() - started)
+    main_cpu = (time.process_time() - cpu) / steps
+    worker_cpu = (sum(_cpu_seconds(pid) for pid in pids) - workers) / steps
+    env.close()
+    return rate, main_cpu, worker_cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="simreal/Reach-v0")
+    parser.add_argument("--domain", default=None, help="e.g. train (randomized); default: the env's default")
+    parser.add_argument("--num-envs", type=int, default=2)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=400, help="vector steps per measurement")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": args.image_size}
+    if args.domain:
+        kwargs["domain"] = args.domain
+    rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], "native": []}
+    for _ in range(args.repeats):
+        rows["single"].append(single_rate(args, kwargs))
+        rows["async"].append(vector_rate(args, kwargs, "async"))
+        rows["native"].append(vector_rate(args, kwargs, "vector_entry_point"))
+    print(
+        f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
+        f"repeats={args.repeats} LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')} cores={os.cpu_count()}"
+    )
+    for name, values in rows.items():
+        rate = statistics.median(v[0] for v in values)
+        ratio = statistics.median(v[0] / s[0] for v, s in zip(values, rows["single"], strict=True))
+        main_us, worker_us = (statistics.median(v[i] for v in values) * 1e6 for i in (1, 2))
+        target = "" if name == "single" else f"  (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
+        print(
+            f"{name:<7}{rate:8.0f} env steps/s  x{ratio:.2f} vs single{target}  CPU per env step: main "
+            f"{main_us:.0f} us, workers {worker_us:.0f} us"
+        )
+
+
+if __name__ == "__main__":
+    main()
