@@ -20,6 +20,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from simreal.envs.actions import check_action
+
 ACTION_KEY = "action_history"
 MAX_K = 32
 
@@ -80,8 +82,9 @@ class HistoryWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         if not self._observations:
             raise RuntimeError("HistoryWrapper: call reset() before step()")
+        applied = check_action(action, self.env.action_space)  # the env's contract; the history holds clipped values
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._actions.appendleft(np.asarray(action, dtype=self._zero_action.dtype).reshape(self._zero_action.shape))
+        self._actions.appendleft(applied.astype(self._zero_action.dtype))
         for key, value in self._vectors(obs).items():
             self._observations[key].appendleft(np.array(value, copy=True))
         return self._stack(obs), reward, terminated, truncated, info

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from simreal.agents.history import ACTION_KEY, HistoryWrapper
 from simreal.envs.actions import check_action
 from simreal.randomization import DOMAINS, AdrWrapper
 from simreal.randomization.adr import AdrParam, AutomaticDomainRandomization
@@ -113,3 +114,14 @@ def test_check_action_on_other_spaces_requires_membership():
     assert check_action(2, space) == 2
     with pytest.raises(ValueError, match=r"^action: expected an element of Discrete\(3\), got 5"):
         check_action(5, space)
+
+
+def test_history_wrapper_keeps_the_contract_and_records_clipped_actions():
+    env = HistoryWrapper(gym.make("simreal/Reach-v0", domain="train", obs_mode="pixels_state", image_size=16), k=2)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"^action: .*got shape \(3,\)"):
+        env.step(np.zeros(3))
+    obs, *_ = env.step(np.array([5.0, -5.0, 0.5, 0.0]))
+    np.testing.assert_array_equal(obs[ACTION_KEY][:4], [1.0, -1.0, 0.5, 0.0])
+    assert env.observation_space.contains(obs)
+    env.close()
