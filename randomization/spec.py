@@ -343,12 +343,12 @@ class RandomizationSpec:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RandomizationSpec:
         """Read a ``.yaml``/``.yml`` or ``.json`` file; every error is a ``SpecError`` whose message starts with
-        ``FILE:LINE:`` (the line of the offending field, when the file is YAML)."""
+        ``FILE:LINE:`` (the line of the offending field)."""
         source = str(path)
         text = _parse(read_text, Path(path))
         is_json = source.endswith(".json")
         data = _parse(parse_json if is_json else parse_yaml, text, source)
-        return locate(lambda d: cls.from_dict({} if d is None else d), data, text, source, yaml_text=not is_json)
+        return locate(lambda d: cls.from_dict({} if d is None else d), data, text, source)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write YAML (or JSON for a ``.json`` path) atomically."""

@@ -106,15 +106,16 @@ def _line_map(text: str) -> dict[str, int]:
     return out
 
 
-def locate(build: Callable[[Any], T], data: Any, text: str, source: str, yaml_text: bool) -> T:
-    """``build(data)``, with a ValueError's message prefixed by ``SOURCE:LINE:`` of the field it names."""
+def locate(build: Callable[[Any], T], data: Any, text: str, source: str) -> T:
+    """``build(data)``, with a ValueError's message prefixed by ``SOURCE:LINE:`` of the field it names (lines
+    come from composing ``text`` as YAML, which also reads JSON)."""
     try:
         return build(data)
     except ValueError as err:
         msg = str(err)
         head = _HEAD.match(msg)
         line = ""
-        if head and yaml_text:
+        if head:
             lines = _line_map(text)
             path = head.group(1)
             while path and path not in lines:  # the deepest field of the path that the text spells out

@@ -50,8 +50,8 @@ def test_json_errors_name_file_and_line(tmp_path):
     path = _write(tmp_path, '{\n  "sensor": {"gamma": 1,}\n}', "spec.json")
     with pytest.raises(SpecError, match=rf"^{path}:2: JSON syntax: Expecting property name"):
         RandomizationSpec.load(path)
-    path = _write(tmp_path, '{"sensor": {"gamma": 0}}', "bad.json")
-    with pytest.raises(SpecError, match=rf"^{path}: sensor\.gamma: must be in \[0\.1, 10\]"):
+    path = _write(tmp_path, '{\n  "name": "x",\n  "sensor": {"gamma": 0}\n}', "bad.json")
+    with pytest.raises(SpecError, match=rf"^{path}:3: sensor\.gamma: must be in \[0\.1, 10\]"):
         RandomizationSpec.load(path)
 
 
