@@ -17,6 +17,19 @@ def _run(fn: Callable[[], Path], message: str) -> int:
     return 0
 
 
+def parse_latencies(steps: str | Sequence[float]) -> tuple[float, ...]:
+    """``"0,1,2,3,4"`` or a sequence -> tuple of latencies in control steps (ValueError naming the option)."""
+    items = [s.strip() for s in steps.split(",") if s.strip()] if isinstance(steps, str) else list(steps)
+    try:
+        values = tuple(float(s) for s in items)
+    except ValueError as exc:
+        raise ValueError(f"--latency-sweep: expected comma-separated numbers of control steps, got {steps!r}") from exc
+    for v in values:
+        if not 0 <= v <= 20:
+            raise ValueError(f"--latency-sweep: each latency must be in [0, 20] control steps, got {v:g}")
+    return values
+
+
 def parse_domains(domains: str | Sequence[str]) -> tuple[str, ...]:
     """``"canonical,test,real"`` or a sequence -> tuple of domain names."""
     items = domains.split(",") if isinstance(domains, str) else list(domains)
@@ -57,14 +70,20 @@ def evaluate_main(
     seed: int = 0,
     workers: int | None = None,
     executor: str = "local",
+    latency_sweep: str | Sequence[float] = (),
 ) -> int:
-    """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50 [--executor ray]``."""
+    """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50 [--executor ray]
+    [--latency-sweep 0,1,2,3,4]`` (``real`` = every reality proxy; the sweep fixes the canonical scene's latency)."""
     from simreal.agents.evaluate import check_domains, evaluate
+    from simreal.agents.spec_tools import LATENCY
 
     names = parse_domains(domains)
     check_domains(names, "--domains")
+    sweep = [(LATENCY, k) for k in parse_latencies(latency_sweep)]
     return _run(
-        lambda: evaluate(run_dir, names, episodes, transfer, seed, workers=workers, executor=executor),
+        lambda: evaluate(
+            run_dir, names, episodes, transfer, seed, workers=workers, executor=executor, sensitivity=sweep
+        ),
         "results written to {path}",
     )
 

