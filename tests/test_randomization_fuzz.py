@@ -125,6 +125,7 @@ def envs():
     out = {}
     for family, env_id in ENV_IDS.items():
         env = gym.make(env_id, obs_mode="pixels_state", image_size=32, randomization="none", max_episode_steps=1000)
+        env.reset(seed=0)  # the GL context and renderer exist before the first timed example
         out[family] = env
     yield out
     for env in out.values():
@@ -182,7 +183,7 @@ def mutated(draw: Any) -> tuple[str, Any]:
 
 FAST = settings(
     max_examples=300,
-    deadline=4000,
+    deadline=5000,  # ms per example; one takes ~20 ms
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -215,3 +216,68 @@ def test_the_fuzzer_reaches_every_outcome(envs):
     bad["physics"]["entries"][0]["names"] = ["no_such_body"]
     bad["physics"]["entries"][0]["optional"] = False
     assert _check(bad, envs, "arm") == "rejected at compile"
+
+
+TEXTS = {path.name: path.read_text() for path in sorted(PRESET_DIR.glob("*.yaml"))}
+SNIPPETS = [
+    ":",
+    ": ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "- ",
+    "\n",
+    "\t",
+    "'",
+    '"',
+    "&a ",
+    "*a",
+    "!!python/object/apply:os.system ['true']",
+    "\x00",
+    "\x85",
+    "#",
+    "? ",
+    "<<: *a",
+    "1e9",
+    ".nan",
+    "-.inf",
+    "~",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "\ufeff",
+]
+
+
+@st.composite
+def mutated_text(draw: Any) -> tuple[str, str]:
+    name = draw(st.sampled_from(sorted(TEXTS)))
+    text = TEXTS[name]
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:i] + draw(st.sampled_from(SNIPPETS)) + text[i:]
+        else:
+            text = text[:i] + text[i + draw(st.integers(1, 20)) :]
+    return name, text
+
+
+def _assert_located(err: ValueError, path: str) -> None:
+    assert re.match(rf"^{re.escape(path)}(:\d+)?: \S", str(err)), str(err)
+
+
+@settings(FAST, max_examples=200)
+@given(case=mutated_text())
+def test_mutated_preset_files_load_or_fail_with_file_and_line(tmp_path_factory, case):
+    name, text = case
+    path = tmp_path_factory.mktemp("spec") / name
+    path.write_text(text, encoding="utf-8")
+    try:
+        spec = RandomizationSpec.load(path)
+    except ValueError as err:
+        _assert_located(err, str(path))
+        event("rejected")
+        return
+    event("loaded")
+    assert RandomizationSpec.from_yaml(spec.to_yaml()) == spec
