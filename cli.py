@@ -32,9 +32,20 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _simreal_id(env_id: str, command: str) -> str:
+    """``env_id`` if it is one of simreal's (randomizable, rendered) ids; ``ValueError`` listing them otherwise."""
+    import gymnasium as gym
+
+    ids = sorted(name for name in gym.registry if name.startswith("simreal/"))
+    if env_id not in ids:
+        raise ValueError(f"env_id: {command} needs one of simreal's ids {ids}, got {env_id!r}")
+    return env_id
+
+
 def _gallery(args: argparse.Namespace) -> int:
     from simreal.randomization.gallery import gallery
 
+    _simreal_id(args.env_id, "gallery")
     randomization = None if args.domain else args.randomization
     gallery(args.env_id, randomization, args.n, args.out, args.seed, args.domain, args.image_size)
     print(f"gallery: {args.out}")
@@ -104,6 +115,7 @@ def _experiment(args: argparse.Namespace) -> int:
 def _dataset(args: argparse.Namespace) -> int:
     from simreal.data.cli import generate_main
 
+    _simreal_id(args.env_id, "dataset generate")
     generate_main(
         args.env_id, n=args.n, out=args.out, randomization=args.randomization, domain=args.domain,
         workers=args.workers, seed=args.seed, shard_size=args.shard_size, image_size=args.image_size,
@@ -294,8 +306,8 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
     from simreal.envs.gl_backend import GLBackendError
 
-    return (ValueError, yaml.YAMLError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError,
-            GymnasiumError, GLBackendError)  # fmt: skip
+    return (ValueError, yaml.YAMLError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+            PermissionError, GymnasiumError, GLBackendError)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -301,6 +301,6 @@ def evaluate(
 
     ``executor``: ``local`` (default; ``workers`` processes), ``ray`` or an ``Executor`` instance."""
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out, sensitivity)
+    out.mkdir(parents=True, exist_ok=True)  # only for a valid run: a mistyped run dir must not appear empty
     return write_results(run_dir, run_tasks(tasks, executor, workers), out, method)

@@ -166,3 +166,27 @@ def test_ctrl_c_exits_130_without_traceback(
     _report_runs(monkeypatch, interrupted)
     assert cli.main(["report", "runs"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("command", [["gallery", "Pendulum-v1"], ["dataset", "generate", "Pendulum-v1", "-n", "2"]])
+def test_commands_for_simreal_scenes_reject_other_env_ids(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([*command, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: env_id: ")
+    assert "'simreal/Reach-v0'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_path_blocked_by_a_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "grid.png"
+    assert cli.main(["gallery", "simreal/Reach-v0", "-n", "1", "--image-size", "16", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'file'}")
+
+
+def test_evaluate_of_a_mistyped_run_dir_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["evaluate", str(tmp_path / "typo"), "--episodes", "1"]) == 2
+    assert "typo does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
