@@ -23,6 +23,7 @@ import numpy as np
 from simreal.randomization.ctor_args import json_data
 from simreal.randomization.distributions import Constant, Uniform, is_distribution
 from simreal.randomization.spec import RandomizationSpec, atomic_write_text, get_at, replace_at
+from simreal.randomization.specfile import parse_json, read_text
 from simreal.randomization.wrapper import DomainRandomization
 
 Boundary = tuple[str, str]  # (parameter path, "low" | "high")
@@ -219,13 +220,40 @@ class AutomaticDomainRandomization:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("spec_hash") != self.base_spec.hash():
-            raise ValueError(f"state.spec_hash: {state.get('spec_hash')!r} does not match this ADR's base spec")
-        if set(state["ranges"]) != set(self.ranges):
-            raise ValueError(f"state.ranges: parameters {sorted(state['ranges'])} != {sorted(self.ranges)}")
-        self.ranges = {k: [float(v[0]), float(v[1])] for k, v in state["ranges"].items()}
-        self.buffers = {k: [float(x) for x in v] for k, v in state["buffers"].items()}
-        self.episodes = int(state["episodes"])
+        """Restore a ``state_dict``; a malformed state raises ValueError naming the field and changes nothing."""
+        if not isinstance(state, dict):
+            raise ValueError(f"state: expected a mapping, got {type(state).__name__}")
+        missing = sorted({"spec_hash", "ranges", "buffers", "episodes", "history"} - set(state))
+        if missing:
+            raise ValueError(f"state.{missing[0]}: required")
+        if state["spec_hash"] != self.base_spec.hash():
+            raise ValueError(f"state.spec_hash: {state['spec_hash']!r} does not match this ADR's base spec")
+        ranges, buffers = state["ranges"], state["buffers"]
+        if not isinstance(ranges, dict) or set(ranges) != set(self.ranges):
+            names = sorted(map(str, ranges)) if isinstance(ranges, dict) else ranges
+            raise ValueError(f"state.ranges: parameters {names} != {sorted(self.ranges)}")
+        for key, value in ranges.items():
+            if not (isinstance(value, list) and len(value) == 2):
+                raise ValueError(f"state.ranges[{key!r}]: expected [low, high], got {value!r}")
+            for name, x in zip(("low", "high"), value, strict=True):
+                _number(f"state.ranges[{key!r}].{name}", x)
+            if not (value[0] <= value[1] and self._valid(key, float(value[0]), float(value[1]))):
+                raise ValueError(f"state.ranges[{key!r}]: {value} is empty or outside the field's bounds")
+        if not isinstance(buffers, dict) or set(buffers) != set(self.buffers):
+            raise ValueError(f"state.buffers: expected the keys {sorted(self.buffers)}")
+        for key, values in buffers.items():
+            if not isinstance(values, list):
+                raise ValueError(f"state.buffers[{key!r}]: expected a list of performances, got {values!r}")
+            for i, x in enumerate(values):
+                _number(f"state.buffers[{key!r}][{i}]", x)
+        episodes = state["episodes"]
+        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 0:
+            raise ValueError(f"state.episodes: expected an integer >= 0, got {episodes!r}")
+        if not isinstance(state["history"], list):
+            raise ValueError(f"state.history: expected a list, got {type(state['history']).__name__}")
+        self.ranges = {k: [float(v[0]), float(v[1])] for k, v in ranges.items()}
+        self.buffers = {k: [float(x) for x in v] for k, v in buffers.items()}
+        self.episodes = episodes
         self.history = list(state["history"])
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -233,7 +261,12 @@ class AutomaticDomainRandomization:
         atomic_write_text(Path(path), json.dumps(self.state_dict(), indent=1, allow_nan=True))
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        self.load_state_dict(json.loads(Path(path).read_text()))
+        """Restore a state saved by ``save``; errors are ValueErrors starting with ``PATH[:LINE]:``."""
+        state = parse_json(read_text(Path(path)), str(path))
+        try:
+            self.load_state_dict(state)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
 
 
 class AdrWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):

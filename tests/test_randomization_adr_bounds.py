@@ -1,5 +1,7 @@
 """ADR keeps the physical bounds of the fields it widens, and its arguments are type-checked (issue 13)."""
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -59,3 +61,37 @@ def test_adr_wrapper_arguments_are_checked():
     wrapped = AdrWrapper(env, adr, seed=np.int64(3).item())
     wrapped.reset(seed=0)
     env.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda s: s.pop("buffers"), r"state\.buffers: required"),
+        (
+            lambda s: s["ranges"].update({MASS: [1.0]}),
+            r"state\.ranges\['physics\.entries\[0\]\.dist'\]: expected \[low, high\]",
+        ),
+        (lambda s: s["ranges"].update({MASS: ["a", 1.0]}), r"state\.ranges\[.*\]\.low: expected a number, got str"),
+        (
+            lambda s: s["ranges"].update({MASS: [-1.0, 1.0]}),
+            r"state\.ranges\[.*\]: \[-1\.0, 1\.0\] is empty or outside the field's bounds",
+        ),
+        (lambda s: s["ranges"].update({MASS: [1.0, 0.5]}), r"state\.ranges\[.*\]: \[1\.0, 0\.5\] is empty or outside"),
+        (lambda s: s["buffers"].update({f"{MASS}@low": [0.5, "x"]}), r"state\.buffers\[.*\]\[1\]: expected a number"),
+        (lambda s: s.update(episodes=-3), r"state\.episodes: expected an integer >= 0"),
+        (lambda s: s.update(history={}), r"state\.history: expected a list"),
+    ],
+)
+def test_malformed_adr_states_are_named_and_change_nothing(tmp_path, change, expected):
+    adr = AutomaticDomainRandomization(BASE, [AdrParam(MASS, 0.8, 1.2)])
+    state = adr.state_dict()
+    change(state)
+    path = tmp_path / "adr.json"
+    path.write_text(json.dumps(state))
+    before = adr.state_dict()
+    with pytest.raises(ValueError, match=rf"^{path}: " + expected):
+        adr.load(path)
+    assert adr.state_dict() == before
+    path.write_text("{\n  oops\n}")
+    with pytest.raises(ValueError, match=rf"^{path}:2: JSON syntax"):
+        adr.load(path)
