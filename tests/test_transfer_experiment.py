@@ -30,8 +30,8 @@ def test_gap_closed_rejects_bad_errors(bad: float) -> None:
 def test_bad_budget_is_rejected(tmp_path) -> None:
     with pytest.raises(ValueError, match="gan_steps"):
         run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=0)
-    with pytest.raises(ValueError, match="lambda_task"):
-        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=1, lambda_task=-1.0)
+    with pytest.raises(ValueError, match="lambda_semantic"):
+        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=1, lambda_semantic=-1.0)
     with pytest.raises(ValueError, match="gan_domains"):
         run_transfer_experiment(tmp_path, n_train=16, n_eval=8, domains=["test"], gan_domains=["real:0"])
     with pytest.raises(ValueError, match="domains"):
@@ -66,14 +66,16 @@ def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_
             if method == "no_adaptation":
                 continue
             assert entry["guard"]["verdict"] in ("ok", "warn", "fail") and entry["guard"]["domain"] == domain
+            assert 0.0 <= entry["guard"]["detector_agreement"] <= 1.0
             expected = gap_closed(raw["median_cm"], error["median_cm"], canonical["median_cm"])
             assert entry["gap_closed"]["median_cm"] == expected
             assert entry["guarded_error"] == (raw if entry["guard"]["verdict"] == "fail" else error)
-    assert set(stored["summary"]["per_method"]) == {"cyclegan", "task_cyclegan", "rcan"}
+    assert set(stored["summary"]["per_method"]) == {"cyclegan", "semantic_cyclegan", "rcan"}
     assert (tmp_path / "gap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| no adaptation |" in (tmp_path / "summary.md").read_text()
     manifest = json.loads((tmp_path / "models.json").read_text())
-    for path in (manifest["detector"], manifest["rcan"], *manifest["cyclegan"].values()):
+    models = (manifest["detector"], manifest["probe"], manifest["rcan"], *manifest["semantic_cyclegan"].values())
+    for path in models:
         assert (tmp_path / path).is_file()
     assert not list(tmp_path.glob(".*"))  # no leftover temporary files
     # a rerun with the same settings trains nothing again

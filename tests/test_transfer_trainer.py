@@ -129,6 +129,21 @@ def test_task_network_and_masks_add_loss_terms(tmp_path: Path) -> None:
     assert not any(p.requires_grad for p in task.parameters())
 
 
+def test_semantic_network_adds_a_two_way_consistency_term(tmp_path: Path) -> None:
+    sim, real = _domains()
+    semantic = nn.Sequential(nn.Conv2d(3, 2, 3, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    train_cyclegan(sim, real, _config(sample_every=0), tmp_path / "a", steps=2, seed=0, semantic_network=semantic,
+                   progress=False)  # fmt: skip
+    record = load_checkpoint(tmp_path / "a" / "checkpoint.pt")["history"][-1]
+    assert record["semantic"] > 0.0 and "task" not in record
+    assert not any(p.requires_grad for p in semantic.parameters())
+    train_cyclegan(sim, real, _config(sample_every=0, lambda_semantic=0.0), tmp_path / "b", steps=2, seed=0,
+                   semantic_network=semantic, progress=False)  # fmt: skip
+    assert "semantic" not in load_checkpoint(tmp_path / "b" / "checkpoint.pt")["history"][-1]
+    with pytest.raises(ValueError, match="lambda_semantic"):
+        _config(lambda_semantic=-1.0)
+
+
 def test_corrupt_checkpoint_gives_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes(b"definitely not a zip file")

@@ -119,6 +119,7 @@ class CycleGANConfig:
     lambda_identity: float = 0.5
     lambda_task: float = 1.0
     lambda_label: float = 1.0
+    lambda_semantic: float = 1.0
     decay_start: float = 0.5
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -137,7 +138,7 @@ class CycleGANConfig:
         _check_float("beta1", self.beta1, 0.0, 0.999999)
         _check_float("beta2", self.beta2, 0.0, 0.999999)
         _check_int("pool_size", self.pool_size, 0, 100_000)
-        for name in ("lambda_cycle", "lambda_identity", "lambda_task", "lambda_label"):
+        for name in ("lambda_cycle", "lambda_identity", "lambda_task", "lambda_label", "lambda_semantic"):
             _check_float(name, getattr(self, name), 0.0, 1e6)
         _check_float("decay_start", self.decay_start, 0.0, 1.0)
         _check_int("sample_every", self.sample_every, 0, 10**9)

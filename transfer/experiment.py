@@ -9,15 +9,17 @@ the raw frames (``no_adaptation``) and after each translator:
 
 - ``cyclegan``: a real2sim CycleGAN (preset ``fast``) trained on unlabelled frames of *that* domain (the baseline;
   it needs the lab's images, so one per domain);
-- ``task_cyclegan``: the same with the RL-CycleGAN task loss (the frozen canonical detector's log-heatmap must
-  survive the sim -> real -> sim cycle);
+- ``semantic_cyclegan``: the same with CyCADA's semantic-consistency loss: a domain-randomized detector's
+  log-heatmap must not change under translation, in both directions (the sim side's labels are free; the DR
+  detector reads both domains, where a canonical-only one would anchor the real side to its wrong answers);
 - ``rcan``: a randomized -> canonical translator trained once on paired renders of the same state
   (:mod:`simreal.transfer.paired`, :mod:`simreal.transfer.rcan`) with the detector's heatmap loss on its
   output: no real image at all, the same model for every domain.
 
 Reported per domain and method: median / p90 / fraction > 5 cm, the gap closed
 ``(err_noadapt - err_method) / (err_noadapt - err_canonical)`` on median and p90, and the guard's verdict
-(:mod:`simreal.transfer.guard`, object contrast around the block's labelled pixel on ``guard_frames`` frames);
+(:mod:`simreal.transfer.guard`: object contrast around the block's labelled pixel and agreement of the DR detector
+before/after translation on ``guard_frames`` frames);
 ``guarded`` is what a user of the guard gets: the translator's result, or no adaptation where the guard refuses.
 Models and ``models.json`` are saved; :func:`evaluate_saved_translators` evaluates them on new domains (RCAN on
 any; a CycleGAN only on the domains it was trained for). Output: ``results.json``, ``summary.md``, ``gap.png``.
@@ -64,7 +66,7 @@ __all__ = [
     "transfer_experiment_main",
 ]
 
-METHODS = ("no_adaptation", "cyclegan", "task_cyclegan", "rcan")
+METHODS = ("no_adaptation", "cyclegan", "semantic_cyclegan", "rcan")
 TRANSLATORS = METHODS[1:]
 DOMAINS = ("test", *reality_domains())
 MODELS_FILE = "models.json"
@@ -88,7 +90,7 @@ def gap_closed(err_noadapt: float, err_method: float, err_canonical: float) -> f
 
 
 class HeatmapTask(nn.Module):
-    """The detector's log-heatmap (N, cells^2): what the task-consistent CycleGAN must keep through the cycle."""
+    """A detector's log-heatmap (N, cells^2): what the semantic-consistent CycleGAN must keep under translation."""
 
     def __init__(self, detector: PointDetector) -> None:
         super().__init__()
@@ -115,6 +117,7 @@ def _localize(detector: PointDetector, frames: LocalizationFrames, images: np.nd
 
 def _evaluate_domain(
     detector: PointDetector,
+    probe: PointDetector,
     frames: LocalizationFrames,
     checkpoints: dict[str, Path],
     canonical_error: dict[str, float],
@@ -128,7 +131,9 @@ def _evaluate_domain(
     for method, checkpoint in checkpoints.items():
         translated = _translate(checkpoint, frames.images)
         error = _localize(detector, frames, translated)
-        guard = content_survival(frames.images[sample], translated[sample], masks, domain=domain)
+        guard = content_survival(
+            frames.images[sample], translated[sample], masks, probe=lambda images: detect(probe, images), domain=domain
+        )
         refused = guard.verdict == "fail"
         out[method] = {
             "error": error,
@@ -189,7 +194,7 @@ def run_transfer_experiment(
     seed: int = 0,
     image_size: int = 64,
     workers: int = 0,
-    lambda_task: float = 10.0,
+    lambda_semantic: float = 1.0,
     rcan_steps: int = 1500,
     progress: bool = False,
     executor: str | Executor = "local",
@@ -213,8 +218,12 @@ def run_transfer_experiment(
     check_int_range("seed", seed, 0, 2**31 - 1)
     check_int_range("workers", workers, 0, 256)
     check_int_range("guard_frames", guard_frames, 4, 10**5)
-    if isinstance(lambda_task, bool) or not isinstance(lambda_task, (int, float)) or not 0 < lambda_task <= 1e6:
-        raise ValueError(f"lambda_task must be a number in (0, 1e6], got {lambda_task!r}")
+    if (
+        not isinstance(lambda_semantic, (int, float))
+        or isinstance(lambda_semantic, bool)
+        or not 0 < lambda_semantic <= 1e6
+    ):
+        raise ValueError(f"lambda_semantic must be a number > 0, got {lambda_semantic!r}")
     domains = check_domains(domains)
     gan_domains = domains if gan_domains is None else check_domains(gan_domains)
     if set(gan_domains) - set(domains):
@@ -223,14 +232,14 @@ def run_transfer_experiment(
     out.mkdir(parents=True, exist_ok=True)
     settings = {
         "n_train": n_train, "n_eval": n_eval, "epochs": epochs, "gan_steps": gan_steps, "rcan_steps": rcan_steps,
-        "seed": seed, "image_size": image_size, "lambda_task": float(lambda_task), "guard_frames": guard_frames,
+        "seed": seed, "image_size": image_size, "lambda_semantic": float(lambda_semantic), "guard_frames": guard_frames,
         "preset": "fast", "torch_threads": torch.get_num_threads(),
     }  # fmt: skip
     training = {k: v for k, v in settings.items() if k not in ("n_eval", "guard_frames", "torch_threads")}
     manifest = _manifest(out)
     fresh = manifest.get("training") != training  # another run's models in out_dir are not reused
     if fresh:
-        manifest = {"env_id": ENV_ID, "camera": CAMERA, "training": training, "cyclegan": {}, "task_cyclegan": {}}
+        manifest = {"env_id": ENV_ID, "camera": CAMERA, "training": training, "cyclegan": {}, "semantic_cyclegan": {}}
     timings: dict[str, float] = {}
     begun = time.perf_counter()
 
@@ -255,6 +264,16 @@ def run_transfer_experiment(
         manifest["detector"] = save_model(detector, out / "detector_canonical.pt").name
         save_manifest()
     detector.requires_grad_(False)
+    if "probe" in manifest and (out / manifest["probe"]).is_file():
+        probe = load_model(out / manifest["probe"], PointDetector)
+    else:
+        started = time.perf_counter()
+        randomized = frames("train", n_train, "train")
+        probe = train_point_detector(randomized.images, randomized.pixels, epochs, seed, hard_negatives=0.5)
+        stamp("dr_detector_train_s", started)
+        manifest["probe"] = save_model(probe, out / "detector_randomized.pt").name
+        save_manifest()
+    probe.requires_grad_(False)
     if "rcan" not in manifest or not (out / manifest["rcan"]).is_file():
         started = time.perf_counter()
         pairs_seed = domain_seed(seed, "pairs")
@@ -267,7 +286,7 @@ def run_transfer_experiment(
     base = CycleGANConfig.preset("fast", image_size=image_size)
     every = max(1, gan_steps // 4)
     base = dataclasses.replace(base, sample_every=every, checkpoint_every=every)
-    configs = {"cyclegan": base, "task_cyclegan": dataclasses.replace(base, lambda_task=float(lambda_task))}
+    configs = {"cyclegan": base, "semantic_cyclegan": dataclasses.replace(base, lambda_semantic=float(lambda_semantic))}
     for domain in gan_domains:
         todo = [m for m in configs if domain not in manifest[m]]
         if not todo:
@@ -276,16 +295,18 @@ def run_transfer_experiment(
         for method in todo:
             started = time.perf_counter()
             folder = out / method / domain.replace(":", "_").replace("/", "_")
-            task = HeatmapTask(detector) if method == "task_cyclegan" else None
+            semantic = HeatmapTask(probe) if method == "semantic_cyclegan" else None
             checkpoint = train_cyclegan(
-                train.images, target, configs[method], folder, gan_steps, seed, task_network=task, resume=not fresh,
-                progress=progress,
+                train.images, target, configs[method], folder, gan_steps, seed, resume=not fresh,
+                semantic_network=semantic, progress=progress,
             )  # fmt: skip
             stamp(f"{method}_{domain}_train_s", started)
             manifest[method][domain] = str(checkpoint.relative_to(out))
             save_manifest()
     timings["training_total_s"] = round(time.perf_counter() - begun, 2)
-    results = _evaluate_all(out, manifest, detector, domains, n_eval, seed, image_size, guard_frames, workers, executor)
+    results = _evaluate_all(
+        out, manifest, detector, probe, domains, n_eval, seed, image_size, guard_frames, workers, executor
+    )
     results["settings"] = {**settings, "domains": list(domains), "gan_domains": list(gan_domains)}
     timings["total_s"] = round(time.perf_counter() - begun, 2)
     results["timings_s"] = {**timings, **results["timings_s"]}
@@ -297,6 +318,7 @@ def _evaluate_all(
     folder: Path,
     manifest: dict[str, Any],
     detector: PointDetector,
+    probe: PointDetector,
     domains: Sequence[str],
     n_eval: int,
     seed: int,
@@ -315,11 +337,11 @@ def _evaluate_all(
     per_domain: dict[str, dict[str, Any]] = {}
     for domain in domains:
         checkpoints = {"rcan": folder / manifest["rcan"]}
-        for method in ("cyclegan", "task_cyclegan"):
+        for method in ("cyclegan", "semantic_cyclegan"):
             if domain in manifest.get(method, {}):
                 checkpoints[method] = folder / manifest[method][domain]
         per_domain[domain] = _evaluate_domain(
-            detector, frames(domain), checkpoints, canonical_error, guard_frames, domain
+            detector, probe, frames(domain), checkpoints, canonical_error, guard_frames, domain
         )
     return {
         "env_id": ENV_ID,
@@ -349,12 +371,13 @@ def evaluate_saved_translators(
     domains = check_domains(domains)
     folder = Path(models_dir)
     manifest = _manifest(folder)
-    if "detector" not in manifest or "rcan" not in manifest:
-        raise ValueError(f"models_dir: no finished transfer run in {folder} ({MODELS_FILE} lacks detector/rcan)")
+    if not {"detector", "probe", "rcan"} <= set(manifest):
+        raise ValueError(f"models_dir: no finished transfer run in {folder} ({MODELS_FILE} lacks its models)")
     detector = load_model(folder / manifest["detector"], PointDetector)
+    probe = load_model(folder / manifest["probe"], PointDetector)
     image_size = int(manifest["training"]["image_size"])
-    results = _evaluate_all(folder, manifest, detector, domains, n_eval, seed, image_size, guard_frames, workers,
-                            executor)  # fmt: skip
+    results = _evaluate_all(folder, manifest, detector, probe, domains, n_eval, seed, image_size, guard_frames,
+                            workers, executor)  # fmt: skip
     results["settings"] = {"models_dir": str(folder), "n_eval": n_eval, "seed": seed, "domains": list(domains),
                            "training": manifest["training"], "guard_frames": guard_frames}  # fmt: skip
     out = Path(out_dir) if out_dir is not None else folder / "eval"

@@ -14,7 +14,7 @@ __all__ = ["plot_gap", "summary_markdown", "summary_table"]
 _LABELS = {
     "no_adaptation": "no adaptation",
     "cyclegan": "real2sim CycleGAN (per domain)",
-    "task_cyclegan": "task-consistent CycleGAN (per domain)",
+    "semantic_cyclegan": "CyCADA semantic-consistent CycleGAN (per domain)",
     "rcan": "RCAN randomized->canonical (no real images)",
 }
 

@@ -42,6 +42,11 @@ class CycleGANTrainer:
     ``task_network`` (optional) is put in eval mode with gradients disabled and must accept ``[-1, 1]`` NCHW
     images; it adds ``lambda_task * ||T(F(G(x))) - T(x)||^2`` on simulation images ``x`` (a task-space cycle
     through both generators, so a sim-trained ``T`` only ever reads sim-domain images).
+
+    ``semantic_network`` (optional, frozen likewise) is CyCADA's semantic consistency (Hoffman et al. 2018): its
+    output must not change under translation in either direction, ``lambda_semantic * (||S(G(x)) - S(x)||^2 +
+    ||S(F(y)) - S(y)||^2)``. Unlike ``T`` it reads both domains, so it must work on both: e.g. a
+    domain-randomized detector (a sim-only one anchors ``F`` to its wrong answers on real frames).
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class CycleGANTrainer:
         seed: int,
         device: torch.device | str = "cpu",
         task_network: nn.Module | None = None,
+        semantic_network: nn.Module | None = None,
     ) -> None:
         self.config = config
         self.device = torch.device(device)
@@ -75,8 +81,10 @@ class CycleGANTrainer:
             "sim": ImagePool(config.pool_size, self.rng),
         }
         self.task_network = task_network
-        if task_network is not None:
-            task_network.to(self.device).eval().requires_grad_(False)
+        self.semantic_network = semantic_network
+        for frozen in (task_network, semantic_network):
+            if frozen is not None:
+                frozen.to(self.device).eval().requires_grad_(False)
         self.step = 0
         self.history: list[dict[str, float]] = []
 
@@ -122,6 +130,11 @@ class CycleGANTrainer:
             # (measured: the generator then collapsed to the identity).
             terms["task"] = L.task_consistency_loss(self.task_network, x, recovered_x)
             total = total + c.lambda_task * terms["task"]
+        if self.semantic_network is not None and c.lambda_semantic > 0:
+            terms["semantic"] = L.task_consistency_loss(self.semantic_network, x, fake_y) + L.task_consistency_loss(
+                self.semantic_network, y, fake_x
+            )
+            total = total + c.lambda_semantic * terms["semantic"]
         if mask is not None and c.lambda_label > 0:
             terms["label"] = L.label_consistency_loss(x, fake_y, mask)
             total = total + c.lambda_label * terms["label"]
@@ -252,6 +265,7 @@ def train_cyclegan(
     task_network: nn.Module | None = None,
     resume: bool = True,
     *,
+    semantic_network: nn.Module | None = None,
     source_masks: np.ndarray | None = None,
     device: torch.device | str = "cpu",
     progress: bool = True,
@@ -264,7 +278,8 @@ def train_cyclegan(
     architecture must match ``config``) up to ``steps`` total steps, bitwise as if uninterrupted on CPU when
     ``steps`` is unchanged (the LR decay follows the ``steps`` of the current call); without it, training
     restarts and overwrites the checkpoint. ``source_masks`` ``(N, H, W)`` (bool/0-1, object pixels) enables
-    the label-consistency loss. Returns the checkpoint path.
+    the label-consistency loss; ``semantic_network`` the semantic-consistency loss (see :class:`CycleGANTrainer`).
+    Returns the checkpoint path.
     """
     _validate_images("source", source, config.image_size)
     _validate_images("target", target, config.image_size)
@@ -275,7 +290,7 @@ def train_cyclegan(
     out = Path(out_dir)
     (out / "samples").mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_NAME
-    trainer = CycleGANTrainer(config, seed, device=device, task_network=task_network)
+    trainer = CycleGANTrainer(config, seed, device=device, task_network=task_network, semantic_network=semantic_network)
     if resume and ckpt_path.exists():
         trainer.load_state_dict(load_checkpoint(ckpt_path, map_location=trainer.device), source=str(ckpt_path))
     cl = config.generator.channels_last
