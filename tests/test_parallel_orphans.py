@@ -133,3 +133,27 @@ def test_train_with_subprocess_vector_envs_dies_with_the_killed_parent(tmp_path:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_local_workers_started_off_the_main_thread_die_through_the_parent_watch(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    code = (
+        "import threading, time\n"
+        "from simreal.parallel import LocalExecutor\n"
+        "def run():\n"
+        "    pool = LocalExecutor(2)  # not the main thread: no PR_SET_PDEATHSIG, only the parent-pid watcher\n"
+        "    list(pool.map(time.sleep, [0.2, 0.2]))\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+        "    time.sleep(600)\n"
+        "thread = threading.Thread(target=run)\n"
+        "thread.start()\n"
+        "thread.join()\n"
+    )
+    proc = _start(code, tmp_path)
+    try:
+        wait_for(lambda: marker.exists() or proc.poll() is not None, 120, "the pool to start")
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        kill_and_check(proc, min_children=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
