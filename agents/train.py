@@ -232,6 +232,11 @@ def train(
     tb = _tensorboard_dir(out, tensorboard)
     ckpt = latest_checkpoint(out) if resume else None
     start = 0 if ckpt is None else json.loads((out / "checkpoints" / "latest.json").read_text())["num_timesteps"]
+    if start > total:  # resuming would label a longer-trained policy with the smaller budget
+        raise ValueError(
+            f"timesteps: {out} holds a policy trained for {start} steps, more than the {total} asked for; "
+            "ask for at least that many or start over (resume=False, --no-resume)"
+        )
     venv = make_vec(env_id, randomization, hp, hp.n_envs if n_envs is None else n_envs, seed + start, vec_env)
     # only once the envs exist: bad env kwargs must not leave a run.json that blocks the corrected command
     save_run(out, meta)

@@ -180,3 +180,10 @@ def test_transfer_on_a_state_policy_names_the_option(run: Path) -> None:
     junk.write_bytes(b"junk")
     with pytest.raises(ValueError, match=r"transfer: .*gan\.pt cannot translate simreal/Reach-v0 \(obs_mode='state'\)"):
         _evaluate(run, transfer=junk)
+
+
+def test_resume_with_fewer_timesteps_than_trained_is_refused(run: Path) -> None:
+    config = load_run(run).config_path
+    with pytest.raises(ValueError, match=r"timesteps: .* holds a policy trained for 32 steps, more than the 16"):
+        train("simreal/Reach-v0", "ppo", None, 16, 0, run, config, eval_freq=0, progress_bar=False)
+    assert load_run(run).timesteps == 32
