@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
 import sys
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -264,3 +265,13 @@ def test_experiment_tasks_declare_their_resources() -> None:
     assert DomainTask("run", "canonical", 1, 0, threads=2).resources == Resources(2, 0)
     with pytest.raises(ValueError, match="device"):
         ExperimentConfig.from_dict({**base, "device": "tpu"})
+
+
+def test_nothing_imports_ray_unless_asked() -> None:
+    code = (
+        "import sys, simreal.cli, simreal.data.generate, simreal.agents.experiment, simreal.parallel.mirror\n"
+        "simreal.cli.build_parser()\n"
+        "print('ray' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
