@@ -69,6 +69,7 @@ __all__ = [
 METHODS = ("no_adaptation", "cyclegan", "semantic_cyclegan", "rcan")
 TRANSLATORS = METHODS[1:]
 DOMAINS = ("test", *reality_domains())
+GAN_DOMAINS = ("test", "real:0")  # CycleGANs need each lab's own frames and training: by default on two labs
 MODELS_FILE = "models.json"
 _METRICS = ("median_cm", "p90_cm")
 _TRANSLATE_BATCH = 256
@@ -206,7 +207,8 @@ def run_transfer_experiment(
     the saved models and continues interrupted CycleGANs).
 
     ``n_train`` canonical frames train the detector (``epochs``) and are the CycleGANs' sim side; ``n_train`` fresh
-    unlabelled frames of each domain in ``gan_domains`` (default: every domain) are their real side; ``n_train``
+    unlabelled frames of each domain in ``gan_domains`` (default: those of ``GAN_DOMAINS`` among ``domains``, else
+    the first domain; a CycleGAN per lab is what makes the baseline expensive) are their real side; ``n_train``
     pairs train RCAN for ``rcan_steps``. Frames are seeded from ``seed`` and the domain name; collected by
     ``workers`` processes of ``executor``. On a shared CPU call ``torch.set_num_threads(1)`` first.
     """
@@ -225,7 +227,9 @@ def run_transfer_experiment(
     ):
         raise ValueError(f"lambda_semantic must be a number > 0, got {lambda_semantic!r}")
     domains = check_domains(domains)
-    gan_domains = domains if gan_domains is None else check_domains(gan_domains)
+    if gan_domains is None:
+        gan_domains = tuple(d for d in GAN_DOMAINS if d in domains) or domains[:1]
+    gan_domains = check_domains(gan_domains)
     if set(gan_domains) - set(domains):
         raise ValueError(f"gan_domains must be among domains {list(domains)}, got {list(gan_domains)}")
     out = Path(out_dir)

@@ -40,7 +40,7 @@ def train_rcan(
     out: str | os.PathLike[str],
     task_network: PointDetector | None = None,
     lambda_task: float = 0.05,
-    batch_size: int = 16,
+    batch_size: int = 8,
     learning_rate: float = 1e-3,
     augment: bool = True,
     on_step: Callable[[int, float], None] | None = None,
