@@ -27,6 +27,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, create_shared_memory, read_from_shared_memory, write_to_shared_memory
 
+from simreal.envs.actions import check_action
+
 __all__ = ["SimrealVectorEnv"]
 
 _STEP, _RESET, _CALL, _CLOSE = b"s", b"r", b"c", b"x"
@@ -110,6 +112,7 @@ class SimrealVectorEnv(VectorEnv):
         return self._read_observations(), infos
 
     def step(self, actions: Any):
+        actions = check_action(actions, self.action_space)  # the envs' contract for the batch, before any worker
         write = np.asarray(actions) if isinstance(self._actions, np.ndarray) else actions
         _write_batch(self.single_action_space, write, self._actions)
         for pipe in self._pipes:

@@ -125,3 +125,24 @@ def test_history_wrapper_keeps_the_contract_and_records_clipped_actions():
     np.testing.assert_array_equal(obs[ACTION_KEY][:4], [1.0, -1.0, 0.5, 0.0])
     assert env.observation_space.contains(obs)
     env.close()
+
+
+def test_vector_env_checks_the_batch_before_any_worker_sees_it():
+    envs = gym.make_vec("simreal/Reach-v0", num_envs=2)
+    envs.reset(seed=0)
+    for bad, what in [
+        (np.zeros(8), r"got shape \(8,\)"),  # same size, different shape: was silently reshaped
+        (np.zeros((4, 2)), r"got shape \(4, 2\)"),
+        (np.zeros(4), r"got shape \(4,\)"),
+        (np.full((2, 4), np.nan), "non-finite"),
+        (np.array([["a"] * 4] * 2), "dtype <U1"),
+    ]:
+        expected = r"^action: expected a finite real-valued array of shape \(2, 4\).*" + what
+        with pytest.raises(ValueError, match=expected):
+            envs.step(bad)
+    big = np.array([[1e39, -1e39, 0.5, 0.0]] * 2)  # finite in float64, inf once cast to float32: still clipped
+    obs_big, *_ = envs.step(big)
+    envs.reset(seed=0)
+    obs_clipped, *_ = envs.step(np.clip(big, -1, 1))
+    np.testing.assert_array_equal(obs_big, obs_clipped)
+    envs.close()
