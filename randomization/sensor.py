@@ -7,14 +7,12 @@ compression (JPEG).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import simplejpeg
-
-from simreal.randomization.sensor_kernel import sensor_levels
 
 SENSOR_OPS = (
     "blur_sigma",
@@ -35,6 +33,15 @@ def _gauss_kernel(sigma: float) -> np.ndarray:
     x = np.arange(-r, r + 1, dtype=np.float32)
     k = np.exp(-(x**2) / (2 * sigma**2))
     return k / k.sum()
+
+
+@lru_cache(maxsize=1)
+def _kernel() -> Callable[..., None]:
+    """The compiled pass, imported on first use: processes that never apply sensor effects skip numba's start-up
+    (~0.5 s import + cache load)."""
+    from simreal.randomization.sensor_kernel import sensor_levels
+
+    return sensor_levels
 
 
 @lru_cache(maxsize=32)
@@ -201,7 +208,7 @@ class SensorPipeline:
                 if not self._offsets:
                     self._offsets = rng.integers(self.NOISE_SLACK, size=self.OFFSET_BATCH).tolist()
                 offset = self._offsets.pop()
-            sensor_levels(
+            _kernel()(
                 np.ascontiguousarray(img), self._taps, frame.gain, frame.noise, offset, self._shot,
                 self._shot_gain, self._read_var, frame.dead_index, frame.dead_value, self._lut, frame.tmp, out,
             )  # fmt: skip

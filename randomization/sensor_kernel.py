@@ -14,10 +14,10 @@ import numpy as np
 __all__ = ["sensor_levels"]
 
 
-_JIT = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
-@numba.njit(**_JIT)
+@_jit
 def _vertical(src: np.ndarray, kernel: np.ndarray, rows: np.ndarray) -> None:
     """rows[y] = sum_i k[i] * src[clamp(y + i - r)] (uint8 (H, N) -> float32), accumulated in tap order."""
     h, n = src.shape
@@ -35,7 +35,7 @@ def _vertical(src: np.ndarray, kernel: np.ndarray, rows: np.ndarray) -> None:
                 row[j] = row[j] + k * np.float32(other[j])
 
 
-@numba.njit(**_JIT)
+@_jit
 def _horizontal(row: np.ndarray, kernel: np.ndarray, acc: np.ndarray) -> None:
     """acc[x, c] = sum_i k[i] * row[clamp(x + i - r), c] over a row of interleaved RGB, in tap order."""
     n = row.shape[0]
@@ -60,7 +60,7 @@ def _horizontal(row: np.ndarray, kernel: np.ndarray, acc: np.ndarray) -> None:
                 acc[j] = v if i == 0 else acc[j] + v
 
 
-@numba.njit(**_JIT)
+@_jit
 def _noise(acc: np.ndarray, window: np.ndarray, shot: bool, shot_gain: np.float32, read_var: np.float32) -> None:
     """Add noise and the 0.5 rounding offset (folded into ``window`` without shot noise; empty: no noise)."""
     half = np.float32(0.5)
@@ -78,7 +78,7 @@ def _noise(acc: np.ndarray, window: np.ndarray, shot: bool, shot_gain: np.float3
             acc[j] = acc[j] + window[j]
 
 
-@numba.njit(**_JIT)
+@_jit
 def sensor_levels(
     img: np.ndarray,  # uint8 (H, W, 3)
     kernel: np.ndarray,  # float32 (2r + 1,) blur taps, or empty: no blur
