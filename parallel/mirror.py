@@ -72,9 +72,8 @@ def run_mirrored(job: MirroredTask) -> Any:
         for rel in fields.values():
             if Path(scratch, rel).exists():
                 storage.upload_tree(Path(scratch, rel), _remote(job.url, rel), skip=staged)
-        if isinstance(result, str) and (rel := _under(result, scratch)) is not None:
-            result = os.path.join(job.root, rel)
-        return result
+        inside = _under(result, scratch)  # a path the task returned: hand the driver its mirror's path
+        return result if inside is None else os.path.join(job.root, inside)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
