@@ -3,7 +3,8 @@
 Rows (frames per second, median of ``--repeats`` runs):
 1. baseline: unlabelled RGB observations of the same rollouts in this process (env + randomization + render);
 2. labelled, in this process: + depth/segmentation renders, labels and shard encoding (no disk);
-3. ``generate_dataset`` with ``workers=1`` and ``workers=2`` (spawned processes, start-up and disk writes included).
+3. ``generate_dataset`` with ``workers=1`` and ``workers=2`` (spawned processes, start-up and disk writes included:
+   each worker's imports, GL context and first frames cost ~1-2 s, so ``--n`` should be large against that).
 
 Usage: MUJOCO_GL=egl python benchmarks/datagen_throughput.py [--env simreal/Push-v0] [--domain train] [--n 400]
 """
@@ -52,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="simreal/Push-v0")
     parser.add_argument("--domain", default="train")
-    parser.add_argument("--n", type=int, default=400, help="frames per measurement")
+    parser.add_argument("--n", type=int, default=1000, help="frames per measurement")
     parser.add_argument("--shard-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
