@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -27,12 +28,13 @@ from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import DOMAINS, make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import wrap_env
 from simreal.agents.perception import load_goal_perception
-from simreal.agents.results import DomainResult, Results, load_run, save_results
+from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.run_files import check_run_files, load_policy, load_vecnormalize, uses_vecnormalize
 from simreal.agents.spec_tools import group_spec
 from simreal.agents.train import ALGOS, ENCODER
 from simreal.atomic import atomic_path
-from simreal.parallel import LocalExecutor, Resources, make_executor
+from simreal.parallel import LocalExecutor, Resources, make_executor, storage
+from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization import env_family
 from simreal.randomization.presets import PRESETS, is_domain
 from simreal.randomization.realities import expand_domains
@@ -296,11 +298,39 @@ def evaluate(
     executor: str | Executor | None = None,
     workers: int | None = None,
     sensitivity: Sequence[tuple[str, float]] = (),
-) -> Path:
+) -> Path | str:
     """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``.
 
-    ``executor``: ``local`` (default; ``workers`` processes), ``ray`` or an ``Executor`` instance."""
+    ``executor``: ``local`` (default; ``workers`` processes), ``ray`` or an ``Executor`` instance. ``run_dir`` may
+    be an fsspec URL; results and GIFs then go to that URL (see :func:`_evaluate_url`)."""
+    if storage.is_url(run_dir) or (out_dir is not None and storage.is_url(out_dir)):
+        return _evaluate_url(
+            str(run_dir), domains, episodes, transfer, seed, gif_frames=gif_frames, out_dir=out_dir, method=method,
+            executor=executor, workers=workers, sensitivity=sensitivity,
+        )  # fmt: skip
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
     tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out, sensitivity)
     out.mkdir(parents=True, exist_ok=True)  # only for a valid run: a mistyped run dir must not appear empty
     return write_results(run_dir, run_tasks(tasks, executor, workers), out, method)
+
+
+def _evaluate_url(run_url: str, domains: Sequence[str], *args: Any, **kwargs: Any) -> str:
+    """Evaluate a run stored under an fsspec URL: the driver reads a local copy, each domain task copies the run
+    to its worker's disk and uploads its GIF (:class:`~simreal.parallel.mirror.MirroredExecutor`), and
+    ``results.json`` is written back to the run's URL."""
+    if not storage.is_url(run_url) or kwargs.get("out_dir") is not None:
+        raise ValueError("out_dir: results of a run stored under a URL go into that URL (leave out_dir unset)")
+    executor = kwargs.pop("executor")
+    with tempfile.TemporaryDirectory(prefix="simreal-eval-") as tmp:
+        local = Path(tmp, "run")
+        if not storage.download_tree(run_url, local):
+            raise RunDirError(f"run directory {run_url} does not exist")
+        owned = not isinstance(executor, Executor)
+        pool = default_executor(len(domains), kwargs.get("workers"), executor or "local") if owned else executor
+        try:
+            path = evaluate(local, domains, *args, **{**kwargs, "executor": MirroredExecutor(pool, local, run_url)})
+        finally:
+            if owned:
+                pool.shutdown()
+        storage.write_bytes(storage.join(run_url, RESULTS_FILE), Path(path).read_bytes())
+    return storage.join(run_url, RESULTS_FILE)
