@@ -89,3 +89,22 @@ def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_
     assert (tmp_path / "eval" / "results.json").is_file()
     with pytest.raises(ValueError, match="models_dir"):
         evaluate_saved_translators(tmp_path / "eval", ["real:1"])
+
+
+def test_heatmap_task_distance_is_twice_the_squared_hellinger_distance() -> None:
+    class Fixed(torch.nn.Module):
+        def __init__(self, logits: torch.Tensor) -> None:
+            super().__init__()
+            self.logits = logits
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return self.logits
+
+    peak_a = torch.full((1, 4, 4), -30.0)
+    peak_a[0, 1, 1] = 0.0
+    peak_b = torch.full((1, 4, 4), -30.0)
+    peak_b[0, 2, 3] = 0.0
+    image = torch.zeros(1, 3, 8, 8)
+    a, b = experiment.HeatmapTask(Fixed(peak_a))(image), experiment.HeatmapTask(Fixed(peak_b))(image)
+    assert torch.nn.functional.mse_loss(a, b).item() == pytest.approx(2.0, abs=1e-4)  # disjoint heatmaps
+    assert torch.nn.functional.mse_loss(a, a).item() == pytest.approx(0.0, abs=1e-9)

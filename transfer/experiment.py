@@ -91,14 +91,17 @@ def gap_closed(err_noadapt: float, err_method: float, err_canonical: float) -> f
 
 
 class HeatmapTask(nn.Module):
-    """A detector's log-heatmap (N, cells^2): what the semantic-consistent CycleGAN must keep under translation."""
+    """A detector's heatmap as ``sqrt(p * cells)`` (N, cells): the mean squared difference of two outputs is twice
+    the squared Hellinger distance of the two heatmaps (0 = same, 2 = disjoint), so the semantic-consistency loss
+    weighs where the object is, not the log-probabilities of empty cells."""
 
     def __init__(self, detector: PointDetector) -> None:
         super().__init__()
         self.detector = detector
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.log_softmax(self.detector(images.contiguous()).flatten(1), dim=1)
+        logits = self.detector(images.contiguous()).flatten(1)
+        return torch.sqrt(torch.softmax(logits, dim=1) * logits.shape[1] + 1e-12)
 
 
 def _translate(checkpoint: Path, images: np.ndarray) -> np.ndarray:
