@@ -6,9 +6,9 @@ Rows, each the median of ``--repeats`` timed runs after a warm-up on the same ex
   node, reached through ``RAY_ADDRESS`` as on a real cluster.
 
 Measures dataset frames/s (``generate_dataset``, 64x64 labelled frames) and experiment cells/hour (a tiny state
-Reach matrix: 2 methods x 2 seeds training cells + their evaluation cells). Prints ratios against ``local_1`` and
-Ray's overhead against the local pool at the same worker count. Targets: ``ray_2nodes`` dataset rate >= 1.7x
-``local_1``; Ray at most 10% slower than the local pool at the same worker count.
+Reach matrix: 2 methods x 2 seeds = 4 training cells, and 8 evaluation cells on canonical and test). Prints ratios
+against ``local_1`` and Ray's overhead against the local pool at the same worker count. Targets: ``ray_2nodes``
+dataset rate >= 1.7x ``local_1``; Ray at most 10% slower than the local pool at the same worker count.
 
 Usage: MUJOCO_GL=egl python benchmarks/scaling.py [--n 600] [--repeats 3] [--skip-experiment] [--out FILE.json]
 """
@@ -79,7 +79,7 @@ def experiment_rate(pool: Executor, args: argparse.Namespace, seed: int) -> floa
         cfg = {
             "name": "scaling", "env_id": "simreal/Reach-v0", "algo": "ppo", "config_path": str(root / "ppo.yml"),
             "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}], "seeds": [seed, seed + 1],
-            "timesteps": args.timesteps, "domains": ["canonical", "real"], "episodes": 4, "eval_freq": 0,
+            "timesteps": args.timesteps, "domains": ["canonical", "test"], "episodes": 5, "eval_freq": 0,
             "gif_frames": 0, "out_dir": str(root / "runs"), "report_dir": str(root / "report"),
         }  # fmt: skip
         (root / "exp.yaml").write_text(yaml.safe_dump(cfg))
