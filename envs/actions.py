@@ -51,4 +51,5 @@ def check_action(action: Any, space: spaces.Space) -> Any:
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise ValueError(f"action: expected {action_contract(space)}, got non-finite values {array.tolist()}")
-    return np.clip(array, space.low, space.high, out=array)
+    np.maximum(array, space.low, out=array)  # two in-place ufuncs: a few microseconds cheaper than np.clip
+    return np.minimum(array, space.high, out=array)
