@@ -68,7 +68,9 @@ def check_field_types(config: Any) -> None:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if not _has_type(value, hints[f.name]):
-            raise ValueError(f"{f.name} must be {_type_name(hints[f.name])}, got {type(value).__name__} {value!r}")
+            default = "" if f.default is dataclasses.MISSING else f" (default {f.default!r})"
+            kind = _type_name(hints[f.name])
+            raise ValueError(f"{f.name} must be {kind}{default}, got {type(value).__name__} {value!r}")
 
 
 @dataclass(frozen=True)

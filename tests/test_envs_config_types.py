@@ -50,10 +50,13 @@ def test_wrong_types_raise_value_errors_naming_the_field(env_id, name, value):
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"success_threshold": "0.05"}, r"^success_threshold must be a finite number, got str '0\.05'"),
+        (
+            {"success_threshold": "0.05"},
+            r"^success_threshold must be a finite number \(default 0\.05\), got str '0\.05'",
+        ),
         ({"success_threshold": 5.0}, r"^success_threshold must be in \[0\.005, 0\.2\] metres"),
-        ({"goal_env": 1}, r"^goal_env must be true/false, got int 1"),
-        ({"image_size": 64.0}, r"^image_size must be an integer, got float"),
+        ({"goal_env": 1}, r"^goal_env must be true/false \(default False\), got int 1"),
+        ({"image_size": 64.0}, r"^image_size must be an integer \(default 64\), got float"),
         ({"image_size": 4}, r"^image_size must be an integer in \[8, 512\]"),
         ({"cameras": [1]}, r"^cameras must be a sequence of strings"),
         ({"resample": "sometimes"}, r"^resample: applies only with randomization= or domain="),
@@ -73,7 +76,7 @@ def test_reach_kwargs(kwargs, expected):
 
 
 def test_lanefollow_ranges_and_numpy_scalars():
-    with pytest.raises(ValueError, match=r"^target_distance must be a finite number or None, got str"):
+    with pytest.raises(ValueError, match=r"^target_distance must be a finite number or None \(default None\), got str"):
         gym.make("simreal/LaneFollow-v0", target_distance="5")
     with pytest.raises(ValueError, match=r"^obstacles must be an integer in \[0, "):
         gym.make("simreal/LaneFollow-v0", obstacles=-1)
