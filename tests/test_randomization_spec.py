@@ -81,7 +81,11 @@ def _with(path, value):
         ("physics.entries.1.columns", "0", r"^physics\.entries\[1\]\.columns: expected a list"),
         ("physics.entries.0.dist", {"type": "uniform", "low": 2, "high": 1}, r"^physics\.entries\[0\]\.dist\.low"),
         ("physics.entries.0.shared", "yes", r"^physics\.entries\[0\]\.shared: expected true/false"),
-        ("sensor.jpeg_quality", {"type": "uniform", "low": -5, "high": 3}, r"^sensor\.jpeg_quality\.low: must be in \[1, 95\], got -5"),
+        (
+            "sensor.jpeg_quality",
+            {"type": "uniform", "low": -5, "high": 3},
+            r"^sensor\.jpeg_quality\.low: must be in \[1, 95\], got -5",
+        ),
         ("control.action_repeat", 0, r"^control\.action_repeat: must be in \[1, 20\] steps \(whole numbers\), got 0"),
         ("visual.colors", {"names": ["x"]}, r"^visual\.colors: expected a list"),
         ("physics.entries.0.names", [], r"^physics\.entries\[0\]\.names: must name at least one"),
