@@ -25,6 +25,7 @@ BEHIND = 0.06  # stand-off behind the block centre before descending
 GRASP_LIFT = 0.008  # grasp this far above the block centre
 CONTACT = BLOCK_HALF_SIZE + 0.014  # gripper centre to block centre when touching
 GAIN = 0.25  # fraction of the commanded target's remaining error closed per step (see the module docstring)
+ALIGN = 0.02  # lateral tolerance (m) for pushing / descending: under latency the gripper settles within ~1-2 cm
 
 
 def _move(state: dict[str, np.ndarray], target: np.ndarray, gripper: float, speed: float = 1.0) -> np.ndarray:
@@ -53,10 +54,10 @@ def push_oracle(env: ArmEnv) -> np.ndarray:
     along = float(offset @ direction)  # < 0 when the gripper is behind the block
     across = abs(float(offset @ np.array([-direction[1], direction[0]])))
     low = ee[2] < PUSH_HEIGHT + 0.02
-    if low and along < -0.02 and across < 0.012:  # in position: push gently (a fast push slides past)
+    if low and along < -0.02 and across < ALIGN:  # in position: push gently (a fast push slides past)
         target_xy = contact + direction * (min(remaining, 0.03) if remaining > 0.01 else 0.0)
         return _move(state, np.array([*target_xy, PUSH_HEIGHT]), CLOSED, speed=0.35)
-    if np.linalg.norm(ee[:2] - behind) < 0.012:  # above the stand-off point: descend
+    if np.linalg.norm(ee[:2] - behind) < ALIGN:  # above the stand-off point: descend
         return _move(state, np.array([*behind, PUSH_HEIGHT]), CLOSED)
     if low and np.linalg.norm(offset) < 0.09:  # low and near the block: lift before moving around it
         return _move(state, np.array([ee[0], ee[1], SAFE_HEIGHT]), CLOSED)
