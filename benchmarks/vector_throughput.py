@@ -4,10 +4,13 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
 1. ``single``: one env stepped in this process (the baseline);
 2. ``async``: ``gym.make_vec(..., vectorization_mode="async", vector_kwargs={"context": "spawn"})``, gymnasium's
    AsyncVectorEnv;
-3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (shared-memory workers, ``SimrealVectorEnv``).
-Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers) and
-the CPU time per env step in the main process and in the workers (from /proc): on a machine whose cores are busy
-with other work the wall-clock ratio cannot reach 2, while the CPU split still shows what the workers cost.
+3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (shared-memory workers, ``SimrealVectorEnv``);
+4. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all: the
+   ceiling for any vector env on this machine at this moment (on cores busy with other work it stays far below
+   ``num_envs`` x ``single``).
+Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers), the
+ratio to ``independent`` (how much of the machine's parallel capacity the vector env delivers) and the CPU time per
+env step in the main process and in the workers (from /proc).
 
 Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2] [--repeats 3]
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -71,6 +76,29 @@ def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> 
     return rate, main_cpu, worker_cpu
 
 
+_INDEPENDENT = """
+import sys, time, numpy as np, gymnasium as gym, simreal
+env = gym.make(sys.argv[1], **eval(sys.argv[2]))
+env.reset(seed=0)
+actions = np.random.default_rng(0).uniform(-1, 1, (int(sys.argv[3]), *env.action_space.shape)).astype(np.float32)
+for action in actions[:20]:
+    env.step(action)
+cpu, started = time.process_time(), time.perf_counter()
+for action in actions:
+    _, _, terminated, truncated, _ = env.step(action)
+    if terminated or truncated:
+        env.reset()
+print(len(actions) / (time.perf_counter() - started), (time.process_time() - cpu) / len(actions))
+"""
+
+
+def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
+    command = [sys.executable, "-c", _INDEPENDENT, args.env, repr(kwargs), str(args.steps)]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(args.num_envs)]
+    results = [tuple(float(x) for x in p.communicate()[0].split()) for p in processes]
+    return sum(r[0] for r in results), 0.0, statistics.mean(r[1] for r in results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="simreal/Reach-v0")
@@ -83,11 +111,12 @@ def main() -> None:
     kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": args.image_size}
     if args.domain:
         kwargs["domain"] = args.domain
-    rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], "native": []}
+    rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], "native": [], "independent": []}
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
         rows["async"].append(vector_rate(args, kwargs, "async"))
         rows["native"].append(vector_rate(args, kwargs, "vector_entry_point"))
+        rows["independent"].append(independent_rate(args, kwargs))
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
         f"repeats={args.repeats} LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')} cores={os.cpu_count()}"
@@ -95,11 +124,12 @@ def main() -> None:
     for name, values in rows.items():
         rate = statistics.median(v[0] for v in values)
         ratio = statistics.median(v[0] / s[0] for v, s in zip(values, rows["single"], strict=True))
+        ceiling = statistics.median(v[0] / c[0] for v, c in zip(values, rows["independent"], strict=True))
         main_us, worker_us = (statistics.median(v[i] for v in values) * 1e6 for i in (1, 2))
-        target = "" if name == "single" else f"  (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
+        target = "" if name in ("single", "independent") else f" (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
         print(
-            f"{name:<7}{rate:8.0f} env steps/s  x{ratio:.2f} vs single{target}  CPU per env step: main "
-            f"{main_us:.0f} us, workers {worker_us:.0f} us"
+            f"{name:<12}{rate:7.0f} env steps/s  x{ratio:.2f} vs single{target}, x{ceiling:.2f} vs independent;"
+            f"  CPU per env step: main {main_us:.0f} us, workers {worker_us:.0f} us"
         )
 
 
