@@ -105,6 +105,7 @@ def sensor_levels(
         _vertical(src, kernel, rows)
     gains = gain.reshape(gain.shape[0], gain.shape[1] * 3)
     acc = np.empty(n, dtype=np.float32)
+    levels = np.empty(n, dtype=np.uint8)
     for y in range(h):
         if blur:
             _horizontal(rows[y], kernel, acc)
@@ -117,10 +118,11 @@ def sensor_levels(
             for j in range(n):
                 acc[j] = acc[j] * g[j]
         _noise(acc, strip[offset + y * n : offset + (y + 1) * n], shot, shot_gain, read_var)
+        for j in range(n):  # truncation of v + 0.5: round to nearest for v >= 0; clipped to 0..255
+            levels[j] = min(max(int(acc[j]), 0), 255)
         line_out = dst[y]
-        for j in range(n):
-            level = int(acc[j])  # truncation of v + 0.5: round to nearest for v >= 0
-            line_out[j] = lut[min(max(level, 0), 255)]
+        for j in range(n):  # the gamma table, in a loop of its own so the one above vectorises
+            line_out[j] = lut[levels[j]]
     for j in range(dead_index.shape[0]):
         p = dead_index[j]
         level = lut[min(max(int(dead_value[j]), 0), 255)]
