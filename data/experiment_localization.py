@@ -83,6 +83,7 @@ PIPELINES = ("regression", "detector")
 TARGET_CM = 1.5
 CANONICAL_FRACTION = 0.25  # clean frames in the randomized model's training set
 HARD_NEGATIVES = 0.5  # fraction of detector training images that get pasted hard negatives
+DEFECTS = 0.5  # fraction of detector training images that get sensor and lighting defects
 MISS_RATE = 0.02  # the "not found" threshold gives up this fraction of correct detections in the training domain
 TOLERANCE_PX = 2.0  # a validation detection this close to the label counts as correct
 N_VALIDATION = 400  # frames of a detector's training domain that calibrate its threshold
@@ -200,7 +201,7 @@ def _train(
         return train_localization(frames.images, frames.positions, epochs, seed, augment=augment, on_epoch=report)
     return train_point_detector(
         frames.images, frames.pixels, epochs, seed, augment=augment, on_epoch=report,
-        hard_negatives=HARD_NEGATIVES if augment else 0.0,
+        hard_negatives=HARD_NEGATIVES if augment else 0.0, defects=DEFECTS if augment else 0.0,
     )  # fmt: skip
 
 
@@ -332,7 +333,8 @@ def run_localization_experiment(
     Every model of a pipeline gets the same budget (``epochs`` for regression, ``detector_epochs`` for the
     detector) and the same image-space augmentation (``augment``, see
     :func:`~simreal.data.localization.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
-    rectangles, :func:`~simreal.data.point_detector.paste_hard_negatives`), so they differ only in the scene
+    rectangles, :func:`~simreal.data.point_detector.paste_hard_negatives`, and ``DEFECTS`` of them dim, flat light and
+    dead pixels, :func:`~simreal.data.point_detector.sensor_defects`), so they differ only in the scene
     randomization. The randomized models' ``n_train`` frames include ``canonical_fraction`` clean ones (a
     curriculum: measured, from only randomized frames the regression net often sat at the mean prediction for the
     whole budget). Each detector's "not found" threshold is calibrated on ``N_VALIDATION`` fresh frames of its own
@@ -363,7 +365,8 @@ def run_localization_experiment(
     training = {
         "n_train": n_train, "epochs": epochs, "detector_epochs": detector_epochs, "seed": seed,
         "image_size": image_size, "augment": augment, "canonical_fraction": canonical_fraction,
-        "hard_negatives": HARD_NEGATIVES if augment else 0.0, "miss_rate": MISS_RATE,
+        "hard_negatives": HARD_NEGATIVES if augment else 0.0, "defects": DEFECTS if augment else 0.0,
+        "miss_rate": MISS_RATE,
     }  # fmt: skip
     done = _resumable(out, training)
     models: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {p: {} for p in pipelines}
@@ -422,6 +425,7 @@ def run_localization_experiment(
             "augment": augment,
             "canonical_fraction": canonical_fraction,
             "hard_negatives": HARD_NEGATIVES if augment else 0.0,
+            "defects": DEFECTS if augment else 0.0,
             "miss_rate": MISS_RATE,
             "domains": list(domains),
         },

@@ -29,6 +29,7 @@ __all__ = [
     "heatmap_targets",
     "paste_hard_negatives",
     "predict_pixels",
+    "sensor_defects",
     "train_point_detector",
 ]
 
@@ -173,6 +174,24 @@ def paste_hard_negatives(
     return out
 
 
+def sensor_defects(images: torch.Tensor, generator: torch.Generator, probability: float = 0.5) -> torch.Tensor:
+    """Camera and lighting defects beyond the scene randomization, for a ``[-1, 1]`` NCHW batch: with
+    ``probability`` per image, contrast squeezed towards the image mean (factor 0.35-1: dim, flat light), a
+    brightness shift (-0.3..0.1) and dead/hot pixels (0-0.4% of pixels set to random colours). Returns a new
+    tensor (not clamped)."""
+    n, channels, height, width = images.shape
+    chosen = (torch.rand(n, 1, 1, 1, generator=generator) < probability).to(images.dtype)
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = 0.35 + 0.65 * torch.rand(n, 1, 1, 1, generator=generator)
+    shift = -0.3 + 0.4 * torch.rand(n, 1, 1, 1, generator=generator)
+    dimmed = mean + (images - mean) * contrast + shift
+    rate = 0.004 * torch.rand(n, 1, 1, 1, generator=generator)
+    specks = torch.rand(n, 1, height, width, generator=generator) < rate
+    colours = torch.rand(n, channels, height, width, generator=generator) * 2.0 - 1.0
+    dimmed = torch.where(specks, colours, dimmed)
+    return chosen * dimmed + (1.0 - chosen) * images
+
+
 def train_point_detector(
     images: np.ndarray,
     pixels: np.ndarray,
@@ -186,12 +205,14 @@ def train_point_detector(
     layers: int = 3,
     on_epoch: Callable[[int, float], None] | None = None,
     hard_negatives: float = 0.0,
+    defects: float = 0.0,
 ) -> PointDetector:
     """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
     centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
     learning rate, :func:`~simreal.data.localization.augment_appearance` (``shuffle_channels``) and shifts of up to
     ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that fraction
-    of the augmented images also gets :func:`paste_hard_negatives`. ``on_epoch(epoch, mean_loss)`` reports
+    of the augmented images also gets :func:`paste_hard_negatives`, and ``defects`` of them
+    :func:`sensor_defects`. ``on_epoch(epoch, mean_loss)`` reports
     progress; seeded by ``seed``."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
@@ -202,8 +223,9 @@ def train_point_detector(
         raise ValueError(f"pixels: every object centre must be inside the {size}x{size} image")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if not 0.0 <= hard_negatives <= 1.0:
-        raise ValueError(f"hard_negatives must be in [0, 1], got {hard_negatives}")
+    for name, value in (("hard_negatives", hard_negatives), ("defects", defects)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
     generator = torch.Generator().manual_seed(seed)
     model = PointDetector(size, channels, layers, generator=generator)
     inputs, labels = images_to_input(images), torch.from_numpy(pixels.astype(np.float32))
@@ -219,9 +241,10 @@ def train_point_detector(
         if augment:
             if hard_negatives > 0:
                 batch_images = paste_hard_negatives(batch_images, batch_pixels, generator, hard_negatives)
-            batch_images, dx, dy = random_shift(
-                augment_appearance(batch_images, generator, shuffle_channels), generator, MAX_SHIFT
-            )
+            batch_images = augment_appearance(batch_images, generator, shuffle_channels)
+            if defects > 0:
+                batch_images = sensor_defects(batch_images, generator, defects)
+            batch_images, dx, dy = random_shift(batch_images, generator, MAX_SHIFT)
             batch_images = batch_images.clamp_(-1.0, 1.0)
             batch_pixels = batch_pixels + torch.tensor([dx, dy], dtype=torch.float32)
         logits = model(batch_images).reshape(len(batch), -1)

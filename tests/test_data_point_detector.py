@@ -18,6 +18,7 @@ from simreal.data.point_detector import (
     heatmap_targets,
     paste_hard_negatives,
     predict_pixels,
+    sensor_defects,
     train_point_detector,
 )
 
@@ -114,3 +115,16 @@ def test_pasted_hard_negatives_never_cover_the_object_centre_and_are_seeded() ->
     red_elsewhere = ((a[:, 0] == 1.0) & (a[:, 1] == -1.0)).sum(dim=(1, 2)) > 9
     assert red_elsewhere.any()  # some rectangles took the object's own colour
     torch.testing.assert_close(paste_hard_negatives(images, pixels, torch.Generator(), probability=0.0), images)
+
+
+def test_sensor_defects_dim_the_contrast_add_specks_and_are_seeded() -> None:
+    images = torch.rand(32, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    a = sensor_defects(images, torch.Generator().manual_seed(1), probability=1.0)
+    b = sensor_defects(images, torch.Generator().manual_seed(1), probability=1.0)
+    torch.testing.assert_close(a, b)
+    flat = torch.full((32, 3, 16, 16), 0.2)
+    dimmed = sensor_defects(flat, torch.Generator().manual_seed(2), probability=1.0)
+    assert ((dimmed - 0.2).abs() > 1e-6).any()  # shifted brightness or specks
+    squeezed = sensor_defects(images, torch.Generator().manual_seed(3), probability=1.0)
+    assert squeezed.std(dim=(1, 2, 3)).mean() < images.std(dim=(1, 2, 3)).mean()
+    torch.testing.assert_close(sensor_defects(images, torch.Generator(), probability=0.0), images)
