@@ -124,3 +124,19 @@ def test_wrapper_guard_refuses_a_generator_that_erases_everything() -> None:
         assert CycleGANObservation(env, eraser).guard_report is None  # off by default
     finally:
         env.close()
+
+
+def test_agreement_only_counts_frames_the_probe_is_sure_of() -> None:
+    images, masks, _ = _scenes()
+
+    def unsure_on_half(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pixels, _ = _redness_probe(batch)
+        confidence = np.where(np.arange(len(batch)) < len(batch) // 2, 0.1, 0.9)
+        if batch is not images:  # after translation the probe points elsewhere on the unsure half
+            pixels = np.where((np.arange(len(batch)) < len(batch) // 2)[:, None], pixels + 10.0, pixels)
+        return pixels, confidence
+
+    report = content_survival(images, images.copy(), masks, probe=unsure_on_half, min_confidence=0.5)
+    assert report.detector_agreement == 1.0 and report.verdict == "ok"
+    blind = content_survival(images, images.copy(), masks, probe=unsure_on_half)
+    assert blind.detector_agreement == 0.5 and blind.verdict == "fail"

@@ -43,9 +43,17 @@ from torch import nn
 
 from simreal.atomic import atomic_write_bytes
 from simreal.data.eval_domains import check_domains, domain_seed
-from simreal.data.experiment_localization import CAMERA, ENV_ID, LocalizationFrames, localization_frames
+from simreal.data.experiment_localization import (
+    CAMERA,
+    ENV_ID,
+    MISS_RATE,
+    N_VALIDATION,
+    TOLERANCE_PX,
+    LocalizationFrames,
+    localization_frames,
+)
 from simreal.data.localization import load_model, localization_errors_cm, save_model
-from simreal.data.point_detector import PointDetector, detect, train_point_detector
+from simreal.data.point_detector import PointDetector, calibrate_threshold, detect, train_point_detector
 from simreal.envs.config import check_int_range
 from simreal.randomization.realities import reality_domains
 from simreal.transfer.config import CycleGANConfig
@@ -122,6 +130,7 @@ def _localize(detector: PointDetector, frames: LocalizationFrames, images: np.nd
 def _evaluate_domain(
     detector: PointDetector,
     probe: PointDetector,
+    probe_threshold: float,
     frames: LocalizationFrames,
     checkpoints: dict[str, Path],
     canonical_error: dict[str, float],
@@ -136,8 +145,9 @@ def _evaluate_domain(
         translated = _translate(checkpoint, frames.images)
         error = _localize(detector, frames, translated)
         guard = content_survival(
-            frames.images[sample], translated[sample], masks, probe=lambda images: detect(probe, images), domain=domain
-        )
+            frames.images[sample], translated[sample], masks, probe=lambda images: detect(probe, images), domain=domain,
+            min_confidence=probe_threshold,
+        )  # fmt: skip
         refused = guard.verdict == "fail"
         out[method] = {
             "error": error,
@@ -281,6 +291,12 @@ def run_transfer_experiment(
         manifest["probe"] = save_model(probe, out / "detector_randomized.pt").name
         save_manifest()
     probe.requires_grad_(False)
+    if "probe_threshold" not in manifest:
+        validation = frames("train", min(N_VALIDATION, n_eval), "validation")
+        pixels, confidence = detect(probe, validation.images)
+        errors_px = np.linalg.norm(pixels - validation.pixels, axis=1)
+        manifest["probe_threshold"] = calibrate_threshold(confidence, errors_px, TOLERANCE_PX, MISS_RATE)
+        save_manifest()
     if "rcan" not in manifest or not (out / manifest["rcan"]).is_file():
         started = time.perf_counter()
         pairs_seed = domain_seed(seed, "pairs")
@@ -348,7 +364,14 @@ def _evaluate_all(
             if domain in manifest.get(method, {}):
                 checkpoints[method] = folder / manifest[method][domain]
         per_domain[domain] = _evaluate_domain(
-            detector, probe, frames(domain), checkpoints, canonical_error, guard_frames, domain
+            detector,
+            probe,
+            float(manifest["probe_threshold"]),
+            frames(domain),
+            checkpoints,
+            canonical_error,
+            guard_frames,
+            domain,
         )
     return {
         "env_id": ENV_ID,
@@ -378,7 +401,7 @@ def evaluate_saved_translators(
     domains = check_domains(domains)
     folder = Path(models_dir)
     manifest = _manifest(folder)
-    if not {"detector", "probe", "rcan"} <= set(manifest):
+    if not {"detector", "probe", "probe_threshold", "rcan"} <= set(manifest):
         raise ValueError(f"models_dir: no finished transfer run in {folder} ({MODELS_FILE} lacks its models)")
     detector = load_model(folder / manifest["detector"], PointDetector)
     probe = load_model(folder / manifest["probe"], PointDetector)

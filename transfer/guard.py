@@ -13,7 +13,9 @@ The check (:func:`content_survival`), per sampled frame with the object visible:
   standing out from its surroundings; an erased object has no contrast left. A frame keeps its content when the
   ratio is at least ``KEEP_RATIO``.
 - **detector agreement** (needs a *probe*: a detector that works on both sides, e.g. the domain-randomized
-  point detector): the object found at the same place (within ``tolerance_px``) before and after translation.
+  point detector): the object found at the same place (within ``tolerance_px``) before and after translation,
+  on the frames where the probe is sure of the original (confidence >= ``min_confidence``, e.g. its calibrated
+  "not found" threshold): where the probe itself finds nothing, agreement says nothing about the translator.
 
 The share of frames that keep their content is the *survival*; :func:`judge` turns it into ``ok`` (>= ``WARN_BELOW``),
 ``warn`` or ``fail`` (< ``FAIL_BELOW``), and :func:`enforce` warns (``GuardWarning``, also printed to stderr) or
@@ -126,6 +128,7 @@ def content_survival(
     probe: Probe | None = None,
     tolerance_px: float = 3.0,
     domain: str = "",
+    min_confidence: float = 0.0,
 ) -> GuardReport:
     """Measure how much task content survives translation (module docstring) on uint8 ``originals`` and their
     ``translated`` versions (N, H, W, 3), given object ``masks`` (bool (N, H, W)) and/or a ``probe``."""
@@ -149,11 +152,13 @@ def content_survival(
         keep &= ratios >= KEEP_RATIO
         ratio = float(np.median(ratios[checked])) if checked.any() else None
     if probe is not None:
-        found_before, _ = probe(originals)
+        found_before, confidence = probe(originals)
         found_after, _ = probe(translated)
+        sure = confidence >= min_confidence
         same = np.linalg.norm(found_after - found_before, axis=1) <= tolerance_px
-        keep &= same
-        agreement = float(same[checked].mean()) if checked.any() else None
+        keep &= same | ~sure
+        judged = checked & sure
+        agreement = float(same[judged].mean()) if judged.any() else None
     frames = int(checked.sum())
     survival = float(keep[checked].mean()) if frames else 1.0
     return GuardReport(domain, frames, survival, ratio, agreement, judge(survival, frames))
