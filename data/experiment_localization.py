@@ -370,6 +370,7 @@ def run_localization_experiment(
     }  # fmt: skip
     done = _resumable(out, training)
     models: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {p: {} for p in pipelines}
+    saved = {p: dict(done.get(p, {})) for p in pipelines}  # what models.json lists, kept across a resume
     classes = {"regression": LocalizationCNN, "detector": PointDetector}
     for name, domain in TRAIN_DOMAINS.items():
         todo = [p for p in pipelines if name not in done.get(p, {})]
@@ -403,12 +404,13 @@ def run_localization_experiment(
                 entry["threshold"] = _calibrate(model, validation)
             save_model(model, out / entry["file"])
             models[pipeline][name] = (model, entry)
+            saved[pipeline][name] = entry
             manifest = {
                 "env_id": ENV_ID,
                 "camera": CAMERA,
                 "image_size": image_size,
                 "training": training,
-                "models": {p: {n: e for n, (_, e) in named.items()} for p, named in models.items()},
+                "models": saved,
             }
             atomic_write_bytes(out / MODELS_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
     started = time.perf_counter()

@@ -135,6 +135,14 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
     )
     assert resumed["pipelines"] == results["pipelines"]
+    # an interrupted run (one model lost) retrains only that one and keeps the others listed
+    (tmp_path / "regression_randomized.pt").unlink()
+    monkeypatch.undo()
+    partial = run_localization_experiment(
+        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
+    )
+    assert set(json.loads((tmp_path / MODELS_FILE).read_text())["models"]["detector"]) == {"randomized", "canonical"}
+    assert partial["pipelines"] == results["pipelines"]
     # saved models evaluated later on a subset and a user's spec file: the same frames give the same numbers
     lab = tmp_path / "my_lab.yaml"
     lab.write_text((Path(__file__).parents[1] / "randomization/presets/arm_test.yaml").read_text())
