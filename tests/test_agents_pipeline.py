@@ -131,8 +131,8 @@ def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
     )  # fmt: skip
     ckpt = save_checkpoint(tmp_path / "gan.pt", CycleGANTrainer(CycleGANConfig.preset("fast", 64), 0).state_dict())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        path = evaluate(run, ("real",), episodes=1, transfer=ckpt, gif_frames=2, executor=pool)
+        path = evaluate(run, ("real:0",), episodes=1, transfer=ckpt, gif_frames=2, executor=pool)
     res = load_results(path)
     assert res.run.method == "no-DR+CycleGAN"
-    assert res.domain("real").transfer == str(ckpt)
-    assert len(res.domain("real").returns) == 1
+    assert res.domain("real:0").transfer == str(ckpt)
+    assert len(res.domain("real:0").returns) == 1
