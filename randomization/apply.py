@@ -21,6 +21,14 @@ from simreal.randomization.textures import generate, hsv_to_rgb, rgb_to_hsv
 # threaded tiny GEMMs on a busy machine cost milliseconds instead of microseconds.
 MAX_GENERATED_SIDE = 64
 
+# Model fields from which MuJoCo derives constants at compile time (mj_setConst: body_subtreemass,
+# body_invweight0, dof_invweight0, actuator_acc0, ...). The constraint solver scales contact softness by the
+# inverse weights, so a mass written without recomputing them leaves every contact tuned for the old mass: a
+# block 2-3x heavier than its default was launched at tens of m/s by a finger pressing on it.
+CONSTANT_SOURCES = frozenset(
+    {"body_mass", "body_inertia", "body_ipos", "body_iquat", "dof_armature", "actuator_gear", "jnt_pos", "jnt_axis"}
+)
+
 
 @dataclass(frozen=True)
 class Defaults:
@@ -219,12 +227,30 @@ def _write_texture(model: mujoco.MjModel, op: TextureOp) -> None:
         dst[..., 3] = 255
 
 
-def restore(model: mujoco.MjModel, defaults: Defaults, skip_textures: Iterable[int] = ()) -> list[int]:
-    """Write every pristine value back; returns the ids of textures whose pixels were restored."""
+def recompute_constants(model: mujoco.MjModel, defaults: Defaults, scratch: mujoco.MjData | None = None) -> None:
+    """Re-derive the model's compile-time constants (``mj_setConst``) when ``defaults`` covers a field they depend
+    on (:data:`CONSTANT_SOURCES`). ``scratch`` is an ``MjData`` of ``model`` used as work space (its state is
+    overwritten); without one a fresh one is allocated (~1 ms)."""
+    if CONSTANT_SOURCES.isdisjoint(defaults.fields):
+        return
+    mujoco.mj_setConst(model, scratch if scratch is not None else mujoco.MjData(model))
+
+
+def restore(
+    model: mujoco.MjModel,
+    defaults: Defaults,
+    skip_textures: Iterable[int] = (),
+    scratch: mujoco.MjData | None = None,
+    recompute: bool = True,
+) -> list[int]:
+    """Write every pristine value back (and, with ``recompute``, the constants derived from them); returns the
+    ids of textures whose pixels were restored."""
     for field, pristine in defaults.fields.items():
         view = _view(model, field)
         view[...] = pristine
         _write_back(model, field, view)
+    if recompute:
+        recompute_constants(model, defaults, scratch)
     changed = []
     skip = set(skip_textures)
     for tex_id, pristine in defaults.textures.items():
@@ -237,8 +263,9 @@ def restore(model: mujoco.MjModel, defaults: Defaults, skip_textures: Iterable[i
     return changed
 
 
-def apply(model: mujoco.MjModel, defaults: Defaults, params: Params) -> list[int]:
-    """Restore pristine values, then write ``params``; returns the sorted ids of textures that changed."""
+def apply(model: mujoco.MjModel, defaults: Defaults, params: Params, scratch: mujoco.MjData | None = None) -> list[int]:
+    """Restore pristine values, then write ``params`` and re-derive the model constants that depend on them
+    (``scratch``: see :func:`recompute_constants`); returns the sorted ids of textures that changed."""
     for op in params.fields:
         key = ("actuator_gainprm",) if op.op.startswith("kp_") else (op.field,)
         if key[0] not in defaults.fields:
@@ -247,9 +274,10 @@ def apply(model: mujoco.MjModel, defaults: Defaults, params: Params) -> list[int
         if t.tex_id not in defaults.textures:
             raise ValueError(f"params.textures: texture {t.name!r} is not covered by the defaults snapshot")
     regenerated = {t.tex_id for t in params.textures}
-    changed = set(restore(model, defaults, skip_textures=regenerated))
+    changed = set(restore(model, defaults, skip_textures=regenerated, recompute=False))
     for op in params.fields:
         _apply_field(model, op)
+    recompute_constants(model, defaults, scratch)
     for t in params.textures:
         _write_texture(model, t)
     return sorted(changed | regenerated)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 
 from simreal.envs.actions import check_action
@@ -67,6 +68,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.resample = _check_resample(resample)
         self._rng = np.random.default_rng(self._seed_seq)
         self._defaults = Defaults({}, {})
+        self._scratch: mujoco.MjData | None = None
         self._set_spec(spec)
         self._params: Params | None = None
         self._summary: dict[str, Any] = {}
@@ -86,6 +88,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Pickle / deepcopy: everything but the clip-bound cache, whose ``id(space)`` keys a copy does not keep."""
         state = self.__dict__.copy()
         state["_bounds"] = {}
+        state["_scratch"] = None  # work space only; re-allocated on the next resample
         return state
 
     # ----------------------------------------------------------------------------------------- spec
@@ -109,7 +112,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def _set_spec(self, spec: RandomizationSpec) -> None:
         model = self._base.model
         sampler = Sampler(spec, model)
-        changed = restore(model, self._defaults)  # model back to pristine before snapshotting more fields
+        changed = restore(model, self._defaults, scratch=self._scratch_data())  # pristine before snapshotting more
         self._refresh(changed)
         self._sampler = sampler
         self._defaults = Defaults.capture(model, sampler.fields, sampler.texture_ids)
@@ -160,10 +163,17 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), total, terminated, truncated, self._info(info)
 
     def close(self) -> None:
-        restore(self._base.model, self._defaults)
+        restore(self._base.model, self._defaults, scratch=self._scratch_data())
         super().close()
 
     # ----------------------------------------------------------------------------------------- internals
+    def _scratch_data(self) -> mujoco.MjData:
+        """Work space for re-deriving model constants (allocated once: an ``MjData`` costs ~1 ms)."""
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = mujoco.MjData(self._base.model)
+        return scratch
+
     def _refresh(self, texture_ids: list[int]) -> None:
         if texture_ids:
             self._base.refresh_textures(texture_ids)
@@ -171,7 +181,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def resample_now(self) -> None:
         """Draw new params from the current stream and write them into the model now."""
         params = self._sampler(self._rng)
-        changed = apply(self._base.model, self._defaults, params)
+        changed = apply(self._base.model, self._defaults, params, scratch=self._scratch_data())
         self._refresh(changed)
         self._params = params
         self._summary = params.summary()

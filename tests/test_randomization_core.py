@@ -166,6 +166,26 @@ def test_apply_writes_then_restore_returns_pristine(model):
     assert_same_model(model_snapshot(model), pristine)
 
 
+def test_apply_rederives_the_constants_mujoco_computes_from_masses(model):
+    """A written mass also moves the constants MuJoCo derives from it at compile time (mj_setConst), which the
+    contact solver scales softness by: with stale ones a 3x heavier block was launched by a finger pressing on it.
+    For a lone free body the translational inverse weight is 1 / mass; restore brings the pristine values back."""
+    block = model.body("block").id
+    pristine = model.body_invweight0.copy(), model.dof_invweight0.copy(), model.body_subtreemass.copy()
+    sampler = Sampler(FULL, model)
+    defaults = Defaults.capture(model, sampler.fields, sampler.texture_ids)
+    apply(model, defaults, sampler(np.random.default_rng(0)))
+    mass = model.body_mass[block]
+    assert mass != pytest.approx(0.1)
+    assert model.body_subtreemass[block] == pytest.approx(mass)
+    assert model.body_invweight0[block, 0] == pytest.approx(1.0 / mass)
+    assert model.dof_invweight0[1] == pytest.approx(1.0 / mass)  # the free joint's first translational dof
+    restore(model, defaults, scratch=mujoco.MjData(model))
+    derived = (model.body_invweight0, model.dof_invweight0, model.body_subtreemass)
+    for now, before in zip(derived, pristine, strict=True):
+        np.testing.assert_array_equal(now, before)
+
+
 def test_apply_is_not_cumulative(model):
     sampler = Sampler(FULL, model)
     defaults = Defaults.capture(model, sampler.fields, sampler.texture_ids)
