@@ -62,12 +62,12 @@ def executor(name: str) -> Iterator[Executor]:
         cluster.shutdown()
 
 
-def dataset_rate(pool: Executor, args: argparse.Namespace, n: int, seed: int) -> float:
+def dataset_rate(pool: Executor, args: argparse.Namespace, n: int, seed: int, shard_size: int | None = None) -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         generate_dataset(
-            args.env, n, out, domain="train", seed=seed, shard_size=args.shard_size, image_size=64, progress=False,
-            executor=pool,
+            args.env, n, out, domain="train", seed=seed, shard_size=shard_size or args.shard_size, image_size=64,
+            progress=False, executor=pool,
         )  # fmt: skip
         return n / (time.perf_counter() - started)
 
@@ -94,11 +94,12 @@ def experiment_rate(pool: Executor, args: argparse.Namespace, seed: int) -> floa
 def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
     rows: dict[str, list[float]] = {"dataset_frames_per_s": [], "experiment_cells_per_hour": []}
     with executor(name) as pool:
-        dataset_rate(pool, args, 2 * args.shard_size, seed=10**6)  # warm-up: workers up, one env each
+        dataset_rate(pool, args, 80, seed=10**6, shard_size=5)  # warm-up: 16 small shards, so every worker has its env
         for repeat in range(args.repeats):
             rows["dataset_frames_per_s"].append(dataset_rate(pool, args, args.n, seed=repeat))
             print(f"  {name} dataset run {repeat}: {rows['dataset_frames_per_s'][-1]:.1f} frames/s", flush=True)
         if not args.skip_experiment:
+            experiment_rate(pool, argparse.Namespace(**{**vars(args), "timesteps": 128}), seed=10**6)  # warm-up
             for repeat in range(args.experiment_repeats):
                 rows["experiment_cells_per_hour"].append(experiment_rate(pool, args, seed=2 * repeat))
                 print(f"  {name} experiment run {repeat}: {rows['experiment_cells_per_hour'][-1]:.0f} cells/h")
