@@ -7,7 +7,6 @@ from simreal.agents.oracle_eval import ORACLE_DOMAINS, oracle_success, oracle_ta
 from simreal.randomization.realities import expand_domains
 
 ENV_IDS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0", "simreal/LaneFollow-v0")
-BLOCK_IDS = ("simreal/Push-v0", "simreal/PickPlace-v0")
 
 
 @pytest.mark.parametrize("domain", ["train", "real:1"])
@@ -22,18 +21,7 @@ def test_oracle_table_covers_every_reality() -> None:
         oracle_success("simreal/Reach-v0", "train", episodes=0)
 
 
-# A known domain bug, not an oracle one: `test` makes the block 2.2-3x heavier, and when a finger presses on a
-# block that heavy the contact solve explodes (the block leaves at tens of m/s; measured with the block mass alone
-# at 3x on canonical, also at a 1 ms timestep, with impratio 1, noslip or condim 3). Fixing the scene's contact
-# model is left open; the test fails loudly (strict) once it is fixed.
-# Push on `train` (block up to 2x heavier) solves 47/50, and two of its three misses are the same blow-up.
-_BLOCK_BUG = pytest.mark.xfail(strict=True, reason="heavy-block contact instability (see comment)")
-KNOWN_BLOW_UPS = {(env_id, "test") for env_id in BLOCK_IDS} | {("simreal/Push-v0", "train")}
-CASES = [
-    pytest.param(env_id, domain, marks=_BLOCK_BUG if (env_id, domain) in KNOWN_BLOW_UPS else ())
-    for env_id in ENV_IDS
-    for domain in expand_domains(ORACLE_DOMAINS)
-]
+CASES = [(env_id, domain) for env_id in ENV_IDS for domain in expand_domains(ORACLE_DOMAINS)]
 
 
 @pytest.mark.slow
