@@ -58,7 +58,7 @@ from simreal.data.localization_report import TARGETS, format_table, over_proxies
 from simreal.data.point_detector import PointDetector, calibrate_threshold, detect, train_point_detector
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.config import check_int_range
-from simreal.parallel import executor_scope
+from simreal.parallel import map_jobs
 from simreal.randomization.realities import reality_domains
 
 __all__ = [
@@ -151,11 +151,7 @@ def localization_frames(
     counts = [min(_CHUNK, n - start) for start in range(0, n, _CHUNK)]
     seeds = seed_sequence.spawn(len(counts))
     jobs = [(domain, count, image_size, child) for count, child in zip(counts, seeds, strict=True)]
-    with executor_scope(executor, workers, len(jobs)) as pool:
-        if pool is None:
-            parts = [_frames_chunk(*job) for job in jobs]
-        else:
-            parts = list(pool.map(_frames_chunk, *zip(*jobs, strict=True)))
+    parts = map_jobs(_frames_chunk, jobs, executor, workers)
     return LocalizationFrames.concatenate(parts)
 
 

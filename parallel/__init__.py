@@ -17,6 +17,7 @@ from simreal.parallel.executors import (
     Resources,
     executor_scope,
     make_executor,
+    map_jobs,
     resources_of,
     run_unordered,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Resources",
     "executor_scope",
     "make_executor",
+    "map_jobs",
     "resources_of",
     "run_unordered",
 ]

@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["EXECUTORS", "Resources", "executor_scope", "make_executor", "resources_of", "run_unordered"]
+__all__ = ["EXECUTORS", "Resources", "executor_scope", "make_executor", "map_jobs", "resources_of", "run_unordered"]
 
 EXECUTORS = ("local", "ray")
 
@@ -72,6 +72,17 @@ def executor_scope(
         return
     with make_executor(kind, workers or None, n_tasks) as pool:
         yield pool
+
+
+def map_jobs(
+    fn: Callable[..., R], jobs: Sequence[tuple[Any, ...]], executor: str | Executor | None, workers: int | None
+) -> list[R]:
+    """``[fn(*job) for job in jobs]`` in job order, on :func:`executor_scope`'s executor (in this process when it
+    gives none)."""
+    with executor_scope(executor, workers, len(jobs)) as pool:
+        if pool is None:
+            return [fn(*job) for job in jobs]
+        return list(pool.map(fn, *zip(*jobs, strict=True)))
 
 
 def run_unordered(executor: Executor, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:

@@ -21,7 +21,7 @@ import numpy as np
 from simreal.data.camera import camera_model
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
-from simreal.parallel import executor_scope
+from simreal.parallel import map_jobs
 
 __all__ = ["PairedFrames", "paired_frames"]
 
@@ -95,9 +95,5 @@ def paired_frames(
         (env_id, domain, camera, count, image_size, child)
         for count, child in zip(counts, seed_sequence.spawn(len(counts)), strict=True)
     ]
-    with executor_scope(executor, workers, len(jobs)) as pool:
-        if pool is None:
-            parts = [_pairs_chunk(*job) for job in jobs]
-        else:
-            parts = list(pool.map(_pairs_chunk, *zip(*jobs, strict=True)))
+    parts = map_jobs(_pairs_chunk, jobs, executor, workers)
     return PairedFrames.concatenate(parts)
