@@ -76,24 +76,10 @@ def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> 
     return rate, main_cpu, worker_cpu
 
 
-_INDEPENDENT = """
-import sys, time, numpy as np, gymnasium as gym, simreal
-env = gym.make(sys.argv[1], **eval(sys.argv[2]))
-env.reset(seed=0)
-actions = np.random.default_rng(0).uniform(-1, 1, (int(sys.argv[3]), *env.action_space.shape)).astype(np.float32)
-for action in actions[:20]:
-    env.step(action)
-cpu, started = time.process_time(), time.perf_counter()
-for action in actions:
-    _, _, terminated, truncated, _ = env.step(action)
-    if terminated or truncated:
-        env.reset()
-print(len(actions) / (time.perf_counter() - started), (time.process_time() - cpu) / len(actions))
-"""
-
-
 def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
-    command = [sys.executable, "-c", _INDEPENDENT, args.env, repr(kwargs), str(args.steps)]
+    """``--num-envs`` copies of this script, each timing :func:`single_rate` alone (``--child``)."""
+    command = [sys.executable, __file__, "--child", "--env", args.env, "--image-size", str(args.image_size)]
+    command += ["--steps", str(args.steps)] + (["--domain", args.domain] if args.domain else [])
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(args.num_envs)]
     results = [tuple(float(x) for x in p.communicate()[0].split()) for p in processes]
     return sum(r[0] for r in results), 0.0, statistics.mean(r[1] for r in results)
@@ -107,10 +93,15 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=400, help="vector steps per measurement")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one 'independent' process
     args = parser.parse_args()
     kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": args.image_size}
     if args.domain:
         kwargs["domain"] = args.domain
+    if args.child:
+        rate, cpu, _ = single_rate(args, kwargs)
+        print(rate, cpu)
+        return
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], "native": [], "independent": []}
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
