@@ -1,11 +1,10 @@
 """Build the (vectorized) envs an agent trains and is evaluated on.
 
-``randomization`` follows the CLI: ``None`` or ``"none"`` leaves the env as registered, a domain name
-(``canonical``, ``train``, ``test``, ``real``) becomes ``gym.make(..., domain=name)``, ``"adr"`` trains under
-automatic domain randomization (:mod:`simreal.agents.adr`), anything else (a
-preset name or a YAML path) becomes ``gym.make(..., randomization=value)``. Non-simreal ids (e.g.
-``Pendulum-v1``) take no randomization; their domains are labels only, which lets the generic machinery run on
-Gymnasium's own envs.
+``randomization`` is a typed selection (:func:`simreal.randomization.selection.parse_randomization`): ``None`` or
+the preset ``none`` leaves the env as registered, a :class:`Domain` becomes ``gym.make(..., domain=name)``,
+:class:`ADR` trains under automatic domain randomization (:mod:`simreal.agents.adr`), a preset, spec file or spec
+becomes ``gym.make(..., randomization=value)``. Non-simreal ids (e.g. ``Pendulum-v1``) take no randomization;
+their domains are labels only, which lets the generic machinery run on Gymnasium's own envs.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
 from simreal.agents.hyperparams import Hyperparams, make_wrapper
-from simreal.randomization.presets import is_domain
+from simreal.randomization.selection import ADR, Domain, Preset, Randomization, Spec, parse_randomization
 
-DOMAINS = ("canonical", "train", "test", "real")
-ADR = "adr"
+NO_RANDOMIZATION = Preset("none")
 VEC_ENV_TYPES = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
 
 
@@ -33,24 +31,32 @@ def is_simreal(env_id: str) -> bool:
     return env_id.startswith("simreal/")
 
 
-def randomization_kwargs(env_id: str, randomization: str | None) -> dict[str, Any]:
+def randomization_kwargs(env_id: str, randomization: Randomization | None) -> dict[str, Any]:
     """The ``gym.make`` keyword arguments that select ``randomization`` for ``env_id``."""
-    if randomization == ADR:
+    if isinstance(randomization, ADR):
         raise ValueError("randomization 'adr' is not a gym.make argument; build the env with make_env")
-    if randomization is None or randomization == "none" or not is_simreal(env_id):
-        if randomization not in (None, "none") and not is_domain(randomization):
-            raise ValueError(f"randomization {randomization!r} needs a simreal env id, got {env_id!r}")
+    if randomization is None or randomization == NO_RANDOMIZATION:
         return {}
-    if is_domain(randomization):
-        return {"domain": randomization}
-    return {"randomization": randomization}
+    if not is_simreal(env_id):
+        if not isinstance(randomization, Domain):
+            raise ValueError(f"randomization {str(randomization)!r} needs a simreal env id, got {env_id!r}")
+        return {}
+    if isinstance(randomization, Domain):
+        return {"domain": randomization.name}
+    return {"randomization": randomization.spec if isinstance(randomization, Spec) else str(randomization)}
 
 
-def randomization_hash(env_id: str, randomization: str | None, env_kwargs: dict[str, Any]) -> str:
-    """A short stable hash of what ``gym.make`` is asked for (file contents included for YAML paths)."""
-    payload: dict[str, Any] = {"env_id": env_id, "randomization": randomization, "env_kwargs": env_kwargs}
-    if randomization is not None and Path(randomization).is_file():
-        payload["file"] = hashlib.sha256(Path(randomization).read_bytes()).hexdigest()
+def randomization_text(randomization: Randomization | None) -> str | None:
+    """The text form recorded in ``run.json`` and hashed (``None``: the env as registered)."""
+    return None if randomization is None else str(randomization)
+
+
+def randomization_hash(env_id: str, text: str | None, env_kwargs: dict[str, Any]) -> str:
+    """A short stable hash of what ``gym.make`` is asked for, from the randomization's text form
+    (:func:`randomization_text`; file contents included for spec files)."""
+    payload: dict[str, Any] = {"env_id": env_id, "randomization": text, "env_kwargs": env_kwargs}
+    if text is not None and Path(text).is_file():
+        payload["file"] = hashlib.sha256(Path(text).read_bytes()).hexdigest()
     canonical = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -66,23 +72,20 @@ def spec_hash(env: gym.Env, fallback: str) -> str:
     return fallback
 
 
-def make_env(env_id: str, randomization: Any = None, **env_kwargs: Any) -> gym.Env:
-    """``gym.make`` with the randomization keywords for ``env_id`` (picklable for subprocess VecEnvs).
-
-    ``randomization`` may also be a spec object (used for sensitivity sweeps) or ``"adr"``.
-    """
-    if randomization == ADR and is_simreal(env_id):
+def make_env(env_id: str, randomization: Randomization | str | None = None, **env_kwargs: Any) -> gym.Env:
+    """``gym.make`` with the randomization keywords for ``env_id`` (picklable for subprocess VecEnvs); a string
+    ``randomization`` is parsed with :func:`~simreal.randomization.selection.parse_randomization`."""
+    selection = parse_randomization(randomization)
+    if isinstance(selection, ADR) and is_simreal(env_id):
         from simreal.agents.adr import make_adr_env
 
         return make_adr_env(env_id, **env_kwargs)
-    if randomization is not None and not isinstance(randomization, str) and is_simreal(env_id):
-        return gym.make(env_id, randomization=randomization, **env_kwargs)
-    return gym.make(env_id, **randomization_kwargs(env_id, randomization), **env_kwargs)
+    return gym.make(env_id, **randomization_kwargs(env_id, selection), **env_kwargs)
 
 
 def make_vec(
     env_id: str,
-    randomization: str | None,
+    randomization: Randomization | None,
     hp: Hyperparams,
     n_envs: int,
     seed: int,

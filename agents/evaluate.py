@@ -25,9 +25,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
 
 from simreal.agents.callbacks import MODEL, VECNORM
-from simreal.agents.env_factory import DOMAINS, make_env, randomization_hash, spec_hash
+from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import wrap_env
-from simreal.agents.perception import load_goal_perception
 from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.run_files import check_run_files, load_policy, load_vecnormalize, uses_vecnormalize
 from simreal.agents.spec_tools import group_spec
@@ -35,12 +34,12 @@ from simreal.agents.train import ALGOS, ENCODER
 from simreal.atomic import atomic_path
 from simreal.parallel import LocalExecutor, Resources, make_executor, storage
 from simreal.parallel.mirror import MirroredExecutor
-from simreal.randomization import env_family
-from simreal.randomization.presets import PRESETS, is_domain
-from simreal.randomization.realities import expand_domains
+from simreal.perception.goal_perception import load_goal_perception
+from simreal.randomization import DOMAINS, PRESETS, env_family
+from simreal.randomization.realities import SPEC_SUFFIXES, expand_domains
+from simreal.randomization.selection import Domain, Preset, Randomization, Spec, SpecFile, parse_randomization
 
 GIF_FPS = 10
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,11 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     kwargs = {**hp.env_kwargs, **task.env_kwargs}
     if task.gif_frames > 0:
         kwargs.setdefault("render_mode", "rgb_array")
-    randomization: Any = task.randomization or task.domain
+    randomization: Randomization | None
     if task.axis is not None:
-        randomization = group_spec(_family(meta.env_id), task.axis, float(task.strength or 0.0))
+        randomization = Spec(group_spec(_family(meta.env_id), task.axis, float(task.strength or 0.0)))
+    else:
+        randomization = parse_randomization(task.randomization or task.domain, "domain")
     env = make_env(meta.env_id, randomization, **kwargs)
     base = env
     if task.transfer is not None:
@@ -202,17 +203,26 @@ def check_domains(domains: Sequence[str], option: str = "domains") -> None:
     """Each domain must be a named domain, a preset or an existing YAML/JSON spec file (``option`` names the
     argument in the error)."""
     for domain in domains:
-        is_spec_file = Path(domain).suffix in SPEC_SUFFIXES and Path(domain).is_file()
-        if domain not in (*DOMAINS, *PRESETS) and not is_spec_file and not is_domain(domain):
+        selection = _selection(domain)
+        is_spec_file = isinstance(selection, SpecFile) and Path(domain).is_file()
+        if not isinstance(selection, (Domain, Preset)) and not is_spec_file:
             raise ValueError(
                 f"{option}: {domain!r} is not a domain ({', '.join(DOMAINS)}, real:<index>, real:<spec file>), "
                 f"a preset ({', '.join(PRESETS)}) or an existing {'/'.join(SPEC_SUFFIXES)} spec file"
             )
 
 
+def _selection(domain: str) -> Randomization | None:
+    """``domain`` parsed, or None when it is not a valid selection."""
+    try:
+        return parse_randomization(domain, "domain")
+    except ValueError:
+        return None
+
+
 def gif_name(domain: str) -> str:
     """File name of a domain's GIF inside the output folder; a spec path becomes ``<stem>-<hash of path>.gif``."""
-    if not re.search(r"[/\\]", domain) and (is_domain(domain) or domain in PRESETS):
+    if not re.search(r"[/\\]", domain) and isinstance(_selection(domain), (Domain, Preset)):
         return f"{domain.replace(':', '_')}.gif"
     digest = hashlib.sha256(domain.encode()).hexdigest()[:8]
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(domain).stem)}-{digest}.gif"

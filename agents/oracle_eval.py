@@ -12,9 +12,10 @@ import gymnasium as gym
 import numpy as np
 
 from simreal.envs.oracles import oracle_for
+from simreal.randomization import DOMAINS
 from simreal.randomization.realities import expand_domains
 
-ORACLE_DOMAINS = ("canonical", "train", "test", "real")
+ORACLE_DOMAINS = tuple(DOMAINS)
 
 
 def oracle_success(env_id: str, domain: str, episodes: int, seed: int = 0, **env_kwargs) -> float:

@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +33,24 @@ from simreal.agents.callbacks import (
     latest_checkpoint,
     save_checkpoint,
 )
-from simreal.agents.env_factory import ADR, make_vec, randomization_hash
+from simreal.agents.env_factory import make_vec, randomization_hash, randomization_text
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
-from simreal.agents.perception import load_goal_perception
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
 from simreal.agents.run_files import ENCODER, HP_FILE, load_policy, load_vecnormalize
 from simreal.atomic import atomic_path, atomic_write_text
+from simreal.perception.goal_perception import load_goal_perception
+from simreal.randomization.selection import ADR, Domain, Preset, Randomization, Spec, parse_randomization
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
 EVAL_SEED_OFFSET = 1_000_003
 ENCODER_SEED_OFFSET = 2_000_003
 
 
-def default_method(randomization: str | None) -> str:
+def default_method(randomization: Randomization | None) -> str:
     """Report label for a training randomization: ``no-DR``, ``DR`` or the preset name."""
-    if randomization in (None, "none", "canonical"):
+    if randomization in (None, Preset("none"), Domain("canonical")):
         return "no-DR"
-    return "DR" if randomization == "train" else str(randomization)
+    return "DR" if randomization == Domain("train") else str(randomization)
 
 
 def _check_args(algo: str, timesteps: int | None, seed: int, eval_freq: int, eval_episodes: int) -> None:
@@ -90,7 +92,7 @@ def _tensorboard_dir(out: Path, tensorboard: bool) -> str | None:
     return str(out / "tb")
 
 
-def _eval_env(env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path) -> VecEnv:
+def _eval_env(env_id: str, randomization: Randomization | None, hp: Hyperparams, seed: int, out: Path) -> VecEnv:
     env = make_vec(env_id, randomization, hp, n_envs=1, seed=seed)
     if hp.goal_perception is not None:
         env = load_goal_perception(env, out / ENCODER, hp.goal_perception)
@@ -113,24 +115,27 @@ def _build_model(
 
 
 def _encoder_file(
-    extractor: Any, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+    extractor: Any, env_id: str, randomization: Randomization | None, hp: Hyperparams, seed: int, out: Path
 ) -> Path:
     """``out/encoder.pt``, pre-trained into ``extractor`` (a ``KeypointExtractor`` or ``TriangulatingExtractor``)
     from labelled frames of the run's training domain unless the run dir already has it."""
-    from simreal.agents.encoder_pretraining import (
+    from simreal.agents.env_factory import make_env
+    from simreal.envs.oracles import oracle_for
+    from simreal.perception.extractors import TriangulatingExtractor
+    from simreal.perception.pretraining import (
         pretrain_detectors,
         pretrain_encoder,
         save_encoder,
         training_frames,
     )
-    from simreal.agents.extractors import TriangulatingExtractor
 
     path = out / ENCODER
     if not path.is_file():
         assert hp.pretrain_encoder is not None
-        domain = "train" if randomization == ADR else randomization
+        domain = randomization_text(Domain("train") if isinstance(randomization, ADR) else randomization)
         frames, epochs = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"]
-        images, targets = training_frames(env_id, domain, hp.env_kwargs, frames, seed + ENCODER_SEED_OFFSET)
+        build = partial(make_env, env_id, **hp.env_kwargs)
+        images, targets = training_frames(build, oracle_for(env_id), domain, frames, seed + ENCODER_SEED_OFFSET)
         if isinstance(extractor, TriangulatingExtractor):
             info = {"median_error_m": pretrain_detectors(extractor, images, targets, epochs, seed)}
         else:
@@ -140,12 +145,12 @@ def _encoder_file(
 
 
 def _pretrained_encoder(
-    model: BaseAlgorithm, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+    model: BaseAlgorithm, env_id: str, randomization: Randomization | None, hp: Hyperparams, seed: int, out: Path
 ) -> None:
     """Pre-train (once per run dir) and load the frozen encoder into every extractor of the policy: the keypoint
     trunks of a ``KeypointExtractor`` or the point detectors of a ``TriangulatingExtractor``."""
-    from simreal.agents.encoder_pretraining import load_encoder
-    from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
+    from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor
+    from simreal.perception.pretraining import load_encoder
 
     kinds = (KeypointExtractor, TriangulatingExtractor)
     extractors = [m for m in model.policy.modules() if isinstance(m, kinds)]
@@ -157,10 +162,11 @@ def _pretrained_encoder(
 
 
 def _goal_perception(
-    venv: VecEnv, env_id: str, randomization: str | None, hp: Hyperparams, seed: int, out: Path
+    venv: VecEnv, env_id: str, randomization: Randomization | None, hp: Hyperparams, seed: int, out: Path
 ) -> VecEnv:
-    """``venv`` behind :class:`~simreal.agents.perception.GoalPerception` with the run's pre-trained detectors."""
-    from simreal.agents.extractors import TriangulatingExtractor
+    """``venv`` behind :class:`~simreal.perception.goal_perception.GoalPerception` with the run's pre-trained
+    detectors."""
+    from simreal.perception.extractors import TriangulatingExtractor
 
     assert hp.goal_perception is not None
     extractor = TriangulatingExtractor(venv.observation_space, **hp.goal_perception)
@@ -180,7 +186,7 @@ def _save_final(model: BaseAlgorithm, out: Path) -> None:
 def train(
     env_id: str,
     algo: str,
-    randomization: str | None = None,
+    randomization: Randomization | str | None = None,
     timesteps: int | None = None,
     seed: int = 0,
     out_dir: str | Path = "runs/run",
@@ -198,17 +204,22 @@ def train(
     target_success: float | None = None,
     checkpoint_replay_buffer: bool = True,
     device: str = "cpu",
+    hyperparams_overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Train ``algo`` on ``env_id`` into ``out_dir`` and return it; resumes from its last checkpoint.
 
-    Hyper-parameters come from ``config_path`` (default ``configs/<algo>[_pixels].yml``); ``timesteps`` and
+    Hyper-parameters come from ``config_path`` (default ``configs/<algo>[_pixels].yml``) with
+    ``hyperparams_overrides`` merged on them (an experiment's ``hyperparams:``); ``timesteps`` and
     ``n_envs`` override the file. ``eval_freq`` (env steps, 0 = off) sets both evaluation and checkpoint
     period; ``target_success`` stops training once an evaluation reaches that success rate.
     """
     _check_args(algo, timesteps, seed, eval_freq, eval_episodes)
+    randomization = parse_randomization(randomization)
+    if isinstance(randomization, Spec):
+        raise ValueError("randomization: a trained run records its randomization by name; save the spec to a file")
     if n_envs is not None and n_envs < 1:
         raise ValueError(f"n_envs must be >= 1, got {n_envs}")
-    hp = load_hyperparams(algo, env_id, config_path, env_kwargs)
+    hp = load_hyperparams(algo, env_id, config_path, env_kwargs, hyperparams_overrides)
     total = timesteps if timesteps is not None else hp.n_timesteps
     if total is None:
         raise ValueError("timesteps must be given when the config has no n_timesteps")
@@ -219,8 +230,8 @@ def train(
         algo=algo,
         seed=seed,
         method=method or default_method(randomization),
-        randomization=randomization,
-        randomization_hash=randomization_hash(env_id, randomization, hp.env_kwargs),
+        randomization=randomization_text(randomization),
+        randomization_hash=randomization_hash(env_id, randomization_text(randomization), hp.env_kwargs),
         timesteps=total,
         env_kwargs=json.loads(json.dumps(hp.env_kwargs)),
         config_path=None if config_path is None else str(config_path),
@@ -251,7 +262,7 @@ def train(
     if hp.pretrain_encoder is not None and hp.goal_perception is None:
         _pretrained_encoder(model, env_id, randomization, hp, seed, out)
     # ADR ranges move with performance, so its learning curve is measured on the fixed training domain
-    eval_randomization = "train" if randomization == ADR else randomization
+    eval_randomization = Domain("train") if isinstance(randomization, ADR) else randomization
     eval_env = _eval_env(env_id, eval_randomization, hp, seed + EVAL_SEED_OFFSET, out)
     curve = LearningCurveCallback(
         out, eval_env, eval_freq, eval_episodes, seed + EVAL_SEED_OFFSET, target_success=target_success

@@ -1,7 +1,7 @@
 """Evaluation domains given as names or as a user's own spec file.
 
 A domain is a named one (``canonical``, ``train``, ``test``, ``real``, ``real:k``, ...; see
-:func:`simreal.randomization.presets.is_domain`) or the path of a randomization spec file (``my_lab.yaml``,
+:func:`simreal.randomization.selection.parse_randomization`) or the path of a randomization spec file (``my_lab.yaml``,
 ``.yml`` or ``.json``) describing a lab nobody designed the presets for. Evaluation frames of a domain are
 seeded from the experiment seed and the domain's name alone, so adding or reordering domains, or evaluating
 saved models later (``--eval-only``), gives every domain the same frames.
@@ -16,16 +16,23 @@ from pathlib import Path
 import numpy as np
 
 from simreal.data.episodes import RolloutSpec
-from simreal.randomization.presets import DOMAINS, is_domain
+from simreal.randomization import DOMAINS
+from simreal.randomization.realities import SPEC_SUFFIXES
+from simreal.randomization.selection import Domain, Randomization, SpecFile, parse_randomization
 
 __all__ = ["SPEC_SUFFIXES", "check_domains", "domain_seed", "is_spec_file", "parse_domains", "rollout_spec"]
 
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+def _selection(domain: str) -> Randomization | None:
+    try:
+        return parse_randomization(domain, "domains")
+    except ValueError:
+        return None
 
 
 def is_spec_file(domain: str) -> bool:
     """Whether ``domain`` is a spec file path rather than a named domain."""
-    return domain.endswith(SPEC_SUFFIXES) and not is_domain(domain)
+    return isinstance(_selection(domain), SpecFile)
 
 
 def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
@@ -33,10 +40,11 @@ def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
     if isinstance(domains, str) or not domains:
         raise ValueError(f"domains: expected a non-empty list of domains, got {domains!r}")
     for domain in domains:
-        if is_spec_file(domain):
+        selection = _selection(domain)
+        if isinstance(selection, SpecFile):
             if not Path(domain).is_file():
                 raise ValueError(f"domains: spec file {domain!r} does not exist")
-        elif not is_domain(domain):
+        elif not isinstance(selection, Domain):
             raise ValueError(
                 f"domains: {domain!r} is neither a named domain ({', '.join(DOMAINS)}, real:<index>) nor a spec "
                 f"file ending in {', '.join(SPEC_SUFFIXES)}"

@@ -13,8 +13,18 @@ from simreal.randomization.apply import Defaults, apply, restore
 from simreal.randomization.distributions import Choice, Constant, Distribution, LogUniform, Normal, Uniform
 from simreal.randomization.heldout import check_heldout, heldout_violations
 from simreal.randomization.params import FieldOp, Params, TextureOp
-from simreal.randomization.presets import DOMAINS, PRESETS, domain_spec, env_family, load_preset, resolve_spec
+from simreal.randomization.presets import DOMAINS, PRESETS, domain_spec, env_family, load_preset
 from simreal.randomization.sample import Sampler, sample
+from simreal.randomization.selection import (
+    ADR,
+    Domain,
+    Preset,
+    Randomization,
+    Spec,
+    SpecFile,
+    parse_randomization,
+    selection_spec,
+)
 from simreal.randomization.sensor import SensorPipeline
 from simreal.randomization.spec import (
     CameraSpec,
@@ -50,11 +60,15 @@ def make_randomized(
             f"randomization/domain: pass one of them, got randomization={randomization!r} and domain={domain!r}"
         )
     family = env_family(env)
-    spec = domain_spec(domain, family) if domain is not None else resolve_spec(randomization, family)
+    selection = parse_randomization(randomization)
+    if isinstance(selection, (Domain, ADR)):
+        raise ValueError(f"randomization: {selection!r} is not a preset, spec file or spec (a domain goes in domain=)")
+    spec = domain_spec(domain, family) if selection is None else selection_spec(selection, family)
     return DomainRandomization(env, spec, resample=resample, seed=seed_sequence)
 
 
 __all__ = [
+    "ADR",
     "DOMAINS",
     "PRESETS",
     "AdrConfig",
@@ -69,6 +83,7 @@ __all__ = [
     "Defaults",
     "DistractorSpec",
     "Distribution",
+    "Domain",
     "DomainRandomization",
     "FieldOp",
     "ImageTextureEntry",
@@ -78,11 +93,15 @@ __all__ = [
     "Params",
     "PhysicsEntry",
     "PhysicsSpec",
+    "Preset",
+    "Randomization",
     "RandomizationSpec",
     "Sampler",
     "SensorPipeline",
     "SensorSpec",
+    "Spec",
     "SpecError",
+    "SpecFile",
     "TextureEntry",
     "TextureOp",
     "Uniform",
@@ -94,7 +113,8 @@ __all__ = [
     "heldout_violations",
     "load_preset",
     "make_randomized",
-    "resolve_spec",
+    "parse_randomization",
     "restore",
     "sample",
+    "selection_spec",
 ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 
@@ -57,22 +55,3 @@ def domain_spec(domain: str, family: str) -> RandomizationSpec:
         return RandomizationSpec.load(member)
     return member_spec(load_preset("real", family), member)
 
-
-def resolve_spec(randomization: Any, family: str) -> RandomizationSpec:
-    """A spec from a preset name, a ``.yaml``/``.yml``/``.json`` path, a mapping or a spec object."""
-    if isinstance(randomization, RandomizationSpec):
-        return randomization
-    if isinstance(randomization, dict):
-        return RandomizationSpec.from_dict(randomization)
-    if isinstance(randomization, (str, os.PathLike)):
-        text = str(randomization)
-        if text in PRESETS:
-            return load_preset(text, family)
-        if text.endswith((".yaml", ".yml", ".json")):
-            if not Path(text).is_file():
-                raise ValueError(f"randomization: spec file {text!r} does not exist")
-            return RandomizationSpec.load(text)
-        raise ValueError(
-            f"randomization: expected a preset {list(PRESETS)}, a .yaml/.json path or a spec, got {text!r}"
-        )
-    raise ValueError(f"randomization: unsupported type {type(randomization).__name__}")

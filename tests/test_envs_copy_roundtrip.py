@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from gymnasium.envs.registration import EnvSpec
 
+from simreal.randomization import DOMAINS as NAMED_DOMAINS
 from simreal.randomization import AdrConfig, DomainRandomization, RandomizationSpec, Sampler, load_preset
 from simreal.randomization.presets import FAMILIES, PRESET_DIR
 from simreal.registration import ENVS
 
 IDS = tuple(ENVS)
-DOMAINS = (None, "canonical", "train", "test", "real")
+DOMAINS = (None, *NAMED_DOMAINS)
 SIZE = 64
 
 

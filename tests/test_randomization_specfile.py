@@ -2,7 +2,7 @@
 
 import pytest
 
-from simreal.randomization import RandomizationSpec, SpecError, resolve_spec
+from simreal.randomization import RandomizationSpec, SpecError, parse_randomization, selection_spec
 
 GOOD = """\
 name: demo
@@ -42,8 +42,8 @@ def test_yaml_errors_name_file_and_line(tmp_path, text, line, what):
     where = f"{path}:{line}: " if line else f"{path}: "
     with pytest.raises(SpecError, match="^" + where.replace(".", r"\.") + what):
         RandomizationSpec.load(path)
-    with pytest.raises(ValueError, match="^" + where.replace(".", r"\.")):  # the same error through resolve_spec
-        resolve_spec(str(path), "arm")
+    with pytest.raises(ValueError, match="^" + where.replace(".", r"\.")):  # the same error through the selection
+        selection_spec(parse_randomization(str(path)), "arm")
 
 
 def test_json_errors_name_file_and_line(tmp_path):
