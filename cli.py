@@ -89,7 +89,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     if args.what == "localization":
-        from simreal.data.cli import localization_main
+        from simreal.experiments.cli import localization_main
 
         sizes = {k: getattr(args, k) for k in ("n_train", "n_eval", "epochs") if getattr(args, k) is not None}
         localization_main(
@@ -98,18 +98,18 @@ def _experiment(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return 0
     if args.what == "transfer":
-        from simreal.transfer.experiment import transfer_experiment_main
+        from simreal.experiments.cli import transfer_main
 
         names = ("n_train", "n_eval", "epochs", "gan_steps")
         sizes = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-        transfer_experiment_main(
+        transfer_main(
             out=args.out or "runs/transfer", seed=args.seed, executor=args.executor, domains=args.domains,
             eval_only=args.eval_only, **sizes,
         )  # fmt: skip
         return 0
-    from simreal.agents.cli import experiment_main
+    from simreal.experiments.cli import policy_matrix_main
 
-    return experiment_main(args.what, executor=args.executor)
+    return policy_matrix_main(args.what, executor=args.executor)
 
 
 def _dataset(args: argparse.Namespace) -> int:

@@ -93,10 +93,3 @@ def report_main(runs_root: str, out: str = "report") -> int:
     from simreal.agents.report import make_report
 
     return _run(lambda: make_report(runs_root, out), "report: {path}")
-
-
-def experiment_main(config: str, executor: str = "local") -> int:
-    """``simreal experiment configs/experiments/X.yaml [--executor ray]``: prints where ``report.html`` is."""
-    from simreal.agents.experiment import run_experiment
-
-    return _run(lambda: run_experiment(config, executor), "report: {path}")

@@ -19,7 +19,7 @@ import yaml
 from stable_baselines3 import HerReplayBuffer
 from torch import nn
 
-from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor
+from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PIXEL_OBS_MODES = ("pixels", "pixels_state")

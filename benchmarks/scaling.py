@@ -29,8 +29,8 @@ from pathlib import Path
 import yaml
 
 import simreal  # noqa: F401  (registers the ids, selects the GL backend)
-from simreal.agents.experiment import CELLS, run_experiment
 from simreal.data.generate import generate_dataset
+from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import LocalExecutor
 
 CONFIGS = ("local_1", "local_2", "ray_1node", "ray_2nodes")

@@ -16,7 +16,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from simreal.data.camera import CameraModel, camera_model
+from simreal.envs.camera import CameraModel, camera_model
 
 __all__ = [
     "CORNER_SIGNS",

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import simreal  # noqa: F401  (registers the ids)
-from simreal.data.camera import camera_model
 from simreal.data.episodes import RolloutSpec, make_data_env, stream_frames
 from simreal.data.labels import box_keypoints, flat_labels, frame_labels, geom_segmentation, label_geoms, mask_bbox
 from simreal.data.reader import ShardDataset
 from simreal.data.shards import decode_sample, encode_frame, pack_labels, unpack_labels
+from simreal.envs.camera import camera_model
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "dataset_v1"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import simreal  # noqa: F401  (registers the ids)
-from simreal.data.camera import camera_model, intrinsics_matrix
 from simreal.data.labels import frame_labels, mask_bbox
+from simreal.envs.camera import camera_model, intrinsics_matrix
 
 
 def test_intrinsics_from_fovy() -> None:

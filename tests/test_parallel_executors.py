@@ -256,7 +256,7 @@ def test_ray_executor_passes_resources_retries_and_mujoco_gl(monkeypatch: pytest
 
 def test_experiment_tasks_declare_their_resources() -> None:
     from simreal.agents.evaluate import DomainTask
-    from simreal.agents.experiment import ExperimentConfig, TrainTask
+    from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask
 
     base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "methods": [{"name": "a"}], "seeds": [0]}
     assert TrainTask(ExperimentConfig.from_dict(base), None, 0, "out").resources == Resources(1, 0)
@@ -269,7 +269,7 @@ def test_experiment_tasks_declare_their_resources() -> None:
 
 def test_nothing_imports_ray_unless_asked() -> None:
     code = (
-        "import sys, simreal.cli, simreal.data.generate, simreal.agents.experiment, simreal.parallel.mirror\n"
+        "import sys, simreal.cli, simreal.data.generate, simreal.experiments.policy_matrix, simreal.parallel.mirror\n"
         "simreal.cli.build_parser()\n"
         "print('ray' in sys.modules)\n"
     )

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from simreal.agents.experiment import run_experiment
-from simreal.data.experiment_localization import localization_frames
 from simreal.data.generate import generate_dataset
+from simreal.experiments.localization import localization_frames
+from simreal.experiments.policy_matrix import run_experiment
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")

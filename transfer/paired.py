@@ -18,9 +18,9 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from simreal.data.camera import camera_model
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
+from simreal.envs.camera import camera_model
 from simreal.parallel import map_jobs
 
 __all__ = ["PairedFrames", "paired_frames"]

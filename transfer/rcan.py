@@ -3,7 +3,7 @@ the same state (:mod:`simreal.transfer.paired`) to map any randomized appearance
 real image; at deployment it maps a real frame to the canonical look a canonical-trained model expects.
 
 Loss: L1 between ``G(x_randomized)`` and ``x_canonical`` plus, with a ``task_network`` (a canonical-trained
-:class:`~simreal.data.point_detector.PointDetector`), ``lambda_task`` times the detector's heatmap cross-entropy
+:class:`~simreal.perception.detector.PointDetector`), ``lambda_task`` times the detector's heatmap cross-entropy
 against the free label (the block's pixel) on ``G(x)``: the translation must keep what the task needs, not just
 look canonical on average (the block is a few pixels of a 64 px frame, so L1 alone barely weighs it). The input
 side gets the detectors' appearance augmentation (random channel order, blur, gain, noise) on top of the scene
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.data.localization import augment_appearance, images_to_input
-from simreal.data.point_detector import STRIDE, PointDetector, heatmap_targets
+from simreal.perception.detector import STRIDE, PointDetector, heatmap_targets
+from simreal.perception.localization import augment_appearance, images_to_input
 from simreal.transfer.checkpoint import save_checkpoint
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.networks import ResnetGenerator

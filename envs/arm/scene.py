@@ -14,7 +14,7 @@ from functools import lru_cache
 import mujoco
 
 from simreal.envs.arm import names
-from simreal.envs.camera_math import look_at_xyaxes
+from simreal.envs.camera import look_at_xyaxes
 
 BLOCK_HALF_SIZE = 0.02
 FINGER_OPEN = 0.045  # metres of travel per finger

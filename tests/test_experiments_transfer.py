@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from simreal.transfer import experiment
-from simreal.transfer.experiment import METHODS, evaluate_saved_translators, gap_closed, run_transfer_experiment
+from simreal.experiments import transfer as experiment
+from simreal.experiments.transfer import METHODS, evaluate_saved_translators, gap_closed, run_transfer_experiment
 
 
 def test_gap_closed_hand_computed() -> None:

@@ -1,7 +1,7 @@
 """Goal perception as a VecEnv wrapper: frozen point detectors triangulate the goal, filtered over the episode.
 
 A pixel policy's perception need not live inside the policy. :class:`GoalPerception` runs the
-:class:`~simreal.agents.extractors.TriangulatingExtractor`'s detectors on every step's camera images (batched over
+:class:`~simreal.perception.extractors.TriangulatingExtractor`'s detectors on every step's camera images (batched over
 the envs) and replaces the images and projection matrices with one ``goal_estimate`` (metres): the running median of
 the episode's per-frame estimates. The goal is static within an episode, so the median removes single-frame
 misdetections (the gripper hiding the goal, a look-alike distractor) and sensor-noise jitter, which a stateless
@@ -18,7 +18,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from simreal.agents.extractors import TriangulatingExtractor
+from simreal.perception.extractors import TriangulatingExtractor
 
 __all__ = ["GOAL_KEY", "GoalPerception", "load_goal_perception"]
 
@@ -86,7 +86,7 @@ class GoalPerception(VecEnvWrapper):
 
 def load_goal_perception(venv: VecEnv, encoder: str | Path, settings: dict[str, int]) -> GoalPerception:
     """Wrap ``venv`` with the detectors saved in ``encoder`` (``settings``: their ``channels`` and ``layers``)."""
-    from simreal.agents.encoder_pretraining import load_encoder
+    from simreal.perception.pretraining import load_encoder
 
     extractor = TriangulatingExtractor(venv.observation_space, **settings)
     load_encoder(extractor, encoder, freeze=True)

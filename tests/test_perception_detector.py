@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.data.camera import intrinsics_matrix, pixels_to_plane
-from simreal.data.localization import LocalizationCNN, load_model, save_model
-from simreal.data.point_detector import (
+from simreal.envs.camera import intrinsics_matrix
+from simreal.perception.detector import (
     PointDetector,
     calibrate_threshold,
     decode_heatmap,
@@ -21,6 +20,8 @@ from simreal.data.point_detector import (
     sensor_defects,
     train_point_detector,
 )
+from simreal.perception.localization import LocalizationCNN, load_model, save_model
+from simreal.perception.triangulation import pixels_to_plane
 
 
 def test_decoding_a_target_heatmap_recovers_its_sub_pixel_centre() -> None:

@@ -33,7 +33,7 @@ from simreal.agents.evaluate import (
     run_domain_task,
     write_results,
 )
-from simreal.agents.hyperparams import CONFIG_DIR, read_yaml
+from simreal.agents.hyperparams import CONFIG_DIR, load_hyperparams, read_yaml
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
 from simreal.agents.spec_tools import LATENCY
@@ -75,6 +75,7 @@ class ExperimentConfig:
     eval_episodes: int = 10
     n_envs: int | None = None
     config_path: str | None = None
+    hyperparams: dict[str, Any] = field(default_factory=dict)  # merged on config_path's entry (merge_overrides)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     target_success: float | None = None
     gif_frames: int = 40
@@ -108,6 +109,8 @@ class ExperimentConfig:
         for i, m in enumerate(self.methods):
             if m.transfer is not None and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
+        if self.hyperparams:  # a bad override fails here, not in a training worker
+            load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
 
     @property
     def runs_dir(self) -> Path:
@@ -228,6 +231,7 @@ def run_train_task(task: TrainTask) -> str:
         n_envs=cfg.n_envs,
         eval_freq=cfg.eval_freq,
         env_kwargs=cfg.env_kwargs,
+        hyperparams_overrides=cfg.hyperparams or None,
         eval_episodes=cfg.eval_episodes,
         progress_bar=False,
         target_success=cfg.target_success,

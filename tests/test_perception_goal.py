@@ -12,11 +12,11 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from simreal.agents.evaluate import evaluate
-from simreal.agents.extractors import TriangulatingExtractor
 from simreal.agents.hyperparams import load_hyperparams
-from simreal.agents.perception import GOAL_KEY, GoalPerception
 from simreal.agents.results import load_results
 from simreal.agents.train import ENCODER, train
+from simreal.perception.extractors import TriangulatingExtractor
+from simreal.perception.goal_perception import GOAL_KEY, GoalPerception
 
 REACH = "simreal/Reach-v0"
 ENV_KWARGS = {"obs_mode": "pixels_state", "cameras": ["top", "side"], "image_size": 16, "camera_projections": True}

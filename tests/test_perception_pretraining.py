@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.agents.encoder_pretraining import (
+from simreal.agents.hyperparams import load_hyperparams
+from simreal.agents.train import ENCODER, train
+from simreal.envs.oracles import oracle_for
+from simreal.perception.extractors import KeypointExtractor
+from simreal.perception.pretraining import (
     collect_labelled_frames,
     load_encoder,
     pretrain_encoder,
     save_encoder,
     training_frames,
 )
-from simreal.agents.extractors import KeypointExtractor
-from simreal.agents.hyperparams import load_hyperparams
-from simreal.agents.train import ENCODER, train
-from simreal.envs.oracles import oracle_for
 
 REACH = "simreal/Reach-v0"
 
@@ -118,12 +118,15 @@ def test_train_pretrains_once_and_freezes_the_encoder(
 
 
 def test_training_frames_add_clean_frames_only_to_randomized_runs() -> None:
-    kwargs = {"obs_mode": "pixels_state", "cameras": ("front", "side"), "image_size": 16}
-    images, targets = training_frames(REACH, "train", kwargs, 8, seed=5)
+    def make(domain: str | None) -> gym.Env:
+        return gym.make(REACH, **({"domain": domain} if domain else {}), obs_mode="pixels_state",
+                        cameras=("front", "side"), image_size=16)  # fmt: skip
+
+    images, targets = training_frames(make, oracle_for(REACH), "train", 8, seed=5)
     assert images["front"].shape == (8, 16, 16, 3) and targets.shape == (8, 3)
     clean_images, clean_targets = collect_labelled_frames(_reach_env(), oracle_for(REACH), 2, seed=6)
     np.testing.assert_array_equal(images["side"][6:], clean_images["side"])  # the last quarter is canonical
     np.testing.assert_array_equal(targets[6:], clean_targets)
-    canonical_images, _ = training_frames(REACH, "canonical", kwargs, 8, seed=5)
+    canonical_images, _ = training_frames(make, oracle_for(REACH), "canonical", 8, seed=5)
     plain, _ = collect_labelled_frames(_reach_env(), oracle_for(REACH), 8, seed=5)
     np.testing.assert_array_equal(canonical_images["front"], plain["front"])

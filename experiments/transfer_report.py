@@ -1,4 +1,4 @@
-"""Tables and the plot of the transfer experiment (:mod:`simreal.transfer.experiment`)."""
+"""Tables and the plot of the transfer experiment (:mod:`simreal.experiments.transfer`)."""
 
 from __future__ import annotations
 

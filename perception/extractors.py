@@ -17,10 +17,11 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from simreal.data.localization import SpatialSoftArgmax, keypoint_convs
-from simreal.data.point_detector import PointDetector, decode_heatmap
+from simreal.perception.detector import PointDetector, decode_heatmap
+from simreal.perception.localization import SpatialSoftArgmax, keypoint_convs
+from simreal.perception.triangulation import triangulate
 
-__all__ = ["KeypointExtractor", "TriangulatingExtractor", "channels_first", "triangulate"]
+__all__ = ["KeypointExtractor", "TriangulatingExtractor", "channels_first"]
 
 
 def channels_first(images: np.ndarray) -> torch.Tensor:
@@ -46,7 +47,7 @@ class KeypointExtractor(BaseFeaturesExtractor):
 
     With ``targets = 0`` the features are the keypoints (``cameras * 2 * keypoints``) plus the state entries.
     With ``targets = T`` a linear head maps the keypoints to ``T`` standardised object coordinates (trained by
-    :func:`~simreal.agents.encoder_pretraining.pretrain_encoder`; :meth:`estimate` gives metres), and the
+    :func:`~simreal.perception.pretraining.pretrain_encoder`; :meth:`estimate` gives metres), and the
     features are those plus the state: the policy sees an estimated goal where a state policy sees the true one.
     """
 
@@ -92,8 +93,8 @@ class KeypointExtractor(BaseFeaturesExtractor):
 class TriangulatingExtractor(BaseFeaturesExtractor):
     """The goal triangulated from calibrated cameras, plus the state: a pixel policy's modular perception.
 
-    One :class:`~simreal.data.point_detector.PointDetector` per camera finds the object's pixel (pre-trained on
-    labelled frames by :func:`~simreal.agents.encoder_pretraining.pretrain_detectors`, then frozen); the cameras'
+    One :class:`~simreal.perception.detector.PointDetector` per camera finds the object's pixel (pre-trained on
+    labelled frames by :func:`~simreal.perception.pretraining.pretrain_detectors`, then frozen); the cameras'
     ``<key>_projection`` matrices (``camera_projections=True``: the calibration a real camera comes with)
     triangulate the pixels into a world position in metres (linear least squares, Hartley & Zisserman 12.2). A
     camera mounted off its nominal pose moves the pixels and the matrices together, so the estimate does not
@@ -154,16 +155,3 @@ class TriangulatingExtractor(BaseFeaturesExtractor):
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         others = [observations[k].flatten(1) for k in self._other_keys]
         return torch.cat([self.estimate(observations) / self.position_unit, *others], dim=1)
-
-
-def triangulate(pixels: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
-    """World points ``(N, 3)`` from pixels ``(N, C, 2)`` in ``C >= 2`` cameras with projections ``(N, C, 3, 4)``:
-    the least-squares solution of ``u P3 - P1 = 0``, ``v P3 - P2 = 0`` with the point's last coordinate 1."""
-    rows = torch.cat(
-        [
-            pixels[..., :1] * projections[:, :, 2] - projections[:, :, 0],
-            pixels[..., 1:] * projections[:, :, 2] - projections[:, :, 1],
-        ],
-        dim=1,
-    )  # (N, 2C, 4)
-    return torch.linalg.lstsq(rows[..., :3], -rows[..., 3:]).solution[..., 0]

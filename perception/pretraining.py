@@ -2,7 +2,7 @@
 
 Every simulated frame comes with its labels for free, so a pixel policy need not discover "where is the goal"
 from reward alone: frames of the training env (same randomization, cameras and image size as the policy will
-see) are collected under a noisy oracle, and the :class:`~simreal.agents.extractors.KeypointExtractor` trunks
+see) are collected under a noisy oracle, and the :class:`~simreal.perception.extractors.KeypointExtractor` trunks
 learn to regress the task's object positions (goal, block) with a linear head. PPO then trains the policy head on
 the frozen encoder's output (the estimated positions when the extractor has ``targets``) plus proprioception.
 This is the modular recipe of Tobin et al. (2017) and Levine et al. (2016) in one policy: the encoder is trained
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.agents.extractors import KeypointExtractor, TriangulatingExtractor, channels_first
 from simreal.atomic import atomic_write
-from simreal.data.point_detector import train_point_detector
 from simreal.envs.config import check_int_range
+from simreal.perception.detector import train_point_detector
+from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor, channels_first
 
 __all__ = [
     "CANONICAL_FRACTION",
@@ -78,22 +78,24 @@ def collect_labelled_frames(
 
 
 def training_frames(
-    env_id: str, randomization: str | None, env_kwargs: dict[str, Any], n: int, seed: int
+    make_env: Callable[[str | None], gym.Env],
+    oracle: Callable[[Any], np.ndarray],
+    randomization: str | None,
+    n: int,
+    seed: int,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Labelled frames for pre-training a run's encoder: ``n`` frames of its training domain, of which
-    ``CANONICAL_FRACTION`` are clean when the run is randomized (the curriculum that got the localization CNN off its
-    mean-prediction plateau). Frames of the two parts are seeded by ``seed`` and ``seed + 1``."""
-    from simreal.agents.env_factory import make_env
-    from simreal.envs.oracles import oracle_for
-
+    """Labelled frames for pre-training a run's encoder: ``n`` frames of its training domain (``make_env(domain)``
+    builds the run's env for a domain, ``oracle`` drives it), of which ``CANONICAL_FRACTION`` are clean when the run
+    is randomized (the curriculum that got the localization CNN off its mean-prediction plateau). Frames of the two
+    parts are seeded by ``seed`` and ``seed + 1``."""
     randomized = randomization not in (None, "none", "canonical")
     clean = round(CANONICAL_FRACTION * n) if randomized else 0
     parts = []
     for domain, count, offset in ((randomization, n - clean, 0), (None, clean, 1)):
         if count:
-            env = make_env(env_id, domain, **env_kwargs)
+            env = make_env(domain)
             try:
-                parts.append(collect_labelled_frames(env, oracle_for(env_id), count, seed + offset))
+                parts.append(collect_labelled_frames(env, oracle, count, seed + offset))
             finally:
                 env.close()
     images = {k: np.concatenate([part[0][k] for part in parts]) for k in parts[0][0]}

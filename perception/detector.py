@@ -6,7 +6,7 @@ that is mounted a few centimetres or degrees off (or zooms differently) moves it
 Deployed pose estimators therefore predict 2D keypoints and lift them with the calibrated camera (e.g. DOPE,
 Tremblay et al. 2018). ``PointDetector`` predicts a heatmap of the object centre's projected pixel (a free label in
 simulation), decoded to sub-pixel precision; the camera's intrinsics and extrinsics then lift that pixel onto a
-known plane (:func:`~simreal.data.camera.pixels_to_plane`) or triangulate it from several cameras.
+known plane (:func:`~simreal.perception.triangulation.pixels_to_plane`) or triangulate it from several cameras.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.data.localization import augment_appearance, images_to_input, random_shift, run_epochs
+from simreal.perception.localization import augment_appearance, images_to_input, random_shift, run_epochs
 
 __all__ = [
     "PointDetector",
@@ -209,9 +209,9 @@ def train_point_detector(
 ) -> PointDetector:
     """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
     centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
-    learning rate, :func:`~simreal.data.localization.augment_appearance` (``shuffle_channels``) and shifts of up to
-    ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that fraction
-    of the augmented images also gets :func:`paste_hard_negatives`, and ``defects`` of them
+    learning rate, :func:`~simreal.perception.localization.augment_appearance` (``shuffle_channels``) and shifts of
+    up to ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that
+    fraction of the augmented images also gets :func:`paste_hard_negatives`, and ``defects`` of them
     :func:`sensor_defects`. ``on_epoch(epoch, mean_loss)`` reports
     progress; seeded by ``seed``."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:

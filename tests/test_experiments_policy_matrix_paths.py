@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simreal.agents.experiment import PACKAGE_ROOT, ExperimentConfig
+from simreal.experiments.policy_matrix import PACKAGE_ROOT, ExperimentConfig
 from simreal.randomization.presets import PRESET_DIR
 
 BUNDLED = PACKAGE_ROOT / "configs" / "experiments"

@@ -1,7 +1,7 @@
 """``simreal experiment transfer``: how much of the sim-to-real localization gap does image translation close, on
 every reality proxy, and does it ever destroy the task?
 
-The task model is a :class:`~simreal.data.point_detector.PointDetector` trained on ``canonical`` Push-v0 frames
+The task model is a :class:`~simreal.perception.detector.PointDetector` trained on ``canonical`` Push-v0 frames
 (camera ``front``) whose pixel the frame's calibrated camera lifts to the table (the localization experiment's
 detector pipeline): translation has to fix appearance only, geometry is the calibration's job. On each evaluation
 domain (default ``test`` and the reality family ``real:0`` .. ``real:4``; names or spec files) it is evaluated on
@@ -43,7 +43,8 @@ from torch import nn
 
 from simreal.atomic import atomic_write_bytes
 from simreal.data.eval_domains import check_domains, domain_seed
-from simreal.data.experiment_localization import (
+from simreal.envs.config import check_int_range
+from simreal.experiments.localization import (
     CAMERA,
     ENV_ID,
     MISS_RATE,
@@ -52,12 +53,11 @@ from simreal.data.experiment_localization import (
     LocalizationFrames,
     localization_frames,
 )
-from simreal.data.localization import load_model, localization_errors_cm, save_model
-from simreal.data.point_detector import PointDetector, calibrate_threshold, detect, train_point_detector
-from simreal.envs.config import check_int_range
+from simreal.experiments.transfer_report import plot_gap, summary_markdown, summary_table
+from simreal.perception.detector import PointDetector, calibrate_threshold, detect, train_point_detector
+from simreal.perception.localization import load_model, localization_errors_cm, save_model
 from simreal.randomization.realities import reality_domains
 from simreal.transfer.config import CycleGANConfig
-from simreal.transfer.experiment_report import plot_gap, summary_markdown, summary_table
 from simreal.transfer.guard import content_survival, disc_masks
 from simreal.transfer.paired import paired_frames
 from simreal.transfer.rcan import train_rcan
@@ -71,7 +71,6 @@ __all__ = [
     "gap_closed",
     "run_transfer_experiment",
     "summary_table",
-    "transfer_experiment_main",
 ]
 
 METHODS = ("no_adaptation", "cyclegan", "semantic_cyclegan", "rcan")
@@ -413,33 +412,4 @@ def evaluate_saved_translators(
     out = Path(out_dir) if out_dir is not None else folder / "eval"
     out.mkdir(parents=True, exist_ok=True)
     _write(out, results)
-    return results
-
-
-def transfer_experiment_main(
-    out: str,
-    n_train: int = 3000,
-    n_eval: int = 400,
-    epochs: int = 6,
-    gan_steps: int = 1000,
-    seed: int = 0,
-    executor: str = "local",
-    domains: str | None = None,
-    eval_only: str | None = None,
-) -> dict:
-    """CLI entry of ``simreal experiment transfer``: run (or ``eval_only``: evaluate a models folder) on
-    ``domains`` (comma-separated names or spec files), print the summary table and the output folder."""
-    from simreal.data.eval_domains import parse_domains
-
-    chosen = parse_domains(domains) if domains else DOMAINS
-    torch.set_num_threads(1)  # measured: 2 threads on a shared 2-core CPU stall CycleGAN steps 25x
-    if eval_only:
-        results = evaluate_saved_translators(eval_only, chosen, n_eval, seed, out_dir=out, executor=executor)
-    else:
-        results = run_transfer_experiment(
-            out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed, executor=executor,
-            domains=chosen, progress=True,
-        )  # fmt: skip
-    print(summary_table(results))
-    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s; results: {Path(out) / 'results.json'}")
     return results

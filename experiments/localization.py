@@ -3,9 +3,9 @@
 Two pipelines estimate the block's table (x, y) from one reset frame of the ``front`` camera, each trained once on
 the randomized ``train`` domain (plus a quarter of clean frames) and once on ``canonical`` frames:
 
-- ``regression`` (Tobin et al.'s protocol): a :class:`~simreal.data.localization.LocalizationCNN` maps the image
+- ``regression`` (Tobin et al.'s protocol): a :class:`~simreal.perception.localization.LocalizationCNN` maps the image
   straight to table coordinates, knowing nothing of the camera;
-- ``detector``: a :class:`~simreal.data.point_detector.PointDetector` finds the block centre's pixel and the frame's
+- ``detector``: a :class:`~simreal.perception.detector.PointDetector` finds the block centre's pixel and the frame's
   calibrated camera (intrinsics and extrinsics, as a real camera's calibration gives them) lifts it to the table.
 
 All are evaluated on fresh frames of every domain (default: ``canonical``, ``test`` and the reality family's members
@@ -17,8 +17,8 @@ to ``results.json`` and ``errors.png``. Models are saved with ``models.json`` (f
 Gross failures (the detector picking another object) are what a deployed localizer cannot afford, so the detectors
 train against hard negatives: the ``train`` preset's clutter includes boxes (the target's shape) of any colour (the
 target's colour among them) crowded around the block's range, and training images get pasted rectangles of the
-block's own colour and occluders (:func:`~simreal.data.point_detector.paste_hard_negatives`). Each detector also
-scores its confidence (:func:`~simreal.data.point_detector.heatmap_confidence`) and answers "not found" below a
+block's own colour and occluders (:func:`~simreal.perception.detector.paste_hard_negatives`). Each detector also
+scores its confidence (:func:`~simreal.perception.detector.heatmap_confidence`) and answers "not found" below a
 threshold calibrated on its own training domain. The held-out domains move the camera (position, orientation and a
 field of view outside the training range), so the results also hold ``nominal_camera_floor``: the error of a
 *perfect* detector read through the nominal camera, which bounds what camera-agnostic regression can do without
@@ -43,10 +43,15 @@ from typing import Any
 import numpy as np
 
 from simreal.atomic import atomic_write, atomic_write_bytes
-from simreal.data.camera import camera_model, pixels_to_plane
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import check_domains, domain_seed, rollout_spec
-from simreal.data.localization import (
+from simreal.envs.arm.scene import BLOCK_HALF_SIZE
+from simreal.envs.camera import camera_model
+from simreal.envs.config import check_int_range
+from simreal.experiments.localization_report import TARGETS, format_table, over_proxies, targets_met
+from simreal.parallel import map_jobs
+from simreal.perception.detector import PointDetector, calibrate_threshold, detect, train_point_detector
+from simreal.perception.localization import (
     LocalizationCNN,
     load_model,
     localization_errors_cm,
@@ -54,11 +59,7 @@ from simreal.data.localization import (
     save_model,
     train_localization,
 )
-from simreal.data.localization_report import TARGETS, format_table, over_proxies, targets_met
-from simreal.data.point_detector import PointDetector, calibrate_threshold, detect, train_point_detector
-from simreal.envs.arm.scene import BLOCK_HALF_SIZE
-from simreal.envs.config import check_int_range
-from simreal.parallel import map_jobs
+from simreal.perception.triangulation import pixels_to_plane
 from simreal.randomization.realities import reality_domains
 
 __all__ = [
@@ -97,7 +98,7 @@ class LocalizationFrames:
 
     images: np.ndarray  # uint8 (N, S, S, 3)
     positions: np.ndarray  # (N, 2) the block's table (x, y), metres
-    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (u, v) (see simreal.data.camera)
+    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (u, v) (see simreal.envs.camera)
     intrinsics: np.ndarray  # (N, 3, 3)
     world_to_camera: np.ndarray  # (N, 4, 4)
 
@@ -328,13 +329,13 @@ def run_localization_experiment(
 
     Every model of a pipeline gets the same budget (``epochs`` for regression, ``detector_epochs`` for the
     detector) and the same image-space augmentation (``augment``, see
-    :func:`~simreal.data.localization.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
-    rectangles, :func:`~simreal.data.point_detector.paste_hard_negatives`, and ``DEFECTS`` of them dim, flat light and
-    dead pixels, :func:`~simreal.data.point_detector.sensor_defects`), so they differ only in the scene
+    :func:`~simreal.perception.localization.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
+    rectangles, :func:`~simreal.perception.detector.paste_hard_negatives`, and ``DEFECTS`` of them dim, flat light and
+    dead pixels, :func:`~simreal.perception.detector.sensor_defects`), so they differ only in the scene
     randomization. The randomized models' ``n_train`` frames include ``canonical_fraction`` clean ones (a
     curriculum: measured, from only randomized frames the regression net often sat at the mean prediction for the
     whole budget). Each detector's "not found" threshold is calibrated on ``N_VALIDATION`` fresh frames of its own
-    training domain (:func:`~simreal.data.point_detector.calibrate_threshold`, ``MISS_RATE``); no evaluation
+    training domain (:func:`~simreal.perception.detector.calibrate_threshold`, ``MISS_RATE``); no evaluation
     domain is used for it.
     """
     if not 0.0 <= canonical_fraction < 1.0:

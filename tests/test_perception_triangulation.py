@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.agents.encoder_pretraining import collect_labelled_frames, pretrain_detectors
-from simreal.agents.extractors import TriangulatingExtractor, triangulate
 from simreal.agents.train import ENCODER, train
-from simreal.data.camera import camera_model
+from simreal.envs.camera import camera_model
 from simreal.envs.oracles import oracle_for
+from simreal.perception.extractors import TriangulatingExtractor
+from simreal.perception.pretraining import collect_labelled_frames, pretrain_detectors
+from simreal.perception.triangulation import triangulate
 
 REACH = "simreal/Reach-v0"
 

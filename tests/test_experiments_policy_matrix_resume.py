@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from simreal.agents.experiment import CELLS, run_experiment
+from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import storage
 
 
