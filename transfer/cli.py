@@ -1,4 +1,5 @@
-"""Command-line entry for ``simreal transfer train`` (wired into the ``simreal`` console script by the lead)."""
+"""``simreal transfer train``: collect frames of both sides (a simreal env and domain, or a folder or video of real
+images) and train a CycleGAN from sim to real; :mod:`simreal.cli` parses the arguments and calls :func:`train_main`."""
 
 from __future__ import annotations
 
