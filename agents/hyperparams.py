@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import stable_baselines3
 import yaml
 from stable_baselines3 import HerReplayBuffer
+from stable_baselines3.common.vec_env import VecNormalize
 from torch import nn
 
 from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor
@@ -196,12 +199,111 @@ def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
     return dict(data[env_id])
 
 
+ZOO_KEYS = ("policy", "n_timesteps", "n_envs", "normalize", "frame_stack", "env_wrapper")  # rl-zoo3 reads these
+SIMREAL_KEYS = {"pretrain_encoder": ("frames", "epochs"), "goal_perception": ("channels", "layers")}
+SET_BY_TRAIN = ("self", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
+
+
+def _init_params(cls: Any, skip: tuple[str, ...] = ()) -> set[str]:
+    params = set(inspect.signature(cls.__init__).parameters) if isinstance(cls, type) else set()
+    return params - {"self", "args", "kwargs", *skip}
+
+
+def _allowed_keys(algo: str, key: str | None, merged: dict[str, Any]) -> set[str]:
+    """Keys an override may add where the base has none: top level (``key`` None) or inside ``key``'s mapping."""
+    algo_cls = getattr(stable_baselines3, algo.split("_")[0].upper(), None)  # rl-zoo3's name: ppo, sac, sac_her
+    if key is None:
+        return {*ZOO_KEYS, *SIMREAL_KEYS, *_init_params(algo_cls, SET_BY_TRAIN)}
+    if key == "policy_kwargs":
+        policy = getattr(algo_cls, "policy_aliases", {}).get(merged.get("policy"))
+        return _init_params(policy, ("observation_space", "action_space", "lr_schedule"))
+    if key == "normalize":
+        return _init_params(VecNormalize, ("venv", "training"))
+    if key == "replay_buffer_kwargs":
+        buffer = _NAMES.get(str(merged.get("replay_buffer_class")))
+        return _init_params(buffer, ("buffer_size", "observation_space", "action_space", "env", "device", "n_envs"))
+    return set(SIMREAL_KEYS.get(key, ()))
+
+
+def to_python_literal(value: Any) -> str:
+    """The inverse of :func:`parse_python_literal` (rl-zoo3's ``"dict(...)"`` strings), for merged entries."""
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and k.isidentifier() for k in value):
+            return "dict(" + ", ".join(f"{k}={to_python_literal(v)}" for k, v in value.items()) + ")"
+        return "{" + ", ".join(f"{to_python_literal(k)}: {to_python_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        items = [to_python_literal(v) for v in value]
+        return f"[{', '.join(items)}]" if isinstance(value, list) else f"({', '.join(items)}{',' * (len(items) == 1)})"
+    if isinstance(value, type):
+        if getattr(nn, value.__name__, None) is value:
+            return f"nn.{value.__name__}"
+        if _NAMES.get(value.__name__) is value:
+            return value.__name__
+    if value is None or isinstance(value, bool | int | float | str):
+        return repr(value)
+    raise ValueError(f"cannot write {value!r} as an rl-zoo3 literal")
+
+
+_DELETE = object()
+
+
+def _merge(base: Any, value: Any, where: str, allowed: set[str]) -> Any:
+    """RFC 7386 merge patch: a mapping merges into a mapping (also one written as a ``"dict(...)"`` string, which
+    stays a string), ``null`` deletes, anything else replaces. A key neither in the base nor in ``allowed`` raises."""
+    if value is None:
+        return _DELETE
+    if not isinstance(value, dict):
+        return value
+    as_string = isinstance(base, str) and base.strip().startswith("dict(")
+    base_map = parse_python_literal(base, where) if as_string else base
+    merged = dict(base_map) if isinstance(base_map, dict) else {}  # a scalar or list is replaced by the mapping
+    for key, item in value.items():
+        if key not in merged and key not in allowed:
+            raise ValueError(f"{where}.{key}: unknown key; allowed: {sorted({*merged, *allowed})}")
+        result = _merge(merged.get(key, _DELETE), item, f"{where}.{key}", set())
+        if result is _DELETE:
+            merged.pop(key, None)
+        else:
+            merged[key] = result
+    return to_python_literal(merged) if as_string else merged
+
+
+def merge_overrides(entry: dict[str, Any], overrides: dict[str, Any], algo: str) -> dict[str, Any]:
+    """The rl-zoo3 ``entry`` with an experiment's ``hyperparams:`` merged on it (MuJoCo Playground's
+    ``config_overrides``): see :func:`_merge`. Unknown keys raise ``ValueError`` naming ``hyperparams.<key>``;
+    ``env_kwargs`` belong to the experiment, not to its overrides."""
+    if not isinstance(overrides, dict):
+        raise ValueError(f"hyperparams must be a mapping of settings, got {type(overrides).__name__}")
+    if "env_kwargs" in overrides:
+        raise ValueError("hyperparams.env_kwargs: set environment options in the experiment's env_kwargs")
+    merged = dict(entry)
+    if "policy" in overrides:  # the policy class decides which policy_kwargs exist
+        merged["policy"] = overrides["policy"]
+    allowed = _allowed_keys(algo, None, merged)
+    for key, value in overrides.items():
+        if key not in entry and key not in allowed:
+            raise ValueError(f"hyperparams.{key}: unknown key; allowed: {sorted({*entry, *allowed} - {'env_kwargs'})}")
+        result = _merge(entry.get(key, _DELETE), value, f"hyperparams.{key}", _allowed_keys(algo, key, merged))
+        if result is _DELETE:
+            merged.pop(key, None)
+        else:
+            merged[key] = result
+    return merged
+
+
 def load_hyperparams(
-    algo: str, env_id: str, config_path: str | Path | None = None, env_kwargs: dict[str, Any] | None = None
+    algo: str,
+    env_id: str,
+    config_path: str | Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Hyperparams:
-    """Read and resolve the rl-zoo3 entry for ``env_id``; explicit ``env_kwargs`` override the file's."""
+    """Read and resolve the rl-zoo3 entry for ``env_id``, with ``overrides`` merged on it (:func:`merge_overrides`);
+    explicit ``env_kwargs`` override the file's."""
     path = Path(config_path) if config_path is not None else default_config_path(algo, env_kwargs)
     entry = _read_entry(path, env_id)
+    if overrides:
+        entry = merge_overrides(entry, overrides, algo)
     where = f"{path}[{env_id}]"
     bad = sorted(set(entry) & set(UNSUPPORTED_KEYS))
     if bad:

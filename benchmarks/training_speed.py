@@ -17,10 +17,12 @@ import argparse
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+import yaml
 
 from simreal.agents.results import load_curve
 from simreal.agents.train import train
@@ -33,6 +35,8 @@ class Case:
     config: str
     max_steps: int
     eval_freq: int
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)  # merged on config's entry, as an experiment's
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def run_case(case: Case, seed: int, root: Path, target: float, eval_episodes: in
     train(
         "simreal/Reach-v0", case.algo, None, case.max_steps, seed, out, config_path=case.config,
         eval_freq=case.eval_freq, eval_episodes=eval_episodes, resume=False, progress_bar=False,
-        target_success=target,
+        target_success=target, env_kwargs=case.env_kwargs or None, hyperparams_overrides=case.hyperparams or None,
     )  # fmt: skip
     total = time.perf_counter() - start
     curve = load_curve(out)
@@ -88,8 +92,11 @@ def main() -> None:
     if not args.skip_pixels:
         if not args.skip_pixels_cnn:
             cases.append(Case("pixels_ppo", "ppo", "configs/ppo_pixels.yml", args.pixels_max_steps, 16384))
-        perception = "configs/ppo_pixels_goal_perception.yml"
-        cases.append(Case("pixels_goal_perception", "ppo", perception, args.perception_max_steps, 8192))
+        exp = yaml.safe_load(Path("configs/experiments/reach_pixels.yaml").read_text())  # its perception set-up
+        cases.append(
+            Case("pixels_goal_perception", "ppo", exp["config_path"], args.perception_max_steps, 8192,
+                 exp["env_kwargs"], exp["hyperparams"])
+        )  # fmt: skip
     medians: dict[str, float | None] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
