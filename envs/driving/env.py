@@ -29,11 +29,96 @@ def _wrap(angle: float) -> float:
 
 
 class LaneFollowEnv(MujocoEnv):
-    """Lane following from an onboard camera (or privileged state) on seeded procedural tracks.
+    """Lane following from an onboard camera (or privileged state) on seeded procedural tracks
+    (``simreal/LaneFollow-v0``).
 
-    State observation (float32, physical units): ``[lateral offset (m, left > 0), heading error (rad),
-    curvature (1/m) at LOOKAHEAD metres ahead ..., forward speed (m/s)]``; in ``pixels_state`` mode the state
-    part is ``[forward speed, steering angle (rad)]``.
+    ## Description
+    A kart-sized car (about 1 m, 13 kg; steered front wheels, torque-driven rear wheels, tyre contacts) on a closed
+    3 m wide road drawn from a seeded family of tracks (radius 14-20 m, bends down to 5 m radius), optionally with
+    traffic cones near the road edges. Each reset draws a track and writes it into the one compiled model.
+
+    ## Action Space
+    ``Box(-1, 1, (2,), float32)``; out-of-range values are clipped, NaN/inf raise ``ValueError``. One step lasts 10
+    physics steps of 5 ms (0.05 s, 20 Hz).
+
+    | Num | Action | Min | Max | Unit |
+    |-----|--------|-----|-----|------|
+    | 0 | steering, positive left (bicycle-model angle, Ackermann per wheel) | -1 | 1 | 0.45 rad |
+    | 1 | throttle (positive) or brake / reverse (negative) torque on each rear wheel | -1 | 1 | 3 N m |
+
+    ## Observation Space
+    ### obs_mode="state"
+    ``Box(-inf, inf, (8,), float32)``:
+
+    | Num | Observation | Unit |
+    |-----|-------------|------|
+    | 0 | lateral offset from the centre line, left positive | m |
+    | 1 | heading error: car yaw minus the track heading, wrapped to [-pi, pi) | rad |
+    | 2-6 | centre-line curvature 0, 2.5, 5, 7.5 and 10 m ahead (``LOOKAHEAD``), left turns positive | 1/m |
+    | 7 | forward speed | m/s |
+
+    ### obs_mode="pixels_state"
+    ``Dict``: the image(s) as for ``pixels`` (key ``pixels`` for one camera, else the camera names); with
+    ``camera_projections`` each camera's 3x4 projection matrix under ``<key>_projection``; and ``state``,
+    ``Box(-inf, inf, (2,), float32)``:
+
+    | Num | Observation | Unit |
+    |-----|-------------|------|
+    | 0 | forward speed | m/s |
+    | 1 | steering angle (mean of the front wheels) | rad |
+
+    ### obs_mode="pixels"
+    ``Box(0, 255, (image_size, image_size, 3), uint8)``: the RGB image of ``cameras`` (default ``onboard``, on the
+    bonnet looking ahead; ``chase`` follows behind); with several cameras a ``Dict`` keyed by camera name.
+
+    ## Rewards
+    The reward is the sum of the named terms, each echoed in ``info`` as ``reward_<name>``:
+
+    - ``reward_progress``: ``progress_weight * ds``, ``ds`` the metres gained along the centre line this step.
+    - ``reward_offset``: ``-offset_weight * (offset / 1.5)**2``, the lateral offset over the road's half width.
+    - ``reward_jerk``: ``-jerk_weight * |a_t - a_(t-1)|**2``, the squared change of the action.
+
+    ``info`` also has ``is_success``, ``progress`` (m), ``distance_to_target`` (m), ``lateral_offset`` (m),
+    ``heading_error`` (rad), ``speed`` (m/s), ``off_road``, ``flipped``, ``collision``, ``track_seed`` and
+    ``track_length`` (m).
+
+    ## Starting State
+    The track is ``track_seed``, or drawn from ``track_split``'s seeds (the first ``num_tracks`` of them when set);
+    the car starts at a uniformly drawn point of the centre line, offset U(-0.3, 0.3) m sideways and turned
+    U(-0.1, 0.1) rad; ``obstacles`` cones stand 0.5-0.8 half-widths from the centre on random sides, none in the
+    first 15 m ahead.
+
+    ## Episode End
+    ### Termination
+    On success (``progress`` reaches ``target_distance``, default one lap), or when the car leaves the road
+    (``|offset| > 1.5`` m), flips (its up axis more than 60 degrees from vertical) or hits a cone.
+
+    ### Truncation
+    After 1000 steps (the ``TimeLimit`` of the registered id), or at once when MuJoCo reports an unstable state: the
+    step is rolled back and ``info["physics_error"]`` says why.
+
+    ## Arguments
+    ``gym.make(id, **kwargs)``; unknown names or out-of-range values raise ``ValueError`` naming the argument.
+    ``randomization=``, ``domain=`` and ``resample=`` wrap the env in domain randomization
+    (:func:`simreal.registration.make_env`); ``domain="test"`` or ``"real"`` also sets ``track_split="test"``.
+
+    | Argument | Type | Default | Description |
+    |----------|------|---------|-------------|
+    | ``obs_mode`` | str | ``"state"`` | ``"state"``, ``"pixels"`` or ``"pixels_state"`` (see Observation Space) |
+    | ``image_size`` | int | ``64`` | side of observation images, px, in [8, 512] |
+    | ``cameras`` | tuple of str | ``()`` | pixel observation cameras (``onboard``, ``chase``); empty: ``onboard`` |
+    | ``render_mode`` | str or None | ``None`` | ``"rgb_array"`` or ``"depth_array"``: ``env.render()`` of ``chase`` |
+    | ``render_quality`` | str | ``"high"`` | rendering preset of ``env.render()``; observations always use ``"fast"`` |
+    | ``render_size`` | int | ``256`` | side of ``env.render()`` frames, px, in [8, 512] |
+    | ``camera_projections`` | bool | ``False`` | ``pixels_state`` only: add each camera's projection matrix |
+    | ``track_seed`` | int or None | ``None`` | one fixed track; ``None`` draws one per reset |
+    | ``track_split`` | str | ``"train"`` | ``"train"`` or ``"test"`` (held-out) track seeds |
+    | ``num_tracks`` | int or None | ``None`` | use only the split's first N seeds (Procgen's ``num_levels``) |
+    | ``obstacles`` | int | ``0`` | traffic cones per track, in [0, 8] |
+    | ``target_distance`` | float or None | ``None`` | metres to success, in [1, 10000]; ``None``: one lap |
+    | ``progress_weight`` | float | ``1.0`` | weight of ``reward_progress``, in [0, 1000] |
+    | ``offset_weight`` | float | ``0.1`` | weight of ``reward_offset``, in [0, 1000] |
+    | ``jerk_weight`` | float | ``0.02`` | weight of ``reward_jerk``, in [0, 1000] |
     """
 
     default_camera: ClassVar[str] = "onboard"
