@@ -11,8 +11,17 @@ import numpy as np
 from simreal.randomization.adr import AdrConfig, AdrParam, AdrWrapper, AutomaticDomainRandomization
 from simreal.randomization.apply import Defaults, apply, restore
 from simreal.randomization.distributions import Choice, Constant, Distribution, LogUniform, Normal, Uniform
+from simreal.randomization.factors.camera import CameraSpec
+from simreal.randomization.factors.colors import ColorEntry
+from simreal.randomization.factors.control import ControlSpec
+from simreal.randomization.factors.distractors import DistractorSpec
+from simreal.randomization.factors.image_textures import ImageTextureEntry
+from simreal.randomization.factors.lights import LightSpec
+from simreal.randomization.factors.physics import PhysicsEntry
+from simreal.randomization.factors.sensor import SensorSpec
+from simreal.randomization.factors.textures import TextureEntry
 from simreal.randomization.heldout import check_heldout, heldout_violations
-from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.params import FieldOp, Op, Params, TextureOp
 from simreal.randomization.presets import DOMAINS, PRESETS, domain_spec, env_family, load_preset
 from simreal.randomization.sample import Sampler, sample
 from simreal.randomization.selection import (
@@ -26,21 +35,8 @@ from simreal.randomization.selection import (
     selection_spec,
 )
 from simreal.randomization.sensor import SensorPipeline
-from simreal.randomization.spec import (
-    CameraSpec,
-    ColorEntry,
-    ControlSpec,
-    DistractorSpec,
-    ImageTextureEntry,
-    LightSpec,
-    PhysicsEntry,
-    PhysicsSpec,
-    RandomizationSpec,
-    SensorSpec,
-    SpecError,
-    TextureEntry,
-    VisualSpec,
-)
+from simreal.randomization.spec import PhysicsSpec, RandomizationSpec, VisualSpec
+from simreal.randomization.spec_errors import SpecError
 from simreal.randomization.wrapper import DomainRandomization
 
 
@@ -90,6 +86,7 @@ __all__ = [
     "LightSpec",
     "LogUniform",
     "Normal",
+    "Op",
     "Params",
     "PhysicsEntry",
     "PhysicsSpec",

@@ -20,9 +20,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from simreal.atomic import atomic_write_text
 from simreal.randomization.ctor_args import json_data
 from simreal.randomization.distributions import Constant, Uniform, is_distribution
-from simreal.randomization.spec import RandomizationSpec, atomic_write_text, get_at, replace_at
+from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
 from simreal.randomization.specfile import parse_json, read_text
 from simreal.randomization.wrapper import DomainRandomization
 

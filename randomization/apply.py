@@ -4,7 +4,7 @@ write the sampled params. Returns the ids of textures whose pixels changed (to r
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 from PIL import Image
 
-from simreal.randomization.params import FieldOp, Params, TextureOp
+from simreal.randomization.params import FieldOp, Op, Params, TextureOp
 from simreal.randomization.textures import generate, hsv_to_rgb, rgb_to_hsv
 
 # Procedural textures are generated at most this big and then tiled (cube/skybox strips: one face repeated)
@@ -109,30 +109,42 @@ def _tilt(g: np.ndarray, deg: float, azimuth: float) -> np.ndarray:
     return np.array([gx * c + cross[0] * s + kx * dot, gy * c + cross[1] * s + ky * dot, gz * c + cross[2] * s])
 
 
-def _new_values(op: str, cur: np.ndarray, v: np.ndarray) -> np.ndarray:
-    if op == "set":
-        return np.broadcast_to(v, cur.shape)
-    if op == "scale":
-        return cur * v
-    if op == "add":
-        return cur + v
-    if op == "hsv_jitter":
-        hsv = rgb_to_hsv(np.clip(cur, 0.0, 1.0))
-        hsv[:, 0] = (hsv[:, 0] + v[:, 0]) % 1.0
-        hsv[:, 1:] = np.clip(hsv[:, 1:] + v[:, 1:], 0.0, 1.0)
-        return hsv_to_rgb(hsv)
-    if op == "hsv_set":
-        return hsv_to_rgb(np.concatenate([v[:, :1] % 1.0, np.clip(v[:, 1:], 0.0, 1.0)], axis=1))
-    if op == "quat_rot":
-        q = _quat_mul(cur, _quat_from_rotvec_deg(v))
-        return q / np.sqrt((q * q).sum(-1, keepdims=True))
-    if op == "dir_add":
-        d = cur + v
-        n = np.sqrt((d * d).sum(-1, keepdims=True))
-        return np.where(n > 1e-9, d / np.where(n > 1e-9, n, 1.0), cur)
-    if op == "tilt":
-        return _tilt(cur[0], float(v[0, 0]), float(v[0, 1]))[None, :]
-    raise ValueError(f"op: unknown field operation {op!r}")
+def _hsv_jitter(cur: np.ndarray, v: np.ndarray) -> np.ndarray:
+    hsv = rgb_to_hsv(np.clip(cur, 0.0, 1.0))
+    hsv[:, 0] = (hsv[:, 0] + v[:, 0]) % 1.0
+    hsv[:, 1:] = np.clip(hsv[:, 1:] + v[:, 1:], 0.0, 1.0)
+    return hsv_to_rgb(hsv)
+
+
+def _hsv_set(cur: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return hsv_to_rgb(np.concatenate([v[:, :1] % 1.0, np.clip(v[:, 1:], 0.0, 1.0)], axis=1))
+
+
+def _quat_rot(cur: np.ndarray, v: np.ndarray) -> np.ndarray:
+    q = _quat_mul(cur, _quat_from_rotvec_deg(v))
+    return q / np.sqrt((q * q).sum(-1, keepdims=True))
+
+
+def _dir_add(cur: np.ndarray, v: np.ndarray) -> np.ndarray:
+    d = cur + v
+    n = np.sqrt((d * d).sum(-1, keepdims=True))
+    return np.where(n > 1e-9, d / np.where(n > 1e-9, n, 1.0), cur)
+
+
+Operation = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# new values of the selected block from its current values and the op's values (rows x width); the KP_* ops
+# act on the actuator gain through ``_apply_kp`` with their base operation (KP_BASE)
+OPERATIONS: Mapping[Op, Operation] = {
+    Op.SET: lambda cur, v: np.broadcast_to(v, cur.shape),
+    Op.SCALE: lambda cur, v: cur * v,
+    Op.ADD: lambda cur, v: cur + v,
+    Op.HSV_JITTER: _hsv_jitter,
+    Op.HSV_SET: _hsv_set,
+    Op.QUAT_ROT: _quat_rot,
+    Op.DIR_ADD: _dir_add,
+    Op.TILT: lambda cur, v: _tilt(cur[0], float(v[0, 0]), float(v[0, 1]))[None, :],
+}
+KP_BASE: Mapping[Op, Op] = {Op.KP_SET: Op.SET, Op.KP_SCALE: Op.SCALE, Op.KP_ADD: Op.ADD}
 
 
 @lru_cache(maxsize=1024)
@@ -159,18 +171,18 @@ def _index(rows: tuple[int, ...], cols: tuple[int, ...] | None) -> tuple[slice |
 
 def _apply_kp(model: mujoco.MjModel, op: FieldOp) -> None:
     rows = _rows(op.rows)
-    kp = _new_values(op.op[3:], model.actuator_gainprm[rows, :1], op.array())
+    kp = OPERATIONS[KP_BASE[op.op]](model.actuator_gainprm[rows, :1], op.array())
     model.actuator_gainprm[rows, 0] = kp[:, 0]
     model.actuator_biasprm[rows, 1] = -kp[:, 0]
 
 
 def _apply_field(model: mujoco.MjModel, op: FieldOp) -> None:
-    if op.op.startswith("kp_"):
+    if op.op in KP_BASE:
         _apply_kp(model, op)
         return
     view = _view(model, op.field)
     idx = _index(op.rows, op.cols)
-    view[idx] = _new_values(op.op, view[idx], op.array())
+    view[idx] = OPERATIONS[op.op](view[idx], op.array())
     _write_back(model, op.field, view)
 
 
@@ -267,7 +279,7 @@ def apply(model: mujoco.MjModel, defaults: Defaults, params: Params, scratch: mu
     """Restore pristine values, then write ``params`` and re-derive the model constants that depend on them
     (``scratch``: see :func:`recompute_constants`); returns the sorted ids of textures that changed."""
     for op in params.fields:
-        key = ("actuator_gainprm",) if op.op.startswith("kp_") else (op.field,)
+        key = ("actuator_gainprm",) if op.op in KP_BASE else (op.field,)
         if key[0] not in defaults.fields:
             raise ValueError(f"params.fields: {op.field!r} is not covered by the defaults snapshot")
     for t in params.textures:

@@ -3,24 +3,45 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class FieldOp:
-    """Write ``values`` (row-major, ``width`` per row) into ``field[rows][:, cols]`` with operation ``op``.
+class Op(enum.Enum):
+    """How a ``FieldOp`` combines its values with the field's current (pristine) values (``apply.OPERATIONS``).
 
-    ``op`` is ``set``/``scale``/``add`` (``width`` 1 broadcasts over columns), ``hsv_jitter``/``hsv_set``
-    (RGB columns of an rgba field), ``quat_rot`` (local rotation vector in degrees), ``dir_add`` (add then
-    normalise), ``tilt`` (gravity tilt: degrees, azimuth in radians) or ``kp_set``/``kp_scale``/``kp_add``
-    (position-actuator gain with matching bias).
+    ``SET``/``SCALE``/``ADD`` (``width`` 1 broadcasts over columns), ``HSV_JITTER``/``HSV_SET`` (RGB columns of an
+    rgba field), ``QUAT_ROT`` (local rotation vector in degrees), ``DIR_ADD`` (add then normalise), ``TILT``
+    (gravity tilt: degrees, azimuth in radians), ``KP_SET``/``KP_SCALE``/``KP_ADD`` (position-actuator gain with
+    the matching bias). The value is the JSON form.
     """
 
+    SET = "set"
+    SCALE = "scale"
+    ADD = "add"
+    HSV_JITTER = "hsv_jitter"
+    HSV_SET = "hsv_set"
+    QUAT_ROT = "quat_rot"
+    DIR_ADD = "dir_add"
+    TILT = "tilt"
+    KP_SET = "kp_set"
+    KP_SCALE = "kp_scale"
+    KP_ADD = "kp_add"
+
+
+MODE_OPS = {"set": Op.SET, "scale": Op.SCALE, "add": Op.ADD}  # a spec entry's ``mode`` -> its operation
+KP_OPS = {"set": Op.KP_SET, "scale": Op.KP_SCALE, "add": Op.KP_ADD}  # the same for ``actuator_kp``
+
+
+@dataclass(frozen=True)
+class FieldOp:
+    """Write ``values`` (row-major, ``width`` per row) into ``field[rows][:, cols]`` with operation ``op``."""
+
     field: str
-    op: str
+    op: Op
     rows: tuple[int, ...]
     cols: tuple[int, ...] | None
     values: tuple[float, ...]
@@ -70,7 +91,9 @@ class Params:
     def from_dict(cls, data: dict[str, Any]) -> Params:
         return cls(
             spec_hash=data["spec_hash"],
-            fields=tuple(FieldOp(**{**f, **_tuples(f, "rows", "cols", "values")}) for f in data["fields"]),
+            fields=tuple(
+                FieldOp(**{**f, "op": Op(f["op"]), **_tuples(f, "rows", "cols", "values")}) for f in data["fields"]
+            ),
             textures=tuple(TextureOp(**{**t, **_tuples(t, "color_a", "color_b")}) for t in data["textures"]),
             sensor=tuple((k, tuple(v)) for k, v in data["sensor"]),
             control=tuple((k, v) for k, v in data["control"]),
@@ -97,6 +120,8 @@ def _tuples(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def _listify(x: Any) -> Any:
+    if isinstance(x, Op):
+        return x.value
     if isinstance(x, dict):
         return {k: _listify(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from simreal.randomization.distributions import Choice, Distribution, Uniform
-from simreal.randomization.spec import RandomizationSpec, TextureEntry, distribution_paths, replace_at
+from simreal.randomization.factors.textures import TextureEntry
+from simreal.randomization.spec import RandomizationSpec, distribution_paths, replace_at
 
 REALITY = "real"
 PREFIX = REALITY + ":"

@@ -43,7 +43,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Randomness comes from a generator derived from the reset seed (same reset seed -> same params and pixels);
     ``seed`` (int or ``SeedSequence``) seeds the stream used when ``reset`` gets no seed. ``info`` carries
-    ``randomization`` (JSON-able summary of the current params) and ``spec_hash``.
+    ``randomization`` (JSON-able summary of the current params; ``control_step``: this step's action repeat and
+    control-period scale, drawn every step from ``Sampler.per_step``) and ``spec_hash``.
 
     ``spec`` and ``seed`` may also be given in their JSON forms (``spec.to_dict()``; a seed sequence as
     ``{"entropy", "spawn_key"}``), which is what ``env.spec`` records, so the spec round-trips through JSON.
@@ -119,8 +120,6 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         control = spec.control
         if (control.action_noise is not None) and not isinstance(self.env.action_space, gym.spaces.Box):
             raise ValueError("control.action_noise: needs a Box action space")
-        self._repeat = control.action_repeat
-        self._period = control.period_jitter
 
     # ----------------------------------------------------------------------------------------- gym api
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
@@ -141,15 +140,16 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         ):
             self.resample_now()
         applied = self._control_action(action)
-        repeat = 1
-        if self._repeat is not None:
-            repeat = max(1, round(float(self._repeat.sample(self._rng))))
+        per_step = self._sampler.per_step
+        drawn = per_step(self._rng) if per_step.active else {}
+        self._summary["control_step"] = drawn
+        repeat = int(drawn.get("action_repeat", 1))
         total = 0.0
         base = self._base
         substeps = base.frame_skip  # physics steps per control step
         try:
-            if self._period is not None:  # control-period jitter: this step lasts period x the nominal time
-                base.frame_skip = max(1, round(substeps * float(self._period.sample(self._rng))))
+            if "period_jitter" in drawn:  # control-period jitter: this step lasts period x the nominal time
+                base.frame_skip = max(1, round(substeps * drawn["period_jitter"]))
             for _ in range(repeat):
                 obs, reward, terminated, truncated, info = self.env.step(applied)
                 # a goal env's reward must stay compute_reward(achieved_goal, desired_goal) of the returned
@@ -184,7 +184,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         changed = apply(self._base.model, self._defaults, params, scratch=self._scratch_data())
         self._refresh(changed)
         self._params = params
-        self._summary = params.summary()
+        self._summary = {**params.summary(), "control_step": {}}
         self._sensor = SensorPipeline(params.sensor_dict(), seed=params.seed)
         self._control = params.control_dict()
         self._set_control()

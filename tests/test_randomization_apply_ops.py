@@ -23,7 +23,7 @@ def test_quaternion_product_matches_mujoco():
 
 def test_quat_rot_is_a_local_rotation_by_the_rotation_vector():
     cur = np.array([[np.cos(0.3), 0.0, np.sin(0.3), 0.0]])
-    out = ops._new_values("quat_rot", cur, np.array([[0.0, 0.0, 90.0]]))
+    out = ops.OPERATIONS[ops.Op.QUAT_ROT](cur, np.array([[0.0, 0.0, 90.0]]))
     ref = np.zeros(4)
     mujoco.mju_mulQuat(ref, cur[0], np.array([np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)]))
     assert np.allclose(out[0], ref)

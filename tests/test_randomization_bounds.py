@@ -27,7 +27,8 @@ from simreal.randomization import (
     Uniform,
 )
 from simreal.randomization import bounds as B
-from simreal.randomization.spec import HSV, PHYSICS_FIELDS, PhysicsEntry
+from simreal.randomization.factors.base import HSV
+from simreal.randomization.factors.physics import PHYSICS_FIELDS, PhysicsEntry
 
 U = {"type": "uniform"}
 
@@ -251,10 +252,10 @@ def test_image_texture_folders_are_checked_when_compiled(tmp_path):
 
 
 def test_oversized_texture_images_are_rejected_when_compiled(tmp_path, monkeypatch):
-    sample_module = importlib.import_module("simreal.randomization.sample")
+    image_textures = importlib.import_module("simreal.randomization.factors.image_textures")
 
     iio.imwrite(tmp_path / "big.png", np.zeros((4, 5, 3), np.uint8))
-    monkeypatch.setattr(sample_module, "MAX_IMAGE_PIXELS", 19)
+    monkeypatch.setattr(image_textures, "MAX_IMAGE_PIXELS", 19)
     spec = {"visual": {"image_textures": [{"names": ["tex_table"], "folder": str(tmp_path)}]}}
     with pytest.raises(SpecError, match=r"big\.png: not a readable image \(5x4 pixels, more than 19"):
         gym.make("simreal/Reach-v0", randomization=spec)
