@@ -186,3 +186,10 @@ def test_experiment_loader_keeps_overrides_and_rejects_bad_ones_at_load(tmp_path
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(ValueError, match=r"hyperparams\.n_epoch: unknown key"):
         ExperimentConfig.load(tmp_path / "bad.yaml")
+
+
+def test_every_registered_id_has_a_default_ppo_entry() -> None:
+    """``simreal train ENV_ID ppo`` without a config reads configs/ppo.yml: a new task needs its entry there."""
+    from simreal.registration import ENVS
+
+    assert set(yaml.safe_load((CONFIG_DIR / "ppo.yml").read_text())) == set(ENVS)

@@ -7,6 +7,8 @@ import sys
 
 import gymnasium as gym
 import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import simreal
 from simreal.envs.gl_backend import available_backends
@@ -26,6 +28,14 @@ def test_every_id_has_an_oracle() -> None:
     assert set(ORACLES) == set(ENVS)
     with pytest.raises(ValueError, match="allowed"):
         oracle_for("simreal/Fly-v0")
+
+
+@pytest.mark.parametrize("env_id", sorted(ENVS))
+def test_every_id_passes_the_gymnasium_and_sb3_env_checkers(env_id: str) -> None:
+    env = gym.make(env_id)  # per-family tests check every obs_mode; this one catches a new id nobody listed
+    check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(env.unwrapped, warn=False)
+    env.close()
 
 
 def test_unknown_id_and_unknown_kwargs_raise() -> None:
