@@ -75,7 +75,7 @@ def evaluate_main(
     """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50 [--executor ray]
     [--latency-sweep 0,1,2,3,4]`` (``real`` = every reality proxy; the sweep fixes the canonical scene's latency)."""
     from simreal.agents.evaluate import check_domains, evaluate
-    from simreal.agents.spec_tools import LATENCY
+    from simreal.randomization.sweeps import LATENCY
 
     names = parse_domains(domains)
     check_domains(names, "--domains")

@@ -2,8 +2,8 @@
 
 ``randomization`` is a typed selection (:func:`simreal.randomization.selection.parse_randomization`): ``None`` or
 the preset ``none`` leaves the env as registered, a :class:`Domain` becomes ``gym.make(..., domain=name)``,
-:class:`ADR` trains under automatic domain randomization (:mod:`simreal.agents.adr`), a preset, spec file or spec
-becomes ``gym.make(..., randomization=value)``. Non-simreal ids (e.g. ``Pendulum-v1``) take no randomization;
+:class:`ADR` trains under automatic domain randomization (:mod:`simreal.randomization.adr_env`), a preset, spec file
+or spec becomes ``gym.make(..., randomization=value)``. Non-simreal ids (e.g. ``Pendulum-v1``) take no randomization;
 their domains are labels only, which lets the generic machinery run on Gymnasium's own envs.
 """
 
@@ -77,7 +77,7 @@ def make_env(env_id: str, randomization: Randomization | str | None = None, **en
     ``randomization`` is parsed with :func:`~simreal.randomization.selection.parse_randomization`."""
     selection = parse_randomization(randomization)
     if isinstance(selection, ADR) and is_simreal(env_id):
-        from simreal.agents.adr import make_adr_env
+        from simreal.randomization.adr_env import make_adr_env
 
         return make_adr_env(env_id, **env_kwargs)
     return gym.make(env_id, **randomization_kwargs(env_id, selection), **env_kwargs)

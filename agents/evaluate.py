@@ -29,7 +29,6 @@ from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
 from simreal.agents.hyperparams import wrap_env
 from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.run_files import check_run_files, load_policy, load_vecnormalize, uses_vecnormalize
-from simreal.agents.spec_tools import group_spec
 from simreal.agents.train import ALGOS, ENCODER
 from simreal.atomic import atomic_path
 from simreal.parallel import LocalExecutor, Resources, make_executor, storage
@@ -38,6 +37,7 @@ from simreal.perception.goal_perception import load_goal_perception
 from simreal.randomization import DOMAINS, PRESETS, env_family
 from simreal.randomization.realities import SPEC_SUFFIXES, expand_domains
 from simreal.randomization.selection import Domain, Preset, Randomization, Spec, SpecFile, parse_randomization
+from simreal.randomization.sweeps import group_spec
 
 GIF_FPS = 10
 
@@ -241,7 +241,7 @@ def domain_tasks(
     """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``).
 
     ``sensitivity`` adds one task per (randomization group, strength): the canonical scene plus that group of
-    the training preset with its ranges scaled by strength (see :func:`simreal.agents.spec_tools.group_spec`);
+    the training preset with its ranges scaled by strength (see :func:`simreal.randomization.sweeps.group_spec`);
     ``("latency", k)`` is the canonical scene with ``k`` control steps of actuation latency. ``real`` stands
     for every member of the reality family (``real:0`` ...).
     """

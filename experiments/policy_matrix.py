@@ -36,11 +36,11 @@ from simreal.agents.evaluate import (
 from simreal.agents.hyperparams import CONFIG_DIR, load_hyperparams, read_yaml
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
-from simreal.agents.spec_tools import LATENCY
 from simreal.agents.train import ALGOS, train
 from simreal.atomic import atomic_write_text
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
+from simreal.randomization.sweeps import LATENCY
 
 PACKAGE_ROOT = CONFIG_DIR.parent  # where simreal's bundled configs/ live (the repository root in a checkout)
 T = TypeVar("T")

@@ -7,9 +7,9 @@ import pytest
 
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult, Results, RunMetadata, save_results
-from simreal.agents.spec_tools import group_spec, latency_spec
 from simreal.agents.summary import by_env_method, collect_runs, gaps, latency_curve, sensitivity
 from simreal.randomization import Constant, domain_spec
+from simreal.randomization.sweeps import group_spec, latency_spec
 
 N = 10
 

@@ -212,7 +212,7 @@ def test_rendered_randomized_env_goes_to_a_spawned_worker() -> None:
 
 
 def test_adr_env_round_trips_through_json_and_copies_mid_episode() -> None:
-    from simreal.agents.adr import make_adr_env
+    from simreal.randomization.adr_env import make_adr_env
 
     env = make_adr_env("simreal/Reach-v0", AdrConfig(buffer_size=1, boundary_prob=1.0))
     text = env.spec.to_json()

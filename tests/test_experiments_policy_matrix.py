@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simreal.agents.adr import adr_params, make_adr_env
 from simreal.agents.results import load_results
-from simreal.agents.spec_tools import group_spec, scale_uniforms, uniform_paths
 from simreal.experiments.policy_matrix import ExperimentConfig, run_experiment
 from simreal.randomization import Constant, Uniform, load_preset
+from simreal.randomization.adr_env import adr_params, make_adr_env
 from simreal.randomization.realities import reality_domains
+from simreal.randomization.sweeps import group_spec, scale_uniforms, uniform_paths
 
 BASE = {
     "name": "t",

@@ -77,7 +77,7 @@ def observations(family: str, domain: str) -> list[str]:
 
 
 def adr_rollout() -> list[str]:
-    from simreal.agents.adr import make_adr_env
+    from simreal.randomization.adr_env import make_adr_env
 
     env = make_adr_env("simreal/Reach-v0", obs_mode="state")
     return [d for seed in (0, 1, 2) for d in _rollout(env, seed, steps=2)]

@@ -1,4 +1,5 @@
-"""Automatic domain randomization as a training method: ADR over every scalar range of a preset.
+"""Automatic domain randomization as a training method (``randomization="adr"``): ADR over every scalar range
+of a preset.
 
 Each ``Uniform(low, high)`` of the preset starts as its centre point and may grow up to ``[low, high]`` in
 ``steps`` increments per side, driven by episode success (``simreal.randomization.AdrWrapper``). Every env
@@ -11,9 +12,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from simreal.agents.spec_tools import uniform_paths
-from simreal.randomization import AdrConfig, AdrParam, AdrWrapper, AutomaticDomainRandomization
-from simreal.randomization.wrapper import DomainRandomization
+from simreal.randomization.adr import AdrConfig, AdrParam, AdrWrapper, AutomaticDomainRandomization
+from simreal.randomization.sweeps import uniform_paths
 
 ADR_PRESET = "full"
 
@@ -30,15 +30,8 @@ def adr_params(spec: Any, steps: int = 10) -> list[AdrParam]:
     return params
 
 
-def _dr_wrapper(env: gym.Env) -> DomainRandomization:
-    inner: Any = env
-    while not isinstance(inner, DomainRandomization):
-        inner = inner.env
-    return inner
-
-
 def make_adr_env(env_id: str, config: AdrConfig | None = None, **env_kwargs: Any) -> gym.Env:
     """``env_id`` randomized with preset ``full`` under ADR control."""
     env = gym.make(env_id, randomization=ADR_PRESET, **env_kwargs)
-    spec = _dr_wrapper(env).randomization_spec
+    spec = env.get_wrapper_attr("randomization_spec")
     return AdrWrapper(env, AutomaticDomainRandomization(spec, adr_params(spec), config))

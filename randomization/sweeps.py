@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from simreal.randomization import Constant, RandomizationSpec, Uniform, domain_spec, load_preset
-from simreal.randomization.spec import get_at, replace_at
+from simreal.randomization.distributions import Constant, Uniform
+from simreal.randomization.presets import domain_spec, load_preset
+from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
 
 GROUPS = (
     "visual.colors",
