@@ -64,12 +64,15 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 
 def _train(args: argparse.Namespace) -> int:
     from simreal.agents.cli import train_main
+    from simreal.agents.run_config import RunConfig
 
-    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs") if args.env_kwargs else None
-    return train_main(
-        args.env_id, args.algo, args.randomization, args.timesteps, args.seed, args.out, args.config,
-        args.n_envs, args.eval_freq, not args.no_resume, args.tensorboard, env_kwargs,
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs") if args.env_kwargs else {}
+    run = RunConfig(
+        env_id=args.env_id, algo=args.algo, randomization=args.randomization, timesteps=args.timesteps,
+        seed=args.seed, out_dir=args.out, config_path=args.config, env_kwargs=env_kwargs, n_envs=args.n_envs,
+        eval_freq=args.eval_freq, resume=not args.no_resume, tensorboard=args.tensorboard,
     )  # fmt: skip
+    return train_main(run)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simreal.agents.run_config import RunConfig
 
 
 def _run(fn: Callable[[], Path], message: str) -> int:
@@ -36,30 +39,11 @@ def parse_domains(domains: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(d.strip() for d in items if d.strip())
 
 
-def train_main(
-    env_id: str,
-    algo: str = "ppo",
-    randomization: str | None = None,
-    timesteps: int | None = None,
-    seed: int = 0,
-    out: str = "runs/run",
-    config: str | None = None,
-    n_envs: int | None = None,
-    eval_freq: int = 10_000,
-    resume: bool = True,
-    tensorboard: bool = False,
-    env_kwargs: dict[str, Any] | None = None,
-) -> int:
+def train_main(run: RunConfig) -> int:
     """``simreal train ID --algo A --randomization R --timesteps N --seed S --out DIR``."""
     from simreal.agents.train import train
 
-    return _run(
-        lambda: train(
-            env_id, algo, randomization, timesteps, seed, out, config, n_envs, eval_freq, resume, tensorboard,
-            env_kwargs,
-        ),
-        "trained policy in {path}",
-    )  # fmt: skip
+    return _run(lambda: train(run), "trained policy in {path}")
 
 
 def evaluate_main(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,17 @@ def make_env(env_id: str, randomization: Randomization | str | None = None, **en
     return gym.make(env_id, **randomization_kwargs(env_id, selection), **env_kwargs)
 
 
+@dataclass(frozen=True)
+class _Transformed:
+    """An env factory whose env is wrapped by ``transform`` (picklable for subprocess VecEnvs)."""
+
+    build: Callable[..., gym.Env]
+    transform: Callable[[gym.Env], gym.Env]
+
+    def __call__(self, **env_kwargs: Any) -> gym.Env:
+        return self.transform(self.build(**env_kwargs))
+
+
 def make_vec(
     env_id: str,
     randomization: Randomization | None,
@@ -91,14 +104,17 @@ def make_vec(
     seed: int,
     vec_env: str = "dummy",
     env_kwargs: dict[str, Any] | None = None,
+    transform: Callable[[gym.Env], gym.Env] | None = None,
 ) -> VecEnv:
-    """A seeded, monitored VecEnv with the config's env wrapper and frame stacking (no normalization)."""
+    """A seeded, monitored VecEnv with the config's env wrapper and frame stacking (no normalization);
+    ``transform`` wraps each env before the monitor and the config's wrapper (e.g. a CycleGAN translator)."""
     if vec_env not in VEC_ENV_TYPES:
         raise ValueError(f"vec_env must be one of {sorted(VEC_ENV_TYPES)}, got {vec_env!r}")
     if n_envs < 1:
         raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+    build: Callable[..., gym.Env] = partial(make_env, env_id, randomization)
     venv = make_vec_env(
-        partial(make_env, env_id, randomization),
+        build if transform is None else _Transformed(build, transform),
         n_envs=n_envs,
         seed=seed,
         env_kwargs={**hp.env_kwargs, **(env_kwargs or {})},

@@ -22,18 +22,17 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from simreal.agents.callbacks import MODEL, VECNORM
-from simreal.agents.env_factory import make_env, randomization_hash, spec_hash
-from simreal.agents.hyperparams import wrap_env
+from simreal.agents.env_factory import randomization_hash, spec_hash
+from simreal.agents.policy_env import make_policy_env
 from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
-from simreal.agents.run_files import check_run_files, load_policy, load_vecnormalize, uses_vecnormalize
-from simreal.agents.train import ALGOS, ENCODER
+from simreal.agents.run_config import ALGOS, RunConfig
+from simreal.agents.run_files import check_run_files, load_policy, uses_vecnormalize
 from simreal.atomic import atomic_path
 from simreal.parallel import LocalExecutor, Resources, make_executor, storage
 from simreal.parallel.mirror import MirroredExecutor
-from simreal.perception.goal_perception import load_goal_perception
 from simreal.randomization import DOMAINS, PRESETS, env_family
 from simreal.randomization.realities import SPEC_SUFFIXES, expand_domains
 from simreal.randomization.selection import Domain, Preset, Randomization, Spec, SpecFile, parse_randomization
@@ -82,6 +81,32 @@ def _family(env_id: str) -> str:
         probe.close()
 
 
+@dataclass
+class _Raw:
+    """Evaluation's transform of the raw env: remembers it (GIF frames, spec hash) and puts the CycleGAN
+    translator of ``task.transfer`` in front of the policy."""
+
+    task: DomainTask
+    env_id: str
+    obs_mode: str
+    raw: list[gym.Env] = field(default_factory=list)
+
+    def __call__(self, env: gym.Env) -> gym.Env:
+        self.raw.append(env)
+        if self.task.transfer is None:
+            return env
+        try:
+            from simreal.transfer.wrapper import CycleGANObservation
+        except ImportError as exc:
+            raise ValueError(f"transfer needs simreal.transfer.wrapper.CycleGANObservation: {exc}") from exc
+        # the guard first checks on 32 resets that the task object survives translation; warns loudly if not
+        transfer, domain, obs_mode = self.task.transfer, self.task.domain, self.obs_mode
+        try:
+            return CycleGANObservation(env, transfer, direction="real2sim", guard="warn", domain=domain)
+        except ValueError as exc:
+            raise ValueError(f"transfer: {transfer} cannot translate {self.env_id} ({obs_mode=}): {exc}") from exc
+
+
 def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     meta = load_run(train_dir)
     hp = check_run_files(train_dir, meta)
@@ -93,29 +118,11 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
         randomization = Spec(group_spec(_family(meta.env_id), task.axis, float(task.strength or 0.0)))
     else:
         randomization = parse_randomization(task.randomization or task.domain, "domain")
-    env = make_env(meta.env_id, randomization, **kwargs)
-    base = env
-    if task.transfer is not None:
-        try:
-            from simreal.transfer.wrapper import CycleGANObservation
-        except ImportError as exc:
-            raise ValueError(f"transfer needs simreal.transfer.wrapper.CycleGANObservation: {exc}") from exc
-        # the guard first checks on 32 resets that the task object survives translation; warns loudly if not
-        try:
-            env = CycleGANObservation(env, task.transfer, direction="real2sim", guard="warn", domain=task.domain)
-        except ValueError as exc:
-            obs_mode = kwargs.get("obs_mode", "state")
-            raise ValueError(f"transfer: {task.transfer} cannot translate {meta.env_id} ({obs_mode=}): {exc}") from exc
-    if hp.env_wrapper is not None:
-        env = wrap_env(env, hp.env_wrapper)
-    venv: VecEnv = DummyVecEnv([lambda: env])
-    if hp.frame_stack:
-        venv = VecFrameStack(venv, hp.frame_stack)
-    if hp.goal_perception is not None:
-        venv = load_goal_perception(venv, train_dir / ENCODER, hp.goal_perception)
-    if uses_vecnormalize(meta, hp):
-        venv = load_vecnormalize(train_dir / VECNORM, venv, training=False)
-    return venv, base
+    run = replace(RunConfig.from_run_dir(train_dir), env_kwargs=kwargs)
+    raw = _Raw(task, meta.env_id, kwargs.get("obs_mode", "state"))
+    stats = train_dir / VECNORM if uses_vecnormalize(meta, hp) else None
+    venv = make_policy_env(run, randomization, 1, training=False, seed=task.seed, stats=stats, transform=raw)
+    return venv, raw.raw[0]
 
 
 def _write_gif(path: str, frames: list[np.ndarray]) -> None:

@@ -25,6 +25,7 @@ import torch
 import yaml
 
 from simreal.agents.results import load_curve
+from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
 
 
@@ -50,11 +51,11 @@ class Outcome:
 def run_case(case: Case, seed: int, root: Path, target: float, eval_episodes: int) -> Outcome:
     out = root / f"{case.name}_seed{seed}"
     start = time.perf_counter()
-    train(
-        "simreal/Reach-v0", case.algo, None, case.max_steps, seed, out, config_path=case.config,
+    train(RunConfig(
+        "simreal/Reach-v0", case.algo, None, case.max_steps, seed, str(out), config_path=case.config,
         eval_freq=case.eval_freq, eval_episodes=eval_episodes, resume=False, progress_bar=False,
-        target_success=target, env_kwargs=case.env_kwargs or None, hyperparams_overrides=case.hyperparams or None,
-    )  # fmt: skip
+        target_success=target, env_kwargs=case.env_kwargs, hyperparams_overrides=case.hyperparams,
+    ))  # fmt: skip
     total = time.perf_counter() - start
     curve = load_curve(out)
     hits = [i for i, s in enumerate(curve.success_rate) if s >= target]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from simreal.agents.evaluate import evaluate
+from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
 from simreal.parallel import storage
 
@@ -16,7 +17,10 @@ def test_evaluate_a_run_under_a_url_matches_local(tmp_path: Path) -> None:
     fsspec = pytest.importorskip("fsspec")
     zoo = tmp_path / "ppo.yml"
     zoo.write_text("Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n")
-    run = train("Pendulum-v1", "ppo", None, 64, 0, tmp_path / "run", zoo, eval_freq=0, progress_bar=False)
+    run = train(RunConfig(
+        env_id="Pendulum-v1", algo="ppo", timesteps=64, seed=0, out_dir=tmp_path / "run", config_path=zoo,
+        eval_freq=0, progress_bar=False,
+    ))  # fmt: skip
     url = f"memory://simreal-eval-{id(tmp_path)}/run"
     storage.upload_tree(run, url)
     try:

@@ -28,14 +28,15 @@ simreal/Reach-v0:
 
 SCRIPT = """
 import sys
+from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
 from simreal.agents.evaluate import evaluate
 from simreal.agents.report import make_report
 root, config = sys.argv[1], sys.argv[2]
 from concurrent.futures import ThreadPoolExecutor
 for seed, rand in ((0, None), (1, "train")):
-    run = train("simreal/Reach-v0", "sac", rand, 200, seed, f"{root}/runs/{rand}/{seed}", config_path=config,
-                eval_freq=100, eval_episodes=2, progress_bar=False)
+    run = train(RunConfig("simreal/Reach-v0", "sac", rand, 200, seed, f"{root}/runs/{rand}/{seed}", config_path=config,
+                          eval_freq=100, eval_episodes=2, progress_bar=False))
     # one evaluation in the default spawned process pool, the other in-process to keep the test fast
     executor = None if rand else ThreadPoolExecutor(max_workers=1)
     evaluate(run, ("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4, workers=1,
@@ -118,6 +119,7 @@ def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from simreal.agents.results import load_results
+    from simreal.agents.run_config import RunConfig
     from simreal.agents.train import train
     from simreal.transfer.checkpoint import save_checkpoint
     from simreal.transfer.config import CycleGANConfig
@@ -125,10 +127,10 @@ def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
 
     config = tmp_path / "ppo_pixels.yml"
     config.write_text(PIXEL_CONFIG)
-    run = train(
-        "simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config_path=config, eval_freq=0,
-        progress_bar=False,
-    )  # fmt: skip
+    run = train(RunConfig(
+        env_id="simreal/Reach-v0", algo="ppo", timesteps=32, seed=0, out_dir=tmp_path / "run", config_path=config,
+        eval_freq=0, progress_bar=False,
+    ))  # fmt: skip
     ckpt = save_checkpoint(tmp_path / "gan.pt", CycleGANTrainer(CycleGANConfig.preset("fast", 64), 0).state_dict())
     with ThreadPoolExecutor(max_workers=1) as pool:
         path = evaluate(run, ("real:0",), episodes=1, transfer=ckpt, gif_frames=2, executor=pool)

@@ -11,6 +11,7 @@ import pytest
 
 from simreal.agents.evaluate import evaluate
 from simreal.agents.results import RunDirError, load_results, load_run
+from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
 from simreal.cli import main
 
@@ -33,7 +34,10 @@ def normalized_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("normalized")
     config = root / "ppo.yml"
     config.write_text(CONFIG)
-    return train("simreal/Reach-v0", "ppo", None, 32, 0, root / "run", config, eval_freq=32, progress_bar=False)
+    return train(RunConfig(
+        env_id="simreal/Reach-v0", algo="ppo", timesteps=32, seed=0, out_dir=root / "run", config_path=config,
+        eval_freq=32, progress_bar=False,
+    ))  # fmt: skip
 
 
 @pytest.fixture
@@ -105,7 +109,10 @@ def test_resume_from_a_checkpoint_without_its_statistics_is_refused(run: Path) -
         stats.unlink()
     (run / "model.zip").unlink()
     with pytest.raises(RunDirError, match=r"checkpoints/step_\d+/vecnormalize\.pkl does not exist"):
-        train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path)
+        train(RunConfig(
+            env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=run,
+            config_path=load_run(run).config_path,
+        ))  # fmt: skip
 
 
 def test_unknown_domain_names_the_option_and_lists_valid_ones(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,15 +141,24 @@ def test_gif_of_a_spec_file_domain_goes_into_the_run_folder(run: Path, tmp_path:
 def test_bad_env_kwargs_leave_no_run_behind(normalized_run: Path, tmp_path: Path) -> None:
     config = load_run(normalized_run).config_path
     with pytest.raises(ValueError, match="obs_mode"):
-        train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config, env_kwargs={"obs_mode": "bogus"})
+        train(RunConfig(
+            env_id="simreal/Reach-v0", algo="ppo", timesteps=32, seed=0, out_dir=tmp_path / "run",
+            config_path=config, env_kwargs={"obs_mode": "bogus"},
+        ))  # fmt: skip
     assert not (tmp_path / "run" / "run.json").exists()
-    out = train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "run", config, eval_freq=0, progress_bar=False)
+    out = train(RunConfig(
+        env_id="simreal/Reach-v0", algo="ppo", timesteps=32, seed=0, out_dir=tmp_path / "run", config_path=config,
+        eval_freq=0, progress_bar=False,
+    ))  # fmt: skip
     assert (out / "model.zip").is_file()
 
 
 def test_zero_counts_are_rejected_not_replaced_by_defaults(run: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="n_envs must be >= 1, got 0"):
-        train("simreal/Reach-v0", "ppo", None, 32, 0, tmp_path / "new", load_run(run).config_path, n_envs=0)
+        train(RunConfig(
+            env_id="simreal/Reach-v0", algo="ppo", timesteps=32, seed=0, out_dir=tmp_path / "new",
+            config_path=load_run(run).config_path, n_envs=0,
+        ))  # fmt: skip
     with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
         evaluate(run, ("canonical",), episodes=1, gif_frames=0, workers=0)
 
@@ -152,7 +168,10 @@ def test_damaged_checkpoint_pointer_names_the_file(run: Path, pointer: str) -> N
     (run / "checkpoints" / "latest.json").write_text(pointer)
     (run / "model.zip").unlink()
     with pytest.raises(ValueError, match=r"checkpoints/latest\.json is corrupt"):
-        train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path)
+        train(RunConfig(
+            env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=run,
+            config_path=load_run(run).config_path,
+        ))  # fmt: skip
 
 
 def test_resume_with_an_edited_config_is_refused(run: Path, tmp_path: Path) -> None:
@@ -163,14 +182,17 @@ def test_resume_with_an_edited_config_is_refused(run: Path, tmp_path: Path) -> N
     payload["config_path"] = str(edited)
     (run / "run.json").write_text(json.dumps(payload))
     with pytest.raises(RunDirError, match=r"different \['hyperparams_hash'\]"):
-        train("simreal/Reach-v0", "ppo", None, 64, 0, run, edited)
+        train(RunConfig(env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=run, config_path=edited))
 
 
 def test_runs_written_before_the_recorded_fields_still_resume(run: Path) -> None:
     payload = json.loads((run / "run.json").read_text())
     del payload["vecnormalize"], payload["hyperparams_hash"]
     (run / "run.json").write_text(json.dumps(payload))
-    out = train("simreal/Reach-v0", "ppo", None, 64, 0, run, load_run(run).config_path, eval_freq=0, progress_bar=False)
+    out = train(RunConfig(
+        env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=run,
+        config_path=load_run(run).config_path, eval_freq=0, progress_bar=False,
+    ))  # fmt: skip
     assert load_run(out).timesteps == 64
     assert load_run(out).hyperparams_hash is not None
 
@@ -185,5 +207,8 @@ def test_transfer_on_a_state_policy_names_the_option(run: Path) -> None:
 def test_resume_with_fewer_timesteps_than_trained_is_refused(run: Path) -> None:
     config = load_run(run).config_path
     with pytest.raises(ValueError, match=r"timesteps: .* holds a policy trained for 32 steps, more than the 16"):
-        train("simreal/Reach-v0", "ppo", None, 16, 0, run, config, eval_freq=0, progress_bar=False)
+        train(RunConfig(
+            env_id="simreal/Reach-v0", algo="ppo", timesteps=16, seed=0, out_dir=run, config_path=config,
+            eval_freq=0, progress_bar=False,
+        ))  # fmt: skip
     assert load_run(run).timesteps == 32

@@ -10,6 +10,7 @@ from torch import nn
 
 from simreal.agents.hyperparams import LinearSchedule, load_hyperparams, parse_python_literal
 from simreal.agents.results import RunDirError, load_curve, load_run
+from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
 
 CONFIG = """
@@ -36,10 +37,10 @@ def config(tmp_path: Path) -> Path:
 
 
 def _train(config: Path, out: Path, steps: int, seed: int = 0, **kw):
-    return train(
-        "Pendulum-v1", "ppo", None, steps, seed, out, config_path=config, eval_freq=256, eval_episodes=2,
-        progress_bar=False, **kw,
-    )  # fmt: skip
+    return train(RunConfig(
+        env_id="Pendulum-v1", algo="ppo", timesteps=steps, seed=seed, out_dir=out, config_path=config,
+        eval_freq=256, eval_episodes=2, progress_bar=False, **kw,
+    ))  # fmt: skip
 
 
 def test_hyperparams_parsed_like_rl_zoo(config: Path) -> None:
@@ -66,7 +67,9 @@ def test_bad_config_errors(config: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         load_hyperparams("ppo", "Pendulum-v1", tmp_path / "missing.yml")
     with pytest.raises(ValueError, match="algo must be one of"):
-        train("Pendulum-v1", "dqn", None, 10, 0, tmp_path / "x", config_path=config)
+        train(RunConfig(
+            env_id="Pendulum-v1", algo="dqn", timesteps=10, seed=0, out_dir=tmp_path / "x", config_path=config,
+        ))  # fmt: skip
 
 
 def test_seeded_training_is_reproducible(config: Path, tmp_path: Path) -> None:

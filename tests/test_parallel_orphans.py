@@ -114,16 +114,17 @@ def test_train_with_subprocess_vector_envs_dies_with_the_killed_parent(tmp_path:
     code = (
         "from pathlib import Path\n"
         "from stable_baselines3.common.callbacks import BaseCallback\n"
+        "from simreal.agents.run_config import RunConfig\n"
         "from simreal.agents.train import train\n"
-        "import simreal.agents.train as t\n"
+        "import simreal.agents.run_config as t\n"
         "class Started(BaseCallback):\n"
         "    def _on_step(self):\n"
         f"        Path({str(marker)!r}).touch()\n"
         "        return True\n"
         "learn = t.PPO.learn\n"
         "t.PPO.learn = lambda self, n, callback=None, **kw: learn(self, n, callback=[callback, Started()], **kw)\n"
-        "train('simreal/Reach-v0', 'ppo', timesteps=10_000_000, n_envs=2, vec_env='subproc', eval_freq=0,\n"
-        f"      out_dir={str(tmp_path / 'run')!r}, progress_bar=False)\n"
+        "train(RunConfig('simreal/Reach-v0', 'ppo', timesteps=10_000_000, n_envs=2, vec_env='subproc', eval_freq=0,\n"
+        f"      out_dir={str(tmp_path / 'run')!r}, progress_bar=False))\n"
     )
     proc = _start(code, tmp_path)
     try:
