@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +36,8 @@ from simreal.agents.evaluate import (
 from simreal.agents.hyperparams import CONFIG_DIR, load_hyperparams, read_yaml
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
-from simreal.agents.train import ALGOS, train
+from simreal.agents.run_config import ALGOS, RunConfig
+from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
@@ -200,44 +201,42 @@ def _no_unknown(cls: type, data: Any, where: str) -> None:
         raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
 
 
+def base_run(cfg: ExperimentConfig) -> RunConfig:
+    """The training settings every cell of ``cfg`` shares; a cell replaces ``randomization``, ``seed`` and
+    ``out_dir`` (``dataclasses.replace``)."""
+    return RunConfig(
+        env_id=cfg.env_id,
+        algo=cfg.algo,
+        timesteps=cfg.timesteps,
+        config_path=cfg.config_path,
+        hyperparams_overrides=cfg.hyperparams,
+        env_kwargs=cfg.env_kwargs,
+        n_envs=cfg.n_envs,
+        eval_freq=cfg.eval_freq,
+        eval_episodes=cfg.eval_episodes,
+        target_success=cfg.target_success,
+        progress_bar=False,
+        device=cfg.device,
+    )
+
+
 @dataclass(frozen=True)
 class TrainTask:
     """One training cell (randomization x seed); picklable."""
 
-    cfg: ExperimentConfig
-    randomization: str | None
-    seed: int
-    out_dir: str
+    run: RunConfig
     threads: int = 1
 
     @property
     def resources(self) -> Resources:
         """What the cell needs on a worker (read by the Ray executor): its threads, and a GPU for ``cuda``."""
-        return Resources(cpus=self.threads, gpus=0.0 if self.cfg.device == "cpu" else 1.0)
+        return Resources(cpus=self.threads, gpus=0.0 if self.run.device == "cpu" else 1.0)
 
 
 def run_train_task(task: TrainTask) -> str:
     """Train one cell with ``task.threads`` torch threads; return the run directory."""
     torch.set_num_threads(task.threads)
-    cfg = task.cfg
-    out = train(
-        cfg.env_id,
-        cfg.algo,
-        task.randomization,
-        cfg.timesteps,
-        task.seed,
-        task.out_dir,
-        config_path=cfg.config_path,
-        n_envs=cfg.n_envs,
-        eval_freq=cfg.eval_freq,
-        env_kwargs=cfg.env_kwargs,
-        hyperparams_overrides=cfg.hyperparams or None,
-        eval_episodes=cfg.eval_episodes,
-        progress_bar=False,
-        target_success=cfg.target_success,
-        device=cfg.device,
-    )
-    return str(out)
+    return str(train(task.run))
 
 
 def _label(randomization: str | None) -> str:
@@ -374,7 +373,8 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     dirs = _train_dirs(cfg)
     pool, owned = _pool(cfg, executor)
     try:
-        train_tasks = [TrainTask(cfg, r, s, d) for (r, s), d in dirs.items()]
+        base = base_run(cfg)
+        train_tasks = [TrainTask(replace(base, randomization=r, seed=s, out_dir=d)) for (r, s), d in dirs.items()]
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
         cells = _eval_tasks(cfg, dirs)

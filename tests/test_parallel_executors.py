@@ -256,12 +256,12 @@ def test_ray_executor_passes_resources_retries_and_mujoco_gl(monkeypatch: pytest
 
 def test_experiment_tasks_declare_their_resources() -> None:
     from simreal.agents.evaluate import DomainTask
-    from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask
+    from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask, base_run
 
     base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "methods": [{"name": "a"}], "seeds": [0]}
-    assert TrainTask(ExperimentConfig.from_dict(base), None, 0, "out").resources == Resources(1, 0)
+    assert TrainTask(base_run(ExperimentConfig.from_dict(base))).resources == Resources(1, 0)
     gpu = ExperimentConfig.from_dict({**base, "device": "cuda"})
-    assert TrainTask(gpu, None, 0, "out", threads=4).resources == Resources(4, 1)
+    assert TrainTask(base_run(gpu), threads=4).resources == Resources(4, 1)
     assert DomainTask("run", "canonical", 1, 0, threads=2).resources == Resources(2, 0)
     with pytest.raises(ValueError, match="device"):
         ExperimentConfig.from_dict({**base, "device": "tpu"})
