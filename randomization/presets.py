@@ -10,7 +10,7 @@ from simreal.randomization.realities import is_reality, member_spec, parse_membe
 from simreal.randomization.spec import RandomizationSpec
 
 PRESET_DIR = Path(__file__).with_name("presets")
-PRESETS = ("none", "visual", "physics", "full")
+PRESETS = ("none", "visual", "physics", "sensor", "control", "full")  # full = visual + physics + sensor + control
 FAMILIES = ("arm", "driving")
 DOMAINS = {"canonical": "none", "train": "full", "test": "test", "real": "real"}
 
@@ -25,7 +25,8 @@ def env_family(env: gym.Env) -> str:
 
 
 def load_preset(name: str, family: str) -> RandomizationSpec:
-    """Preset ``name`` (``none``/``visual``/``physics``/``full``, or the domain specs ``test``/``real``)."""
+    """Preset ``name`` (``none``, one group: ``visual``/``physics``/``sensor``/``control``, their composition
+    ``full``, or the domain specs ``test``/``real``); a preset file may ``include`` others (``compose.py``)."""
     if family not in FAMILIES:
         raise ValueError(f"family: must be one of {list(FAMILIES)}, got {family!r}")
     allowed = (*PRESETS, "test", "real")

@@ -26,6 +26,7 @@ import yaml
 
 from simreal.atomic import atomic_write_text
 from simreal.randomization import bounds as B
+from simreal.randomization.compose import read_data, resolve_includes
 from simreal.randomization.distributions import Distribution, is_distribution
 from simreal.randomization.factors.camera import CameraSpec
 from simreal.randomization.factors.colors import ColorEntry
@@ -37,7 +38,7 @@ from simreal.randomization.factors.physics import PhysicsEntry
 from simreal.randomization.factors.sensor import SensorSpec
 from simreal.randomization.factors.textures import TextureEntry
 from simreal.randomization.spec_io import build, dump, join, parse
-from simreal.randomization.specfile import locate, parse_json, parse_yaml, read_text
+from simreal.randomization.specfile import locate, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,17 @@ class RandomizationSpec:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RandomizationSpec:
-        """Read a ``.yaml``/``.yml`` or ``.json`` file; every error is a ``SpecError`` whose message starts with
-        ``FILE:LINE:`` (the line of the offending field)."""
+        """Read a ``.yaml``/``.yml`` or ``.json`` file, merging the files it lists in ``include`` (see
+        ``compose.py``); every error is a ``SpecError`` whose message starts with ``FILE:LINE:`` (the line of the
+        offending field)."""
         source = str(path)
-        text = parse(read_text, Path(path))
-        is_json = source.endswith(".json")
-        data = parse(parse_json if is_json else parse_yaml, text, source)
-        return locate(lambda d: cls.from_dict({} if d is None else d), data, text, source)
+        data, text = parse(read_data, Path(path))
+
+        def build_spec(d: Any) -> RandomizationSpec:
+            d = parse(resolve_includes, d, Path(path))
+            return cls.from_dict({} if d is None else d)
+
+        return locate(build_spec, data, text, source)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write YAML (or JSON for a ``.json`` path) atomically."""

@@ -19,15 +19,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from simreal.randomization import DomainRandomization, RandomizationSpec
 from simreal.randomization.presets import FAMILIES, PRESET_DIR
 
-PRESETS = {
-    (family, path.stem.split("_", 1)[1]): yaml.safe_load(path.read_text())
+PRESETS = {  # the data of every preset, its includes resolved (compose.py)
+    (family, path.stem.split("_", 1)[1]): RandomizationSpec.load(path).to_dict()
     for family in FAMILIES
     for path in sorted(PRESET_DIR.glob(f"{family}_*.yaml"))
 }
