@@ -222,9 +222,11 @@ def base_run(cfg: ExperimentConfig) -> RunConfig:
 
 @dataclass(frozen=True)
 class TrainTask:
-    """One training cell (randomization x seed); picklable."""
+    """One training cell (randomization x seed); picklable. Its run directory is ``out_dir``, a top-level path
+    field (which :class:`~simreal.parallel.mirror.MirroredExecutor` re-points on a worker), not ``run.out_dir``."""
 
     run: RunConfig
+    out_dir: str
     threads: int = 1
 
     @property
@@ -236,7 +238,7 @@ class TrainTask:
 def run_train_task(task: TrainTask) -> str:
     """Train one cell with ``task.threads`` torch threads; return the run directory."""
     torch.set_num_threads(task.threads)
-    return str(train(task.run))
+    return str(train(replace(task.run, out_dir=task.out_dir)))
 
 
 def _label(randomization: str | None) -> str:
@@ -374,7 +376,7 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     pool, owned = _pool(cfg, executor)
     try:
         base = base_run(cfg)
-        train_tasks = [TrainTask(replace(base, randomization=r, seed=s, out_dir=d)) for (r, s), d in dirs.items()]
+        train_tasks = [TrainTask(replace(base, randomization=r, seed=s), d) for (r, s), d in dirs.items()]
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
         cells = _eval_tasks(cfg, dirs)

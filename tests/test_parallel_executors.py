@@ -259,9 +259,9 @@ def test_experiment_tasks_declare_their_resources() -> None:
     from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask, base_run
 
     base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "methods": [{"name": "a"}], "seeds": [0]}
-    assert TrainTask(base_run(ExperimentConfig.from_dict(base))).resources == Resources(1, 0)
+    assert TrainTask(base_run(ExperimentConfig.from_dict(base)), "out").resources == Resources(1, 0)
     gpu = ExperimentConfig.from_dict({**base, "device": "cuda"})
-    assert TrainTask(base_run(gpu), threads=4).resources == Resources(4, 1)
+    assert TrainTask(base_run(gpu), "out", threads=4).resources == Resources(4, 1)
     assert DomainTask("run", "canonical", 1, 0, threads=2).resources == Resources(2, 0)
     with pytest.raises(ValueError, match="device"):
         ExperimentConfig.from_dict({**base, "device": "tpu"})
