@@ -10,6 +10,8 @@ from simreal.randomization.distributions import Constant, Uniform
 from simreal.randomization.presets import domain_spec, load_preset
 from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
 
+# Sensitivity-sweep axes: each factor of ``factors.REGISTRY`` lies in one of them (physics as a whole) or in
+# NOT_SWEPT (a test checks it, so a new factor is not silently left out of the sweeps).
 GROUPS = (
     "visual.colors",
     "visual.textures",
@@ -21,6 +23,7 @@ GROUPS = (
     "sensor",
     "control",
 )
+NOT_SWEPT = ("visual.image_textures",)  # needs a user's image folder: no preset has one
 LATENCY = "latency"  # sweep axis: the canonical scene with a fixed actuation latency (strength = control steps)
 MAX_LATENCY = 20
 

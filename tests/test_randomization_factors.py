@@ -29,6 +29,7 @@ from simreal.randomization.factors import REGISTRY, Factor, uncovered_paths
 from simreal.randomization.factors.colors import color_units, compile_color
 from simreal.randomization.heldout import units
 from simreal.randomization.spec import get_at, replace_at
+from simreal.randomization.sweeps import GROUPS, NOT_SWEPT
 
 FAMILY_ENVS = {"arm": "simreal/Push-v0", "driving": "simreal/LaneFollow-v0"}
 
@@ -78,6 +79,18 @@ def test_a_factor_missing_a_part_is_rejected(part):
 def test_factor_ops_must_be_op_members_not_strings():
     with pytest.raises(ValueError, match="ops must be Op members"):
         Factor("visual.fog", Uniform, compile_color, frozenset({"hsv_jitter"}), color_units)
+
+
+def test_every_factor_is_a_sensitivity_sweep_axis_or_exempt():
+    for factor in REGISTRY:
+        axes = [g for g in GROUPS if factor.path == g or factor.path.startswith(g + ".")]
+        assert len(axes) + (factor.path in NOT_SWEPT) == 1, factor.path
+
+
+def test_an_entry_of_the_wrong_type_is_rejected():
+    spec = replace_at(RandomizationSpec(), "visual.camera", Uniform(0.0, 1.0))
+    with pytest.raises(TypeError, match=r"visual\.camera: expected .*CameraSpec"):
+        list(REGISTRY[[f.path for f in REGISTRY].index("visual.camera")].entries(spec))
 
 
 def test_every_operation_has_an_implementation():

@@ -176,10 +176,12 @@ class Factor:
         value = spec
         for part in self.path.split("."):
             value = getattr(value, part)
-        if isinstance(value, tuple):
-            yield from ((f"{self.path}[{i}]", entry) for i, entry in enumerate(value))
-        elif value is not None:
-            yield self.path, value
+        items = enumerate(value) if isinstance(value, tuple) else () if value is None else ((None, value),)
+        for i, entry in items:
+            path = self.path if i is None else f"{self.path}[{i}]"
+            if not isinstance(entry, self.spec_type):
+                raise TypeError(f"{path}: expected {self.spec_type}, got {type(entry).__name__}")
+            yield path, entry
 
 
 def is_group(tp: Any) -> bool:
