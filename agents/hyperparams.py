@@ -2,7 +2,7 @@
 
 The same files work with ``python -m rl_zoo3.train -conf``. Strings such as ``policy_kwargs: "dict(...)"`` are
 parsed with a restricted literal evaluator (no ``eval``): ``dict(...)``, literals, lists, ``nn.<Layer>`` and
-``KeypointExtractor`` (entries that use it run with ``simreal train`` only).
+``HerReplayBuffer``.
 """
 
 from __future__ import annotations
@@ -22,16 +22,12 @@ from stable_baselines3 import HerReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 from torch import nn
 
-from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor
-
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PIXEL_OBS_MODES = ("pixels", "pixels_state")
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 UNSUPPORTED_KEYS = ("callback", "vec_env_wrapper", "monitor_kwargs", "noise_type", "noise_std")
 _NAMES: dict[str, Any] = {
     "HerReplayBuffer": HerReplayBuffer,
-    "KeypointExtractor": KeypointExtractor,  # simreal's own; rl_zoo3's eval does not know these names
-    "TriangulatingExtractor": TriangulatingExtractor,
     "True": True,
     "False": False,
     "None": None,
@@ -61,7 +57,7 @@ class Hyperparams:
     env_kwargs: dict[str, Any]
     algo_kwargs: dict[str, Any]
     entry: dict[str, Any] = field(repr=False)
-    pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} for a pre-trained extractor
+    pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} of goal_perception's pre-training
     goal_perception: dict[str, int] | None = None  # simreal only: {channels, layers} of GoalPerception's detectors
 
 
@@ -323,8 +319,11 @@ def load_hyperparams(
     env_wrapper = hp.pop("env_wrapper", None)
     pretrain = _pretrain_settings(hp.pop("pretrain_encoder", None), f"{where}.pretrain_encoder")
     perception = _perception_settings(hp.pop("goal_perception", None), f"{where}.goal_perception")
-    if perception is not None and pretrain is None:
-        raise ValueError(f"{where}: goal_perception needs pretrain_encoder (its detectors are pre-trained)")
+    if (perception is None) != (pretrain is None):
+        raise ValueError(
+            f"{where}: goal_perception and pretrain_encoder go together (the detectors are pre-trained; a "
+            "pre-trained encoder inside the policy is no longer supported)"
+        )
     for key in ("policy_kwargs", "replay_buffer_class", "replay_buffer_kwargs"):
         if isinstance(hp.get(key), str):
             hp[key] = parse_python_literal(hp[key], f"{where}.{key}")

@@ -1,8 +1,8 @@
 """simreal.perception: models that read images, between the data layer and the agents.
 
 ``detector`` (a heatmap point detector: image -> an object's pixel), ``localization`` (the regression CNN: image ->
-table position), ``triangulation`` (pixels -> world points with calibrated cameras), ``extractors`` (the detectors
-as an SB3 features extractor), ``goal_perception`` (a VecEnv wrapper that gives a pixel policy the triangulated
-goal), ``pretraining`` (labelled frames and detector pre-training for a policy's perception). Submodules are
+table position), ``triangulation`` (pixels -> world points with calibrated cameras), ``goal_perception`` (detectors
+per calibrated camera and a VecEnv wrapper that gives a pixel policy the triangulated goal), ``pretraining``
+(labelled frames and detector pre-training for a policy's perception). Submodules are
 imported on use (they pull in torch).
 """

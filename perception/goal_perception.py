@@ -1,39 +1,108 @@
-"""Goal perception as a VecEnv wrapper: frozen point detectors triangulate the goal, filtered over the episode.
+"""Goal perception for pixel policies: frozen point detectors triangulate the goal, filtered over the episode.
 
-A pixel policy's perception need not live inside the policy. :class:`GoalPerception` runs the
-:class:`~simreal.perception.extractors.TriangulatingExtractor`'s detectors on every step's camera images (batched over
-the envs) and replaces the images and projection matrices with one ``goal_estimate`` (metres): the running median of
-the episode's per-frame estimates. The goal is static within an episode, so the median removes single-frame
-misdetections (the gripper hiding the goal, a look-alike distractor) and sensor-noise jitter, which a stateless
-extractor cannot; and PPO's updates run on small vectors instead of re-running the detectors on every minibatch.
+:class:`GoalTriangulator` holds one :class:`~simreal.perception.detector.PointDetector` per calibrated camera; the
+cameras' ``<key>_projection`` matrices (``camera_projections=True``: the calibration a real camera comes with)
+triangulate the detected pixels into a world position in metres. A camera mounted off its nominal pose moves the
+pixels and the matrices together, so the estimate does not move.
+
+The perception lives outside the policy. :class:`GoalPerception` runs the detectors on every step's camera images
+(batched over the envs) and replaces the images and projection matrices with one ``goal_estimate`` (metres): the
+running median of the episode's per-frame estimates. The goal is static within an episode, so the median removes
+single-frame misdetections (the gripper hiding the goal, a look-alike distractor) and sensor-noise jitter, which a
+stateless feature extractor cannot; and PPO's updates run on small vectors instead of re-running the detectors on
+every minibatch. (The detectors inside the policy as an SB3 features extractor, and a keypoint regressor, were
+measured and removed; their numbers are in ``docs/results/pixel_reach_superseded.md``.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
+from torch import nn
 
-from simreal.perception.extractors import TriangulatingExtractor
+from simreal.perception.detector import PointDetector, decode_heatmap
+from simreal.perception.triangulation import triangulate
 
-__all__ = ["GOAL_KEY", "GoalPerception", "load_goal_perception"]
+__all__ = ["GOAL_KEY", "GoalPerception", "GoalTriangulator", "channels_first", "load_goal_perception"]
 
 GOAL_KEY = "goal_estimate"
+
+
+def channels_first(images: np.ndarray) -> torch.Tensor:
+    """Env images ``(N, H, W, C)`` uint8 -> ``(N, C, H, W)`` float in ``[0, 1]`` (SB3's layout and scale)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+class GoalTriangulator(nn.Module):
+    """One point detector per camera of a Dict observation space (images and their ``<key>_projection``), and the
+    least-squares triangulation of their pixels (Hartley & Zisserman 12.2).
+
+    ``channels`` and ``layers`` size each :class:`~simreal.perception.detector.PointDetector`. Pre-trained on
+    labelled frames by :func:`~simreal.perception.pretraining.pretrain_detectors`, then frozen.
+    """
+
+    def __init__(self, observation_space: gym.Space, channels: int = 32, layers: int = 3) -> None:
+        super().__init__()
+        if not isinstance(observation_space, gym.spaces.Dict):
+            raise ValueError("GoalTriangulator: needs Dict observations (obs_mode='pixels_state')")
+        spaces = observation_space.spaces
+        image_keys = [k for k, s in spaces.items() if is_image_space(s, check_channels=False)]
+        missing = [f"{k}_projection" for k in image_keys if f"{k}_projection" not in spaces]
+        if len(image_keys) < 2 or missing:
+            raise ValueError(
+                "GoalTriangulator: needs >= 2 cameras and their projections (camera_projections=True); "
+                f"got cameras {image_keys}, missing {missing}"
+            )
+        self.image_keys = tuple(image_keys)
+        size = spaces[image_keys[0]].shape[1]  # square images: index 1 is a side in both HWC and CHW
+        self.detectors = nn.ModuleDict({k: PointDetector(size, channels, layers) for k in image_keys})
+
+    @torch.no_grad()
+    def pixels(self, images: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Detected pixel ``(N, 2)`` per camera from ``{key: (N, 3, S, S) in [0, 1]}``."""
+        return {k: decode_heatmap(self.detectors[k](images[k] * 2.0 - 1.0)) for k in self.image_keys}
+
+    def estimate(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        """World position ``(N, 3)`` of the detected object."""
+        pixels = self.pixels(observations)
+        return triangulate(
+            torch.stack([pixels[k] for k in self.image_keys], dim=1),
+            torch.stack([observations[f"{k}_projection"] for k in self.image_keys], dim=1),
+        )
+
+    @torch.no_grad()
+    def estimate_frames(self, observations: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+        """World positions ``(N, 3)`` float32 from raw env observations (uint8 HWC images and their projections),
+        ``batch_size`` frames at a time."""
+        n = len(observations[self.image_keys[0]])
+        chunks = []
+        for start in range(0, n, batch_size):
+            batch = {}
+            for key in self.image_keys:
+                batch[key] = channels_first(observations[key][start : start + batch_size])
+                projections = np.asarray(observations[f"{key}_projection"][start : start + batch_size], np.float32)
+                batch[f"{key}_projection"] = torch.from_numpy(projections)
+            chunks.append(self.estimate(batch))
+        return torch.cat(chunks).numpy().astype(np.float32)
 
 
 class GoalPerception(VecEnvWrapper):
     """Replace camera images and projections by the episode's running-median goal estimate ``(3,)`` in metres.
 
-    ``extractor``: pre-trained detectors (frozen here). Other observation keys (the state) pass through. The
+    ``extractor``: the pre-trained detectors (frozen here). Other observation keys (the state) pass through. The
     ``terminal_observation`` of a finished episode is transformed with that episode's history, so PPO bootstraps
     truncated episodes from the same kind of observation it acts on.
     """
 
-    def __init__(self, venv: VecEnv, extractor: TriangulatingExtractor) -> None:
+    def __init__(self, venv: VecEnv, extractor: GoalTriangulator) -> None:
         space = venv.observation_space
         if not isinstance(space, gym.spaces.Dict):
             raise ValueError("GoalPerception: needs Dict observations (obs_mode='pixels_state')")
@@ -88,6 +157,6 @@ def load_goal_perception(venv: VecEnv, encoder: str | Path, settings: dict[str, 
     """Wrap ``venv`` with the detectors saved in ``encoder`` (``settings``: their ``channels`` and ``layers``)."""
     from simreal.perception.pretraining import load_encoder
 
-    extractor = TriangulatingExtractor(venv.observation_space, **settings)
+    extractor = GoalTriangulator(venv.observation_space, **settings)
     load_encoder(extractor, encoder, freeze=True)
     return GoalPerception(venv, extractor)

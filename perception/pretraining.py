@@ -1,17 +1,15 @@
-"""Supervised pre-training of a pixel policy's keypoint encoder on labelled synthetic frames.
+"""Supervised pre-training of a pixel policy's goal perception on labelled synthetic frames.
 
 Every simulated frame comes with its labels for free, so a pixel policy need not discover "where is the goal"
 from reward alone: frames of the training env (same randomization, cameras and image size as the policy will
-see) are collected under a noisy oracle, and the :class:`~simreal.perception.extractors.KeypointExtractor` trunks
-learn to regress the task's object positions (goal, block) with a linear head. PPO then trains the policy head on
-the frozen encoder's output (the estimated positions when the extractor has ``targets``) plus proprioception.
-This is the modular recipe of Tobin et al. (2017) and Levine et al. (2016) in one policy: the encoder is trained
-with or without domain randomization exactly like the policy.
+see) are collected under a noisy oracle, and the point detectors of a
+:class:`~simreal.perception.goal_perception.GoalTriangulator` learn the goal's pixel in each camera. PPO then
+learns the policy on the frozen detectors' triangulated goal plus proprioception. This is the modular recipe of
+Tobin et al. (2017): the perception is trained with or without domain randomization exactly like the policy.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,19 +22,18 @@ from torch import nn
 from simreal.atomic import atomic_write
 from simreal.envs.config import check_int_range
 from simreal.perception.detector import train_point_detector
-from simreal.perception.extractors import KeypointExtractor, TriangulatingExtractor, channels_first
+from simreal.perception.goal_perception import GoalTriangulator
 
 __all__ = [
     "CANONICAL_FRACTION",
     "collect_labelled_frames",
     "load_encoder",
     "pretrain_detectors",
-    "pretrain_encoder",
     "save_encoder",
     "training_frames",
 ]
 
-TARGET_KEYS = ("goal", "block_position")  # task_state() entries an encoder learns, where the task has them
+TARGET_KEYS = ("goal", "block_position")  # task_state() entries labelled, where the task has them (goal first)
 ORACLE_NOISE = 0.4  # std of the Gaussian added to oracle actions, so frames cover off-path arm poses
 CANONICAL_FRACTION = 0.25  # clean frames added to a randomized run's pre-training set (a curriculum)
 EPISODE_STEPS = 5  # frames per episode: many short episodes = many goals and randomizations (no memorising)
@@ -102,57 +99,8 @@ def training_frames(
     return images, np.concatenate([part[1] for part in parts])
 
 
-def pretrain_encoder(
-    extractor: KeypointExtractor,
-    images: dict[str, np.ndarray],
-    targets: np.ndarray,
-    epochs: int,
-    seed: int,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-) -> float:
-    """Fit ``extractor``'s trunks and coordinate head (a throwaway one when it has none) to ``targets``; return
-    the final epoch's RMSE in metres. Adam with cosine decay, MSE on standardised targets, seeded by ``seed``."""
-    check_int_range("epochs", epochs, 1, 10_000)
-    if extractor.head is not None and extractor.head.out_features != targets.shape[1]:
-        predicts = extractor.head.out_features
-        raise ValueError(f"targets: the extractor's head predicts {predicts} coordinates, got {targets.shape[1]}")
-    generator = torch.Generator().manual_seed(seed)
-    keys = list(extractor.image_keys)
-    n = len(targets)
-    mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
-    goal = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
-    inputs = {k: channels_first(images[k]) for k in keys}
-    width = sum(t.output_dim for t in extractor.trunks.values())
-    head = extractor.head if extractor.head is not None else nn.Linear(width, targets.shape[1])
-    params = [*extractor.trunks.parameters(), *head.parameters()]
-    optimizer = torch.optim.Adam(params, lr=learning_rate)
-    steps = epochs * math.ceil(n / batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    extractor.train()
-    mse = float("nan")
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            features = extractor.keypoints({k: inputs[k][batch] for k in keys})
-            loss = nn.functional.mse_loss(head(features), goal[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += float(loss.detach()) * len(batch)
-        mse = total / n
-    extractor.eval()
-    if extractor.head is not None:
-        extractor.target_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
-        extractor.target_scale.copy_(torch.from_numpy(scale.astype(np.float32)))
-    return float(math.sqrt(mse) * float(np.sqrt(np.mean(scale**2))))
-
-
 def pretrain_detectors(
-    extractor: TriangulatingExtractor,
+    extractor: GoalTriangulator,
     observations: dict[str, np.ndarray],
     targets: np.ndarray,
     epochs: int,
@@ -183,7 +131,7 @@ def pretrain_detectors(
 
 
 def save_encoder(extractor: nn.Module, path: str | Path, info: dict[str, Any]) -> Path:
-    """Write the encoder's weights (trunks, coordinate head and its target scaling) and ``info`` atomically."""
+    """Write the encoder's weights (the detectors of a :class:`GoalTriangulator`) and ``info`` atomically."""
     payload = {"version": ENCODER_VERSION, "weights": extractor.state_dict(), "info": info}
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 

@@ -15,8 +15,7 @@ from simreal.agents.evaluate import evaluate
 from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.results import load_results
 from simreal.agents.train import ENCODER, train
-from simreal.perception.extractors import TriangulatingExtractor
-from simreal.perception.goal_perception import GOAL_KEY, GoalPerception
+from simreal.perception.goal_perception import GOAL_KEY, GoalPerception, GoalTriangulator
 
 REACH = "simreal/Reach-v0"
 ENV_KWARGS = {"obs_mode": "pixels_state", "cameras": ["top", "side"], "image_size": 16, "camera_projections": True}
@@ -30,7 +29,7 @@ def _venv(n: int = 2, max_episode_steps: int = 50) -> DummyVecEnv:
 
 def _perception(venv: DummyVecEnv) -> tuple[GoalPerception, list[np.ndarray]]:
     torch.manual_seed(0)
-    wrapper = GoalPerception(venv, TriangulatingExtractor(venv.observation_space, channels=4, layers=1))
+    wrapper = GoalPerception(venv, GoalTriangulator(venv.observation_space, channels=4, layers=1))
     recorded: list[np.ndarray] = []
     estimates = wrapper.estimates
 
@@ -83,7 +82,7 @@ def test_missing_projections_raise_naming_the_keys() -> None:
     venv = DummyVecEnv([lambda: gym.make(REACH, **kwargs)])
     with_projections = _venv(n=1).observation_space
     with pytest.raises(ValueError, match="top_projection"):
-        GoalPerception(venv, TriangulatingExtractor(with_projections, channels=4, layers=1))
+        GoalPerception(venv, GoalTriangulator(with_projections, channels=4, layers=1))
 
 
 def _config(tmp_path: Path, perception: str, pretrain: bool = True) -> Path:
@@ -107,7 +106,7 @@ def _config(tmp_path: Path, perception: str, pretrain: bool = True) -> Path:
 @pytest.mark.parametrize(
     ("perception", "pretrain", "message"),
     [
-        ("dict(layers=2)", False, "needs pretrain_encoder"),
+        ("dict(layers=2)", False, "go together"),
         ("dict(layers=9)", True, "layers must be an int in"),
         ("dict(depth=2)", True, "expected dict"),
     ],
@@ -125,7 +124,7 @@ def test_train_and_evaluate_run_the_policy_on_the_perceived_goal(tmp_path: Path)
 
     policy = PPO.load(out / "model.zip", device="cpu").policy
     assert set(policy.observation_space.spaces) == {GOAL_KEY, "state"}
-    assert not any(isinstance(m, TriangulatingExtractor) for m in policy.modules())
+    assert not any(isinstance(m, GoalTriangulator) for m in policy.modules())
     results = load_results(evaluate(out, domains=("canonical", "real:0"), episodes=2, gif_frames=0, workers=1))
     assert [d.domain for d in results.domains] == ["canonical", "real:0"]
     assert all(len(d.successes) == 2 for d in results.domains)

@@ -1,6 +1,5 @@
 """Calibrated-camera perception for pixel policies: env projections, triangulation, detector pre-training."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -8,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.agents.train import ENCODER, train
 from simreal.envs.camera import camera_model
 from simreal.envs.oracles import oracle_for
-from simreal.perception.extractors import TriangulatingExtractor
+from simreal.perception.goal_perception import GoalTriangulator
 from simreal.perception.pretraining import collect_labelled_frames, pretrain_detectors
 from simreal.perception.triangulation import triangulate
 
@@ -53,45 +51,29 @@ def test_triangulation_recovers_points_from_exact_pixels() -> None:
     np.testing.assert_allclose(estimate.numpy(), np.stack(points), atol=1e-6)
 
 
-def test_extractor_checks_its_space_and_outputs_estimate_plus_state() -> None:
-    env = _env(16, camera_projections=True)
+def test_triangulator_checks_its_space_and_estimates_from_raw_frames() -> None:
     with pytest.raises(ValueError, match="missing"):
-        TriangulatingExtractor(_env(16).observation_space)
-    extractor = TriangulatingExtractor(env.observation_space)
-    assert extractor.features_dim == 3 + 7
+        GoalTriangulator(_env(16).observation_space)
+    with pytest.raises(ValueError, match="Dict observations"):
+        GoalTriangulator(gym.make(REACH).observation_space)
+    env = _env(16, camera_projections=True)
+    torch.manual_seed(0)
+    triangulator = GoalTriangulator(env.observation_space, channels=4, layers=1)
     obs, _ = env.reset(seed=0)
+    frames = {k: np.asarray(v)[None] for k, v in obs.items()}
+    estimate = triangulator.estimate_frames(frames)
+    assert estimate.shape == (1, 3) and estimate.dtype == np.float32 and np.all(np.isfinite(estimate))
     batch = {k: torch.from_numpy(np.asarray(v))[None].float() for k, v in obs.items()}
-    for key in ("front", "side"):
+    for key in ("front", "side"):  # uint8 HWC -> float CHW in [0, 1]
         batch[key] = batch[key].permute(0, 3, 1, 2) / 255.0
-    features = extractor(batch)
-    assert features.shape == (1, 10) and torch.all(torch.isfinite(features))
-    torch.testing.assert_close(features[:, :3], extractor.estimate(batch) / 0.1)  # decimetres for the policy MLP
-    torch.testing.assert_close(features[:, 3:], batch["state"])
-    with pytest.raises(ValueError, match="position_unit"):
-        TriangulatingExtractor(env.observation_space, position_unit=0.0)
+    torch.testing.assert_close(torch.from_numpy(estimate), triangulator.estimate(batch))
 
 
 def test_pretrained_detectors_triangulate_the_goal(tmp_path: Path) -> None:
     env = _env(camera_projections=True)
     observations, targets = collect_labelled_frames(env, oracle_for(REACH), 600, seed=0)
     assert observations["front_projection"].shape == (600, 3, 4)
-    extractor = TriangulatingExtractor(env.observation_space, channels=16, layers=2)
+    extractor = GoalTriangulator(env.observation_space, channels=16, layers=2)
     spread = float(np.median(np.linalg.norm(targets - targets.mean(axis=0), axis=1)))
     error = pretrain_detectors(extractor, observations, targets, epochs=6, seed=0)
     assert error < 0.3 * spread  # median triangulation error well below the goal's spread
-
-
-def test_train_with_the_detector_config_pretrains_and_freezes(
-    tmp_path: Path, tiny_pretrained_pixel_config: Callable[..., Path]
-) -> None:
-    config = tiny_pretrained_pixel_config(
-        "TriangulatingExtractor", "channels=8, layers=1", ", camera_projections: true"
-    )
-    out = train(REACH, "ppo", "train", 64, 0, tmp_path / "run", config_path=config, progress_bar=False)
-    encoder = torch.load(out / ENCODER, weights_only=True)
-    assert "median_error_m" in encoder["info"]
-    from stable_baselines3 import PPO
-
-    weights = PPO.load(out / "model.zip", device="cpu").policy.features_extractor.state_dict()
-    for key, value in encoder["weights"].items():
-        torch.testing.assert_close(weights[key], value)
