@@ -98,6 +98,9 @@ class FieldDraw:
     cols: tuple[int, ...] | None = None
 
 
+DrawRow = tuple[str, str, Op, int]  # spec attribute, model field, operation, draws per row
+
+
 @dataclass(frozen=True)
 class FieldDrawStep:
     """The step of an entry whose draws go straight into model fields (lights, cameras, physics entries)."""
@@ -105,6 +108,13 @@ class FieldDrawStep:
     path: str
     rows: tuple[int, ...]
     draws: tuple[FieldDraw, ...]
+
+    @classmethod
+    def of(cls, spec: Any, path: str, rows: tuple[int, ...], table: tuple[DrawRow, ...]) -> FieldDrawStep:
+        """The step of ``spec``'s distributions named in ``table`` (rows ``(name, field, op, width)``; a
+        distribution that is ``None`` is off)."""
+        draws = [FieldDraw(name, getattr(spec, name), field, op, width) for name, field, op, width in table]
+        return cls(path, rows, tuple(d for d in draws if d.dist is not None))
 
     def __call__(self, d: Draws, out: Out) -> None:
         n = len(self.rows)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from simreal.randomization import bounds as B
 from simreal.randomization.distributions import Distribution
-from simreal.randomization.factors.base import Compiler, Factor, FieldDraw, FieldDrawStep, Step, Units, present
+from simreal.randomization.factors.base import Compiler, DrawRow, Factor, FieldDrawStep, Step, Units, present
 from simreal.randomization.params import Op
 from simreal.randomization.spec_errors import check_names
 
@@ -26,22 +26,20 @@ class CameraSpec:
         B.check_group(self, B.CAMERA_BOUNDS)
 
 
+CAMERA_DRAWS: tuple[DrawRow, ...] = (
+    ("pos_jitter", "cam_pos", Op.ADD, 3),
+    ("rot_jitter_deg", "cam_quat", Op.QUAT_ROT, 3),
+    ("fovy_jitter", "cam_fovy", Op.ADD, 1),
+)
+
+
 def compile_camera(spec: CameraSpec, path: str, c: Compiler) -> tuple[Step, ...]:
     rows = c.match("camera", spec.names, f"{path}.names")
     if spec.fovy_jitter is not None:  # pristine fovy + jitter stays a valid field of view
         fovy = c.model.cam_fovy[list(rows)][:, None]
         c.within_bounds(path, B.check_result, spec.fovy_jitter, "add", fovy, [B.CAMERA_FOVY], "fovy_jitter", "cam_fovy")
-    draws = [
-        FieldDraw(name, dist, field, op, width)
-        for name, dist, field, op, width in (
-            ("pos_jitter", spec.pos_jitter, "cam_pos", Op.ADD, 3),
-            ("rot_jitter_deg", spec.rot_jitter_deg, "cam_quat", Op.QUAT_ROT, 3),
-            ("fovy_jitter", spec.fovy_jitter, "cam_fovy", Op.ADD, 1),
-        )
-        if dist is not None
-    ]
-    c.fields.update(("cam_pos", "cam_quat", "cam_fovy"))
-    return (FieldDrawStep(path, rows, tuple(draws)),)
+    c.fields.update(field for _, field, _, _ in CAMERA_DRAWS)
+    return (FieldDrawStep.of(spec, path, rows, CAMERA_DRAWS),)
 
 
 def camera_units(spec: CameraSpec) -> Units:

@@ -11,8 +11,8 @@ from simreal.randomization.distributions import Distribution
 from simreal.randomization.draws import Draws
 from simreal.randomization.factors.base import (
     Compiler,
+    DrawRow,
     Factor,
-    FieldDraw,
     FieldDrawStep,
     Out,
     Step,
@@ -57,22 +57,21 @@ class ActiveCountStep:
         out.fields.append(field_op("light_active", Op.SET, self.rows, on))
 
 
+LIGHT_DRAWS: tuple[DrawRow, ...] = (
+    ("pos_jitter", "light_pos", Op.ADD, 3),
+    ("dir_jitter", "light_dir", Op.DIR_ADD, 3),
+    ("intensity", "light_diffuse", Op.SCALE, 1),
+    ("tint", "light_diffuse", Op.SCALE, 3),
+)
+
+
 def compile_lights(spec: LightSpec, path: str, c: Compiler) -> tuple[Step, ...]:
     rows = c.match("light", spec.names, f"{path}.names")
     lights = B.Bound(1, len(rows), "(the lights matching names)", integer=True)
     c.within_bounds(path, B.check_dist, spec.count, lights, "count")
-    draws = [
-        FieldDraw(name, dist, field, op, width)
-        for name, dist, field, op, width in (
-            ("pos_jitter", spec.pos_jitter, "light_pos", Op.ADD, 3),
-            ("dir_jitter", spec.dir_jitter, "light_dir", Op.DIR_ADD, 3),
-            ("intensity", spec.intensity, "light_diffuse", Op.SCALE, 1),
-            ("tint", spec.tint, "light_diffuse", Op.SCALE, 3),
-        )
-        if dist is not None
-    ]
-    c.fields.update(item.field for item in draws)
-    steps: list[Step] = [FieldDrawStep(path, rows, tuple(draws))]
+    step = FieldDrawStep.of(spec, path, rows, LIGHT_DRAWS)
+    c.fields.update(item.field for item in step.draws)
+    steps: list[Step] = [step]
     if spec.count is not None:
         c.fields.add("light_active")
         steps.append(ActiveCountStep(spec.count, path, rows))
