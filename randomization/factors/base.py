@@ -52,6 +52,12 @@ def present(**kw: Distribution | None) -> Factors:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def setting_units(group: str, spec: Any) -> Units:
+    """One unit per set distribution of a group of independent settings (``sensor:gamma``, ``control:...``)."""
+    names = (f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) is not None)
+    return {f"{group}:{name}": {"dist": getattr(spec, name)} for name in names}
+
+
 @dataclass
 class Out:
     """What the steps of one sample append to: model writes, textures, sensor and control settings."""

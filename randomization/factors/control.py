@@ -7,14 +7,14 @@ from its generator, and reported in ``info["randomization"]["control_step"]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from simreal.randomization import bounds as B
 from simreal.randomization.distributions import Distribution
 from simreal.randomization.draws import Draws
-from simreal.randomization.factors.base import Compiler, Factor, Out, Step, Units
+from simreal.randomization.factors.base import Compiler, Factor, Out, Step, Units, setting_units
 
 PER_SAMPLE = ("action_noise", "action_latency", "obs_noise")
 PER_STEP = ("action_repeat", "period_jitter")
@@ -79,8 +79,7 @@ class PerStepControl:
 
 
 def control_units(spec: ControlSpec) -> Units:
-    set_fields = (f.name for f in fields(spec) if getattr(spec, f.name) is not None)
-    return {f"control:{name}": {"dist": getattr(spec, name)} for name in set_fields}
+    return setting_units("control", spec)
 
 
 CONTROL = Factor("control", ControlSpec, compile_control, frozenset(), control_units)

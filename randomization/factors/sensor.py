@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from simreal.randomization import bounds as B
 from simreal.randomization.distributions import Distribution
 from simreal.randomization.draws import Draws
-from simreal.randomization.factors.base import Compiler, Factor, Out, Step, Units
+from simreal.randomization.factors.base import Compiler, Factor, Out, Step, Units, setting_units
 from simreal.randomization.sensor import SENSOR_OPS
 
 
@@ -49,8 +49,7 @@ def compile_sensor(spec: SensorSpec, path: str, c: Compiler) -> tuple[Step, ...]
 
 
 def sensor_units(spec: SensorSpec) -> Units:
-    set_fields = (f.name for f in fields(spec) if getattr(spec, f.name) is not None)
-    return {f"sensor:{name}": {"dist": getattr(spec, name)} for name in set_fields}
+    return setting_units("sensor", spec)
 
 
 SENSOR = Factor("sensor", SensorSpec, compile_sensor, frozenset(), sensor_units)
