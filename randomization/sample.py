@@ -29,7 +29,7 @@ class Sampler:
         steps: list[Step] = []
         for factor in REGISTRY:
             for path, entry in factor.entries(spec):
-                steps += factor.compile(entry, path, compiler)  # type: ignore[misc]  # parts checked at build
+                steps += factor.compile(entry, path, compiler)
         self._steps = tuple(steps)
         self.fields: set[str] = compiler.fields
         self.texture_ids: set[int] = compiler.texture_ids

@@ -176,16 +176,16 @@ class Factor:
 
     path: str
     spec_type: Any
-    compile: Compile | None
-    ops: frozenset[Op] | None
-    heldout_units: HeldoutUnits | None
+    compile: Compile
+    ops: frozenset[Op]
+    heldout_units: HeldoutUnits
 
     def __post_init__(self) -> None:
         for part in ("path", "spec_type", "compile", "ops", "heldout_units"):
             if getattr(self, part) is None or getattr(self, part) == "":
                 raise ValueError(f"factor {self.path or '?'}: {part} is missing (a factor owns all five parts)")
-        if not all(isinstance(op, Op) for op in self.ops or ()):
-            raise ValueError(f"factor {self.path}: ops must be Op members, got {sorted(map(str, self.ops or ()))}")
+        if not all(isinstance(op, Op) for op in self.ops):
+            raise ValueError(f"factor {self.path}: ops must be Op members, got {sorted(map(str, self.ops))}")
 
     def entries(self, spec: Any) -> Iterator[tuple[str, Any]]:
         """``(path, entry)`` of every entry of this factor in ``spec``."""
