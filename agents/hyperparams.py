@@ -2,7 +2,9 @@
 
 The same files work with ``python -m rl_zoo3.train -conf``. Strings such as ``policy_kwargs: "dict(...)"`` are
 parsed with a restricted literal evaluator (no ``eval``): ``dict(...)``, literals, lists, ``nn.<Layer>`` and
-``HerReplayBuffer``.
+``HerReplayBuffer``. The files are base configs, one per algorithm and observation kind; an experiment merges its
+``hyperparams:`` on an entry (:func:`merge_overrides`), and simreal-only settings (``pretrain_encoder``,
+``goal_perception``) live only there.
 """
 
 from __future__ import annotations
