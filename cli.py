@@ -5,7 +5,8 @@ simreal gallery ID --randomization full -n 16 --out grid.png
 simreal train ID --algo sac --randomization train --timesteps N --seed S --out runs/NAME
 simreal evaluate runs/NAME --domains canonical,test,real [--transfer CKPT] --episodes 50
 simreal report runs/ --out report/
-simreal experiment configs/experiments/demo.yaml | localization | transfer
+simreal experiment configs/experiments/demo.yaml
+simreal experiment configs/experiments/localization.yaml --domains canonical,test,real,my_lab.yaml
 simreal dataset generate ID -n N --randomization full --out DIR --workers W
 simreal transfer train --source simreal/Push-v0:canonical --target simreal/Push-v0:real --preset fast --out DIR
 """
@@ -91,28 +92,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    if args.what == "localization":
-        from simreal.experiments.cli import localization_main
+    from simreal.experiments.cli import OPTIONS, experiment_main
 
-        sizes = {k: getattr(args, k) for k in ("n_train", "n_eval", "epochs") if getattr(args, k) is not None}
-        localization_main(
-            out=args.out or "runs/localization", seed=args.seed, workers=args.workers, executor=args.executor,
-            domains=args.domains, eval_only=args.eval_only, **sizes,
-        )  # fmt: skip
-        return 0
-    if args.what == "transfer":
-        from simreal.experiments.cli import transfer_main
-
-        names = ("n_train", "n_eval", "epochs", "gan_steps")
-        sizes = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-        transfer_main(
-            out=args.out or "runs/transfer", seed=args.seed, executor=args.executor, domains=args.domains,
-            eval_only=args.eval_only, **sizes,
-        )  # fmt: skip
-        return 0
-    from simreal.experiments.cli import policy_matrix_main
-
-    return policy_matrix_main(args.what, executor=args.executor)
+    overrides = {key: getattr(args, option[2:].replace("-", "_")) for key, option in OPTIONS.items()}
+    return experiment_main(args.config, overrides, executor=args.executor, eval_only=args.eval_only)
 
 
 def _dataset(args: argparse.Namespace) -> int:
@@ -224,28 +207,23 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report", help="output folder")
     report.set_defaults(func=_report)
 
-    experiment = _sub(sub, "experiment", "an experiment YAML, or 'localization' / 'transfer'")
-    experiment.add_argument("what", help="configs/experiments/NAME.yaml, localization or transfer")
+    experiment = _sub(sub, "experiment", "run an experiment file (its kind: policy_matrix, localization, transfer)")
     experiment.add_argument(
-        "--out", default=None, help="localization/transfer: output folder (default: runs/localization, runs/transfer)"
+        "config", help="an experiment YAML, e.g. configs/experiments/demo.yaml, localization.yaml or transfer.yaml"
     )
-    experiment.add_argument("--seed", type=int, default=0, help="localization/transfer: random seed")
+    experiment.add_argument("--out", default=None, help="output folder (overrides the file's out_dir)")
+    experiment.add_argument("--seed", type=int, default=None, help="localization/transfer: random seed")
+    experiment.add_argument("--n-train", type=int, default=None, help="localization/transfer: training frames")
+    experiment.add_argument("--n-eval", type=int, default=None, help="localization/transfer: frames per domain")
     experiment.add_argument(
-        "--n-train", type=int, default=None, help="localization/transfer: training frames (default: 8000 / 3000)"
+        "--epochs", type=int, default=None, help="localization: regression CNN epochs; transfer: detector epochs"
     )
-    experiment.add_argument(
-        "--n-eval", type=int, default=None, help="localization/transfer: frames per domain (default: 500 / 400)"
-    )
-    experiment.add_argument(
-        "--epochs", type=int, default=None,
-        help="localization: regression CNN epochs (default 12); transfer: detector epochs (default 6)",
-    )  # fmt: skip
-    experiment.add_argument("--gan-steps", type=int, default=None, help="transfer: CycleGAN steps (default: 1000)")
-    experiment.add_argument("--workers", type=int, default=2, help="localization: frame-collection processes")
+    experiment.add_argument("--gan-steps", type=int, default=None, help="transfer: CycleGAN steps")
+    experiment.add_argument("--workers", type=int, default=None, help="processes (overrides the file's workers)")
     experiment.add_argument(
         "--domains", default=None,
-        help="localization/transfer: evaluation domains, comma-separated names or your own spec files, e.g. "
-        "canonical,test,real:0,my_lab.yaml (default: test and real:0..real:4, plus canonical for localization)",
+        help="evaluation domains, comma-separated names or your own spec files, e.g. canonical,test,real,my_lab.yaml "
+        "(real = real:0..real:4; overrides the file's domains)",
     )  # fmt: skip
     experiment.add_argument(
         "--eval-only", default=None, metavar="MODELS_DIR",

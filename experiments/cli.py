@@ -1,44 +1,60 @@
-"""Command-line entries of the experiments (plain typed arguments, wired into the ``simreal`` script):
-``simreal experiment localization`` -> :func:`localization_main`, ``simreal experiment transfer`` ->
-:func:`transfer_main`, ``simreal experiment CONFIG.yaml`` -> :func:`policy_matrix_main`.
-"""
+"""``simreal experiment FILE.yaml``: read the experiment file once, apply the command line's overrides, run it by
+its ``kind`` (:mod:`simreal.experiments.config`) and print where its results are."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["localization_main", "policy_matrix_main", "transfer_main"]
+from simreal.experiments.config import (
+    LocalizationConfig,
+    TransferConfig,
+    parse_kind,
+    read_experiment,
+    with_overrides,
+)
+
+__all__ = ["OPTIONS", "experiment_main", "load_experiment"]
+
+OPTIONS = {  # experiment key -> the command-line option that overrides it
+    "out_dir": "--out",
+    "seed": "--seed",
+    "n_train": "--n-train",
+    "n_eval": "--n-eval",
+    "epochs": "--epochs",
+    "gan_steps": "--gan-steps",
+    "workers": "--workers",
+    "domains": "--domains",
+}
 
 
-def localization_main(
-    out: str,
-    n_train: int = 8000,
-    n_eval: int = 500,
-    epochs: int = 12,
-    seed: int = 0,
-    image_size: int = 64,
-    workers: int = 2,
-    executor: str = "local",
-    domains: str | None = None,
-    eval_only: str | None = None,
-) -> dict[str, Any]:
-    """Run the Tobin et al. localization experiment into ``out`` (or, with ``eval_only`` = a models folder of an
-    earlier run, evaluate its saved models without retraining) on ``domains`` (comma-separated names or spec
-    files; default: the experiment's); prints the error table and returns the results."""
-    from simreal.data.eval_domains import parse_domains
-    from simreal.experiments import localization as experiment  # lazy: pulls in torch, MuJoCo
+def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> tuple[str, Any]:
+    """``(kind, config)`` of the experiment file ``path`` with ``overrides`` (experiment keys; ``None`` values are
+    ignored; ``domains`` may be a comma-separated string) applied."""
+    file = Path(path)
+    kind, data = read_experiment(file)
+    config: Any
+    if kind == "policy_matrix":
+        from simreal.experiments.policy_matrix import ExperimentConfig  # lazy: pulls in SB3
 
-    chosen = parse_domains(domains) if domains else experiment.EVAL_DOMAINS
-    if eval_only:
-        results = experiment.evaluate_saved_models(
-            eval_only, chosen, n_eval, seed, out_dir=out, workers=workers, executor=executor
-        )
+        config = ExperimentConfig.parse(data, file.parent)
     else:
-        results = experiment.run_localization_experiment(
-            out, n_train, n_eval, epochs, seed, image_size, workers=workers, progress=True, executor=executor,
-            domains=chosen,
-        )  # fmt: skip
+        config = parse_kind({"localization": LocalizationConfig, "transfer": TransferConfig}[kind], data,
+                            file.parent, kind)  # fmt: skip
+    given = dict(overrides or {})
+    if isinstance(given.get("domains"), str):
+        given["domains"] = tuple(d.strip() for d in given["domains"].split(",") if d.strip())
+    return kind, with_overrides(config, given, kind, OPTIONS)
+
+
+def _localization(config: LocalizationConfig, executor: str, eval_only: str | None) -> None:
+    from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
+
+    if eval_only:
+        results = evaluate_saved_models(eval_only, config, executor)
+    else:
+        results = run_localization_experiment(config, executor, progress=True)
     print("cells: median / p90 cm / % frames > 5 cm (% not found)")
     print(results["table"])
     for domain, errors in results.get("nominal_camera_floor", {}).items():
@@ -47,47 +63,44 @@ def localization_main(
     limits = ", ".join(f"{k} {v}" for k, v in target["per_reality_proxy"].items())
     verdict = "met" if target["met_every_proxy"] else "NOT met"
     print(f"target on every reality proxy ({limits}), detector trained with randomization: {verdict}")
-    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s -> {out}")
-    return results
+    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s -> {config.out_dir}")
 
 
-def transfer_main(
-    out: str,
-    n_train: int = 3000,
-    n_eval: int = 400,
-    epochs: int = 6,
-    gan_steps: int = 1000,
-    seed: int = 0,
-    executor: str = "local",
-    domains: str | None = None,
-    eval_only: str | None = None,
-) -> dict:
-    """CLI entry of ``simreal experiment transfer``: run (or ``eval_only``: evaluate a models folder) on
-    ``domains`` (comma-separated names or spec files), print the summary table and the output folder."""
+def _transfer(config: TransferConfig, executor: str, eval_only: str | None) -> None:
     import torch
 
-    from simreal.data.eval_domains import parse_domains
-    from simreal.experiments.transfer import DOMAINS, evaluate_saved_translators, run_transfer_experiment
+    from simreal.experiments.transfer import evaluate_saved_translators, run_transfer_experiment
     from simreal.experiments.transfer_report import summary_table
 
-    chosen = parse_domains(domains) if domains else DOMAINS
     torch.set_num_threads(1)  # measured: 2 threads on a shared 2-core CPU stall CycleGAN steps 25x
     if eval_only:
-        results = evaluate_saved_translators(eval_only, chosen, n_eval, seed, out_dir=out, executor=executor)
+        results = evaluate_saved_translators(eval_only, config, executor)
     else:
-        results = run_transfer_experiment(
-            out, n_train=n_train, n_eval=n_eval, epochs=epochs, gan_steps=gan_steps, seed=seed, executor=executor,
-            domains=chosen, progress=True,
-        )  # fmt: skip
+        results = run_transfer_experiment(config, executor, progress=True)
     print(summary_table(results))
-    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s; results: {Path(out) / 'results.json'}")
-    return results
+    print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s; results in {config.out_dir}")
 
 
-def policy_matrix_main(config: str, executor: str = "local") -> int:
-    """``simreal experiment configs/experiments/X.yaml [--executor ray]``: prints where ``report.html`` is."""
+def _policy_matrix(config: Any, executor: str, eval_only: str | None) -> None:
     from simreal.experiments.policy_matrix import run_experiment
 
-    path = run_experiment(config, executor)
-    print(f"report: {path}")
+    if eval_only:
+        raise ValueError("--eval-only: only localization and transfer experiments evaluate saved models")
+    print(f"report: {run_experiment(config, executor)}")
+
+
+RUNNERS: dict[str, Callable[[Any, str, str | None], None]] = {
+    "policy_matrix": _policy_matrix,
+    "localization": _localization,
+    "transfer": _transfer,
+}  # one per kind of KINDS
+
+
+def experiment_main(
+    path: str, overrides: Mapping[str, Any] | None = None, executor: str = "local", eval_only: str | None = None
+) -> int:
+    """Run the experiment file ``path`` (see :func:`load_experiment`) on ``executor``; with ``eval_only`` (a models
+    folder of an earlier localization or transfer run), evaluate its saved models instead of training."""
+    kind, config = load_experiment(path, overrides)
+    RUNNERS[kind](config, executor, eval_only)
     return 0

@@ -1,4 +1,5 @@
-"""Summaries of localization results over reality proxies: mean and worst, the gross-failure targets, a table.
+"""Summaries of localization results over reality proxies: mean and worst, the gross-failure targets, a table and
+the error plot.
 
 A *reality proxy* is every evaluated domain except the simulator's own ``canonical`` and ``train``: ``test``,
 the reality family's members and any user spec file. A localizer is only as good as its worst lab, so the
@@ -9,12 +10,27 @@ targets hold on every proxy: median <= 1 cm, p90 <= 3 cm and fewer than 5% of fr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["METRICS", "TARGETS", "format_table", "is_reality_proxy", "over_proxies", "targets_met"]
+import numpy as np
+
+from simreal.atomic import atomic_write
+
+__all__ = [
+    "METRICS",
+    "TARGETS",
+    "TARGET_CM",
+    "format_table",
+    "is_reality_proxy",
+    "over_proxies",
+    "plot_errors",
+    "targets_met",
+]
 
 METRICS = ("median_cm", "p90_cm", "tail_5cm")
 TARGETS = {"median_cm": 1.0, "p90_cm": 3.0, "tail_5cm": 0.05}  # tail_5cm must stay strictly below its target
+TARGET_CM = 1.5  # Tobin et al.'s median error on real images
 SIM_DOMAINS = ("canonical", "train")
 
 
@@ -75,3 +91,33 @@ def format_table(rows: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
         )
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {worst_cell} |")
     return "\n".join(lines)
+
+
+def plot_errors(errors: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]], train_domains: Mapping[str, str],
+                path: Path) -> None:  # fmt: skip
+    """Error CDFs (pipeline -> model name -> domain -> per-frame errors in cm): one panel per pipeline and domain,
+    one curve per model labelled with ``train_domains[name]``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    pipelines = list(errors)
+    domains = list(next(iter(next(iter(errors.values())).values())))
+    rows, columns = len(pipelines), len(domains)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), sharey=True, squeeze=False)
+    for row, pipeline in zip(axes, pipelines, strict=True):
+        for axis, domain in zip(row, domains, strict=True):
+            for name, per_domain in errors[pipeline].items():
+                values = np.sort(per_domain[domain])
+                axis.plot(values, np.linspace(0, 1, len(values)), label=f"trained on {train_domains[name]}")
+            axis.axvline(TARGETS["p90_cm"], color="grey", linestyle="--", linewidth=1)
+            axis.axhline(0.9, color="grey", linestyle=":", linewidth=1)
+            axis.set(title=f"{pipeline} | {domain}", xlabel="error (cm)", xscale="log")
+            axis.grid(alpha=0.3)
+        row[0].set_ylabel("fraction of frames")
+    axes[0][0].legend(loc="lower right", fontsize=7)
+    figure.suptitle("Push block localization from one 'front' image: error CDF per domain (dashed: 3 cm)")
+    figure.tight_layout()
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    plt.close(figure)

@@ -33,17 +33,17 @@ from simreal.agents.evaluate import (
     run_domain_task,
     write_results,
 )
-from simreal.agents.hyperparams import CONFIG_DIR, load_hyperparams, read_yaml
+from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
 from simreal.agents.run_config import ALGOS, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
+from simreal.experiments.config import SPEC_SUFFIXES, no_unknown_keys, read_experiment, resolve_input
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization.sweeps import LATENCY
 
-PACKAGE_ROOT = CONFIG_DIR.parent  # where simreal's bundled configs/ live (the repository root in a checkout)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -126,11 +126,11 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
         """Build from a parsed YAML mapping; unknown keys raise ``ValueError``."""
-        _no_unknown(cls, data, "experiment")
+        no_unknown_keys(cls, data, "experiment")
         kwargs = dict(data)
         methods = kwargs.get("methods") or []
         for i, m in enumerate(methods):
-            _no_unknown(MethodSpec, m, f"methods[{i}]")
+            no_unknown_keys(MethodSpec, m, f"methods[{i}]")
         kwargs["methods"] = tuple(MethodSpec(**m) for m in methods)
         for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps"):
             if key in kwargs:
@@ -144,27 +144,16 @@ class ExperimentConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> ExperimentConfig:
-        """Read an experiment YAML file, resolving its relative input paths (:func:`resolve_input`)."""
+        """Read an experiment YAML file (``kind: policy_matrix``, or no ``kind``), resolving its relative input
+        paths (:func:`~simreal.experiments.config.resolve_input`)."""
         file = Path(path)
-        data = read_yaml(file, "experiment config")
-        if not isinstance(data, dict):
-            raise ValueError(f"experiment config {file} must be a mapping")
-        return cls.from_dict(_resolve_inputs(data, file.parent))
+        _, data = read_experiment(file, "policy_matrix")
+        return cls.parse(data, file.parent)
 
-
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def resolve_input(value: str, base: Path, where: str) -> str:
-    """An input path of an experiment file: absolute as is, else relative to the file's folder ``base``, else one
-    of the files shipped with simreal (e.g. ``configs/ppo.yml``); ``ValueError`` naming ``where`` if neither exists."""
-    path = Path(value)
-    if path.is_absolute():
-        return value
-    for candidate in (base / path, PACKAGE_ROOT / path):
-        if candidate.exists():
-            return str(candidate)
-    raise ValueError(f"{where}: {value} exists neither relative to the experiment file ({base}) nor in {PACKAGE_ROOT}")
+    @classmethod
+    def parse(cls, data: dict[str, Any], base: Path) -> ExperimentConfig:
+        """Build from the keys of an experiment file (without ``kind``) in the folder ``base``."""
+        return cls.from_dict(_resolve_inputs(data, base))
 
 
 def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -190,15 +179,6 @@ def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:
             methods.append(method)
         out["methods"] = methods
     return out
-
-
-def _no_unknown(cls: type, data: Any, where: str) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-    allowed = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
 
 
 def base_run(cfg: ExperimentConfig) -> RunConfig:
@@ -317,13 +297,14 @@ def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) 
     return cells
 
 
-def run_experiment(config_yaml: str | Path, executor: str | Executor | None = None) -> Path | str:
-    """Train, evaluate and report the experiment in ``config_yaml``; return the path (or URL) of ``report.html``.
+def run_experiment(config: str | Path | ExperimentConfig, executor: str | Executor | None = None) -> Path | str:
+    """Train, evaluate and report the experiment ``config`` (or the experiment file of that path); return the path
+    (or URL) of ``report.html``.
 
     ``executor``: ``local`` (default; ``workers`` processes from the config), ``ray`` or an ``Executor``.
     ``out_dir`` and ``report_dir`` may be fsspec URLs (see :func:`_run_on_urls`).
     """
-    cfg = ExperimentConfig.load(config_yaml)
+    cfg = config if isinstance(config, ExperimentConfig) else ExperimentConfig.load(config)
     if storage.is_url(cfg.out_dir or "") or storage.is_url(cfg.report_dir or ""):
         return _run_on_urls(cfg, executor)
     return _run(cfg, executor)

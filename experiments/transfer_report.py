@@ -1,4 +1,4 @@
-"""Tables and the plot of the transfer experiment (:mod:`simreal.experiments.transfer`)."""
+"""Tables, the plot and the output files of the transfer experiment (:mod:`simreal.experiments.transfer`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from simreal.atomic import atomic_write
+from simreal.atomic import atomic_write, atomic_write_text
+from simreal.experiments.block_frames import write_json
 
-__all__ = ["plot_gap", "summary_markdown", "summary_table"]
+__all__ = ["plot_gap", "summary_markdown", "summary_table", "write_results"]
 
 _LABELS = {
     "no_adaptation": "no adaptation",
@@ -103,3 +104,10 @@ def plot_gap(results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
     plt.close(figure)
+
+
+def write_results(out: Path, results: dict[str, Any]) -> None:
+    """``results.json``, ``summary.md`` and ``gap.png`` in ``out``."""
+    write_json(out / "results.json", results)
+    atomic_write_text(out / "summary.md", summary_markdown(results))
+    plot_gap(results, out / "gap.png")

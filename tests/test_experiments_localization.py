@@ -9,16 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.experiments import localization as experiment_localization
-from simreal.experiments.localization import (
-    EVAL_DOMAINS,
-    MODELS_FILE,
-    PIPELINES,
-    evaluate_saved_models,
-    localization_frames,
-    nominal_camera_floor,
-    run_localization_experiment,
-)
+from simreal.data.eval_domains import domain_seed
+from simreal.experiments import localization_training
+from simreal.experiments.block_frames import localization_frames, seeded_frames
+from simreal.experiments.config import LocalizationConfig
+from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
+from simreal.experiments.localization_evaluation import nominal_camera_floor
+from simreal.experiments.localization_training import MODELS_FILE
 from simreal.perception.detector import PointDetector
 from simreal.perception.localization import LocalizationCNN, load_model
 
@@ -42,15 +39,29 @@ def test_nominal_camera_floor_is_zero_without_a_camera_shift_and_positive_with_o
     assert nominal_camera_floor(real, canonical)["median_cm"] > 1.0
 
 
+def test_seeded_frames_key_is_tag_and_domain() -> None:
+    tagged = seeded_frames("canonical", 2, 32, 5, "eval", 0, "local")
+    expected = localization_frames("canonical", 2, 32, domain_seed(5, "eval:canonical"))
+    np.testing.assert_array_equal(tagged.images, expected.images)
+    plain = seeded_frames("canonical", 2, 32, 5, "", 0, "local")
+    expected = localization_frames("canonical", 2, 32, domain_seed(5, "canonical"))
+    np.testing.assert_array_equal(plain.positions, expected.positions)
+    assert not np.array_equal(plain.positions, tagged.positions)
+
+
+def _tiny(tmp_path: Path, **changes: object) -> LocalizationConfig:
+    settings = {"out_dir": str(tmp_path), "n_train": 48, "n_eval": 8, "epochs": 1, "seed": 0, "image_size": 32,
+                "detector_epochs": 1, "domains": ("canonical", "test", "real:0")}  # fmt: skip
+    return LocalizationConfig(**{**settings, **changes})  # type: ignore[arg-type]
+
+
 def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     domains = ("canonical", "test", "real:0")
-    results = run_localization_experiment(
-        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
-    )
+    results = run_localization_experiment(_tiny(tmp_path))
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    assert set(results["pipelines"]) == set(PIPELINES)
-    assert {"test", "real:0", "real:4"} <= set(EVAL_DOMAINS)
+    assert set(results["pipelines"]) == {"regression", "detector"}
+    assert {"test", "real:0", "real:4"} <= set(LocalizationConfig().domains)
     for pipeline, models in results["pipelines"].items():
         assert set(models) == {"randomized", "canonical"}
         for name, entry in models.items():
@@ -72,40 +83,24 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "| detector trained on train |" in results["table"]
     assert results["target"]["met_every_proxy"] in (True, False)
     # a rerun with the same settings resumes from the saved models instead of training again
-    monkeypatch.setattr(experiment_localization, "_train", lambda *args: pytest.fail("retrained a saved model"))
-    resumed = run_localization_experiment(
-        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
-    )
+    monkeypatch.setattr(localization_training, "_train", lambda *args: pytest.fail("retrained a saved model"))
+    resumed = run_localization_experiment(_tiny(tmp_path))
     assert resumed["pipelines"] == results["pipelines"]
     # an interrupted run (one model lost) retrains only that one and keeps the others listed
     (tmp_path / "regression_randomized.pt").unlink()
     monkeypatch.undo()
-    partial = run_localization_experiment(
-        tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, image_size=32, detector_epochs=1, domains=domains
-    )
+    partial = run_localization_experiment(_tiny(tmp_path))
     assert set(json.loads((tmp_path / MODELS_FILE).read_text())["models"]["detector"]) == {"randomized", "canonical"}
     assert partial["pipelines"] == results["pipelines"]
     # saved models evaluated later on a subset and a user's spec file: the same frames give the same numbers
     lab = tmp_path / "my_lab.yaml"
     lab.write_text((Path(__file__).parents[1] / "randomization/presets/arm_test.yaml").read_text())
-    again = evaluate_saved_models(tmp_path, ["test", str(lab)], n_eval=8, seed=0, out_dir=tmp_path / "later")
+    again = evaluate_saved_models(tmp_path, _tiny(tmp_path / "later", domains=("test", str(lab))))
     for pipeline, models in again["pipelines"].items():
         for name, entry in models.items():
             assert entry["eval"]["test"] == results["pipelines"][pipeline][name]["eval"]["test"]
             assert set(entry["eval"]) == {"test", str(lab)}
     assert (tmp_path / "later" / "eval_results.json").is_file()
     with pytest.raises(ValueError, match=r"models\.json"):
-        evaluate_saved_models(tmp_path / "later", ["test"], n_eval=8, seed=0)
-    with pytest.raises(ValueError, match="domains: 'nowhere'"):
-        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["nowhere"])
-    with pytest.raises(ValueError, match="does not exist"):
-        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, domains=["missing.yaml"])
-    with pytest.raises(ValueError, match="pipelines"):
-        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, pipelines=["tobin"])
-    with pytest.raises(ValueError, match="n_train"):
-        run_localization_experiment(tmp_path, n_train=0, n_eval=8, epochs=1, seed=0)
-    with pytest.raises(ValueError, match="detector_epochs"):
-        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, detector_epochs=0)
-    with pytest.raises(ValueError, match="canonical_fraction"):
-        run_localization_experiment(tmp_path, n_train=48, n_eval=8, epochs=1, seed=0, canonical_fraction=1.0)
+        evaluate_saved_models(tmp_path / "later", _tiny(tmp_path, domains=("test",)))
     assert results["settings"]["canonical_fraction"] == 0.25

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
-from simreal.experiments import transfer as experiment
-from simreal.experiments.transfer import METHODS, evaluate_saved_translators, gap_closed, run_transfer_experiment
+from simreal.experiments import transfer_training
+from simreal.experiments.config import TransferConfig
+from simreal.experiments.transfer import evaluate_saved_translators, run_transfer_experiment
+from simreal.experiments.transfer_evaluation import METHODS, gap_closed
 
 
 def test_gap_closed_hand_computed() -> None:
@@ -27,15 +31,22 @@ def test_gap_closed_rejects_bad_errors(bad: float) -> None:
         gap_closed(5.0, bad, 1.0)
 
 
-def test_bad_budget_is_rejected(tmp_path) -> None:
+def test_bad_budget_is_rejected() -> None:
     with pytest.raises(ValueError, match="gan_steps"):
-        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=0)
+        TransferConfig(gan_steps=0)
     with pytest.raises(ValueError, match="lambda_semantic"):
-        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, epochs=1, gan_steps=1, lambda_semantic=-1.0)
+        TransferConfig(lambda_semantic=-1.0)
     with pytest.raises(ValueError, match="gan_domains"):
-        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, domains=["test"], gan_domains=["real:0"])
+        TransferConfig(domains=("test",), gan_domains=("real:0",))
     with pytest.raises(ValueError, match="domains"):
-        run_transfer_experiment(tmp_path, n_train=16, n_eval=8, domains=["lab.yaml"])
+        TransferConfig(domains=("lab.yaml",))
+
+
+def test_cyclegan_domains_default_to_test_and_real0_among_the_domains() -> None:
+    assert TransferConfig().cyclegan_domains == ("test", "real:0")
+    assert TransferConfig(domains=("real:2", "real:0")).cyclegan_domains == ("real:0",)
+    assert TransferConfig(domains=("real:3", "real:1")).cyclegan_domains == ("real:3",)
+    assert TransferConfig(domains=("test", "real:1"), gan_domains=("real:1",)).cyclegan_domains == ("real:1",)
 
 
 @pytest.fixture
@@ -48,9 +59,12 @@ def one_thread():
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_path, monkeypatch) -> None:
-    kwargs = dict(n_train=16, n_eval=8, epochs=1, gan_steps=1, rcan_steps=2, seed=3, image_size=32, guard_frames=8)
-    results = run_transfer_experiment(tmp_path, domains=["test", "real:0"], gan_domains=["real:0"], **kwargs)
+def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_path: Path, monkeypatch) -> None:
+    config = TransferConfig(
+        out_dir=str(tmp_path), n_train=16, n_eval=8, epochs=1, gan_steps=1, rcan_steps=2, seed=3, image_size=32,
+        guard_frames=8, domains=("test", "real:0"), gan_domains=("real:0",),
+    )  # fmt: skip
+    results = run_transfer_experiment(config)
     stored = json.loads((tmp_path / "results.json").read_text())
     assert stored == json.loads(json.dumps(results))
     assert set(stored["domains"]) == {"test", "real:0"}
@@ -79,16 +93,18 @@ def test_tiny_run_writes_complete_report_resumes_and_evaluates_saved_models(tmp_
         assert (tmp_path / path).is_file()
     assert not list(tmp_path.glob(".*"))  # no leftover temporary files
     # a rerun with the same settings trains nothing again
-    monkeypatch.setattr(experiment, "train_rcan", lambda *a, **k: pytest.fail("RCAN retrained"))
-    monkeypatch.setattr(experiment, "train_cyclegan", lambda *a, **k: pytest.fail("CycleGAN retrained"))
-    again = run_transfer_experiment(tmp_path, domains=["test", "real:0"], gan_domains=["real:0"], **kwargs)
+    for name in ("train_rcan", "train_cyclegan", "train_point_detector"):
+        monkeypatch.setattr(transfer_training, name, lambda *a, name=name, **k: pytest.fail(f"{name} retrained"))
+    again = run_transfer_experiment(config)
     assert again["domains"] == results["domains"]
-    # saved models on a new domain without retraining: RCAN applies, no CycleGAN exists for it
-    later = evaluate_saved_translators(tmp_path, ["real:1"], n_eval=8, seed=3, guard_frames=8)
+    # saved models on a new domain without retraining: RCAN applies, no CycleGAN exists for it; the run's own
+    # results.json is kept (evaluations into the models folder go to its eval/)
+    later = evaluate_saved_translators(tmp_path, dataclasses.replace(config, domains=("real:1",), gan_domains=None))
     assert set(later["domains"]["real:1"]) == {"no_adaptation", "rcan"}
-    assert (tmp_path / "eval" / "results.json").is_file()
+    assert set(json.loads((tmp_path / "eval" / "results.json").read_text())["domains"]) == {"real:1"}
+    assert set(json.loads((tmp_path / "results.json").read_text())["domains"]) == {"test", "real:0"}
     with pytest.raises(ValueError, match="models_dir"):
-        evaluate_saved_translators(tmp_path / "eval", ["real:1"])
+        evaluate_saved_translators(tmp_path / "eval", config)
 
 
 def test_heatmap_task_distance_is_twice_the_squared_hellinger_distance() -> None:
@@ -105,6 +121,6 @@ def test_heatmap_task_distance_is_twice_the_squared_hellinger_distance() -> None
     peak_b = torch.full((1, 4, 4), -30.0)
     peak_b[0, 2, 3] = 0.0
     image = torch.zeros(1, 3, 8, 8)
-    a, b = experiment.HeatmapTask(Fixed(peak_a))(image), experiment.HeatmapTask(Fixed(peak_b))(image)
+    a, b = transfer_training.HeatmapTask(Fixed(peak_a))(image), transfer_training.HeatmapTask(Fixed(peak_b))(image)
     assert torch.nn.functional.mse_loss(a, b).item() == pytest.approx(2.0, abs=1e-4)  # disjoint heatmaps
     assert torch.nn.functional.mse_loss(a, a).item() == pytest.approx(0.0, abs=1e-9)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from simreal.data.generate import generate_dataset
-from simreal.experiments.localization import localization_frames
+from simreal.experiments.block_frames import localization_frames
 from simreal.experiments.policy_matrix import run_experiment
 
 ray = pytest.importorskip("ray")

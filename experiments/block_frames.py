@@ -1,0 +1,152 @@
+"""Labelled reset frames of the Push block and a point detector read through each frame's camera: what the
+localization and transfer experiments share.
+
+A frame is one reset of ``simreal/Push-v0`` seen by the ``front`` camera, labelled with the block's table position,
+its centre's pixel and the camera's calibration. Frames of a domain are seeded from the experiment seed and a key
+(:func:`seeded_frames`), so adding domains or evaluating saved models later gives every domain the same frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simreal.atomic import atomic_write_text
+from simreal.data.episodes import make_data_env, stream_frames
+from simreal.data.eval_domains import domain_seed, rollout_spec
+from simreal.envs.arm.scene import BLOCK_HALF_SIZE
+from simreal.envs.camera import camera_model
+from simreal.parallel import map_jobs
+from simreal.perception.detector import PointDetector, calibrate_threshold, detect
+from simreal.perception.triangulation import pixels_to_plane
+
+__all__ = [
+    "CAMERA",
+    "ENV_ID",
+    "MISS_RATE",
+    "N_VALIDATION",
+    "TOLERANCE_PX",
+    "LocalizationFrames",
+    "detector_positions",
+    "detector_threshold",
+    "localization_frames",
+    "read_json",
+    "seeded_frames",
+    "write_json",
+]
+
+ENV_ID = "simreal/Push-v0"
+CAMERA = "front"
+MISS_RATE = 0.02  # the "not found" threshold gives up this fraction of correct detections in the training domain
+TOLERANCE_PX = 2.0  # a validation detection this close to the label counts as correct
+N_VALIDATION = 400  # frames of a detector's training domain that calibrate its threshold
+_CHUNK = 250  # frames per worker task
+
+
+@dataclass(frozen=True)
+class LocalizationFrames:
+    """Reset frames of the Push block with their labels and the camera that took each one."""
+
+    images: np.ndarray  # uint8 (N, S, S, 3)
+    positions: np.ndarray  # (N, 2) the block's table (x, y), metres
+    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (u, v) (see simreal.envs.camera)
+    intrinsics: np.ndarray  # (N, 3, 3)
+    world_to_camera: np.ndarray  # (N, 4, 4)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[LocalizationFrames]) -> LocalizationFrames:
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+
+    def table_positions(self, pixels: np.ndarray) -> np.ndarray:
+        """Table (x, y) of block-centre ``pixels`` (N, 2) seen through each frame's camera (NaN for a pixel whose
+        ray misses the table plane, e.g. above the horizon)."""
+        return pixels_to_plane(pixels, self.intrinsics, self.world_to_camera, BLOCK_HALF_SIZE, strict=False)[:, :2]
+
+
+def _frames_chunk(
+    domain: str, count: int, image_size: int, seed_sequence: np.random.SeedSequence
+) -> LocalizationFrames:
+    spec = rollout_spec(ENV_ID, domain, CAMERA, image_size)
+    env = make_data_env(spec)
+    images = np.empty((count, image_size, image_size, 3), dtype=np.uint8)
+    positions, pixels = np.empty((count, 2)), np.empty((count, 2))
+    intrinsics, world_to_camera = np.empty((count, 3, 3)), np.empty((count, 4, 4))
+    base: Any = env.unwrapped
+    try:
+        frames = stream_frames(env, spec, seed_sequence)
+        for i in range(count):
+            images[i] = next(frames).rgb
+            block = base.data.body("block").xpos
+            positions[i] = base.task_state()["block_position"][:2]
+            camera = camera_model(base.model, base.data, CAMERA, image_size, image_size)
+            pixels[i] = camera.project(block[None])[0][0]
+            intrinsics[i], world_to_camera[i] = camera.intrinsics, camera.world_to_camera
+    finally:
+        env.close()
+    return LocalizationFrames(images, positions, pixels, intrinsics, world_to_camera)
+
+
+def localization_frames(
+    domain: str,
+    n: int,
+    image_size: int,
+    seed_sequence: np.random.SeedSequence,
+    workers: int = 0,
+    executor: str | Executor = "local",
+) -> LocalizationFrames:
+    """``n`` labelled reset frames of the Push block in ``domain`` (see :class:`LocalizationFrames`).
+
+    Chunks of frames are seeded by ``seed_sequence.spawn``, so the result depends neither on ``workers``
+    (0 = this process; otherwise spawned processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``;
+    see :mod:`simreal.parallel`).
+    """
+    counts = [min(_CHUNK, n - start) for start in range(0, n, _CHUNK)]
+    seeds = seed_sequence.spawn(len(counts))
+    jobs = [(domain, count, image_size, child) for count, child in zip(counts, seeds, strict=True)]
+    parts = map_jobs(_frames_chunk, jobs, executor, workers)
+    return LocalizationFrames.concatenate(parts)
+
+
+def seeded_frames(
+    domain: str, n: int, image_size: int, seed: int, tag: str, workers: int, executor: str | Executor
+) -> LocalizationFrames:
+    """:func:`localization_frames` of ``domain`` seeded by ``seed`` and the key ``"{tag}:{domain}"`` (``domain``
+    alone for an empty ``tag``; see :func:`~simreal.data.eval_domains.domain_seed`)."""
+    key = f"{tag}:{domain}" if tag else domain
+    return localization_frames(domain, n, image_size, domain_seed(seed, key), workers, executor)
+
+
+def detector_positions(
+    detector: PointDetector, frames: LocalizationFrames, images: np.ndarray, fallback: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The detector's block pixel on ``images`` (``frames``' images, or translations of them) lifted to the table
+    through each frame's camera: ``(positions (N, 2), confidence (N,), missed (N,))``; a detection whose ray misses
+    the table is ``missed`` and placed at ``fallback``."""
+    pixels, confidence = detect(detector, images)
+    positions = frames.table_positions(pixels)
+    missed = np.isnan(positions).any(axis=1)
+    positions[missed] = fallback
+    return positions, confidence, missed
+
+
+def detector_threshold(detector: PointDetector, frames: LocalizationFrames) -> float:
+    """The "not found" confidence threshold calibrated on ``frames`` of the detector's own training domain:
+    ``MISS_RATE`` of the detections within ``TOLERANCE_PX`` of the label fall below it."""
+    pixels, confidence = detect(detector, frames.images)
+    return calibrate_threshold(confidence, np.linalg.norm(pixels - frames.pixels, axis=1), TOLERANCE_PX, MISS_RATE)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented JSON with a final newline, written atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; ``{}`` when there is no such file."""
+    return json.loads(path.read_text()) if path.is_file() else {}

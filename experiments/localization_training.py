@@ -1,0 +1,162 @@
+"""Training the localization experiment's models (:mod:`simreal.experiments.localization`): each pipeline once on
+the randomized ``train`` domain (plus clean frames) and once on ``canonical``, saved with ``models.json`` so a rerun
+with the same training settings resumes from them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simreal.experiments.block_frames import (
+    CAMERA,
+    ENV_ID,
+    MISS_RATE,
+    N_VALIDATION,
+    LocalizationFrames,
+    detector_threshold,
+    localization_frames,
+    read_json,
+    seeded_frames,
+    write_json,
+)
+from simreal.experiments.config import LocalizationConfig
+from simreal.perception.detector import PointDetector, train_point_detector
+from simreal.perception.localization import LocalizationCNN, load_model, save_model, train_localization
+
+__all__ = [
+    "CLASSES",
+    "DEFECTS",
+    "HARD_NEGATIVES",
+    "MODELS_FILE",
+    "TRAIN_DOMAINS",
+    "Models",
+    "load_models",
+    "train_models",
+    "training_settings",
+]
+
+TRAIN_DOMAINS = {"randomized": "train", "canonical": "canonical"}
+HARD_NEGATIVES = 0.5  # fraction of detector training images that get pasted hard negatives
+DEFECTS = 0.5  # fraction of detector training images that get sensor and lighting defects
+MODELS_FILE = "models.json"
+CLASSES = {"regression": LocalizationCNN, "detector": PointDetector}
+Models = dict[str, dict[str, tuple[Any, dict[str, Any]]]]  # pipeline -> name -> (model, models.json entry)
+
+
+def training_settings(config: LocalizationConfig) -> dict[str, Any]:
+    """What a saved model depends on (a rerun resumes only from models trained with the same)."""
+    return {
+        "n_train": config.n_train, "epochs": config.epochs, "detector_epochs": config.detector_epochs,
+        "seed": config.seed, "image_size": config.image_size, "augment": config.augment,
+        "canonical_fraction": config.canonical_fraction, "hard_negatives": HARD_NEGATIVES if config.augment else 0.0,
+        "defects": DEFECTS if config.augment else 0.0, "miss_rate": MISS_RATE,
+    }  # fmt: skip
+
+
+def _reporter(name: str, epochs: int) -> Callable[[int, float], None]:
+    def report(epoch: int, loss: float) -> None:
+        print(f"[{name}] epoch {epoch + 1}/{epochs} loss {loss:.4f}", flush=True)
+
+    return report
+
+
+def _train(
+    pipeline: str, frames: LocalizationFrames, epochs: int, seed: int, augment: bool, progress_name: str | None
+) -> Any:
+    report = _reporter(progress_name, epochs) if progress_name else None
+    if pipeline == "regression":
+        return train_localization(frames.images, frames.positions, epochs, seed, augment=augment, on_epoch=report)
+    return train_point_detector(
+        frames.images, frames.pixels, epochs, seed, augment=augment, on_epoch=report,
+        hard_negatives=HARD_NEGATIVES if augment else 0.0, defects=DEFECTS if augment else 0.0,
+    )  # fmt: skip
+
+
+def _resumable(out: Path, training: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Entries of an earlier run's ``models.json`` in ``out`` trained with the same settings (to resume)."""
+    manifest = read_json(out / MODELS_FILE)
+    if manifest.get("training") != training:
+        return {}
+    return {
+        p: {n: e for n, e in named.items() if (out / e["file"]).is_file()} for p, named in manifest["models"].items()
+    }
+
+
+def _training_frames(
+    config: LocalizationConfig, domain: str, seeds: tuple[np.random.SeedSequence, np.random.SeedSequence],
+    executor: str | Executor,
+) -> tuple[LocalizationFrames, LocalizationFrames]:  # fmt: skip
+    """A model's training frames (``domain``'s, plus ``canonical_fraction`` clean ones unless it is ``canonical``)
+    and the validation frames that calibrate a detector's threshold."""
+    own, mix = seeds
+    size, workers = config.image_size, config.workers
+    n_clean = round(config.canonical_fraction * config.n_train) if domain != "canonical" else 0
+    frames = localization_frames(domain, config.n_train - n_clean, size, own, workers, executor)
+    if n_clean:
+        clean = localization_frames("canonical", n_clean, size, mix, workers, executor)
+        frames = LocalizationFrames.concatenate([frames, clean])
+    n_validation = min(N_VALIDATION, config.n_eval)
+    validation = seeded_frames(domain, n_validation, size, config.seed, "validation", workers, executor)
+    return frames, validation
+
+
+def train_models(
+    config: LocalizationConfig, out: Path, executor: str | Executor, progress: bool, timings: dict[str, float]
+) -> Models:
+    """Train (or load, when ``out`` holds them from a run with the same training settings) every model of
+    ``config.pipelines``; ``models.json`` lists every saved model after each one. Adds ``*_s`` timings."""
+    root = np.random.SeedSequence(config.seed)
+    train_seeds = dict(zip(TRAIN_DOMAINS, root.spawn(len(TRAIN_DOMAINS)), strict=True))
+    (mix_seed,) = root.spawn(1)
+    budgets = {"regression": config.epochs, "detector": config.detector_epochs}
+    training = training_settings(config)
+    done = _resumable(out, training)
+    models: Models = {p: {} for p in config.pipelines}
+    saved = {p: dict(done.get(p, {})) for p in config.pipelines}  # what models.json lists, kept across a resume
+    for name, domain in TRAIN_DOMAINS.items():
+        todo = [p for p in config.pipelines if name not in done.get(p, {})]
+        for pipeline in set(config.pipelines) - set(todo):
+            kept = done[pipeline][name]
+            models[pipeline][name] = (load_model(out / kept["file"], CLASSES[pipeline]), kept)
+        if not todo:
+            continue
+        started = time.perf_counter()
+        frames, validation = _training_frames(config, domain, (train_seeds[name], mix_seed), executor)
+        timings[f"{name}_frames_s"] = time.perf_counter() - started
+        for pipeline in todo:
+            started = time.perf_counter()
+            label = f"{pipeline}/{name}" if progress else None
+            model = _train(pipeline, frames, budgets[pipeline], config.seed, config.augment, label)
+            timings[f"{pipeline}_{name}_train_s"] = time.perf_counter() - started
+            entry: dict[str, Any] = {
+                "file": f"{pipeline}_{name}.pt",
+                "train_domain": domain,
+                "fallback": frames.positions.mean(axis=0).tolist(),
+                "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
+            }
+            if pipeline == "detector":
+                entry["threshold"] = detector_threshold(model, validation)
+            save_model(model, out / entry["file"])
+            models[pipeline][name] = (model, entry)
+            saved[pipeline][name] = entry
+            manifest = {"env_id": ENV_ID, "camera": CAMERA, "image_size": config.image_size, "training": training,
+                        "models": saved}  # fmt: skip
+            write_json(out / MODELS_FILE, manifest)
+    return models
+
+
+def load_models(folder: Path) -> tuple[dict[str, Any], Models]:
+    """``models.json`` of a finished run in ``folder`` and its models; ``ValueError`` when there is none."""
+    manifest = read_json(folder / MODELS_FILE)
+    if not manifest:
+        raise ValueError(f"models_dir: no {MODELS_FILE} in {folder} (run the experiment without --eval-only first)")
+    models = {
+        pipeline: {name: (load_model(folder / e["file"], CLASSES[pipeline]), e) for name, e in named.items()}
+        for pipeline, named in manifest["models"].items()
+    }
+    return manifest, models
