@@ -59,17 +59,14 @@ def evaluate_main(
     """``simreal evaluate RUN --domains canonical,test,real [--transfer CKPT] --episodes 50 [--executor ray]
     [--latency-sweep 0,1,2,3,4]`` (``real`` = every reality proxy; the sweep fixes the canonical scene's latency)."""
     from simreal.agents.evaluate import check_domains, evaluate
+    from simreal.agents.run_config import EvalConfig
     from simreal.randomization.sweeps import LATENCY
 
     names = parse_domains(domains)
     check_domains(names, "--domains")
-    sweep = [(LATENCY, k) for k in parse_latencies(latency_sweep)]
-    return _run(
-        lambda: evaluate(
-            run_dir, names, episodes, transfer, seed, workers=workers, executor=executor, sensitivity=sweep
-        ),
-        "results written to {path}",
-    )
+    sweep = tuple((LATENCY, k) for k in parse_latencies(latency_sweep))
+    config = EvalConfig(names, episodes, seed, transfer, sensitivity=sweep)
+    return _run(lambda: evaluate(run_dir, config, workers=workers, executor=executor), "results written to {path}")
 
 
 def report_main(runs_root: str, out: str = "report") -> int:

@@ -28,7 +28,7 @@ from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import randomization_hash, spec_hash
 from simreal.agents.policy_env import make_policy_env
 from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
-from simreal.agents.run_config import ALGOS, RunConfig
+from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
 from simreal.agents.run_files import check_run_files, load_policy, uses_vecnormalize
 from simreal.atomic import atomic_path
 from simreal.parallel import LocalExecutor, Resources, make_executor, storage
@@ -194,15 +194,11 @@ def run_tasks(
         return list(pool.map(run_domain_task, tasks))
 
 
-def _check(domains: Sequence[str], episodes: int, gif_frames: int) -> None:
+def _check(domains: Sequence[str]) -> None:
     if not domains:
         raise ValueError("domains must name at least one domain")
     if len(set(domains)) != len(domains):
         raise ValueError(f"domains must be unique, got {list(domains)}")
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if gif_frames < 0:
-        raise ValueError(f"gif_frames must be >= 0, got {gif_frames}")
     check_domains(domains)
 
 
@@ -235,27 +231,19 @@ def gif_name(domain: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', Path(domain).stem)}-{digest}.gif"
 
 
-def domain_tasks(
-    run_dir: str | Path,
-    domains: Sequence[str],
-    episodes: int,
-    seed: int,
-    transfer: str | Path | None = None,
-    gif_frames: int = 40,
-    out_dir: str | Path | None = None,
-    sensitivity: Sequence[tuple[str, float]] = (),
-) -> list[DomainTask]:
+def domain_tasks(run_dir: str | Path, config: EvalConfig, out_dir: str | Path | None = None) -> list[DomainTask]:
     """The independent per-domain tasks of one evaluation (GIFs go to ``out_dir``, default ``run_dir``).
 
-    ``sensitivity`` adds one task per (randomization group, strength): the canonical scene plus that group of
-    the training preset with its ranges scaled by strength (see :func:`simreal.randomization.sweeps.group_spec`);
-    ``("latency", k)`` is the canonical scene with ``k`` control steps of actuation latency. ``real`` stands
-    for every member of the reality family (``real:0`` ...).
+    Each ``config.sensitivity`` entry adds one task: the canonical scene plus that randomization group of the
+    training preset with its ranges scaled by strength (see :func:`simreal.randomization.sweeps.group_spec`);
+    ``("latency", k)`` is the canonical scene with ``k`` control steps of actuation latency. ``real`` stands for
+    every member of the reality family (``real:0`` ...).
     """
-    domains = expand_domains(domains)
-    _check(domains, episodes, gif_frames)
+    domains = expand_domains(config.domains)
+    _check(domains)
     train_dir = Path(run_dir)
     check_run_files(train_dir, load_run(train_dir))
+    transfer, episodes, seed, gif_frames = config.transfer, config.episodes, config.seed, config.gif_frames
     if transfer is not None and not Path(transfer).is_file():
         raise ValueError(f"transfer: checkpoint {transfer} does not exist")
     out = Path(out_dir) if out_dir is not None else train_dir
@@ -265,12 +253,12 @@ def domain_tasks(
             domain=f"{axis}@{strength:g}",
             episodes=episodes,
             seed=seed,
-            transfer=None if transfer is None else str(transfer),
+            transfer=transfer,
             gif_frames=0,
             axis=axis,
             strength=float(strength),
         )
-        for axis, strength in sensitivity
+        for axis, strength in config.sensitivity
     ]
     return sweeps + [
         DomainTask(
@@ -278,7 +266,7 @@ def domain_tasks(
             domain=d,
             episodes=episodes,
             seed=seed,
-            transfer=None if transfer is None else str(transfer),
+            transfer=transfer,
             gif_path=str(out / gif_name(d)) if gif_frames else None,
             gif_frames=gif_frames,
         )
@@ -304,48 +292,44 @@ def write_results(
 
 def evaluate(
     run_dir: str | Path,
-    domains: Sequence[str] = ("canonical", "test", "real"),
-    episodes: int = 50,
-    transfer: str | Path | None = None,
-    seed: int = 0,
+    config: EvalConfig | None = None,
     *,
-    gif_frames: int = 40,
     out_dir: str | Path | None = None,
     method: str | None = None,
     executor: str | Executor | None = None,
     workers: int | None = None,
-    sensitivity: Sequence[tuple[str, float]] = (),
 ) -> Path | str:
-    """Evaluate ``run_dir``'s policy on each domain and return the path of the written ``results.json``.
+    """Evaluate ``run_dir``'s policy as ``config`` says (default :class:`EvalConfig`); return the path of the
+    written ``results.json`` (in ``out_dir``, default ``run_dir``; ``method`` labels the results, default the run's).
 
     ``executor``: ``local`` (default; ``workers`` processes), ``ray`` or an ``Executor`` instance. ``run_dir`` may
     be an fsspec URL; results and GIFs then go to that URL (see :func:`_evaluate_url`)."""
+    config = config if config is not None else EvalConfig()
     if storage.is_url(run_dir) or (out_dir is not None and storage.is_url(out_dir)):
-        return _evaluate_url(
-            str(run_dir), domains, episodes, transfer, seed, gif_frames=gif_frames, out_dir=out_dir, method=method,
-            executor=executor, workers=workers, sensitivity=sensitivity,
-        )  # fmt: skip
+        if out_dir is not None:
+            raise ValueError("out_dir: results of a run stored under a URL go into that URL (leave out_dir unset)")
+        return _evaluate_url(str(run_dir), config, method, executor, workers)
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
-    tasks = domain_tasks(run_dir, domains, episodes, seed, transfer, gif_frames, out, sensitivity)
+    tasks = domain_tasks(run_dir, config, out)
     out.mkdir(parents=True, exist_ok=True)  # only for a valid run: a mistyped run dir must not appear empty
     return write_results(run_dir, run_tasks(tasks, executor, workers), out, method)
 
 
-def _evaluate_url(run_url: str, domains: Sequence[str], *args: Any, **kwargs: Any) -> str:
+def _evaluate_url(
+    run_url: str, config: EvalConfig, method: str | None, executor: str | Executor | None, workers: int | None
+) -> str:
     """Evaluate a run stored under an fsspec URL: the driver reads a local copy, each domain task copies the run
     to its worker's disk and uploads its GIF (:class:`~simreal.parallel.mirror.MirroredExecutor`), and
     ``results.json`` is written back to the run's URL."""
-    if not storage.is_url(run_url) or kwargs.get("out_dir") is not None:
-        raise ValueError("out_dir: results of a run stored under a URL go into that URL (leave out_dir unset)")
-    executor = kwargs.pop("executor")
     with tempfile.TemporaryDirectory(prefix="simreal-eval-") as tmp:
         local = Path(tmp, "run")
         if not storage.download_tree(run_url, local):
             raise RunDirError(f"run directory {run_url} does not exist")
         owned = not isinstance(executor, Executor)
-        pool = default_executor(len(domains), kwargs.get("workers"), executor or "local") if owned else executor
+        pool = default_executor(len(config.domains), workers, executor or "local") if owned else executor
         try:
-            path = evaluate(local, domains, *args, **{**kwargs, "executor": MirroredExecutor(pool, local, run_url)})
+            mirrored = MirroredExecutor(pool, local, run_url)
+            path = evaluate(local, config, method=method, executor=mirrored, workers=workers)
         finally:
             if owned:
                 pool.shutdown()

@@ -137,3 +137,34 @@ class RunConfig:
         """The resolved rl-zoo3 entry (file, overrides, then ``env_kwargs``)."""
         overrides = dict(self.hyperparams_overrides) or None
         return load_hyperparams(self.algo, self.env_id, self.config_path, dict(self.env_kwargs), overrides)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a trained run is evaluated (``simreal evaluate``, each method x seed of a policy matrix).
+
+    ``domains``: named domains, presets or spec files (``real`` = every reality member); every domain replays the
+    same ``episodes`` episode seeds drawn from ``seed``. ``transfer``: a CycleGAN checkpoint put in front of the
+    policy. ``sensitivity``: extra (randomization group, strength) tasks (see
+    :func:`simreal.randomization.sweeps.group_spec`; ``("latency", k)``: the canonical scene at ``k`` steps of
+    latency). ``gif_frames``: frames of the first episode per domain written as a GIF (0: none).
+    """
+
+    domains: tuple[str, ...] = ("canonical", "test", "real")
+    episodes: int = 50
+    seed: int = 0
+    transfer: str | None = None
+    gif_frames: int = 40
+    sensitivity: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.domains, str):
+            raise ValueError(f"domains must be a sequence of domain names, got the string {self.domains!r}")
+        object.__setattr__(self, "domains", tuple(self.domains))
+        object.__setattr__(self, "sensitivity", tuple((str(a), float(s)) for a, s in self.sensitivity))
+        if self.transfer is not None:
+            object.__setattr__(self, "transfer", str(self.transfer))
+        if self.episodes < 1:
+            raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+        if self.gif_frames < 0:
+            raise ValueError(f"gif_frames must be >= 0, got {self.gif_frames}")

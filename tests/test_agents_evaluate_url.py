@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simreal.agents.evaluate import evaluate
-from simreal.agents.run_config import RunConfig
+from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.parallel import storage
 
@@ -25,13 +25,13 @@ def test_evaluate_a_run_under_a_url_matches_local(tmp_path: Path) -> None:
     storage.upload_tree(run, url)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            local = evaluate(run, ("canonical",), episodes=2, gif_frames=0, executor=pool)
-            remote = evaluate(url, ("canonical",), episodes=2, gif_frames=0, executor=pool)
+            local = evaluate(run, EvalConfig(domains=("canonical",), episodes=2, gif_frames=0), executor=pool)
+            remote = evaluate(url, EvalConfig(domains=("canonical",), episodes=2, gif_frames=0), executor=pool)
         assert remote == f"{url}/results.json"
         assert storage.read_bytes(remote) == Path(local).read_bytes()
         with pytest.raises(ValueError, match="out_dir"):
-            evaluate(url, ("canonical",), episodes=2, out_dir=tmp_path / "elsewhere")
+            evaluate(url, EvalConfig(domains=("canonical",), episodes=2), out_dir=tmp_path / "elsewhere")
         with pytest.raises(ValueError, match="does not exist"):
-            evaluate(f"{url}-missing", ("canonical",), episodes=2)
+            evaluate(f"{url}-missing", EvalConfig(domains=("canonical",), episodes=2))
     finally:
         fsspec.filesystem("memory").rm(url.split("://", 1)[1].rsplit("/", 1)[0], recursive=True)

@@ -11,6 +11,7 @@ import pytest
 
 from simreal.agents.evaluate import evaluate
 from simreal.agents.results import RunDirError
+from simreal.agents.run_config import EvalConfig
 from simreal.cli import main
 from simreal.randomization.realities import reality_domains
 
@@ -28,7 +29,7 @@ simreal/Reach-v0:
 
 SCRIPT = """
 import sys
-from simreal.agents.run_config import RunConfig
+from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.agents.evaluate import evaluate
 from simreal.agents.report import make_report
@@ -39,8 +40,9 @@ for seed, rand in ((0, None), (1, "train")):
                           eval_freq=100, eval_episodes=2, progress_bar=False))
     # one evaluation in the default spawned process pool, the other in-process to keep the test fast
     executor = None if rand else ThreadPoolExecutor(max_workers=1)
-    evaluate(run, ("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4, workers=1,
-             executor=executor, sensitivity=[("visual.lights", 0.5), ("visual.lights", 1.0)])
+    settings = EvalConfig(("canonical", "test", "real"), episodes=2, seed=0, gif_frames=4,
+                          sensitivity=[("visual.lights", 0.5), ("visual.lights", 1.0)])
+    evaluate(run, settings, workers=1, executor=executor)
 print(make_report(f"{root}/runs", f"{root}/report", reps=200))
 """
 
@@ -85,13 +87,13 @@ def test_train_evaluate_report_subprocess(tmp_path: Path) -> None:
 
 def test_evaluate_missing_run_dir(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="nope"):
-        evaluate(tmp_path / "nope", ("canonical",), episodes=1)
+        evaluate(tmp_path / "nope", EvalConfig(domains=("canonical",), episodes=1))
 
 
 def test_evaluate_corrupt_run_dir(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text("{broken")
     with pytest.raises(RunDirError, match=r"run\.json is corrupt"):
-        evaluate(tmp_path, ("canonical",), episodes=1)
+        evaluate(tmp_path, EvalConfig(domains=("canonical",), episodes=1))
 
 
 def test_cli_reports_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,7 +135,7 @@ def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
     ))  # fmt: skip
     ckpt = save_checkpoint(tmp_path / "gan.pt", CycleGANTrainer(CycleGANConfig.preset("fast", 64), 0).state_dict())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        path = evaluate(run, ("real:0",), episodes=1, transfer=ckpt, gif_frames=2, executor=pool)
+        path = evaluate(run, EvalConfig(domains=("real:0",), episodes=1, transfer=ckpt, gif_frames=2), executor=pool)
     res = load_results(path)
     assert res.run.method == "no-DR+CycleGAN"
     assert res.domain("real:0").transfer == str(ckpt)

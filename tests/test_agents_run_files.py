@@ -11,7 +11,7 @@ import pytest
 
 from simreal.agents.evaluate import evaluate
 from simreal.agents.results import RunDirError, load_results, load_run
-from simreal.agents.run_config import RunConfig
+from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.cli import main
 
@@ -47,7 +47,7 @@ def run(normalized_run: Path, tmp_path: Path) -> Path:
 
 def _evaluate(run: Path, domains: tuple[str, ...] = ("canonical",), **kwargs) -> Path:
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return evaluate(run, domains, episodes=1, gif_frames=0, executor=pool, **kwargs)
+        return evaluate(run, EvalConfig(domains, episodes=1, gif_frames=0, **kwargs), executor=pool)
 
 
 def test_run_json_records_vecnormalize(run: Path) -> None:
@@ -132,7 +132,7 @@ def test_gif_of_a_spec_file_domain_goes_into_the_run_folder(run: Path, tmp_path:
     spec = spec_dir / "spec.yaml"
     shutil.copy(PRESET_DIR / "arm_visual.yaml", spec)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        path = evaluate(run, (str(spec), "canonical"), episodes=1, gif_frames=2, executor=pool)
+        path = evaluate(run, EvalConfig(domains=(str(spec), "canonical"), episodes=1, gif_frames=2), executor=pool)
     assert sorted(p.name for p in spec_dir.iterdir()) == ["spec.yaml"]
     gifs = sorted(p.name for p in run.glob("*.gif"))
     assert gifs == sorted(["canonical.gif", load_results(path).domain(str(spec)).gif])
@@ -160,7 +160,7 @@ def test_zero_counts_are_rejected_not_replaced_by_defaults(run: Path, tmp_path: 
             config_path=load_run(run).config_path, n_envs=0,
         ))  # fmt: skip
     with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
-        evaluate(run, ("canonical",), episodes=1, gif_frames=0, workers=0)
+        evaluate(run, EvalConfig(domains=("canonical",), episodes=1, gif_frames=0), workers=0)
 
 
 @pytest.mark.parametrize("pointer", ['{"dir": "x"', '{"num_timesteps": 32}', '{"dir": "step_000000000032"}'])
