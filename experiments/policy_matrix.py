@@ -36,7 +36,7 @@ from simreal.agents.evaluate import (
 from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
-from simreal.agents.run_config import ALGOS, RunConfig
+from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
 from simreal.experiments.config import SPEC_SUFFIXES, no_unknown_keys, read_experiment, resolve_input
@@ -289,10 +289,8 @@ def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) 
             out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
             out.mkdir(parents=True, exist_ok=True)
             gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
-            tasks = domain_tasks(
-                dirs[(m.randomization, seed)], cfg.domains, cfg.episodes, cfg.eval_seed, m.transfer, gif_frames,
-                out, sweep,
-            )  # fmt: skip
+            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, m.transfer, gif_frames, tuple(sweep))
+            tasks = domain_tasks(dirs[(m.randomization, seed)], settings, out)
             cells.extend((out, t) for t in tasks)
     return cells
 
