@@ -254,6 +254,33 @@ def test_ray_executor_passes_resources_retries_and_mujoco_gl(monkeypatch: pytest
         pool.submit(str, 1)
 
 
+def test_ray_executor_spreads_tasks_and_runs_a_local_ray_at_normal_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simreal.parallel.ray_executor import RayExecutor
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_worker_niceness", raising=False)
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    assert RayExecutor().submit(str, 1).result() == "1"
+    assert fake.options[0]["scheduling_strategy"] == "SPREAD"  # Ray's default packed tasks onto the head node
+    assert fake.init_kwargs["_system_config"] == {"worker_niceness": 0}  # Ray's default is nice 15
+
+    monkeypatch.setenv("RAY_worker_niceness", "10")  # the user's explicit choice wins
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    RayExecutor(scheduling_strategy="DEFAULT").submit(str, 1).result()
+    assert fake.options[0]["scheduling_strategy"] == "DEFAULT"
+    assert fake.init_kwargs["_system_config"] is None
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_worker_niceness")
+    RayExecutor(address="ray://head:10001")
+    assert fake.init_kwargs["_system_config"] is None  # a running cluster keeps its own settings
+    with pytest.raises(ValueError, match=r"scheduling_strategy must be one of \['SPREAD', 'DEFAULT'\]"):
+        RayExecutor(scheduling_strategy="PACK")
+
+
 def test_experiment_tasks_declare_their_resources() -> None:
     from simreal.agents.evaluate import DomainTask
     from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask, base_run

@@ -18,6 +18,7 @@ import yaml
 from simreal.data.generate import generate_dataset
 from simreal.experiments.block_frames import localization_frames
 from simreal.experiments.policy_matrix import run_experiment
+from simreal.parallel import run_unordered
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -68,6 +69,24 @@ def test_dataset_through_ray_on_two_nodes_matches_local(ray_cluster: object, tmp
     generate_dataset(out_dir=tmp_path / "ray", executor="ray", **DATASET)
     assert len(ray.nodes()) == 2
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+
+
+def test_tasks_are_spread_over_both_nodes(ray_cluster: object) -> None:
+    from simreal.parallel.ray_executor import RayExecutor
+
+    def node_of(seconds: float) -> str:  # busy for `seconds`; a closure, so Ray ships it by value
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            pass
+        return str(ray.get_runtime_context().get_node_id())
+
+    with RayExecutor() as pool:
+        list(run_unordered(pool, node_of, [0.01] * 8))  # warm workers, as in a long run
+        for _ in range(3):  # batches of tasks of about a small shard each
+            nodes = [node for _, node in run_unordered(pool, node_of, [0.15] * 16)]
+            counts = sorted(nodes.count(node) for node in set(nodes))
+            # under Ray's default (hybrid) policy, from the second batch on all 16 ran on one node, the other idled
+            assert len(counts) == 2 and counts[0] >= 4, counts
 
 
 def test_worker_killed_mid_shard_is_retried_into_identical_shards(ray_cluster: object, tmp_path: Path) -> None:
