@@ -42,6 +42,7 @@ from simreal.atomic import atomic_write_text
 from simreal.experiments.config import SPEC_SUFFIXES, no_unknown_keys, read_experiment, resolve_input
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
+from simreal.randomization.selection import parse_randomization
 from simreal.randomization.sweeps import LATENCY
 
 T = TypeVar("T")
@@ -108,6 +109,7 @@ class ExperimentConfig:
         if self.device != "cpu" and not self.device.startswith("cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         for i, m in enumerate(self.methods):
+            parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
             if m.transfer is not None and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
         if self.hyperparams:  # a bad override fails here, not in a training worker
