@@ -17,6 +17,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from simreal.atomic import atomic_write
+from simreal.randomization.presets import DOMAINS
 
 
 def grid(images: Sequence[np.ndarray], cols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write an image grid of randomized observations.")
     parser.add_argument("env_id")
     parser.add_argument("--randomization", default="full", help="preset name, YAML path (default: full)")
-    parser.add_argument("--domain", default=None, choices=["canonical", "train", "test", "real"])
+    parser.add_argument("--domain", default=None, choices=list(DOMAINS))
     parser.add_argument("-n", type=int, default=16)
     parser.add_argument("--out", default="grid.png")
     parser.add_argument("--seed", type=int, default=0)
