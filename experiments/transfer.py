@@ -1,5 +1,5 @@
-"""``simreal experiment transfer``: how much of the sim-to-real localization gap does image translation close, on
-every reality proxy, and does it ever destroy the task?
+"""The transfer experiment (``kind: transfer``): how much of the sim-to-real localization gap does image
+translation close, on every reality proxy, and does it ever destroy the task?
 
 The task model is a :class:`~simreal.perception.detector.PointDetector` trained on ``canonical`` Push-v0 frames
 (camera ``front``) whose pixel the frame's calibrated camera lifts to the table (the localization experiment's
