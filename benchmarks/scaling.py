@@ -5,12 +5,20 @@ Rows, each the median of ``--repeats`` timed runs after a warm-up on the same ex
 - ``ray_1node``, ``ray_2nodes``: Ray clusters made on this machine with ``ray.cluster_utils.Cluster``, one CPU per
   node, reached through ``RAY_ADDRESS`` as on a real cluster.
 
+The Ray clusters get the settings :class:`~simreal.parallel.ray_executor.RayExecutor` gives a Ray it starts itself
+(workers at nice 0; ``RAY_worker_niceness=15`` in the environment restores Ray's default).
+
 Measures dataset frames/s (``generate_dataset``, 64x64 labelled frames) and experiment cells/hour (a tiny state
 Reach matrix: 2 methods x 2 seeds = 4 training cells, and 8 evaluation cells on canonical and test). Prints ratios
 against ``local_1`` and Ray's overhead against the local pool at the same worker count. Targets: ``ray_2nodes``
 dataset rate >= 1.7x ``local_1``; Ray at most 10% slower than the local pool at the same worker count.
 
-Usage: MUJOCO_GL=egl python benchmarks/scaling.py [--n 600] [--repeats 3] [--skip-experiment] [--out FILE.json]
+Also prints what wall-clock rates on a shared machine cannot show (Linux ``/proc``): CPU milliseconds per frame of the
+workers, of the driver and of Ray's daemons (GCS, raylets, agents, log monitor) over the timed dataset runs, and the
+daemons' CPU while idle (``--idle`` seconds, in % of one core).
+
+Usage: MUJOCO_GL=egl python benchmarks/scaling.py [--n 600] [--repeats 3] [--idle 10] [--skip-experiment]
+[--out FILE.json]
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,7 +43,55 @@ from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import LocalExecutor
 
 CONFIGS = ("local_1", "local_2", "ray_1node", "ray_2nodes")
+DAEMONS = {  # the first substring of a command line found here -> the process kind reported
+    "gcs_server": "gcs_server",
+    "DashboardAgent": "dashboard_agent",
+    "RuntimeEnvAgent": "runtime_env_agent",
+    "log_monitor": "log_monitor",
+    "monitor.py": "autoscaler_monitor",
+    "dashboard.py": "dashboard",
+    "/raylet": "raylet",
+}
 PPO = "simreal/Reach-v0:\n  policy: MlpPolicy\n  n_steps: 128\n  batch_size: 64\n  n_epochs: 2\n"
+
+
+def _kind(pid: int, cmdline: str) -> str:
+    if pid == os.getpid():
+        return "driver"
+    if cmdline.startswith("ray::") or "multiprocessing" in cmdline:
+        return "worker"
+    return next((kind for key, kind in DAEMONS.items() if key in cmdline), "other")
+
+
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds used so far by this process and its descendants (workers, Ray's daemons), summed by kind."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, cpu, cmd = {}, {}, {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
+        pid = int(entry)
+        parent[pid], cpu[pid], cmd[pid] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmdline
+    mine, frontier = {os.getpid()}, [os.getpid()]
+    while frontier:
+        children = [pid for pid, ppid in parent.items() if ppid in frontier and pid not in mine]
+        mine.update(children)
+        frontier = children
+    totals: dict[str, float] = {}
+    for pid in mine & cpu.keys():
+        kind = _kind(pid, cmd[pid])
+        totals[kind] = totals.get(kind, 0.0) + cpu[pid]
+    return totals
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {kind: round(after[kind] - before.get(kind, 0.0), 3) for kind in sorted(after)}
 
 
 @contextmanager
@@ -46,9 +103,10 @@ def executor(name: str) -> Iterator[Executor]:
     import ray
     from ray.cluster_utils import Cluster
 
-    from simreal.parallel.ray_executor import RayExecutor
+    from simreal.parallel.ray_executor import RayExecutor, local_system_config
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    head = {"num_cpus": 1, "include_dashboard": False, "_system_config": local_system_config()}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     if name == "ray_2nodes":
         cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
@@ -91,13 +149,19 @@ def experiment_rate(pool: Executor, args: argparse.Namespace, seed: int) -> floa
         return cells * 3600 / elapsed
 
 
-def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    rows: dict[str, list[float]] = {"dataset_frames_per_s": [], "experiment_cells_per_hour": []}
+def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    rows: dict[str, Any] = {"dataset_frames_per_s": [], "experiment_cells_per_hour": []}
     with executor(name) as pool:
         dataset_rate(pool, args, 80, seed=10**6, shard_size=5)  # warm-up: 16 small shards, so every worker has its env
+        before, started = cpu_by_kind(), time.perf_counter()
+        time.sleep(args.idle)
+        idle = cpu_between(before, cpu_by_kind())
+        rows["idle_cpu_s_per_s"] = {kind: v / (time.perf_counter() - started) for kind, v in idle.items()}
+        before = cpu_by_kind()
         for repeat in range(args.repeats):
             rows["dataset_frames_per_s"].append(dataset_rate(pool, args, args.n, seed=repeat))
             print(f"  {name} dataset run {repeat}: {rows['dataset_frames_per_s'][-1]:.1f} frames/s", flush=True)
+        rows["dataset_cpu_s"] = cpu_between(before, cpu_by_kind())  # over repeats x n frames
         if not args.skip_experiment:
             experiment_rate(pool, argparse.Namespace(**{**vars(args), "timesteps": 128}), seed=10**6)  # warm-up
             for repeat in range(args.experiment_repeats):
@@ -106,7 +170,7 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
     return rows
 
 
-def report(results: dict[str, dict[str, list[float]]], key: str, fmt: Callable[[float], str]) -> dict[str, float]:
+def report(results: dict[str, dict[str, Any]], key: str, fmt: Callable[[float], str]) -> dict[str, float]:
     medians = {name: statistics.median(rows[key]) for name, rows in results.items() if rows[key]}
     if "local_1" not in medians:
         return medians
@@ -118,12 +182,25 @@ def report(results: dict[str, dict[str, list[float]]], key: str, fmt: Callable[[
     return medians
 
 
+def report_cpu(results: dict[str, dict[str, Any]], frames: int) -> None:
+    print("\nCPU ms per dataset frame (load-independent)  workers  driver  Ray daemons | idle daemons, % of a core")
+    for name, rows in results.items():
+        if "dataset_cpu_s" not in rows:
+            continue
+        cpu, idle = rows["dataset_cpu_s"], rows["idle_cpu_s_per_s"]
+        daemons = sum(v for k, v in cpu.items() if k in DAEMONS.values())
+        idle_daemons = sum(v for k, v in idle.items() if k in DAEMONS.values())
+        worker, driver, ray = (1000 * v / frames for v in (cpu.get("worker", 0.0), cpu.get("driver", 0.0), daemons))
+        print(f"  {name:<11}{worker:>33.2f}{driver:>8.2f}{ray:>13.2f} | {100 * idle_daemons:>6.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="simreal/Push-v0")
     parser.add_argument("--n", type=int, default=600, help="frames per dataset measurement")
     parser.add_argument("--shard-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU accounting per executor")
     parser.add_argument("--timesteps", type=int, default=1024, help="PPO steps per training cell")
     parser.add_argument("--experiment-repeats", type=int, default=1)
     parser.add_argument("--skip-experiment", action="store_true")
@@ -138,6 +215,7 @@ def main() -> None:
         "dataset_frames_per_s": report(results, "dataset_frames_per_s", lambda v: f"{v:.1f}"),
         "experiment_cells_per_hour": report(results, "experiment_cells_per_hour", lambda v: f"{v:.0f}"),
     }
+    report_cpu(results, args.n * args.repeats)
     if args.out:
         Path(args.out).write_text(json.dumps({"args": vars(args), "runs": results, "medians": medians}, indent=1))
 
