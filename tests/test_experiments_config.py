@@ -90,7 +90,7 @@ def test_overrides_replace_keys_and_are_validated(tmp_path: Path) -> None:
 def test_cli_passes_its_options_as_overrides_to_the_kinds_runner(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert set(experiments_cli.RUNNERS) == set(KINDS)
+    assert list(experiments_cli.RUNNERS) == list(experiments_cli.PARSERS) == list(KINDS)
     calls = []
     monkeypatch.setitem(experiments_cli.RUNNERS, "transfer", lambda *args: calls.append(args))
     path = _write(tmp_path, "kind: transfer\nn_train: 100\n")
