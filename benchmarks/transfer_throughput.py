@@ -25,8 +25,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from simreal.perception.images import images_to_tensor
 from simreal.transfer.config import CycleGANConfig, GeneratorConfig
-from simreal.transfer.networks import ResnetGenerator, images_to_tensor
+from simreal.transfer.networks import ResnetGenerator
 from simreal.transfer.trainer import CycleGANTrainer
 from simreal.transfer.wrapper import ImageTranslator
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from simreal.perception.localization import augment_appearance, images_to_input, random_shift, run_epochs
+from simreal.perception.images import augment_appearance, images_to_tensor, random_shift
+from simreal.perception.localization import run_epochs
 
 __all__ = [
     "PointDetector",
@@ -209,7 +210,7 @@ def train_point_detector(
 ) -> PointDetector:
     """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
     centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
-    learning rate, :func:`~simreal.perception.localization.augment_appearance` (``shuffle_channels``) and shifts of
+    learning rate, :func:`~simreal.perception.images.augment_appearance` (``shuffle_channels``) and shifts of
     up to ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that
     fraction of the augmented images also gets :func:`paste_hard_negatives`, and ``defects`` of them
     :func:`sensor_defects`. ``on_epoch(epoch, mean_loss)`` reports
@@ -228,7 +229,7 @@ def train_point_detector(
             raise ValueError(f"{name} must be in [0, 1], got {value}")
     generator = torch.Generator().manual_seed(seed)
     model = PointDetector(size, channels, layers, generator=generator)
-    inputs, labels = images_to_input(images), torch.from_numpy(pixels.astype(np.float32))
+    inputs, labels = images_to_tensor(images, channels_last=True), torch.from_numpy(pixels.astype(np.float32))
     cells = size // STRIDE
     steps_per_epoch = math.ceil(len(images) / batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -261,7 +262,7 @@ def detect(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> t
     model.eval()
     pixels, confidences = [], []
     for i in range(0, len(images), batch_size):
-        logits = model(images_to_input(images[i : i + batch_size]))
+        logits = model(images_to_tensor(images[i : i + batch_size], channels_last=True))
         pixels.append(decode_heatmap(logits))
         confidences.append(heatmap_confidence(logits))
     return torch.cat(pixels).double().numpy(), torch.cat(confidences).double().numpy()

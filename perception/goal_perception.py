@@ -29,16 +29,12 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepR
 from torch import nn
 
 from simreal.perception.detector import PointDetector, decode_heatmap
+from simreal.perception.images import images_to_tensor
 from simreal.perception.triangulation import triangulate
 
-__all__ = ["GOAL_KEY", "GoalPerception", "GoalTriangulator", "channels_first", "load_goal_perception"]
+__all__ = ["GOAL_KEY", "GoalPerception", "GoalTriangulator", "load_goal_perception"]
 
 GOAL_KEY = "goal_estimate"
-
-
-def channels_first(images: np.ndarray) -> torch.Tensor:
-    """Env images ``(N, H, W, C)`` uint8 -> ``(N, C, H, W)`` float in ``[0, 1]`` (SB3's layout and scale)."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 class GoalTriangulator(nn.Module):
@@ -67,8 +63,9 @@ class GoalTriangulator(nn.Module):
 
     @torch.no_grad()
     def pixels(self, images: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Detected pixel ``(N, 2)`` per camera from ``{key: (N, 3, S, S) in [0, 1]}``."""
-        return {k: decode_heatmap(self.detectors[k](images[k] * 2.0 - 1.0)) for k in self.image_keys}
+        """Detected pixel ``(N, 2)`` per camera from ``{key: (N, 3, S, S) in [-1, 1]}`` (see
+        :mod:`simreal.perception.images`)."""
+        return {k: decode_heatmap(self.detectors[k](images[k])) for k in self.image_keys}
 
     def estimate(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         """World position ``(N, 3)`` of the detected object."""
@@ -87,7 +84,7 @@ class GoalTriangulator(nn.Module):
         for start in range(0, n, batch_size):
             batch = {}
             for key in self.image_keys:
-                batch[key] = channels_first(observations[key][start : start + batch_size])
+                batch[key] = images_to_tensor(observations[key][start : start + batch_size], channels_last=True)
                 projections = np.asarray(observations[f"{key}_projection"][start : start + batch_size], np.float32)
                 batch[f"{key}_projection"] = torch.from_numpy(projections)
             chunks.append(self.estimate(batch))

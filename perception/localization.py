@@ -19,17 +19,15 @@ import torch
 from torch import nn
 
 from simreal.atomic import atomic_write
+from simreal.perception.images import augment_images, images_to_tensor
 
 __all__ = [
     "LocalizationCNN",
-    "augment_appearance",
-    "augment_images",
     "keypoint_convs",
     "load_localization_model",
     "load_model",
     "localization_errors_cm",
     "predict_positions",
-    "random_shift",
     "run_epochs",
     "save_localization_model",
     "save_model",
@@ -106,58 +104,6 @@ class LocalizationCNN(nn.Module):
         return self.normalized(images) * self.target_scale + self.target_mean
 
 
-def images_to_input(images: np.ndarray) -> torch.Tensor:
-    """uint8 ``(N, H, W, 3)`` -> ``[-1, 1]`` float NCHW tensor."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-
-
-def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur (5 taps, edge-replicated) of NCHW images."""
-    taps = torch.arange(-2.0, 3.0)
-    kernel = torch.exp(-(taps**2) / (2.0 * sigma**2))
-    kernel = (kernel / kernel.sum()).to(images.dtype)
-    channels = images.shape[1]
-    horizontal = kernel.view(1, 1, 1, 5).repeat(channels, 1, 1, 1)
-    images = nn.functional.conv2d(
-        nn.functional.pad(images, (2, 2, 0, 0), mode="replicate"), horizontal, groups=channels
-    )
-    vertical = kernel.view(1, 1, 5, 1).repeat(channels, 1, 1, 1)
-    return nn.functional.conv2d(nn.functional.pad(images, (0, 0, 2, 2), mode="replicate"), vertical, groups=channels)
-
-
-def augment_appearance(images: torch.Tensor, generator: torch.Generator, shuffle_channels: bool = True) -> torch.Tensor:
-    """Appearance-only randomization of a ``[-1, 1]`` NCHW batch (geometry untouched, so pixel labels stay valid):
-    a random RGB channel order when ``shuffle_channels`` (per image: rotates hues, so no object colour is special;
-    leave it off when an object's colour is the cue, like a goal marker that looks the same in every domain), blur
-    (sigma ~ U(0, 1.2), per batch), per-image colour gain (+-20% per channel) and brightness (+-0.15) and Gaussian
-    noise (std ~ U(0, 0.08)). Not clamped."""
-    n = images.shape[0]
-    if shuffle_channels:
-        orders = torch.stack([torch.randperm(3, generator=generator) for _ in range(n)])
-        images = torch.gather(images, 1, orders.view(n, 3, 1, 1).expand_as(images))
-    sigma = 1.2 * float(torch.rand((), generator=generator))
-    if sigma > 0.3:
-        images = _blur(images, sigma)
-    gain = 1.0 + 0.4 * (torch.rand(n, 3, 1, 1, generator=generator) - 0.5)
-    bias = 0.3 * (torch.rand(n, 1, 1, 1, generator=generator) - 0.5)
-    images = (images + 1.0) * gain - 1.0 + bias
-    std = 0.08 * torch.rand(n, 1, 1, 1, generator=generator)
-    return images + std * torch.randn(images.shape, generator=generator)
-
-
-def random_shift(images: torch.Tensor, generator: torch.Generator, max_shift: int) -> tuple[torch.Tensor, int, int]:
-    """Roll a NCHW batch by one random ``(dx, dy)`` in ``[-max_shift, max_shift]`` pixels; returns it and the shift."""
-    dx, dy = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=generator))
-    return torch.roll(images, shifts=(dy, dx), dims=(2, 3)), dx, dy
-
-
-def augment_images(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """:func:`augment_appearance` plus a shift of up to 2 pixels (per batch), clamped to ``[-1, 1]``. Labels are
-    unchanged: the net must not rely on exact colours or framing."""
-    shifted, _, _ = random_shift(augment_appearance(images, generator), generator, 2)
-    return shifted.clamp_(-1.0, 1.0)
-
-
 def train_localization(
     images: np.ndarray,
     targets: np.ndarray,
@@ -180,7 +126,7 @@ def train_localization(
     generator = torch.Generator().manual_seed(seed)
     mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
     model = LocalizationCNN(images.shape[1], target_mean=tuple(mean), target_scale=tuple(scale), generator=generator)
-    inputs = images_to_input(images)
+    inputs = images_to_tensor(images, channels_last=True)
     normalized = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
     steps_per_epoch = math.ceil(len(images) / batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -228,7 +174,8 @@ def run_epochs(
 def predict_positions(model: LocalizationCNN, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Predicted table ``(x, y)`` (metres, float64) for uint8 images ``(N, S, S, 3)``."""
     model.eval()
-    outputs = [model(images_to_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    chunks = (images[i : i + batch_size] for i in range(0, len(images), batch_size))
+    outputs = [model(images_to_tensor(chunk, channels_last=True)) for chunk in chunks]
     return torch.cat(outputs).double().numpy()
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from simreal.perception.images import augment_images
 from simreal.perception.localization import (
     LocalizationCNN,
-    augment_images,
     load_localization_model,
     localization_errors_cm,
     save_localization_model,

@@ -10,6 +10,7 @@ import torch
 from simreal.envs.camera import camera_model
 from simreal.envs.oracles import oracle_for
 from simreal.perception.goal_perception import GoalTriangulator
+from simreal.perception.images import images_to_tensor
 from simreal.perception.pretraining import collect_labelled_frames, pretrain_detectors
 from simreal.perception.triangulation import triangulate
 
@@ -64,8 +65,8 @@ def test_triangulator_checks_its_space_and_estimates_from_raw_frames() -> None:
     estimate = triangulator.estimate_frames(frames)
     assert estimate.shape == (1, 3) and estimate.dtype == np.float32 and np.all(np.isfinite(estimate))
     batch = {k: torch.from_numpy(np.asarray(v))[None].float() for k, v in obs.items()}
-    for key in ("front", "side"):  # uint8 HWC -> float CHW in [0, 1]
-        batch[key] = batch[key].permute(0, 3, 1, 2) / 255.0
+    for key in ("front", "side"):  # uint8 HWC -> float CHW in [-1, 1]
+        batch[key] = images_to_tensor(frames[key])
     torch.testing.assert_close(torch.from_numpy(estimate), triangulator.estimate(batch))
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.transfer.config import CycleGANConfig, DiscriminatorConfig, GeneratorConfig
-from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator, images_to_tensor, tensor_to_images
+from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,9 @@ import torch
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 
+from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.transfer.checkpoint import load_generator, save_checkpoint
 from simreal.transfer.config import CycleGANConfig
-from simreal.transfer.networks import images_to_tensor, tensor_to_images
 from simreal.transfer.trainer import CycleGANTrainer
 from simreal.transfer.wrapper import CycleGANObservation, CycleGANVectorObservation, ImageTranslator
 

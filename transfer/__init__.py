@@ -8,7 +8,7 @@ wrappers (:mod:`.wrapper`) and metrics (:mod:`.metrics`).
 from simreal.transfer.checkpoint import load_generator, save_checkpoint
 from simreal.transfer.config import PRESETS, CycleGANConfig, DiscriminatorConfig, GeneratorConfig
 from simreal.transfer.metrics import domain_classifier_test, segmentation_iou, task_error
-from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator, images_to_tensor, tensor_to_images
+from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator
 from simreal.transfer.trainer import CycleGANTrainer, train_cyclegan
 from simreal.transfer.wrapper import CycleGANObservation, CycleGANVectorObservation, ImageTranslator
 
@@ -24,11 +24,9 @@ __all__ = [
     "PatchDiscriminator",
     "ResnetGenerator",
     "domain_classifier_test",
-    "images_to_tensor",
     "load_generator",
     "save_checkpoint",
     "segmentation_iou",
     "task_error",
-    "tensor_to_images",
     "train_cyclegan",
 ]

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simreal.transfer.networks import images_to_tensor
+from simreal.perception.images import images_to_tensor
 
 __all__ = ["DomainTestResult", "domain_classifier_test", "segmentation_iou", "task_error", "task_outputs"]
 

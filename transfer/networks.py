@@ -5,14 +5,14 @@ Networks", appendix 7.2) with one deliberate change: upsampling is nearest-neigh
 convolution instead of a transposed convolution, which removes checkerboard artifacts (Odena et al. 2016).
 
 Image conventions of the public API: ``uint8`` numpy arrays ``(N, H, W, 3)`` or float tensors in ``[-1, 1]``
-with layout ``(N, 3, H, W)``; :func:`images_to_tensor` and :func:`tensor_to_images` convert between them.
+with layout ``(N, 3, H, W)``; :func:`~simreal.perception.images.images_to_tensor` and
+:func:`~simreal.perception.images.tensor_to_images` convert between them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,33 +22,8 @@ from simreal.transfer.config import DiscriminatorConfig, GeneratorConfig, Paddin
 __all__ = [
     "PatchDiscriminator",
     "ResnetGenerator",
-    "images_to_tensor",
     "init_weights",
-    "tensor_to_images",
 ]
-
-
-def images_to_tensor(
-    images: np.ndarray, device: torch.device | str = "cpu", channels_last: bool = False
-) -> torch.Tensor:
-    """Convert ``uint8`` images ``(N, H, W, 3)`` (or one ``(H, W, 3)``) to a ``[-1, 1]`` NCHW float tensor."""
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
-        raise ValueError(f"images must be a uint8 numpy array, got {type(images).__name__}")
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    t = t.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-    return t.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-
-
-def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
-    """Convert a ``[-1, 1]`` NCHW float tensor to ``uint8`` images ``(N, H, W, 3)`` (values are clamped)."""
-    if tensor.ndim != 4 or tensor.shape[1] != 3:
-        raise ValueError(f"tensor must have shape (N, 3, H, W), got {tuple(tensor.shape)}")
-    t = tensor.detach().clamp(-1.0, 1.0).add(1.0).mul_(127.5).round_()
-    return t.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy().copy()
 
 
 class _InstanceNorm(nn.Module):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from simreal.perception.detector import STRIDE, PointDetector, heatmap_targets
-from simreal.perception.localization import augment_appearance, images_to_input
+from simreal.perception.images import augment_appearance, images_to_tensor
 from simreal.transfer.checkpoint import save_checkpoint
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.networks import ResnetGenerator
@@ -56,7 +56,8 @@ def train_rcan(
     config = dataclasses.replace(config, generator=dataclasses.replace(config.generator, channels_last=False))
     generator_rng = torch.Generator().manual_seed(seed)
     model = ResnetGenerator(config.generator, generator=generator_rng)
-    inputs, targets = images_to_input(pairs.randomized), images_to_input(pairs.canonical)
+    inputs = images_to_tensor(pairs.randomized, channels_last=True)
+    targets = images_to_tensor(pairs.canonical, channels_last=True)
     labels = torch.from_numpy(pairs.pixels.astype(np.float32))
     if task_network is not None:
         task_network.eval().requires_grad_(False)

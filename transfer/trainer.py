@@ -23,10 +23,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from simreal.atomic import atomic_write
+from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.transfer import losses as L
 from simreal.transfer.checkpoint import load_checkpoint, save_checkpoint
 from simreal.transfer.config import CycleGANConfig
-from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator, images_to_tensor, tensor_to_images
+from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator
 from simreal.transfer.pool import ImagePool
 
 __all__ = ["CHECKPOINT_NAME", "CycleGANTrainer", "train_cyclegan"]

@@ -25,9 +25,10 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import VectorEnv, VectorObservationWrapper
 
+from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.transfer.checkpoint import load_generator
 from simreal.transfer.guard import GuardReport, GuardWarning, Mode, content_survival, enforce, sample_env
-from simreal.transfer.networks import ResnetGenerator, images_to_tensor, tensor_to_images
+from simreal.transfer.networks import ResnetGenerator
 
 __all__ = ["CycleGANObservation", "CycleGANVectorObservation", "ImageTranslator", "image_paths"]
 
