@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from simreal.agents.hyperparams import CONFIG_DIR, read_yaml
 from simreal.data.eval_domains import check_domains, is_spec_file
 from simreal.envs.config import check_int_range
+from simreal.perception.pretraining import CANONICAL_FRACTION
 from simreal.randomization.realities import expand_domains
 
 __all__ = [
@@ -168,7 +169,7 @@ class LocalizationConfig:
     image_size: int = 64
     workers: int = 2  # frame-collection processes (0: this process)
     augment: bool = True
-    canonical_fraction: float = 0.25  # clean frames in the randomized models' training set (a curriculum)
+    canonical_fraction: float = CANONICAL_FRACTION  # clean frames in the randomized models' training set
     pipelines: tuple[str, ...] = ("regression", "detector")
     domains: tuple[str, ...] = ("canonical", "test", "real")
 

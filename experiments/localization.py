@@ -62,7 +62,7 @@ def run_localization_experiment(
 
     Every model of a pipeline gets the same budget (``epochs`` for regression, ``detector_epochs`` for the
     detector) and the same image-space augmentation (``augment``, see
-    :func:`~simreal.perception.localization.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
+    :func:`~simreal.perception.images.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
     rectangles, :func:`~simreal.perception.detector.paste_hard_negatives`, and ``DEFECTS`` of them dim, flat light
     and dead pixels, :func:`~simreal.perception.detector.sensor_defects`), so they differ only in the scene
     randomization. The randomized models' ``n_train`` frames include ``canonical_fraction`` clean ones (a

@@ -18,6 +18,7 @@ from simreal.experiments.localization_evaluation import nominal_camera_floor
 from simreal.experiments.localization_training import MODELS_FILE
 from simreal.perception.detector import PointDetector
 from simreal.perception.localization import LocalizationCNN, load_model
+from simreal.perception.pretraining import CANONICAL_FRACTION
 
 
 def test_localization_frames_label_the_block() -> None:
@@ -47,6 +48,12 @@ def test_seeded_frames_key_is_tag_and_domain() -> None:
     expected = localization_frames("canonical", 2, 32, domain_seed(5, "canonical"))
     np.testing.assert_array_equal(plain.positions, expected.positions)
     assert not np.array_equal(plain.positions, tagged.positions)
+
+
+def test_the_clean_frame_curriculum_is_one_constant() -> None:
+    """The localization experiment and a pixel policy's perception pre-training mix in the same fraction of clean
+    frames (it was defined twice)."""
+    assert LocalizationConfig().canonical_fraction == CANONICAL_FRACTION == 0.25
 
 
 def _tiny(tmp_path: Path, **changes: object) -> LocalizationConfig:
