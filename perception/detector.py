@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from simreal.perception.images import augment_appearance, images_to_tensor, random_shift
-from simreal.perception.localization import run_epochs
+from simreal.perception.training import run_epochs
 
 __all__ = [
     "PointDetector",
@@ -251,7 +251,7 @@ def train_point_detector(
         logits = model(batch_images).reshape(len(batch), -1)
         return -(heatmap_targets(batch_pixels, cells) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
-    run_epochs(model, batch_loss, len(images), epochs, batch_size, optimizer, schedule, generator, on_epoch)
+    run_epochs(model, batch_loss, len(images), epochs, batch_size, schedule, generator, on_epoch)
     return model
 
 

@@ -20,6 +20,7 @@ from torch import nn
 
 from simreal.atomic import atomic_write
 from simreal.perception.images import augment_images, images_to_tensor
+from simreal.perception.training import run_epochs
 
 __all__ = [
     "LocalizationCNN",
@@ -28,7 +29,6 @@ __all__ = [
     "load_model",
     "localization_errors_cm",
     "predict_positions",
-    "run_epochs",
     "save_localization_model",
     "save_model",
     "train_localization",
@@ -136,38 +136,8 @@ def train_localization(
         batch_images = augment_images(inputs[batch], generator) if augment else inputs[batch]
         return nn.functional.smooth_l1_loss(model.normalized(batch_images), normalized[batch], beta=0.1)
 
-    run_epochs(model, batch_loss, len(images), epochs, batch_size, optimizer, schedule, generator, on_epoch)
+    run_epochs(model, batch_loss, len(images), epochs, batch_size, schedule, generator, on_epoch)
     return model
-
-
-def run_epochs(
-    model: nn.Module,
-    batch_loss: Callable[[torch.Tensor], torch.Tensor],
-    n: int,
-    epochs: int,
-    batch_size: int,
-    optimizer: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
-    generator: torch.Generator,
-    on_epoch: Callable[[int, float], None] | None,
-) -> None:
-    """Minibatch training over ``n`` examples: each epoch shuffles with ``generator``, ``batch_loss(indices)`` gives
-    a batch's loss, the optimizer and schedule step per batch; ``on_epoch(epoch, mean_loss)``. Leaves eval mode."""
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            loss = batch_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += float(loss.detach()) * len(batch)
-        if on_epoch is not None:
-            on_epoch(epoch, total / n)
-    model.eval()
 
 
 @torch.no_grad()
