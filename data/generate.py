@@ -10,6 +10,7 @@ after every finished shard; a re-run with the same settings verifies and skips f
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -77,6 +78,7 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
     }
 
 
+@functools.cache  # read once per process: the manifest is rewritten after every shard
 def _versions() -> dict[str, str]:
     versions = {}
     for package in VERSIONED:
