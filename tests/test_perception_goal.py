@@ -14,6 +14,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from simreal.agents.evaluate import evaluate
 from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.results import load_results
+from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import ENCODER, train
 from simreal.perception.goal_perception import GOAL_KEY, GoalPerception, GoalTriangulator
 
@@ -118,13 +119,17 @@ def test_bad_goal_perception_settings_raise(tmp_path: Path, perception: str, pre
 
 def test_train_and_evaluate_run_the_policy_on_the_perceived_goal(tmp_path: Path) -> None:
     config = _config(tmp_path, "dict(channels=8, layers=1)")
-    out = train(REACH, "ppo", "train", 64, 0, tmp_path / "run", config_path=config, progress_bar=False)
+    out = train(RunConfig(
+        env_id=REACH, algo="ppo", randomization="train", timesteps=64, seed=0, out_dir=tmp_path / "run",
+        config_path=config, progress_bar=False,
+    ))  # fmt: skip
     assert "median_error_m" in torch.load(out / ENCODER, weights_only=True)["info"]
     from stable_baselines3 import PPO
 
     policy = PPO.load(out / "model.zip", device="cpu").policy
     assert set(policy.observation_space.spaces) == {GOAL_KEY, "state"}
     assert not any(isinstance(m, GoalTriangulator) for m in policy.modules())
-    results = load_results(evaluate(out, domains=("canonical", "real:0"), episodes=2, gif_frames=0, workers=1))
+    settings = EvalConfig(domains=("canonical", "real:0"), episodes=2, gif_frames=0)
+    results = load_results(evaluate(out, settings, workers=1))
     assert [d.domain for d in results.domains] == ["canonical", "real:0"]
     assert all(len(d.successes) == 2 for d in results.domains)
