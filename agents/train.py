@@ -53,6 +53,9 @@ def default_method(randomization: Randomization | None) -> str:
 def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
     """Check an existing run dir against ``meta``; return True when it already holds the finished run."""
     if not (out / RUN_FILE).exists():
+        # run.json is written once the whole env stack exists (detectors pre-trained): an encoder.pt without it
+        # comes from an attempt that stopped before, perhaps with other settings, and is not reused
+        (out / ENCODER).unlink(missing_ok=True)
         return False
     if not resume:
         for name in (MODEL, VECNORM, CURVE_FILE, RUN_FILE, ENCODER):

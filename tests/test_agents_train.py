@@ -113,3 +113,13 @@ def test_resume_refuses_different_settings(config: Path, tmp_path: Path) -> None
         _train(config, out, 256, seed=1)
     fresh = _train(config, out, 256, seed=1, resume=False)
     assert load_run(fresh).seed == 1
+
+
+def test_an_encoder_left_without_run_json_is_not_reused(config: Path, tmp_path: Path) -> None:
+    # run.json is written once the env stack (and the detectors it pre-trains) exists: an encoder.pt without it is
+    # the leftover of an attempt that stopped before, perhaps with other settings
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "encoder.pt").write_bytes(b"stale")
+    _train(config, out, 64)
+    assert (out / "run.json").is_file() and not (out / "encoder.pt").exists()
