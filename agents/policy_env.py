@@ -28,7 +28,8 @@ def encoder_file(triangulator: GoalTriangulator, run: RunConfig, hp: Hyperparams
     """``<run dir>/encoder.pt``: ``triangulator``'s point detectors pre-trained on labelled frames of the run's
     training domain, unless the run dir has it already."""
     from simreal.envs.oracles import oracle_for
-    from simreal.perception.pretraining import pretrain_detectors, save_encoder, training_frames
+    from simreal.perception.checkpoint import save_model
+    from simreal.perception.pretraining import pretrain_detectors, training_frames
 
     path = run.out / ENCODER
     if not path.is_file():
@@ -39,7 +40,7 @@ def encoder_file(triangulator: GoalTriangulator, run: RunConfig, hp: Hyperparams
         build = partial(make_env, run.env_id, **hp.env_kwargs)
         images, targets = training_frames(build, oracle_for(run.env_id), domain, frames, seed + ENCODER_SEED_OFFSET)
         info = {"median_error_m": pretrain_detectors(triangulator, images, targets, epochs, seed)}
-        save_encoder(triangulator, path, {**info, **hp.pretrain_encoder})
+        save_model(triangulator, path, {**info, **hp.pretrain_encoder})
     return path
 
 

@@ -25,8 +25,9 @@ from simreal.experiments.block_frames import (
     write_json,
 )
 from simreal.experiments.config import LocalizationConfig
+from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import PointDetector, train_point_detector
-from simreal.perception.localization import LocalizationCNN, load_model, save_model, train_localization
+from simreal.perception.localization import LocalizationCNN, train_localization
 
 __all__ = [
     "CLASSES",

@@ -44,8 +44,8 @@ from simreal.experiments.config import TransferConfig
 from simreal.experiments.transfer_evaluation import evaluate_all
 from simreal.experiments.transfer_report import write_results
 from simreal.experiments.transfer_training import MODELS_FILE, TrainedModels, train_models, transfer_settings
+from simreal.perception.checkpoint import load_model
 from simreal.perception.detector import PointDetector
-from simreal.perception.localization import load_model
 
 __all__ = ["evaluate_saved_translators", "run_transfer_experiment"]
 

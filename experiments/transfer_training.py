@@ -26,8 +26,8 @@ from simreal.experiments.block_frames import (
     write_json,
 )
 from simreal.experiments.config import TransferConfig
+from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import PointDetector, train_point_detector
-from simreal.perception.localization import load_model, save_model
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.paired import paired_frames
 from simreal.transfer.rcan import train_rcan

@@ -4,6 +4,7 @@
 table position), ``triangulation`` (pixels -> world points with calibrated cameras), ``goal_perception`` (detectors
 per calibrated camera and a VecEnv wrapper that gives a pixel policy the triangulated goal), ``pretraining``
 (labelled frames and detector pre-training for a policy's perception), and what they share: ``images`` (the one
-uint8 <-> ``[-1, 1]`` tensor convention and the augmentation), ``training`` (the one training loop). Submodules are
+uint8 <-> ``[-1, 1]`` tensor convention and the augmentation), ``training`` (the one training loop) and
+``checkpoint`` (the one checkpoint format). Submodules are
 imported on use (they pull in torch).
 """

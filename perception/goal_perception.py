@@ -28,6 +28,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 from torch import nn
 
+from simreal.perception.checkpoint import load_weights
 from simreal.perception.detector import PointDetector, decode_heatmap
 from simreal.perception.images import images_to_tensor
 from simreal.perception.triangulation import triangulate
@@ -152,8 +153,6 @@ class GoalPerception(VecEnvWrapper):
 
 def load_goal_perception(venv: VecEnv, encoder: str | Path, settings: dict[str, int]) -> GoalPerception:
     """Wrap ``venv`` with the detectors saved in ``encoder`` (``settings``: their ``channels`` and ``layers``)."""
-    from simreal.perception.pretraining import load_encoder
-
     extractor = GoalTriangulator(venv.observation_space, **settings)
-    load_encoder(extractor, encoder, freeze=True)
+    load_weights(extractor, encoder, freeze=True)
     return GoalPerception(venv, extractor)

@@ -9,34 +9,24 @@ to the table plane: sub-pixel precision from few parameters.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from simreal.atomic import atomic_write
 from simreal.perception.images import augment_images, images_to_tensor
 from simreal.perception.training import run_epochs
 
 __all__ = [
     "LocalizationCNN",
     "keypoint_convs",
-    "load_localization_model",
-    "load_model",
     "localization_errors_cm",
     "predict_positions",
-    "save_localization_model",
-    "save_model",
     "train_localization",
 ]
 
-CHECKPOINT_VERSION = 1
 GROSS_ERROR_CM = 5.0  # a localization error above this is a gross failure (another object, or none, was found)
-ModelT = TypeVar("ModelT", bound=nn.Module)
 
 
 class SpatialSoftArgmax(nn.Module):
@@ -172,46 +162,3 @@ def localization_errors_cm(
         out["p90_cm_found"] = float(np.percentile(kept, 90)) if len(kept) else 0.0
         out["tail_5cm_found"] = float(np.mean(kept > GROSS_ERROR_CM)) if len(kept) else 0.0
     return out
-
-
-def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
-    """Save a localization model's weights and constructor settings (``model.config``) atomically."""
-    payload = {
-        "version": CHECKPOINT_VERSION,
-        "kind": type(model).__name__,
-        "config": model.config,
-        "state_dict": model.state_dict(),
-    }
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
-
-
-def load_model(path: str | os.PathLike[str], model_class: type[ModelT]) -> ModelT:
-    """Load a ``model_class`` saved by :func:`save_model`, in eval mode with gradients disabled."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"path: no localization model at {path}")
-    try:
-        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a damaged file
-        raise ValueError(f"{path}: not a readable localization checkpoint ({error})") from error
-    if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: not a localization checkpoint of version {CHECKPOINT_VERSION}")
-    kind = payload.get("kind", LocalizationCNN.__name__)
-    if kind != model_class.__name__:
-        raise ValueError(f"{path}: holds a {kind}, expected a {model_class.__name__}")
-    model = model_class(**payload["config"])
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
-
-
-def save_localization_model(model: LocalizationCNN, path: str | os.PathLike[str]) -> Path:
-    """Save a :class:`LocalizationCNN` (see :func:`save_model`)."""
-    return save_model(model, path)
-
-
-def load_localization_model(path: str | os.PathLike[str]) -> LocalizationCNN:
-    """Load a :class:`LocalizationCNN` saved by :func:`save_localization_model`, frozen, in eval mode."""
-    return load_model(path, LocalizationCNN)

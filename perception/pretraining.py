@@ -11,15 +11,11 @@ Tobin et al. (2017): the perception is trained with or without domain randomizat
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
-from torch import nn
 
-from simreal.atomic import atomic_write
 from simreal.envs.config import check_int_range
 from simreal.perception.detector import train_point_detector
 from simreal.perception.goal_perception import GoalTriangulator
@@ -27,9 +23,7 @@ from simreal.perception.goal_perception import GoalTriangulator
 __all__ = [
     "CANONICAL_FRACTION",
     "collect_labelled_frames",
-    "load_encoder",
     "pretrain_detectors",
-    "save_encoder",
     "training_frames",
 ]
 
@@ -39,7 +33,6 @@ ORACLE_NOISE = 0.4  # std of the Gaussian added to oracle actions, so frames cov
 # the localization CNN often sat at the mean prediction for its whole budget. Also the localization experiment's.
 CANONICAL_FRACTION = 0.25
 EPISODE_STEPS = 5  # frames per episode: many short episodes = many goals and randomizations (no memorising)
-ENCODER_VERSION = 1
 
 
 def _targets(env: gym.Env) -> np.ndarray:
@@ -130,26 +123,3 @@ def pretrain_detectors(
     extractor.eval()
     estimates = extractor.estimate_frames(observations)
     return float(np.median(np.linalg.norm(estimates - targets[:, :3], axis=1)))
-
-
-def save_encoder(extractor: nn.Module, path: str | Path, info: dict[str, Any]) -> Path:
-    """Write the encoder's weights (the detectors of a :class:`GoalTriangulator`) and ``info`` atomically."""
-    payload = {"version": ENCODER_VERSION, "weights": extractor.state_dict(), "info": info}
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
-
-
-def load_encoder(extractor: nn.Module, path: str | Path, freeze: bool = True) -> dict[str, Any]:
-    """Load weights saved by :func:`save_encoder` (``freeze``: no gradients); returns the saved info."""
-    try:
-        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a damaged file
-        raise ValueError(f"{path}: not a readable encoder checkpoint ({error})") from error
-    if not isinstance(payload, dict) or payload.get("version") != ENCODER_VERSION:
-        raise ValueError(f"{path}: not an encoder checkpoint of version {ENCODER_VERSION}")
-    try:
-        extractor.load_state_dict(payload["weights"])
-    except RuntimeError as error:
-        raise ValueError(f"{path}: encoder of another architecture ({error})") from error
-    if freeze:
-        extractor.requires_grad_(False)
-    return dict(payload["info"])

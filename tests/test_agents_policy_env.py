@@ -17,8 +17,8 @@ from simreal.agents.hyperparams import Hyperparams, wrap_env
 from simreal.agents.policy_env import make_policy_env
 from simreal.agents.run_config import RunConfig
 from simreal.agents.run_files import ENCODER
+from simreal.perception.checkpoint import save_model
 from simreal.perception.goal_perception import GoalTriangulator, load_goal_perception
-from simreal.perception.pretraining import save_encoder
 from simreal.randomization import Domain, parse_randomization
 
 REACH = "simreal/Reach-v0"
@@ -43,7 +43,7 @@ def _run(tmp_path: Path, case: str) -> RunConfig:
     if hp.goal_perception is not None:  # detectors as a finished pre-training leaves them (untrained is enough here)
         probe = make_vec(REACH, run.randomization, hp, 1, 0)
         torch.manual_seed(0)
-        save_encoder(GoalTriangulator(probe.observation_space, **hp.goal_perception), run.out / ENCODER, {})
+        save_model(GoalTriangulator(probe.observation_space, **hp.goal_perception), run.out / ENCODER)
         probe.close()
     return run
 

@@ -16,8 +16,9 @@ from simreal.experiments.config import LocalizationConfig
 from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
 from simreal.experiments.localization_evaluation import nominal_camera_floor
 from simreal.experiments.localization_training import MODELS_FILE
+from simreal.perception.checkpoint import load_model
 from simreal.perception.detector import PointDetector
-from simreal.perception.localization import LocalizationCNN, load_model
+from simreal.perception.localization import LocalizationCNN
 from simreal.perception.pretraining import CANONICAL_FRACTION
 
 

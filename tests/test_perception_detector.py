@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from simreal.envs.camera import intrinsics_matrix
+from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import (
     PointDetector,
     calibrate_threshold,
@@ -20,7 +21,7 @@ from simreal.perception.detector import (
     sensor_defects,
     train_point_detector,
 )
-from simreal.perception.localization import LocalizationCNN, load_model, save_model
+from simreal.perception.localization import LocalizationCNN
 from simreal.perception.triangulation import pixels_to_plane
 
 

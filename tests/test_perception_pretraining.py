@@ -1,29 +1,23 @@
-"""Labelled frames for perception pre-training, the encoder checkpoint and the pre-training settings."""
+"""Labelled frames for perception pre-training and the pre-training settings."""
 
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 from simreal.agents.hyperparams import load_hyperparams
 from simreal.envs.oracles import oracle_for
-from simreal.perception.goal_perception import GoalTriangulator
 from simreal.perception.pretraining import (
     collect_labelled_frames,
-    load_encoder,
-    save_encoder,
     training_frames,
 )
 
 REACH = "simreal/Reach-v0"
 
 
-def _reach_env(size: int = 16, projections: bool = False) -> gym.Env:
-    return gym.make(
-        REACH, obs_mode="pixels_state", cameras=("front", "side"), image_size=size, camera_projections=projections
-    )
+def _reach_env(size: int = 16) -> gym.Env:
+    return gym.make(REACH, obs_mode="pixels_state", cameras=("front", "side"), image_size=size)
 
 
 def test_labelled_frames_match_the_goal_and_are_seeded() -> None:
@@ -39,25 +33,6 @@ def test_labelled_frames_match_the_goal_and_are_seeded() -> None:
     assert len(np.unique(targets[:, 0])) > 1  # episodes reset (the Reach time limit is 50 steps)
     with pytest.raises(ValueError, match="Dict observations"):
         collect_labelled_frames(gym.make(REACH), oracle_for(REACH), 4, seed=0)
-
-
-def test_encoder_checkpoint_round_trips_and_rejects_bad_files(tmp_path: Path) -> None:
-    space = _reach_env(projections=True).observation_space
-    torch.manual_seed(0)
-    triangulator = GoalTriangulator(space, channels=4, layers=1)
-    for parameter in triangulator.parameters():
-        parameter.data.normal_()
-    path = save_encoder(triangulator, tmp_path / "enc.pt", {"median_error_m": 0.01})
-    fresh = GoalTriangulator(space, channels=4, layers=1)
-    assert load_encoder(fresh, path) == {"median_error_m": 0.01}
-    assert not any(p.requires_grad for p in fresh.parameters())
-    for key, value in triangulator.state_dict().items():
-        torch.testing.assert_close(fresh.state_dict()[key], value)
-    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable encoder"):
-        load_encoder(fresh, tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match="another architecture"):
-        load_encoder(GoalTriangulator(space, channels=8, layers=1), path)
 
 
 def test_pretrain_settings_are_validated(tmp_path: Path) -> None:
