@@ -1,11 +1,13 @@
 """``RayExecutor``: the tasks of any simreal command on a Ray cluster, behind ``concurrent.futures.Executor``.
 
-Connects to ``address`` / ``RAY_ADDRESS`` (a running cluster: ``ray up``, KubeRay, ``ray start --head``) or starts a
-local Ray. Each task runs as ``ray.remote(fn)`` with the CPUs and GPUs it declares (:class:`Resources`) and
-``max_retries``: a task whose worker process or node dies is run again, and because simreal's tasks are
-deterministic in their seed and write atomically, the retry leaves the same bytes. Workers get ``MUJOCO_GL`` (the
-driver's, default ``egl``) through the job's ``runtime_env``, so rendering works on headless nodes. Futures are
-ordinary ``concurrent.futures.Future``s, so ``wait``/``as_completed`` stream results as they finish.
+Connects to ``address`` / ``RAY_ADDRESS`` (a running cluster: ``ray up``, KubeRay, ``ray start --head``; ``auto``
+finds one started on this machine) or starts a new local Ray (Ray's ``address="local"``: never one that another
+process, e.g. a test's ``ray.cluster_utils.Cluster``, left in ``/tmp/ray/ray_current_cluster``). Each task runs as
+``ray.remote(fn)`` with the CPUs and GPUs it declares (:class:`Resources`) and ``max_retries``: a task whose worker
+process or node dies is run again, and because simreal's tasks are deterministic in their seed and write atomically,
+the retry leaves the same bytes. Workers get ``MUJOCO_GL`` (the driver's, default ``egl``) through the job's
+``runtime_env``, so rendering works on headless nodes. Futures are ordinary ``concurrent.futures.Future``s, so
+``wait``/``as_completed`` stream results as they finish.
 
 Two settings differ from Ray's defaults; neither changes what a task computes (see docs/cluster.md):
 
@@ -78,7 +80,7 @@ class RayExecutor(Executor):
             env["env_vars"] = env_vars
             address = address or os.environ.get("RAY_ADDRESS") or None
             self._ray.init(
-                address=address,
+                address=address or "local",
                 num_cpus=None if address else num_cpus,
                 runtime_env=env,
                 include_dashboard=False if address is None else None,

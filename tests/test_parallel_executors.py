@@ -260,7 +260,7 @@ def test_ray_executor_passes_resources_retries_and_mujoco_gl(monkeypatch: pytest
     pool = make_executor("ray", workers=3)
     task = type("Task", (), {"resources": Resources(cpus=2, gpus=1)})()
     assert sorted(run_unordered(pool, str, [task, 7])) == [(0, str(task)), (1, "7")]
-    assert fake.init_kwargs["address"] is None  # no RAY_ADDRESS: a local Ray
+    assert fake.init_kwargs["address"] == "local"  # no RAY_ADDRESS: a new local Ray, not another process's one
     assert fake.init_kwargs["runtime_env"] == {"env_vars": {"MUJOCO_GL": "osmesa"}}  # workers render the same way
     assert {(o["num_cpus"], o["num_gpus"], o["max_retries"]) for o in fake.options} == {(2, 1, 3), (1, 0, 3)}
     pool.shutdown()

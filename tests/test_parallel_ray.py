@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +89,23 @@ def test_tasks_are_spread_over_both_nodes(ray_cluster: object) -> None:
             counts = sorted(nodes.count(node) for node in set(nodes))
             # under Ray's default (hybrid) policy, from the second batch on all 16 ran on one node, the other idled
             assert len(counts) == 2 and counts[0] >= 4, counts
+
+
+LOCAL_RAY = """
+import os, ray
+from simreal.parallel.ray_executor import RayExecutor
+with RayExecutor(num_cpus=1) as pool:
+    print(len(ray.nodes()), pool.submit(lambda: os.nice(0)).result())
+"""
+
+
+def test_without_ray_address_a_new_local_ray_runs_workers_at_nice_0(ray_cluster: object) -> None:
+    # the fixture's Cluster wrote /tmp/ray/ray_current_cluster, which a plain ray.init() would join (and refuse our
+    # _system_config there)
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_worker_niceness")}
+    out = subprocess.run([sys.executable, "-c", LOCAL_RAY], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["1", "0"]  # its own one-node Ray; the worker's niceness (Ray's default: 15)
 
 
 def test_worker_killed_mid_shard_is_retried_into_identical_shards(ray_cluster: object, tmp_path: Path) -> None:
