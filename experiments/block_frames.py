@@ -9,7 +9,6 @@ its centre's pixel and the camera's calibration. Frames of a domain are seeded f
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from simreal.atomic import atomic_write_text
+from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import domain_seed, rollout_spec
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.camera import camera_model
-from simreal.parallel import map_jobs
 from simreal.perception.detector import PointDetector, calibrate_threshold, detect
 from simreal.perception.triangulation import pixels_to_plane
 
@@ -46,7 +45,6 @@ CAMERA = "front"
 MISS_RATE = 0.02  # the "not found" threshold gives up this fraction of correct detections in the training domain
 TOLERANCE_PX = 2.0  # a validation detection this close to the label counts as correct
 N_VALIDATION = 400  # frames of a detector's training domain that calibrate its threshold
-_CHUNK = 250  # frames per worker task
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,6 @@ class LocalizationFrames:
     intrinsics: np.ndarray  # (N, 3, 3)
     world_to_camera: np.ndarray  # (N, 4, 4)
 
-    @classmethod
-    def concatenate(cls, parts: Sequence[LocalizationFrames]) -> LocalizationFrames:
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
-
     def table_positions(self, pixels: np.ndarray) -> np.ndarray:
         """Table (x, y) of block-centre ``pixels`` (N, 2) seen through each frame's camera (NaN for a pixel whose
         ray misses the table plane, e.g. above the horizon)."""
@@ -70,7 +64,7 @@ class LocalizationFrames:
 
 
 def _frames_chunk(
-    domain: str, count: int, image_size: int, seed_sequence: np.random.SeedSequence
+    domain: str, image_size: int, count: int, seed_sequence: np.random.SeedSequence
 ) -> LocalizationFrames:
     spec = rollout_spec(ENV_ID, domain, CAMERA, image_size)
     env = make_data_env(spec)
@@ -106,11 +100,7 @@ def localization_frames(
     (0 = this process; otherwise spawned processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``;
     see :mod:`simreal.parallel`).
     """
-    counts = [min(_CHUNK, n - start) for start in range(0, n, _CHUNK)]
-    seeds = seed_sequence.spawn(len(counts))
-    jobs = [(domain, count, image_size, child) for count, child in zip(counts, seeds, strict=True)]
-    parts = map_jobs(_frames_chunk, jobs, executor, workers)
-    return LocalizationFrames.concatenate(parts)
+    return concatenate(collect_chunks(_frames_chunk, n, seed_sequence, (domain, image_size), executor, workers))
 
 
 def seeded_frames(

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from simreal.data.chunks import concatenate
 from simreal.experiments.block_frames import (
     CAMERA,
     ENV_ID,
@@ -100,7 +101,7 @@ def _training_frames(
     frames = localization_frames(domain, config.n_train - n_clean, size, own, workers, executor)
     if n_clean:
         clean = localization_frames("canonical", n_clean, size, mix, workers, executor)
-        frames = LocalizationFrames.concatenate([frames, clean])
+        frames = concatenate([frames, clean])
     n_validation = min(N_VALIDATION, config.n_eval)
     validation = seeded_frames(domain, n_validation, size, config.seed, "validation", workers, executor)
     return frames, validation

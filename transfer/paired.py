@@ -10,7 +10,6 @@ translator trained on pairs also learns to remove distractors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +17,13 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
 from simreal.envs.camera import camera_model
-from simreal.parallel import map_jobs
 
 __all__ = ["PairedFrames", "paired_frames"]
 
-_CHUNK = 250
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,6 @@ class PairedFrames:
     randomized: np.ndarray  # uint8 (N, S, S, 3)
     canonical: np.ndarray  # uint8 (N, S, S, 3)
     pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates
-
-    @classmethod
-    def concatenate(cls, parts: Sequence[PairedFrames]) -> PairedFrames:
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
 
 
 def _copy_state(source: Any, target: Any, camera: str) -> None:
@@ -55,7 +49,7 @@ def _copy_state(source: Any, target: Any, camera: str) -> None:
 
 
 def _pairs_chunk(
-    env_id: str, domain: str, camera: str, count: int, image_size: int, seed_sequence: np.random.SeedSequence
+    env_id: str, domain: str, camera: str, image_size: int, count: int, seed_sequence: np.random.SeedSequence
 ) -> PairedFrames:
     spec = rollout_spec(env_id, domain, camera, image_size)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
@@ -90,10 +84,5 @@ def paired_frames(
 ) -> PairedFrames:
     """``n`` reset states of ``env_id`` (with a block) rendered in ``domain`` and canonically through the same
     ``camera``; chunks seeded by ``seed_sequence.spawn`` (results independent of ``workers``/``executor``)."""
-    counts = [min(_CHUNK, n - start) for start in range(0, n, _CHUNK)]
-    jobs = [
-        (env_id, domain, camera, count, image_size, child)
-        for count, child in zip(counts, seed_sequence.spawn(len(counts)), strict=True)
-    ]
-    parts = map_jobs(_pairs_chunk, jobs, executor, workers)
-    return PairedFrames.concatenate(parts)
+    args = (env_id, domain, camera, image_size)
+    return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))
