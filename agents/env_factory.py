@@ -65,13 +65,10 @@ def randomization_hash(env_id: str, text: str | None, env_kwargs: dict[str, Any]
 
 def spec_hash(env: gym.Env, fallback: str) -> str:
     """Hash of the randomization spec an env actually samples from; ``fallback`` when it has none."""
-    current: Any = env
-    while current is not None:
-        spec = getattr(current, "randomization_spec", None)
-        if spec is not None and hasattr(spec, "hash"):
-            return str(spec.hash())
-        current = getattr(current, "env", None)
-    return fallback
+    try:
+        return str(env.get_wrapper_attr("randomization_spec").hash())
+    except AttributeError:
+        return fallback
 
 
 def make_env(env_id: str, randomization: Randomization | str | None = None, **env_kwargs: Any) -> gym.Env:

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from simreal.atomic import atomic_write_text
+from simreal.envs.wrappers import find_wrapper
 from simreal.randomization.ctor_args import json_data
 from simreal.randomization.distributions import Constant, Uniform, is_distribution
 from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
@@ -292,11 +293,9 @@ class AdrWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"seed: expected an int >= 0 or None, got {seed!r}")
         gym.utils.RecordConstructorArgs.__init__(self, adr=adr.to_dict(), performance_key=performance_key, seed=seed)
         gym.Wrapper.__init__(self, env)
-        inner: Any = env
-        while not isinstance(inner, DomainRandomization):
-            if not isinstance(inner, gym.Wrapper):
-                raise ValueError("env: AdrWrapper needs a DomainRandomization wrapper inside env")
-            inner = inner.env
+        inner = find_wrapper(env, DomainRandomization)
+        if inner is None:
+            raise ValueError("env: AdrWrapper needs a DomainRandomization wrapper inside env")
         self._dr = inner
         self.adr = adr
         self.performance_key = performance_key

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from simreal.envs.wrappers import find_wrapper
 from simreal.randomization import DomainRandomization, RandomizationSpec
 from simreal.randomization.presets import FAMILIES, PRESET_DIR
 
@@ -132,9 +133,8 @@ def envs():
 
 
 def _dr(env: gym.Env) -> DomainRandomization:
-    inner: Any = env
-    while not isinstance(inner, DomainRandomization):
-        inner = inner.env
+    inner = find_wrapper(env, DomainRandomization)
+    assert inner is not None
     return inner
 
 
