@@ -123,3 +123,28 @@ def test_an_encoder_left_without_run_json_is_not_reused(config: Path, tmp_path: 
     (out / "encoder.pt").write_bytes(b"stale")
     _train(config, out, 64)
     assert (out / "run.json").is_file() and not (out / "encoder.pt").exists()
+
+
+def test_pixel_policy_learning_curve_uses_the_training_normalization(tmp_path: Path) -> None:
+    """Images + state with VecNormalize on the state: SB3 puts a VecTransposeImage between the normalization and
+    the image env, where its sync_envs_normalization fails; the learning-curve callback copies the statistics
+    itself. A regression test (it ran with the removed keypoint encoder before)."""
+    config = tmp_path / "ppo.yml"
+    config.write_text(
+        """simreal/Reach-v0:
+  policy: MultiInputPolicy
+  n_envs: 2
+  n_steps: 32
+  batch_size: 32
+  n_epochs: 1
+  normalize: "dict(norm_obs_keys=['state'])"
+  env_kwargs: {obs_mode: pixels_state, cameras: [front], image_size: 36}
+"""
+    )
+    out = train(RunConfig(
+        env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=tmp_path / "run", config_path=config,
+        eval_freq=64, eval_episodes=1, progress_bar=False,
+    ))  # fmt: skip
+    curve = load_curve(out)
+    assert curve.timesteps[-1] == 64 and len(curve.success_rate) == len(curve.timesteps)
+    assert (out / "vecnormalize.pkl").is_file()
