@@ -3,7 +3,9 @@
 Rows, each the median of ``--repeats`` timed runs after a warm-up on the same executor (workers started, envs built):
 - ``local_1``, ``local_2``: :class:`~simreal.parallel.LocalExecutor` with 1 and 2 processes;
 - ``ray_1node``, ``ray_2nodes``: Ray clusters made on this machine with ``ray.cluster_utils.Cluster``, one CPU per
-  node, reached through ``RAY_ADDRESS`` as on a real cluster.
+  node, reached through ``RAY_ADDRESS`` as on a real cluster;
+- ``ray_2nodes_default`` (only when asked for with ``--configs``): two nodes with Ray's default scheduling instead of
+  simreal's ``SPREAD``.
 
 The Ray clusters get the settings :class:`~simreal.parallel.ray_executor.RayExecutor` gives a Ray it starts itself
 (workers at nice 0; ``RAY_worker_niceness=15`` in the environment restores Ray's default).
@@ -42,7 +44,7 @@ from simreal.data.generate import generate_dataset
 from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import LocalExecutor
 
-CONFIGS = ("local_1", "local_2", "ray_1node", "ray_2nodes")
+CONFIGS = ("local_1", "local_2", "ray_1node", "ray_2nodes")  # also: ray_2nodes_default
 DAEMONS = {  # the first substring of a command line found here -> the process kind reported
     "gcs_server": "gcs_server",
     "DashboardAgent": "dashboard_agent",
@@ -107,12 +109,12 @@ def executor(name: str) -> Iterator[Executor]:
 
     head = {"num_cpus": 1, "include_dashboard": False, "_system_config": local_system_config()}
     cluster = Cluster(initialize_head=True, head_node_args=head)
-    if name == "ray_2nodes":
+    if "2nodes" in name:
         cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     os.environ["RAY_ADDRESS"] = cluster.address
     try:
-        with RayExecutor() as pool:
+        with RayExecutor(scheduling_strategy="DEFAULT" if name.endswith("_default") else "SPREAD") as pool:
             yield pool
     finally:
         ray.shutdown()
@@ -176,14 +178,15 @@ def report(results: dict[str, dict[str, Any]], key: str, fmt: Callable[[float], 
         return medians
     print(f"\n{key} (median)  ratio vs local_1  vs local pool at the same worker count")
     for name, value in medians.items():
-        same = medians.get(f"local_{2 if name.endswith('2nodes') else 1}") if name.startswith("ray") else value
+        same = medians.get(f"local_{2 if '2nodes' in name else 1}") if name.startswith("ray") else value
         vs_local = f"{value / same:.2f}" if same else "-"
-        print(f"  {name:<11}{fmt(value):>10}  {value / medians['local_1']:>6.2f}x  {vs_local:>6}")
+        print(f"  {name:<19}{fmt(value):>10}  {value / medians['local_1']:>6.2f}x  {vs_local:>6}")
     return medians
 
 
 def report_cpu(results: dict[str, dict[str, Any]], frames: int) -> None:
-    print("\nCPU ms per dataset frame (load-independent)  workers  driver  Ray daemons | idle daemons, % of a core")
+    print("\nCPU time (from /proc; depends little on the machine's load)")
+    print(f"  {'ms per dataset frame':<19}{'workers':>9}{'driver':>9}{'Ray daemons':>13} | idle daemons, % of a core")
     for name, rows in results.items():
         if "dataset_cpu_s" not in rows:
             continue
@@ -191,7 +194,7 @@ def report_cpu(results: dict[str, dict[str, Any]], frames: int) -> None:
         daemons = sum(v for k, v in cpu.items() if k in DAEMONS.values())
         idle_daemons = sum(v for k, v in idle.items() if k in DAEMONS.values())
         worker, driver, ray = (1000 * v / frames for v in (cpu.get("worker", 0.0), cpu.get("driver", 0.0), daemons))
-        print(f"  {name:<11}{worker:>33.2f}{driver:>8.2f}{ray:>13.2f} | {100 * idle_daemons:>6.1f}")
+        print(f"  {name:<19}{worker:>9.2f}{driver:>9.2f}{ray:>13.2f} | {100 * idle_daemons:>6.1f}")
 
 
 def main() -> None:
