@@ -80,9 +80,11 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str], freeze: bool = 
     path = Path(path)
     payload = _read(path, type(model).__name__)
     weights = payload["state_dict"] if "state_dict" in payload else payload.get("weights")  # encoder.pt files
+    if not isinstance(weights, dict):
+        raise ValueError(f"{path}: the checkpoint holds no weights")
     try:
         model.load_state_dict(weights)
-    except (RuntimeError, TypeError) as error:
+    except RuntimeError as error:
         raise ValueError(f"{path}: weights of another architecture ({error})") from error
     if freeze:
         _frozen(model)

@@ -64,7 +64,7 @@ class PointDetector(nn.Module):
         self.net = nn.Sequential(*modules)
         init = generator if generator is not None else torch.Generator().manual_seed(0)
         for layer in self.modules():
-            if isinstance(layer, nn.Conv2d):
+            if isinstance(layer, nn.Conv2d) and layer.bias is not None:
                 nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=init)
                 nn.init.zeros_(layer.bias)
 

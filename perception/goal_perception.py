@@ -59,7 +59,7 @@ class GoalTriangulator(nn.Module):
                 f"got cameras {image_keys}, missing {missing}"
             )
         self.image_keys = tuple(image_keys)
-        size = spaces[image_keys[0]].shape[1]  # square images: index 1 is a side in both HWC and CHW
+        size = (spaces[image_keys[0]].shape or ())[1]  # square images: index 1 is a side in both HWC and CHW
         self.detectors = nn.ModuleDict({k: PointDetector(size, channels, layers) for k in image_keys})
 
     @torch.no_grad()

@@ -32,6 +32,8 @@ GROSS_ERROR_CM = 5.0  # a localization error above this is a gross failure (anot
 class SpatialSoftArgmax(nn.Module):
     """``(N, C, H, W)`` feature maps -> ``(N, 2C)`` expected ``(x, y)`` in ``[-1, 1]`` of each channel's softmax."""
 
+    grid: torch.Tensor
+
     def __init__(self, height: int, width: int, temperature: float = 10.0) -> None:
         super().__init__()
         self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))  # learnable sharpness
@@ -60,6 +62,9 @@ def keypoint_convs(channels_in: int, channels: int, keypoints: int, full_resolut
 class LocalizationCNN(nn.Module):
     """Block position regressor: image ``[-1, 1]`` (N, 3, S, S) -> table ``(x, y)`` in metres (N, 2)."""
 
+    target_mean: torch.Tensor
+    target_scale: torch.Tensor
+
     def __init__(
         self,
         image_size: int = 64,
@@ -82,7 +87,7 @@ class LocalizationCNN(nn.Module):
 
     def _init(self, generator: torch.Generator) -> None:
         for layer in self.modules():
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            if isinstance(layer, (nn.Conv2d, nn.Linear)) and layer.bias is not None:
                 nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
                 nn.init.zeros_(layer.bias)
 

@@ -55,7 +55,7 @@ def collect_labelled_frames(
         raise ValueError("env: encoder pre-training needs Dict observations (obs_mode='pixels_state')")
     keys = [k for k in space.spaces if k != "state"]
     rng = np.random.default_rng(seed)
-    images = {k: np.empty((n, *space[k].shape), dtype=space[k].dtype) for k in keys}
+    images = {k: np.empty((n, *(space[k].shape or ())), dtype=space[k].dtype) for k in keys}
     targets: list[np.ndarray] = []
     obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
     for i in range(n):

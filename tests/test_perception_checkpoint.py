@@ -68,6 +68,9 @@ def test_bad_files_raise_naming_the_file_and_the_problem(tmp_path: Path) -> None
         load_model(detector, LocalizationCNN)
     with pytest.raises(ValueError, match="another architecture"):
         load_weights(PointDetector(32, 16, 1), detector)
+    torch.save({"version": 1, "info": {}}, tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match="holds no weights"):
+        load_weights(PointDetector(32, 8, 1), tmp_path / "empty.pt")
 
 
 def test_files_written_before_the_one_format_still_load(tmp_path: Path) -> None:
