@@ -40,6 +40,14 @@ from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
 from simreal.experiments.config import SPEC_SUFFIXES, no_unknown_keys, read_experiment, resolve_input
+from simreal.experiments.translators import (
+    CycleGANTranslator,
+    RCANTranslator,
+    Translator,
+    check_translator,
+    parse_transfer,
+    train_translator,
+)
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization.selection import parse_randomization
@@ -51,11 +59,12 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A named method: training randomization and optional evaluation-time transfer checkpoint."""
+    """A named method: training randomization and an optional translator in front of the policy at evaluation,
+    a checkpoint path or one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`)."""
 
     name: str
     randomization: str | None = None
-    transfer: str | None = None
+    transfer: str | Translator | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,10 @@ class ExperimentConfig:
             raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
         for i, m in enumerate(self.methods):
             parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
-            if m.transfer is not None and not Path(m.transfer).exists():
+            if isinstance(m.transfer, str) and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
+            if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
+                check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
         if self.hyperparams:  # a bad override fails here, not in a training worker
             load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
 
@@ -133,7 +144,10 @@ class ExperimentConfig:
         methods = kwargs.get("methods") or []
         for i, m in enumerate(methods):
             no_unknown_keys(MethodSpec, m, f"methods[{i}]")
-        kwargs["methods"] = tuple(MethodSpec(**m) for m in methods)
+        kwargs["methods"] = tuple(
+            MethodSpec(**{**m, "transfer": parse_transfer(m.get("transfer"), f"methods[{i}].transfer")})
+            for i, m in enumerate(methods)
+        )
         for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps"):
             if key in kwargs:
                 if not isinstance(kwargs[key], list):
@@ -282,7 +296,21 @@ def _train_dirs(cfg: ExperimentConfig) -> dict[tuple[str | None, int], str]:
     return {(r, s): str(cfg.runs_dir / "train" / _label(r) / f"seed_{s}") for r, s in keys}
 
 
-def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) -> list[tuple[Path, DomainTask]]:
+def _translators(cfg: ExperimentConfig) -> dict[str, str | None]:
+    """Method name -> the checkpoint of its translator (trained here first when the method names one)."""
+    out: dict[str, str | None] = {}
+    for m in cfg.methods:
+        if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
+            folder = cfg.runs_dir / "translators"  # methods with the same translator settings share it
+            out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder)
+        else:
+            out[m.name] = m.transfer
+    return out
+
+
+def _eval_tasks(
+    cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str], transfers: dict[str, str | None]
+) -> list[tuple[Path, DomainTask]]:
     sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
     sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
     cells = []
@@ -291,7 +319,7 @@ def _eval_tasks(cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str]) 
             out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
             out.mkdir(parents=True, exist_ok=True)
             gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
-            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, m.transfer, gif_frames, tuple(sweep))
+            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
             tasks = domain_tasks(dirs[(m.randomization, seed)], settings, out)
             cells.extend((out, t) for t in tasks)
     return cells
@@ -360,7 +388,7 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
         train_tasks = [TrainTask(replace(base, randomization=r, seed=s), d) for (r, s), d in dirs.items()]
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
-        cells = _eval_tasks(cfg, dirs)
+        cells = _eval_tasks(cfg, dirs, _translators(cfg))
         results = _evaluate_cells(pool, cells)
     finally:
         if owned:

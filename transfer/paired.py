@@ -32,7 +32,7 @@ class PairedFrames:
 
     randomized: np.ndarray  # uint8 (N, S, S, 3)
     canonical: np.ndarray  # uint8 (N, S, S, 3)
-    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates
+    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (the goal marker's on Reach)
 
 
 def _copy_state(source: Any, target: Any, camera: str) -> None:
@@ -57,6 +57,8 @@ def _pairs_chunk(
     pixels = np.empty((count, 2))
     source: Any = randomized_env.unwrapped
     target: Any = canonical_env.unwrapped
+    # the task object a detector would look for: the block, or the goal marker on Reach (no block)
+    target_body = "block" if mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_BODY, "block") >= 0 else "goal"
     try:
         canonical_env.reset(seed=0)
         frames = stream_frames(randomized_env, spec, seed_sequence)
@@ -65,7 +67,7 @@ def _pairs_chunk(
             _copy_state(source, target, camera)
             canonical[i] = target.render_frame(camera, "rgb", image_size)
             view = camera_model(source.model, source.data, camera, image_size, image_size)
-            pixels[i] = view.project(source.data.body("block").xpos[None])[0][0]
+            pixels[i] = view.project(source.data.body(target_body).xpos[None])[0][0]
     finally:
         randomized_env.close()
         canonical_env.close()

@@ -1,0 +1,185 @@
+"""Translators a policy-matrix method trains inside the experiment and puts in front of its policy at evaluation.
+
+A method's ``transfer:`` is either the path of an existing CycleGAN-format checkpoint (a prerequisite produced
+beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translator trained by the experiment itself:
+
+- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0}}``: RCAN (James et al. 2019), a randomized ->
+  canonical generator trained on paired renders of the same state (:mod:`simreal.transfer.paired`); no real image.
+  Arm tasks only (the pair copies the arm's state into a canonical scene).
+- ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
+  canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
+
+Either way the frames come from every camera of the experiment's ``env_kwargs`` (``cameras``, default the env's)
+at its ``image_size``, and the translation is applied to the evaluation frames before the policy sees them
+(RCAN-style, :class:`~simreal.transfer.wrapper.CycleGANObservation`). A trained translator is kept in
+``<runs>/translators/translator_<hash of its settings>.pt`` (the settings beside it in ``.json``): methods with the
+same settings share it, and a re-run reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simreal.atomic import atomic_write_text
+from simreal.experiments.config import no_unknown_keys
+
+__all__ = ["CycleGANTranslator", "RCANTranslator", "Translator", "parse_transfer", "train_translator"]
+
+ARM_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0")
+
+
+@dataclass(frozen=True)
+class RCANTranslator:
+    """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical) for ``steps`` Adam steps."""
+
+    pairs: int = 2000
+    steps: int = 1500
+    domain: str = "train"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _positive("rcan", pairs=self.pairs, steps=self.steps)
+        if self.seed < 0:
+            raise ValueError(f"rcan.seed must be >= 0, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class CycleGANTranslator:
+    """A real2sim CycleGAN between canonical frames and ``frames`` unlabelled frames of ``target``."""
+
+    target: str = "real"
+    frames: int = 1000
+    steps: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _positive("cyclegan", frames=self.frames, steps=self.steps)
+        if self.seed < 0:
+            raise ValueError(f"cyclegan.seed must be >= 0, got {self.seed}")
+
+
+Translator = RCANTranslator | CycleGANTranslator
+KINDS: dict[str, type[RCANTranslator] | type[CycleGANTranslator]] = {
+    "rcan": RCANTranslator,
+    "cyclegan": CycleGANTranslator,
+}
+
+
+def _positive(kind: str, **values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{kind}.{name} must be an int >= 1, got {value!r}")
+
+
+def parse_transfer(value: Any, where: str) -> str | Translator | None:
+    """A method's ``transfer:``: ``None``, a checkpoint path (returned as is) or a one-key mapping
+    ``{rcan: {...}}`` / ``{cyclegan: {...}}`` (unknown keys raise ``ValueError`` naming ``where``)."""
+    if value is None or isinstance(value, str | RCANTranslator | CycleGANTranslator):
+        return value
+    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in KINDS:
+        raise ValueError(
+            f"{where}: a checkpoint path or a mapping with one key of {sorted(KINDS)} "
+            f"(e.g. {{rcan: {{steps: 1500}}}}), got {value!r}"
+        )
+    kind, settings = next(iter(value.items()))
+    settings = {} if settings is None else settings
+    no_unknown_keys(KINDS[kind], settings, f"{where}.{kind}")
+    try:
+        return KINDS[kind](**settings)
+    except TypeError as exc:
+        raise ValueError(f"{where}.{kind}: {exc}") from exc
+
+
+def check_translator(translator: Translator, env_id: str, where: str) -> None:
+    """``ValueError`` when ``translator`` cannot be trained for ``env_id`` (RCAN needs an arm task)."""
+    if isinstance(translator, RCANTranslator) and env_id not in ARM_TASKS:
+        raise ValueError(
+            f"{where}: rcan pairs renders of the arm's state, so it needs one of {list(ARM_TASKS)}, got {env_id!r}; "
+            "use {cyclegan: {...}} or a checkpoint path"
+        )
+
+
+def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
+    cameras = env_kwargs.get("cameras") or ()
+    return list(cameras) or [None]
+
+
+def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": type(translator).__name__,
+        **asdict(translator),
+        "env_id": env_id,
+        "cameras": _cameras(env_kwargs),
+        "image_size": int(env_kwargs.get("image_size", 64)),
+    }
+
+
+def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any], out_dir: Path) -> str:
+    """Train ``translator`` for the images of ``env_id`` with ``env_kwargs`` into ``out_dir`` (reused when its
+    settings match an earlier run's); return the checkpoint path."""
+    import torch
+
+    settings = _settings(translator, env_id, env_kwargs)
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    checkpoint = out_dir / f"translator_{digest}.pt"
+    if checkpoint.is_file():
+        print(f"[experiment] translator {checkpoint} already trained", file=sys.stderr, flush=True)
+        return str(checkpoint)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)  # measured: 2 threads on a shared 2-core CPU stall CycleGAN steps 25x
+    print(f"[experiment] training translator {settings}", file=sys.stderr, flush=True)
+    size, cameras = settings["image_size"], settings["cameras"]
+    if isinstance(translator, RCANTranslator):
+        path = _train_rcan(translator, env_id, cameras, size, checkpoint)
+    else:
+        path = _train_cyclegan(translator, env_id, cameras, size, out_dir / f"cyclegan_{digest}")
+    if Path(path) != checkpoint:
+        Path(path).replace(checkpoint)
+    atomic_write_text(checkpoint.with_suffix(".json"), json.dumps(settings, indent=2) + "\n")
+    return str(checkpoint)
+
+
+def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path) -> Path:
+    from simreal.envs.arm.names import CAMERAS
+    from simreal.transfer.paired import PairedFrames, paired_frames
+    from simreal.transfer.rcan import train_rcan
+
+    seeds = np.random.SeedSequence(translator.seed).spawn(len(cameras))
+    parts = []
+    for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
+        count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
+        parts.append(paired_frames(env_id, camera or CAMERAS[0], count, size, seq, translator.domain))
+    pairs = PairedFrames(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels"))
+    )
+    return train_rcan(pairs, translator.steps, translator.seed, out)
+
+
+def _train_cyclegan(
+    translator: CycleGANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path
+) -> Path:
+    from simreal.data.rollouts import collect_rollout_frames
+    from simreal.transfer.config import CycleGANConfig
+    from simreal.transfer.trainer import train_cyclegan
+
+    def frames(domain: str, seed: int) -> np.ndarray:
+        per = [translator.frames // len(cameras) + (i < translator.frames % len(cameras)) for i in range(len(cameras))]
+        return np.concatenate(
+            [
+                collect_rollout_frames(env_id, domain, n, size, seed + i, camera=c)
+                for i, (c, n) in enumerate(zip(cameras, per, strict=True))
+            ]
+        )
+
+    source = frames("canonical", translator.seed)
+    target = frames(translator.target, translator.seed + 1000)
+    config = CycleGANConfig.preset("fast", image_size=size)
+    return Path(train_cyclegan(source, target, config, out, steps=translator.steps, seed=translator.seed))

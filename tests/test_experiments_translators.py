@@ -1,0 +1,56 @@
+"""A policy-matrix method's ``transfer:``: a checkpoint path or a translator the experiment trains (schema, errors,
+and a tiny RCAN trained once and reused)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simreal.experiments.policy_matrix import ExperimentConfig
+from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, parse_transfer, train_translator
+from simreal.transfer.wrapper import ImageTranslator
+
+BASE = {"name": "t", "env_id": "simreal/Reach-v0", "algo": "ppo", "seeds": [0]}
+
+
+def test_methods_parse_a_translator_mapping() -> None:
+    cfg = ExperimentConfig.from_dict(
+        {**BASE, "methods": [{"name": "x", "randomization": "canonical", "transfer": {"rcan": {"steps": 7}}}]}
+    )
+    assert cfg.methods[0].transfer == RCANTranslator(pairs=2000, steps=7, domain="train", seed=0)
+    assert parse_transfer({"cyclegan": None}, "t") == CycleGANTranslator()
+    assert parse_transfer(None, "t") is None
+
+
+@pytest.mark.parametrize(
+    ("transfer", "match"),
+    [
+        ({"rcan": {"stepz": 1}}, r"methods\[0\]\.transfer\.rcan: unknown keys \['stepz'\]"),
+        ({"rcan": {"steps": 0}}, r"rcan\.steps must be an int >= 1"),
+        ({"pix2pix": {}}, r"methods\[0\]\.transfer: a checkpoint path or a mapping with one key of"),
+        ({"rcan": {}, "cyclegan": {}}, "one key"),
+        ("/nope.pt", "checkpoint /nope.pt does not exist"),
+    ],
+)
+def test_bad_transfer_names_the_field(transfer: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig.from_dict({**BASE, "methods": [{"name": "x", "transfer": transfer}]})
+
+
+def test_rcan_needs_an_arm_task() -> None:
+    with pytest.raises(ValueError, match=r"methods\[0\]\.transfer: rcan .* needs one of"):
+        ExperimentConfig.from_dict(
+            {**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [{"name": "x", "transfer": {"rcan": {}}}]}
+        )
+
+
+def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path) -> None:
+    kwargs = {"obs_mode": "pixels_state", "cameras": ["top", "side"], "image_size": 32}
+    path = train_translator(RCANTranslator(pairs=4, steps=2), "simreal/Reach-v0", kwargs, tmp_path)
+    stamp = Path(path).stat().st_mtime_ns
+    assert train_translator(RCANTranslator(pairs=4, steps=2), "simreal/Reach-v0", kwargs, tmp_path) == path
+    assert Path(path).stat().st_mtime_ns == stamp  # reused, not retrained
+    other = train_translator(RCANTranslator(pairs=4, steps=3), "simreal/Reach-v0", kwargs, tmp_path)
+    assert other != path  # other settings, another translator
+    out = ImageTranslator(path).translate_batch(np.zeros((2, 32, 32, 3), np.uint8))
+    assert out.shape == (2, 32, 32, 3) and out.dtype == np.uint8
