@@ -27,8 +27,9 @@ from simreal.experiments.block_frames import (
 )
 from simreal.experiments.config import LocalizationConfig
 from simreal.perception.checkpoint import load_model, save_model
-from simreal.perception.detector import PointDetector, train_point_detector
+from simreal.perception.detector import DetectorSettings, PointDetector, train_point_detector
 from simreal.perception.localization import LocalizationCNN, train_localization
+from simreal.perception.training import FitSettings
 
 __all__ = [
     "CLASSES",
@@ -71,12 +72,11 @@ def _train(
     pipeline: str, frames: LocalizationFrames, epochs: int, seed: int, augment: bool, progress_name: str | None
 ) -> Any:
     report = _reporter(progress_name, epochs) if progress_name else None
+    fit = FitSettings(epochs, seed, augment=augment, on_epoch=report)
     if pipeline == "regression":
-        return train_localization(frames.images, frames.positions, epochs, seed, augment=augment, on_epoch=report)
-    return train_point_detector(
-        frames.images, frames.pixels, epochs, seed, augment=augment, on_epoch=report,
-        hard_negatives=HARD_NEGATIVES if augment else 0.0, defects=DEFECTS if augment else 0.0,
-    )  # fmt: skip
+        return train_localization(frames.images, frames.positions, fit)
+    extra = DetectorSettings(hard_negatives=HARD_NEGATIVES, defects=DEFECTS) if augment else DetectorSettings()
+    return train_point_detector(frames.images, frames.pixels, fit, extra)
 
 
 def _resumable(out: Path, training: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

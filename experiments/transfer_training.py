@@ -27,7 +27,8 @@ from simreal.experiments.block_frames import (
 )
 from simreal.experiments.config import TransferConfig
 from simreal.perception.checkpoint import load_model, save_model
-from simreal.perception.detector import PointDetector, train_point_detector
+from simreal.perception.detector import DetectorSettings, PointDetector, train_point_detector
+from simreal.perception.training import FitSettings
 from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.paired import paired_frames
 from simreal.transfer.rcan import train_rcan
@@ -118,14 +119,15 @@ def train_models(
 
     def train_detector() -> PointDetector:
         started = time.perf_counter()
-        model = train_point_detector(train.images, train.pixels, config.epochs, seed)
+        model = train_point_detector(train.images, train.pixels, FitSettings(config.epochs, seed))
         stamp("detector_train_s", started)
         return model
 
     def train_probe() -> PointDetector:
         started = time.perf_counter()
         randomized = frames("train", config.n_train, "train")
-        model = train_point_detector(randomized.images, randomized.pixels, config.epochs, seed, hard_negatives=0.5)
+        fit, settings = FitSettings(config.epochs, seed), DetectorSettings(hard_negatives=0.5)
+        model = train_point_detector(randomized.images, randomized.pixels, fit, settings)
         stamp("dr_detector_train_s", started)
         return model
 

@@ -12,16 +12,17 @@ known plane (:func:`~simreal.perception.triangulation.pixels_to_plane`) or trian
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from simreal.perception.images import augment_appearance, images_to_tensor, random_shift
-from simreal.perception.training import run_epochs
+from simreal.perception.training import FitSettings, run_epochs
 
 __all__ = [
+    "DetectorSettings",
     "PointDetector",
     "calibrate_threshold",
     "decode_heatmap",
@@ -193,28 +194,33 @@ def sensor_defects(images: torch.Tensor, generator: torch.Generator, probability
     return chosen * dimmed + (1.0 - chosen) * images
 
 
+@dataclass(frozen=True)
+class DetectorSettings:
+    """A detector's size (``channels``, ``layers``) and its extra training augmentation: a random channel order
+    (``shuffle_channels``; off when the object's colour is the cue) and the fractions of images that get pasted
+    hard negatives (``hard_negatives``) and sensor defects (``defects``)."""
+
+    channels: int = 32
+    layers: int = 3
+    shuffle_channels: bool = True
+    hard_negatives: float = 0.0
+    defects: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("hard_negatives", "defects"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+
 def train_point_detector(
-    images: np.ndarray,
-    pixels: np.ndarray,
-    epochs: int,
-    seed: int,
-    batch_size: int = 64,
-    learning_rate: float = 2e-3,
-    augment: bool = True,
-    shuffle_channels: bool = True,
-    channels: int = 32,
-    layers: int = 3,
-    on_epoch: Callable[[int, float], None] | None = None,
-    hard_negatives: float = 0.0,
-    defects: float = 0.0,
+    images: np.ndarray, pixels: np.ndarray, fit: FitSettings, settings: DetectorSettings | None = None
 ) -> PointDetector:
-    """Fit a :class:`PointDetector` (``channels``, ``layers``) to uint8 ``images`` (N, S, S, 3) and the object
-    centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a one-cycle
-    learning rate, :func:`~simreal.perception.images.augment_appearance` (``shuffle_channels``) and shifts of
-    up to ``MAX_SHIFT`` pixels (labels move with the image) when ``augment``; with ``hard_negatives`` > 0, that
-    fraction of the augmented images also gets :func:`paste_hard_negatives`, and ``defects`` of them
-    :func:`sensor_defects`. ``on_epoch(epoch, mean_loss)`` reports
-    progress; seeded by ``seed``."""
+    """Fit a :class:`PointDetector` (``settings.channels``, ``settings.layers``) to uint8 ``images`` (N, S, S, 3)
+    and the object centre's pixel coordinates ``pixels`` (N, 2): cross-entropy against Gaussian heatmaps, Adam with a
+    one-cycle learning rate, and when ``fit.augment``: :func:`~simreal.perception.images.augment_appearance`
+    (``settings.shuffle_channels``) and shifts of up to ``MAX_SHIFT`` pixels (labels move with the image), with
+    :func:`paste_hard_negatives` on ``settings.hard_negatives`` of the images and :func:`sensor_defects` on
+    ``settings.defects`` of them (default :class:`DetectorSettings`)."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
     size = images.shape[1]
@@ -222,27 +228,24 @@ def train_point_detector(
         raise ValueError(f"pixels must have shape {(len(images), 2)}, got {pixels.shape}")
     if not np.all((pixels >= 0) & (pixels <= size)):
         raise ValueError(f"pixels: every object centre must be inside the {size}x{size} image")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    for name, value in (("hard_negatives", hard_negatives), ("defects", defects)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {value}")
-    generator = torch.Generator().manual_seed(seed)
-    model = PointDetector(size, channels, layers, generator=generator)
+    settings = settings if settings is not None else DetectorSettings()
+    generator = torch.Generator().manual_seed(fit.seed)
+    model = PointDetector(size, settings.channels, settings.layers, generator=generator)
     inputs, labels = images_to_tensor(images, channels_last=True), torch.from_numpy(pixels.astype(np.float32))
     cells = size // STRIDE
-    steps_per_epoch = math.ceil(len(images) / batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    steps_per_epoch = math.ceil(len(images) / fit.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=fit.learning_rate)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.15
+        optimizer, fit.learning_rate, total_steps=fit.epochs * steps_per_epoch, pct_start=0.15
     )
+    hard_negatives, defects = settings.hard_negatives, settings.defects
 
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
         batch_images, batch_pixels = inputs[batch], labels[batch]
-        if augment:
+        if fit.augment:
             if hard_negatives > 0:
                 batch_images = paste_hard_negatives(batch_images, batch_pixels, generator, hard_negatives)
-            batch_images = augment_appearance(batch_images, generator, shuffle_channels)
+            batch_images = augment_appearance(batch_images, generator, settings.shuffle_channels)
             if defects > 0:
                 batch_images = sensor_defects(batch_images, generator, defects)
             batch_images, dx, dy = random_shift(batch_images, generator, MAX_SHIFT)
@@ -251,7 +254,7 @@ def train_point_detector(
         logits = model(batch_images).reshape(len(batch), -1)
         return -(heatmap_targets(batch_pixels, cells) * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
-    run_epochs(model, batch_loss, len(images), epochs, batch_size, schedule, generator, on_epoch)
+    run_epochs(model, batch_loss, len(images), fit.epochs, fit.batch_size, schedule, generator, fit.on_epoch)
     return model
 
 

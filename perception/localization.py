@@ -9,14 +9,13 @@ to the table plane: sub-pixel precision from few parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from simreal.perception.images import augment_images, images_to_tensor
-from simreal.perception.training import run_epochs
+from simreal.perception.training import FitSettings, run_epochs
 
 __all__ = [
     "LocalizationCNN",
@@ -99,39 +98,27 @@ class LocalizationCNN(nn.Module):
         return self.normalized(images) * self.target_scale + self.target_mean
 
 
-def train_localization(
-    images: np.ndarray,
-    targets: np.ndarray,
-    epochs: int,
-    seed: int,
-    batch_size: int = 64,
-    learning_rate: float = 2e-3,
-    augment: bool = True,
-    on_epoch: Callable[[int, float], None] | None = None,
-) -> LocalizationCNN:
+def train_localization(images: np.ndarray, targets: np.ndarray, fit: FitSettings) -> LocalizationCNN:
     """Fit a :class:`LocalizationCNN` to uint8 ``images`` (N, S, S, 3) and ``targets`` (N, 2) metres (Adam, cosine
-    learning-rate decay, smooth-L1 on standardised targets, :func:`augment_images` when ``augment``).
-    ``on_epoch(epoch, mean_loss)`` reports progress. All randomness comes from ``torch.Generator(seed)``."""
+    learning-rate decay, smooth-L1 on standardised targets, :func:`augment_images` when ``fit.augment``)."""
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
     if targets.shape != (len(images), 2):
         raise ValueError(f"targets must have shape {(len(images), 2)}, got {targets.shape}")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(fit.seed)
     mean, scale = targets.mean(axis=0), targets.std(axis=0) + 1e-6
     model = LocalizationCNN(images.shape[1], target_mean=tuple(mean), target_scale=tuple(scale), generator=generator)
     inputs = images_to_tensor(images, channels_last=True)
     normalized = torch.from_numpy(((targets - mean) / scale).astype(np.float32))
-    steps_per_epoch = math.ceil(len(images) / batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
+    steps_per_epoch = math.ceil(len(images) / fit.batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=fit.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=fit.epochs * steps_per_epoch)
 
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
-        batch_images = augment_images(inputs[batch], generator) if augment else inputs[batch]
+        batch_images = augment_images(inputs[batch], generator) if fit.augment else inputs[batch]
         return nn.functional.smooth_l1_loss(model.normalized(batch_images), normalized[batch], beta=0.1)
 
-    run_epochs(model, batch_loss, len(images), epochs, batch_size, schedule, generator, on_epoch)
+    run_epochs(model, batch_loss, len(images), fit.epochs, fit.batch_size, schedule, generator, fit.on_epoch)
     return model
 
 

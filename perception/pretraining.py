@@ -17,8 +17,9 @@ import gymnasium as gym
 import numpy as np
 
 from simreal.envs.config import check_int_range
-from simreal.perception.detector import train_point_detector
+from simreal.perception.detector import DetectorSettings, train_point_detector
 from simreal.perception.goal_perception import GoalTriangulator
+from simreal.perception.training import FitSettings
 
 __all__ = [
     "CANONICAL_FRACTION",
@@ -115,10 +116,8 @@ def pretrain_detectors(
         size = images.shape[1]
         inside = np.all((pixels >= 0) & (pixels <= size), axis=1) & (homogeneous[:, 2] > 0)
         config = extractor.detectors[key].config
-        detector = train_point_detector(
-            images[inside], pixels[inside], epochs, seed + index, shuffle_channels=False,
-            channels=config["channels"], layers=config["layers"],
-        )  # fmt: skip
+        settings = DetectorSettings(config["channels"], config["layers"], shuffle_channels=False)
+        detector = train_point_detector(images[inside], pixels[inside], FitSettings(epochs, seed + index), settings)
         extractor.detectors[key].load_state_dict(detector.state_dict())
     extractor.eval()
     estimates = extractor.estimate_frames(observations)

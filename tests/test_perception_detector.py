@@ -11,6 +11,7 @@ import torch
 from simreal.envs.camera import intrinsics_matrix
 from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import (
+    DetectorSettings,
     PointDetector,
     calibrate_threshold,
     decode_heatmap,
@@ -22,6 +23,7 @@ from simreal.perception.detector import (
     train_point_detector,
 )
 from simreal.perception.localization import LocalizationCNN
+from simreal.perception.training import FitSettings
 from simreal.perception.triangulation import pixels_to_plane
 
 
@@ -43,7 +45,7 @@ def test_training_is_seeded_and_validates_inputs(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
     pixels = rng.uniform(4, 28, size=(16, 2))
-    a, b = (train_point_detector(images, pixels, epochs=1, seed=3, batch_size=8) for _ in range(2))
+    a, b = (train_point_detector(images, pixels, FitSettings(epochs=1, seed=3, batch_size=8)) for _ in range(2))
     for pa, pb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         torch.testing.assert_close(pa, pb)
     predicted = predict_pixels(a, images)
@@ -53,9 +55,14 @@ def test_training_is_seeded_and_validates_inputs(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="LocalizationCNN"):
         load_model(tmp_path / "detector.pt", LocalizationCNN)
     with pytest.raises(ValueError, match="pixels"):
-        train_point_detector(images, pixels[:3], epochs=1, seed=0)
+        train_point_detector(images, pixels[:3], FitSettings(epochs=1, seed=0))
     with pytest.raises(ValueError, match="inside"):
-        train_point_detector(images, pixels + 40.0, epochs=1, seed=0)
+        train_point_detector(images, pixels + 40.0, FitSettings(epochs=1, seed=0))
+    for bad, match in [({"epochs": 0}, "epochs must be >= 1"), ({"learning_rate": 0.0}, "learning_rate must be > 0")]:
+        with pytest.raises(ValueError, match=match):
+            FitSettings(**{"epochs": 1, "seed": 0, **bad})
+    with pytest.raises(ValueError, match=r"hard_negatives must be in \[0, 1\]"):
+        DetectorSettings(hard_negatives=1.5)
     with pytest.raises(ValueError, match="image_size"):
         PointDetector(image_size=31)
     with pytest.raises(ValueError, match="built for 32x32"):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.perception.detector import detect, train_point_detector
+from simreal.perception.detector import DetectorSettings, detect, train_point_detector
 from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.perception.localization import predict_positions, train_localization
+from simreal.perception.training import FitSettings
 
 
 def test_converter_scale_and_layout() -> None:
@@ -35,13 +36,14 @@ def test_same_seed_gives_the_pinned_detector_and_localization_outputs() -> None:
     images = rng.integers(0, 256, size=(24, 32, 32, 3), dtype=np.uint8)
     pixels = rng.uniform(4, 28, size=(24, 2))
     targets = rng.uniform(-0.1, 0.1, size=(24, 2))
-    detector = train_point_detector(images, pixels, epochs=2, seed=3, batch_size=8, hard_negatives=0.5, defects=0.5)
+    fit = FitSettings(epochs=2, seed=3, batch_size=8)
+    detector = train_point_detector(images, pixels, fit, DetectorSettings(hard_negatives=0.5, defects=0.5))
     found, confidence = detect(detector, images[:4])
     np.testing.assert_allclose(
         found, [[23.345888, 9.283717], [21.195543, 9.220566], [17.671331, 17.540485], [8.538315, 20.324736]], atol=1e-4
     )
     np.testing.assert_allclose(confidence, [0.05569473, 0.05459347, 0.0584313, 0.05501651], atol=1e-6)
-    model = train_localization(images, targets, epochs=2, seed=3, batch_size=8)
+    model = train_localization(images, targets, fit)
     np.testing.assert_allclose(
         predict_positions(model, images[:4]),
         [[0.013753341, -0.016589735], [0.018045813, -0.00986876], [0.011539118, -0.013590986],

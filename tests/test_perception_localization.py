@@ -12,6 +12,7 @@ from simreal.perception.localization import (
     localization_errors_cm,
     train_localization,
 )
+from simreal.perception.training import FitSettings
 
 
 def test_model_shapes() -> None:
@@ -39,7 +40,7 @@ def test_training_is_seeded_and_errors_are_in_cm() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
     targets = rng.uniform(-0.1, 0.1, size=(16, 2))
-    a, b = (train_localization(images, targets, epochs=1, seed=3, batch_size=8) for _ in range(2))
+    a, b = (train_localization(images, targets, FitSettings(epochs=1, seed=3, batch_size=8)) for _ in range(2))
     for pa, pb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         torch.testing.assert_close(pa, pb)
     errors = localization_errors_cm(np.array([[0.0, 0.0], [0.03, 0.04]]), np.zeros((2, 2)))
@@ -53,4 +54,4 @@ def test_training_is_seeded_and_errors_are_in_cm() -> None:
     with pytest.raises(ValueError, match="found"):
         localization_errors_cm(np.zeros((3, 2)), np.zeros((3, 2)), found=np.ones(2, dtype=bool))
     with pytest.raises(ValueError, match="targets"):
-        train_localization(images, targets[:3], epochs=1, seed=0)
+        train_localization(images, targets[:3], FitSettings(epochs=1, seed=0))
