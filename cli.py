@@ -7,6 +7,7 @@ simreal evaluate runs/NAME --domains canonical,test,real [--transfer CKPT] --epi
 simreal report runs/ --out report/
 simreal experiment configs/experiments/demo.yaml
 simreal experiment configs/experiments/localization.yaml --domains canonical,test,real,my_lab.yaml
+simreal benchmark [--budget small|full]
 simreal dataset generate ID -n N --randomization full --out DIR --workers W
 simreal transfer train --source simreal/Push-v0:canonical --target simreal/Push-v0:real --preset fast --out DIR
 """
@@ -96,6 +97,20 @@ def _experiment(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, option[2:].replace("-", "_")) for key, option in OPTIONS.items()}
     return experiment_main(args.config, overrides, executor=args.executor, eval_only=args.eval_only)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from simreal.experiments.cli import benchmark_main, load_experiment
+    from simreal.experiments.config import resolve_input
+
+    out_key = "small_out_dir" if args.budget == "small" else "out_dir"
+    kind, config = load_experiment(resolve_input(args.config, Path.cwd(), "--config"), {out_key: args.out})
+    if kind != "benchmark":
+        raise ValueError(f"--config: {args.config} is a {kind} experiment, not a benchmark (kind: benchmark)")
+    benchmark_main(config, args.budget, args.executor, args.report_only)
+    return 0
 
 
 def _dataset(args: argparse.Namespace) -> int:
@@ -232,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_executor(experiment)
     experiment.set_defaults(func=_experiment)
+
+    benchmark = _sub(sub, "benchmark", "run every task's experiment and write BENCHMARK.md + report.html")
+    benchmark.add_argument(
+        "--budget", choices=["small", "full"], default="full",
+        help="small: the file's small overrides (fewer seeds/steps/episodes; outputs labelled 'small budget')",
+    )  # fmt: skip
+    benchmark.add_argument(
+        "--config", default="configs/experiments/benchmark.yaml", help="a kind: benchmark file (default: simreal's)"
+    )
+    benchmark.add_argument("--out", default=None, help="output folder (overrides the budget's folder of the file)")
+    benchmark.add_argument("--report-only", action="store_true", help="only (re)write the report from finished cells")
+    _add_executor(benchmark)
+    benchmark.set_defaults(func=_benchmark)
 
     dataset = _sub(sub, "dataset", "labelled datasets")
     dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True, metavar="COMMAND")

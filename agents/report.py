@@ -36,8 +36,8 @@ STYLE = (
 
 
 @dataclass
-class _Doc:
-    """Markdown and HTML built side by side."""
+class Doc:
+    """Markdown and HTML built side by side (also the benchmark's, :mod:`simreal.experiments.benchmark`)."""
 
     md: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
@@ -59,6 +59,20 @@ class _Doc:
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
         self.html.append(f"<table><tr>{head}</tr>{body}</table>")
 
+    def links(self, items: list[tuple[str, str]]) -> None:
+        """A list of ``(text, relative href)`` links."""
+        self.md.extend(f"- [{text}]({href})" for text, href in items)
+        self.md.append("")
+        rows = "".join(f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>' for text, href in items)
+        self.html.append(f"<ul>{rows}</ul>")
+
+    def page(self, title: str) -> str:
+        """The HTML document (self-contained but for links)."""
+        return (
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body>{''.join(self.html)}</body></html>\n"
+        )
+
     def image(self, data: bytes, mime: str, caption: str) -> None:
         self.md.append(f"_Figure: {caption} (embedded in report.html)_\n")
         uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
@@ -72,7 +86,7 @@ def _ci(iv: Interval) -> str:
     return f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
 
 
-def _env_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]], rng: np.random.Generator, reps: int):
+def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.random.Generator, reps: int):
     doc.heading(env_id)
     stats = domain_stats(methods, rng, reps)
     doc.heading("Success per domain (mean over seeds, 95% stratified bootstrap CI)", 3)
@@ -130,7 +144,7 @@ def _pct(x: float) -> str:
     return "n/a" if np.isnan(x) else f"{x:.0%}"
 
 
-def _latency_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]]) -> None:
+def _latency_section(doc: Doc, env_id: str, methods: dict[str, list[Run]]) -> None:
     curves = latency_curve(methods)
     if not curves:
         return
@@ -148,7 +162,7 @@ def _latency_section(doc: _Doc, env_id: str, methods: dict[str, list[Run]]) -> N
     doc.image(plots.latency_plot(curves, env_id), "image/png", f"{env_id}: success vs latency")
 
 
-def _gifs(doc: _Doc, methods: dict[str, list[Run]]) -> None:
+def _gifs(doc: Doc, methods: dict[str, list[Run]]) -> None:
     shown = False
     for method, runs in methods.items():
         run = runs[0]
@@ -167,7 +181,7 @@ def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps:
         raise ValueError(f"reps must be >= 1, got {reps}")
     runs = collect_runs(runs_root)
     rng = np.random.default_rng(seed)
-    doc = _Doc()
+    doc = Doc()
     doc.heading("simreal sim-to-real report", 1)
     doc.para(
         f"{len(runs)} evaluated runs from {Path(runs_root)}. Success rates are per-seed fractions of successful "
@@ -179,8 +193,4 @@ def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.md", "\n".join(doc.md) + "\n")
-    page = (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>simreal report</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(doc.html)}</body></html>\n"
-    )
-    return atomic_write_text(out / "report.html", page)
+    return atomic_write_text(out / "report.html", doc.page("simreal report"))

@@ -20,7 +20,7 @@ from simreal.experiments.config import (
     with_overrides,
 )
 
-__all__ = ["OPTIONS", "PARSERS", "RUNNERS", "experiment_main", "load_experiment"]
+__all__ = ["OPTIONS", "PARSERS", "RUNNERS", "benchmark_main", "experiment_main", "load_experiment"]
 
 OPTIONS = {  # experiment key -> the command-line option that overrides it
     "out_dir": "--out",
@@ -52,10 +52,17 @@ def _parse_policy_matrix(data: dict[str, Any], base: Path) -> Any:
     return ExperimentConfig.parse(data, base)
 
 
+def _parse_benchmark(data: dict[str, Any], base: Path) -> Any:
+    from simreal.experiments.benchmark import BenchmarkConfig  # lazy: pulls in SB3
+
+    return BenchmarkConfig.parse(data, base)
+
+
 PARSERS: dict[str, Callable[[dict[str, Any], Path], Any]] = {  # kind -> (file's keys, its folder) -> config
     "policy_matrix": _parse_policy_matrix,
     "localization": lambda data, base: parse_kind(LocalizationConfig, data, base, "localization"),
     "transfer": lambda data, base: parse_kind(TransferConfig, data, base, "transfer"),
+    "benchmark": _parse_benchmark,
 }
 
 
@@ -101,10 +108,25 @@ def _policy_matrix(config: Any, executor: str, eval_only: str | None) -> None:
     print(f"report: {run_experiment(config, executor)}")
 
 
+def benchmark_main(config: Any, budget: str = "full", executor: str = "local", report_only: bool = False) -> None:
+    """Run (resume) the benchmark ``config`` under ``budget`` and print where its outputs are."""
+    from simreal.experiments.benchmark import run_benchmark
+
+    md, html = run_benchmark(config, budget, executor, report_only)
+    print(f"benchmark ({budget} budget): {md} and {html}")
+
+
+def _benchmark(config: Any, executor: str, eval_only: str | None) -> None:
+    if eval_only:
+        raise ValueError("--eval-only: only localization and transfer experiments evaluate saved models")
+    benchmark_main(config, "full", executor)
+
+
 RUNNERS: dict[str, Callable[[Any, str, str | None], None]] = {  # kind -> (config, executor, eval_only)
     "policy_matrix": _policy_matrix,
     "localization": _localization,
     "transfer": _transfer,
+    "benchmark": _benchmark,
 }
 
 

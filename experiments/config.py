@@ -7,7 +7,9 @@ allowed. Command-line options override keys of the file (:func:`with_overrides`)
 - ``policy_matrix``: methods x seeds x domains of SB3 policies
   (:class:`~simreal.experiments.policy_matrix.ExperimentConfig`);
 - ``localization``: the Tobin et al. localization test (:class:`LocalizationConfig`);
-- ``transfer``: image translation measured by a frozen detector (:class:`TransferConfig`).
+- ``transfer``: image translation measured by a frozen detector (:class:`TransferConfig`);
+- ``benchmark``: several policy-matrix files run and reported together
+  (:class:`~simreal.experiments.benchmark.BenchmarkConfig`, ``simreal benchmark``).
 
 Relative input paths (configs, spec files) resolve against the experiment file, then against the configs shipped
 with simreal (:func:`resolve_input`); outputs (``out_dir``) stay relative to the working directory. In
@@ -43,7 +45,7 @@ __all__ = [
     "with_overrides",
 ]
 
-KINDS = ("policy_matrix", "localization", "transfer")
+KINDS = ("policy_matrix", "localization", "transfer", "benchmark")
 PACKAGE_ROOT = CONFIG_DIR.parent  # where simreal's bundled configs/ live (the repository root in a checkout)
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 C = TypeVar("C")

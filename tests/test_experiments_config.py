@@ -42,8 +42,8 @@ def test_bundled_localization_and_transfer_files_hold_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("seed: 0\n", r"kind: missing; one of \['policy_matrix', 'localization', 'transfer'\]"),
-        ("kind: benchmark\n", r"kind: unknown 'benchmark'; one of \['policy_matrix', 'localization', 'transfer'\]"),
+        ("seed: 0\n", r"kind: missing; one of \['policy_matrix', 'localization', 'transfer', 'benchmark'\]"),
+        ("kind: leaderboard\n", r"kind: unknown 'leaderboard'; one of \['policy_matrix', 'localization', 'transf"),
         ("kind: localization\nn_trian: 5\n", r"localization: unknown keys \['n_trian'\]; allowed \[.*'n_train'"),
         ("kind: transfer\nepochs: 0\n", r"epochs must be an integer in \[1, 10000\], got 0"),
         ("kind: transfer\ndomains: test\n", "transfer: domains must be a list, got 'test'"),
