@@ -22,6 +22,7 @@ from typing import Any
 import imageio.v3 as iio
 import numpy as np
 
+from simreal.data.encoding import MetaJson, npy_bytes, record_bytes, tar_bytes
 from simreal.data.labels import Frame, flat_labels, nested_labels
 from simreal.parallel.storage import write_bytes
 
@@ -50,10 +51,7 @@ class ShardError(ValueError):
     """A shard is missing, partial or corrupt; the message names the file."""
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+_META_JSON = MetaJson()  # reuses the text of a frame's randomization summary while its objects stay the same
 
 
 def _load_npy(data: bytes) -> np.ndarray:
@@ -68,10 +66,7 @@ def _record_dtype(fields: tuple[tuple[str, str, tuple[int, ...]], ...]) -> np.dt
 def pack_labels(labels: dict[str, np.ndarray]) -> bytes:
     """Label arrays -> one ``.npy`` holding a 0-d structured record (a field per label, in name order)."""
     arrays = {name: np.asarray(labels[name]) for name in sorted(labels)}
-    record = np.zeros((), dtype=_record_dtype(tuple((n, a.dtype.str, a.shape) for n, a in arrays.items())))
-    for name, array in arrays.items():
-        record[name] = array
-    return _npy(record)
+    return record_bytes(arrays, _record_dtype(tuple((n, a.dtype.str, a.shape) for n, a in arrays.items())))
 
 
 def unpack_labels(data: bytes) -> dict[str, np.ndarray]:
@@ -86,11 +81,11 @@ def encode_frame(frame: Frame) -> dict[str, bytes]:
         raise ValueError(f"segmentation: geom ids must be < {_SEG_LIMIT} to fit a uint16 array")
     seg = (frame.segmentation + 1).astype(np.uint16)
     return {
-        "rgb.npy": _npy(np.ascontiguousarray(frame.rgb, dtype=np.uint8)),
-        "depth.npy": _npy(np.ascontiguousarray(frame.depth, dtype=np.float32)),
-        "seg.npy": _npy(seg),
+        "rgb.npy": npy_bytes(np.ascontiguousarray(frame.rgb, dtype=np.uint8)),
+        "depth.npy": npy_bytes(np.ascontiguousarray(frame.depth, dtype=np.float32)),
+        "seg.npy": npy_bytes(seg),
         "labels.npy": pack_labels(frame.labels),
-        "json": json.dumps(frame.meta, sort_keys=True, separators=(",", ":")).encode(),
+        "json": _META_JSON.dumps(frame.meta).encode(),
     }
 
 
@@ -119,18 +114,15 @@ def decode_sample(members: dict[str, bytes]) -> dict[str, Any]:
 def shard_bytes(samples: Iterable[tuple[str, dict[str, bytes]]]) -> bytes:
     """A reproducible tar (fixed mtime, owner and mode; samples and their members in the given order) of
     ``(key, members)`` samples."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for key, members in samples:
-            if "." in key or "/" in key:
-                raise ValueError(f"key: must not contain '.' or '/', got {key!r}")
-            for extension, data in members.items():
-                info = tarfile.TarInfo(f"{key}.{extension}")
-                info.size, info.mtime, info.mode = len(data), 0, 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    members = ((f"{key}.{extension}", data) for key, sample in _checked(samples) for extension, data in sample.items())
+    return tar_bytes(members)
+
+
+def _checked(samples: Iterable[tuple[str, dict[str, bytes]]]) -> Iterable[tuple[str, dict[str, bytes]]]:
+    for key, members in samples:
+        if "." in key or "/" in key:
+            raise ValueError(f"key: must not contain '.' or '/', got {key!r}")
+        yield key, members
 
 
 def write_shard(path: str | os.PathLike[str], samples: Iterable[tuple[str, dict[str, bytes]]]) -> tuple[str, int]:
