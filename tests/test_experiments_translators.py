@@ -54,3 +54,44 @@ def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path) ->
     assert other != path  # other settings, another translator
     out = ImageTranslator(path).translate_batch(np.zeros((2, 32, 32, 3), np.uint8))
     assert out.shape == (2, 32, 32, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.slow  # ~50 s on the shared 2-core machine: a pixel policy, a CycleGAN and 4 LaneFollow episodes
+def test_policy_matrix_trains_the_translator_and_evaluates_behind_it(tmp_path: Path) -> None:
+    from simreal.agents.results import load_results
+    from simreal.experiments.policy_matrix import run_experiment
+
+    cfg = ExperimentConfig.from_dict(
+        {
+            "name": "lf",
+            "env_id": "simreal/LaneFollow-v0",
+            "algo": "ppo",
+            "config_path": str(Path(__file__).resolve().parents[1] / "configs" / "ppo_pixels.yml"),
+            "hyperparams": {"policy": "MultiInputPolicy", "n_steps": 64, "batch_size": 64, "n_epochs": 1, "n_envs": 2},
+            "env_kwargs": {"obs_mode": "pixels_state", "image_size": 64},
+            "timesteps": 128,
+            "seeds": [0],
+            "methods": [
+                {"name": "no-DR", "randomization": "canonical"},
+                {
+                    "name": "no-DR + translator",
+                    "randomization": "canonical",
+                    "transfer": {"cyclegan": {"frames": 8, "steps": 2}},
+                },
+            ],
+            "domains": ["canonical", "real:0"],
+            "episodes": 1,
+            "eval_freq": 0,
+            "gif_frames": 0,
+            "workers": 1,
+            "out_dir": str(tmp_path / "runs"),
+            "report_dir": str(tmp_path / "report"),
+        }
+    )
+    run_experiment(cfg)
+    (checkpoint,) = (tmp_path / "runs" / "translators").glob("translator_*.pt")
+    behind = load_results(tmp_path / "runs" / "eval" / "no-DR + translator" / "seed_0")
+    plain = load_results(tmp_path / "runs" / "eval" / "no-DR" / "seed_0")
+    assert [d.transfer for d in behind.domains] == [str(checkpoint)] * 2
+    assert [d.transfer for d in plain.domains] == [None, None]
+    assert list((tmp_path / "runs" / "train").iterdir()) == [tmp_path / "runs" / "train" / "canonical"]  # one policy
