@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import gymnasium as gym
@@ -107,8 +108,9 @@ def object_arrays(
     pixels, depth = camera.project(points.reshape(-1, 3))
     pixels, depth = pixels.reshape(k, 9, 2), depth.reshape(k, 9)
     quaternion = np.zeros((k, 4))
-    for row, geom in enumerate(ids):
-        mujoco.mju_mat2Quat(quaternion[row], data.geom_xmat[geom])
+    xmat = data.geom_xmat
+    for row, geom in enumerate(ids.tolist()):
+        mujoco.mju_mat2Quat(quaternion[row], xmat[geom])
     corners = pixels[:, 1:]
     bbox, counts = _visible_boxes(segmentation, ids, model.ngeom)
     return {
@@ -125,21 +127,24 @@ def object_arrays(
 
 def _visible_boxes(segmentation: np.ndarray, ids: np.ndarray, ngeom: int) -> tuple[np.ndarray, np.ndarray]:
     """Tight boxes (int32 (K, 4), -1 rows when hidden) and pixel counts (int64 (K,)) of geoms ``ids`` in one pass."""
-    w = segmentation.shape[1]
-    flat = segmentation.ravel()
-    where = np.flatnonzero(flat >= 0)
-    found = flat[where]
-    rows, cols = where // w, where % w
-    low = np.full((2, ngeom), np.iinfo(np.int64).max)
-    high = np.full((2, ngeom), -1)
-    np.minimum.at(low[0], found, cols)
-    np.minimum.at(low[1], found, rows)
-    np.maximum.at(high[0], found, cols)
-    np.maximum.at(high[1], found, rows)
-    counts = np.bincount(found, minlength=ngeom)[ids].astype(np.int64)
-    bbox = np.stack([low[0, ids], low[1, ids], high[0, ids] + 1, high[1, ids] + 1], axis=1)
+    h, w = segmentation.shape
+    label = np.maximum(segmentation, -1) + 1  # 0: background, geom g: g + 1
+    n = ngeom + 1
+    counts = np.bincount(label.ravel(), minlength=n)[ids + 1].astype(np.int64)
+    in_row = np.bincount((label * h + _arange(h)[:, None]).ravel(), minlength=n * h).reshape(n, h)[ids + 1] > 0
+    in_col = np.bincount((label * w + _arange(w)[None, :]).ravel(), minlength=n * w).reshape(n, w)[ids + 1] > 0
+    first_col, first_row = in_col.argmax(axis=1), in_row.argmax(axis=1)  # (K,): geom k's first column / row
+    end_col, end_row = w - in_col[:, ::-1].argmax(axis=1), h - in_row[:, ::-1].argmax(axis=1)  # last + 1
+    bbox = np.stack([first_col, first_row, end_col, end_row], axis=1)
     bbox[counts == 0] = -1
     return bbox.astype(np.int32), counts
+
+
+@lru_cache(maxsize=8)
+def _arange(n: int) -> np.ndarray:
+    index = np.arange(n)
+    index.flags.writeable = False
+    return index
 
 
 def object_labels(

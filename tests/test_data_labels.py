@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simreal  # noqa: F401  (registers the ids)
-from simreal.data.labels import frame_labels, mask_bbox
+from simreal.data.labels import _visible_boxes, frame_labels, mask_bbox
 from simreal.envs.camera import camera_model, intrinsics_matrix
 
 
@@ -26,6 +26,22 @@ def test_mask_bbox() -> None:
     assert mask_bbox(mask) is None
     mask[2:5, 3] = True
     assert mask_bbox(mask) == [3, 2, 4, 5]
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (7, 12), (12, 5), (1, 1)])
+def test_visible_boxes_equal_per_mask_boxes(shape) -> None:
+    """The one-pass boxes and pixel counts (bincounts) equal each geom's own mask_bbox and pixel sum."""
+    rng = np.random.default_rng(sum(shape))
+    ngeom = 9
+    segmentation = rng.integers(-1, 6, size=shape).astype(np.int32)  # geoms 6..8 absent
+    segmentation[rng.random(shape) < 0.7] = -1
+    ids = np.array([0, 3, 5, 6, 8, 3], dtype=np.int64)  # absent and repeated ids too
+    bbox, counts = _visible_boxes(segmentation, ids, ngeom)
+    assert bbox.dtype == np.int32 and counts.dtype == np.int64
+    for row, geom in enumerate(ids):
+        mask = segmentation == geom
+        assert counts[row] == mask.sum()
+        assert bbox[row].tolist() == (mask_bbox(mask) or [-1, -1, -1, -1])
 
 
 @pytest.fixture(scope="module")
