@@ -82,7 +82,8 @@ class Doc:
         )
 
 
-def _ci(iv: Interval) -> str:
+def format_ci(iv: Interval) -> str:
+    """``point [low, high]`` with two decimals."""
     return f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
 
 
@@ -92,7 +93,10 @@ def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.r
     doc.heading("Success per domain (mean over seeds, 95% stratified bootstrap CI)", 3)
     doc.table(
         ["method", "domain", "seeds", "success mean [95% CI]", "success IQM [95% CI]", "mean return"],
-        [[s.method, s.domain, str(s.n_seeds), _ci(s.mean), _ci(s.iqm), f"{s.mean_return:.2f}"] for s in stats],
+        [
+            [s.method, s.domain, str(s.n_seeds), format_ci(s.mean), format_ci(s.iqm), f"{s.mean_return:.2f}"]
+            for s in stats
+        ],
     )
     doc.image(plots.success_bars(stats, env_id), "image/png", f"{env_id}: success per domain")
     gap_list = gaps(methods)
@@ -107,8 +111,8 @@ def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.r
                     f"{g.real:.2f}",
                     f"{g.worst:.2f} ({g.worst_domain})",
                     f"{g.sim - g.real:+.2f}",
-                    _pct(g.retained),
-                    _pct(g.worst_retained),
+                    format_pct(g.retained),
+                    format_pct(g.worst_retained),
                 ]
                 for g in gap_list
             ],
@@ -116,10 +120,10 @@ def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.r
         doc.image(plots.gap_bars(gap_list, env_id), "image/png", f"{env_id}: sim vs real success")
     doc.heading("Aggregate over seeds x domains", 3)
     agg = aggregate_iqm(methods, rng, reps)
-    doc.table(["method", "IQM success [95% CI]"], [[m, _ci(iv)] for m, iv in agg.items()])
+    doc.table(["method", "IQM success [95% CI]"], [[m, format_ci(iv)] for m, iv in agg.items()])
     poi = improvements(methods, rng, reps)
     if poi:
-        doc.table(["P(X > Y)", "X", "Y"], [[_ci(p.poi), p.x, p.y] for p in poi])
+        doc.table(["P(X > Y)", "X", "Y"], [[format_ci(p.poi), p.x, p.y] for p in poi])
     if any(r.curve.timesteps for runs in methods.values() for r in runs):
         doc.heading("Learning curves", 3)
         doc.para("Periodic deterministic evaluations during training, on each method's training distribution.")
@@ -140,7 +144,8 @@ def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.r
     _gifs(doc, methods)
 
 
-def _pct(x: float) -> str:
+def format_pct(x: float) -> str:
+    """A ratio as a whole percentage, ``n/a`` for nan."""
     return "n/a" if np.isnan(x) else f"{x:.0%}"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from simreal.agents.report import Doc
+from simreal.agents.report import Doc, format_ci, format_pct
 from simreal.agents.results import RunDirError
 from simreal.agents.statistics import Interval, probability_of_improvement_ci
 from simreal.agents.summary import Run, by_env_method, collect_runs, domain_stats, gaps, main_domains, success_matrix
@@ -181,11 +181,7 @@ def _improvement(x: list[Run], y: list[Run] | None, rng: np.random.Generator, re
 
 
 def _ci(iv: Interval | None) -> str:
-    return "-" if iv is None else f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
-
-
-def _pct(x: float) -> str:
-    return "n/a" if np.isnan(x) else f"{x:.0%}"
+    return "-" if iv is None else format_ci(iv)
 
 
 def write_benchmark(
@@ -214,10 +210,12 @@ def write_benchmark(
         if not task.rows:
             doc.para(f"No results yet (run: simreal benchmark --budget {budget}).")
             continue
-        doc.table(
-            ["method", "seeds", *(f"{d} mean [95% CI]" for d in task.domains), "IQM over seeds (canonical, real:*)"],
-            [_domain_row(row, task.domains) for row in task.rows],
-        )
+        for i, what in enumerate(("mean", "IQM")):
+            cells = [[_ci(row.success[d][i]) if d in row.success else "-" for d in task.domains] for row in task.rows]
+            doc.table(
+                ["method", "seeds", *(f"{d}: {what} [95% CI]" for d in task.domains)],
+                [[row.method, str(row.seeds), *c] for row, c in zip(task.rows, cells, strict=True)],
+            )
         doc.links([(f"{task.name} report (learning curves, rollout GIFs)", os.path.relpath(task.report, out))])
     out.mkdir(parents=True, exist_ok=True)
     md = atomic_write_text(out / "BENCHMARK.md", "\n".join(doc.md) + "\n")
@@ -243,16 +241,10 @@ def _summary_row(task: TaskSummary, row: MethodRow) -> list[str]:
         point("canonical"),
         point("test"),
         "-" if np.isnan(real) else f"{real:.2f}",
-        _pct(row.real_over_sim),
+        format_pct(row.real_over_sim),
         worst,
         _ci(row.improvement),
     ]
-
-
-def _domain_row(row: MethodRow, domains: tuple[str, ...]) -> list[str]:
-    cells = [_ci(row.success[d][0]) if d in row.success else "-" for d in domains]
-    iqms = ", ".join(f"{d}: {row.success[d][1].point:.2f}" for d in domains if d in row.success)
-    return [row.method, str(row.seeds), *cells, iqms]
 
 
 def run_benchmark(

@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -242,9 +243,17 @@ def _label(randomization: str | None) -> str:
 
 
 def _map(executor: Executor, fn: Callable[[T], R], items: Sequence[T], what: str) -> Iterator[tuple[int, R]]:
-    """``(index, result)`` as cells finish, with a progress line per cell."""
+    """``(index, result)`` as cells finish, with a progress line per cell: elapsed time and an ETA from the mean
+    time per cell so far (cells resumed from an earlier run finish at once, so early ETAs can be low)."""
+    start = time.monotonic()
     for done, (i, result) in enumerate(run_unordered(executor, fn, items), 1):
-        print(f"[experiment] {what} {done}/{len(items)} done", file=sys.stderr, flush=True)
+        elapsed = time.monotonic() - start
+        eta = elapsed / done * (len(items) - done)
+        print(
+            f"[experiment] {what} {done}/{len(items)} done, {elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min",
+            file=sys.stderr,
+            flush=True,
+        )
         yield i, result
 
 

@@ -81,6 +81,8 @@ def test_benchmark_files_say_small_budget_and_link_the_reports(tmp_path: Path) -
     assert "| reach | no-DR | 3 | 1.00 | 0.50 | 0.38 | 38% | 0.25 (real:1) | - |" in text
     assert "[reach report (learning curves, rollout GIFs)](../report/reach/report.html)" in text
     assert "No results yet (run: simreal benchmark --budget small)" in text
+    assert "| method | seeds | canonical: IQM [95% CI] | test: IQM [95% CI] | real:0: IQM [95% CI] |" in text
+    assert "| DR | 3 | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | 0.50 [0.50, 0.50] |" in text
     html = page.read_text()
     assert html.count("small budget") >= 3 and 'href="../report/reach/report.html"' in html
     full, _ = write_benchmark([task], tmp_path / "full", "full")

@@ -108,3 +108,14 @@ def test_adr_params_start_narrow_and_env_runs() -> None:
     for _ in range(3):
         env.step(env.action_space.sample())
     env.close()
+
+
+def test_cell_progress_lines_count_cells_and_give_an_eta(capsys: pytest.CaptureFixture[str]) -> None:
+    from simreal.experiments.policy_matrix import _map
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        results = dict(_map(pool, abs, [-1, -2, -3], "cell"))
+    assert results == {0: 1, 1: 2, 2: 3}
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == [f"[experiment] cell {k}/3 done" for k in (1, 2, 3)]
+    assert all(" min elapsed, ETA " in line for line in lines) and lines[-1].endswith("ETA 0.0 min")
