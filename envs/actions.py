@@ -51,5 +51,16 @@ def check_action(action: Any, space: spaces.Space) -> Any:
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise ValueError(f"action: expected {action_contract(space)}, got non-finite values {array.tolist()}")
+    return _clipped(array, space)
+
+
+def recheck_action(action: np.ndarray, space: spaces.Box) -> np.ndarray:
+    """What :func:`check_action` returns for an ``action`` computed from checked actions by finite arithmetic
+    (noise clipped to the bounds, a blend of two checked actions), without re-validating it: a new float64
+    array clipped to the bounds (a blend may overshoot a bound by a rounding step)."""
+    return _clipped(action.astype(np.float64), space)
+
+
+def _clipped(array: np.ndarray, space: spaces.Box) -> np.ndarray:
     np.maximum(array, space.low, out=array)  # two in-place ufuncs: a few microseconds cheaper than np.clip
     return np.minimum(array, space.high, out=array)

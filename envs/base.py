@@ -185,7 +185,12 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         return self._observation(), info
 
     def step(self, action: np.ndarray):
-        action = self._check_action(action)
+        return self.step_checked(self._check_action(action))
+
+    def step_checked(self, action: np.ndarray):
+        """``step`` for an action that already meets the contract, as ``check_action`` returns it (a new finite
+        float64 array of the action shape within the bounds): wrappers that check actions themselves
+        (``DomainRandomization``) call it so that an action is not checked twice."""
         saved = (self.data.time, self.data.qpos.copy(), self.data.qvel.copy(), self.data.act.copy())
         self._apply_action(action)
         mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)

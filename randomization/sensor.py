@@ -91,7 +91,7 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     """JPEG encode/decode round trip at ``quality`` (1..95): libjpeg-turbo through simplejpeg, 4:2:0 chroma
     subsampling and the accurate integer DCT (as Pillow's defaults; Pillow's encoder output differs from it in a
     few levels, so frames differ from the PIL-based versions before it)."""
-    q = int(np.clip(quality, 1, 95))
+    q = int(min(max(quality, 1), 95))  # as int(np.clip(quality, 1, 95)) without numpy's per-call overhead (~5 us)
     data = simplejpeg.encode_jpeg(
         np.ascontiguousarray(img), quality=q, colorspace="RGB", colorsubsampling="420", fastdct=False
     )

@@ -12,7 +12,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from simreal.envs.actions import check_action
+from simreal.envs.actions import check_action, recheck_action
 from simreal.randomization.apply import Defaults, apply, restore
 from simreal.randomization.ctor_args import SeedArg, seed_arg, seed_json, spec_arg, spec_json
 from simreal.randomization.noise import NoiseRows
@@ -66,6 +66,11 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         self._base: Any = env.unwrapped  # a simreal MujocoEnv: model, refresh_textures
         self._goal_env = callable(getattr(self._base, "compute_reward", None))
+        self._direct = (  # the env right inside is a simreal env with a Box action space: see _inner_step
+            self.env is self._base
+            and callable(getattr(self._base, "step_checked", None))
+            and isinstance(self.env.action_space, gym.spaces.Box)
+        )
         self.resample = _check_resample(resample)
         self._rng = np.random.default_rng(self._seed_seq)
         self._defaults = Defaults({}, {})
@@ -151,7 +156,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if "period_jitter" in drawn:  # control-period jitter: this step lasts period x the nominal time
                 base.frame_skip = max(1, round(substeps * drawn["period_jitter"]))
             for _ in range(repeat):
-                obs, reward, terminated, truncated, info = self.env.step(applied)
+                obs, reward, terminated, truncated, info = self._inner_step(applied, action)
                 # a goal env's reward must stay compute_reward(achieved_goal, desired_goal) of the returned
                 # observation (HER relabels with it), so a repeated step gives the last reward, not the sum
                 total = float(reward) if self._goal_env else total + float(reward)
@@ -161,6 +166,14 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             base.frame_skip = substeps
         self._steps += 1
         return self._observe(obs), total, terminated, truncated, self._info(info)
+
+    def _inner_step(self, applied: Any, checked: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        """The inner env's step; a simreal env directly inside gets the action as its own check would return it
+        (``step_checked``: checked above, perturbed within the bounds), so the action is not checked twice."""
+        if not self._direct:
+            return self.env.step(applied)
+        prepared = applied.copy() if applied is checked else recheck_action(applied, self.env.action_space)
+        return self._base.step_checked(prepared)
 
     def close(self) -> None:
         restore(self._base.model, self._defaults, scratch=self._scratch_data())
