@@ -31,6 +31,7 @@ _FATAL_WARNINGS = (
     mujoco.mjtWarning.mjWARN_BADQVEL,
     mujoco.mjtWarning.mjWARN_BADCTRL,
 )
+_FATAL_INDEX = np.array([int(w) for w in _FATAL_WARNINGS])
 
 
 def _json_kwarg(value: Any) -> Any:
@@ -210,11 +211,13 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
         return check_action(action, self.action_space)
 
     def _physics_error(self) -> str:
-        for warning in _FATAL_WARNINGS:
-            if self.data.warning[warning].number > 0:
-                return f"MuJoCo warning {mujoco.mjtWarning(warning).name} at t={self.data.time:.3f}s"
-        if not (np.all(np.isfinite(self.data.qpos)) and np.all(np.isfinite(self.data.qvel))):
-            return f"non-finite state at t={self.data.time:.3f}s"
+        data = self.data
+        counts = data.warning.number  # every warning's count in one array (item access costs ~0.7 us each)
+        if counts[_FATAL_INDEX].any():
+            warning = next(w for w in _FATAL_WARNINGS if counts[int(w)] > 0)  # the first in _FATAL_WARNINGS order
+            return f"MuJoCo warning {mujoco.mjtWarning(warning).name} at t={data.time:.3f}s"
+        if not (np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()):
+            return f"non-finite state at t={data.time:.3f}s"
         return ""
 
     def _restore(self, saved: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> None:

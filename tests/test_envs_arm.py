@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -193,6 +194,22 @@ def test_physics_instability_truncates_with_physics_error() -> None:
     assert truncated and not terminated
     assert "physics_error" in info
     assert np.all(np.isfinite(obs))
+
+
+def test_physics_error_names_the_first_fatal_warning_or_the_non_finite_state() -> None:
+    env = gym.make("simreal/Reach-v0").unwrapped
+    env.reset(seed=0)
+    assert env._physics_error() == ""
+    env.data.warning[mujoco.mjtWarning.mjWARN_INERTIA].number = 3  # not fatal
+    assert env._physics_error() == ""
+    env.data.warning[mujoco.mjtWarning.mjWARN_BADCTRL].number = 1
+    env.data.warning[mujoco.mjtWarning.mjWARN_BADQVEL].number = 2
+    assert env._physics_error().startswith("MuJoCo warning mjWARN_BADQVEL at t=")  # BADQVEL comes first
+    env.data.warning[mujoco.mjtWarning.mjWARN_BADQVEL].number = 0
+    assert env._physics_error().startswith("MuJoCo warning mjWARN_BADCTRL")
+    env.data.warning[mujoco.mjtWarning.mjWARN_BADCTRL].number = 0
+    env.data.qvel[0] = np.nan
+    assert env._physics_error().startswith("non-finite state at t=")
 
 
 def test_render_modes_rgb_and_depth() -> None:
