@@ -8,7 +8,6 @@ all hand a :class:`RunConfig` to :func:`~simreal.agents.train.train` and
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from simreal.agents.env_factory import VEC_ENV_TYPES
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import RunDirError, load_run
 from simreal.agents.run_files import HP_FILE
+from simreal.envs.config import no_unknown_keys
 from simreal.randomization.selection import Randomization, Spec, parse_randomization
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
@@ -95,12 +95,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "run config") -> RunConfig:
         """Build from a parsed YAML/CLI mapping; unknown or missing keys raise ``ValueError`` naming ``where``."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-        allowed = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
+        no_unknown_keys(cls, data, where)
         if "env_id" not in data:
             raise ValueError(f"{where}: env_id is required")
         try:

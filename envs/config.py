@@ -35,6 +35,17 @@ def check_int_range(name: str, value: Any, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
+def no_unknown_keys(cls: type, data: Any, where: str) -> None:
+    """``ValueError`` naming the keys of ``data`` that are not fields of the dataclass ``cls``, and the allowed ones
+    (shared by every config parsed from YAML: run configs, experiments, benchmarks)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
+
+
 def _type_name(tp: Any) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):

@@ -27,7 +27,8 @@ from simreal.agents.results import RunDirError
 from simreal.agents.statistics import Interval, probability_of_improvement_ci
 from simreal.agents.summary import Run, by_env_method, collect_runs, domain_stats, gaps, main_domains, success_matrix
 from simreal.atomic import atomic_write_text
-from simreal.experiments.config import no_unknown_keys, read_experiment, resolve_input
+from simreal.envs.config import no_unknown_keys
+from simreal.experiments.config import read_experiment, resolve_input
 from simreal.experiments.policy_matrix import ExperimentConfig, run_experiment
 
 __all__ = ["BUDGETS", "BenchmarkConfig", "BenchmarkEntry", "TaskSummary", "run_benchmark", "write_benchmark"]

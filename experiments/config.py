@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from simreal.agents.hyperparams import CONFIG_DIR, read_yaml
 from simreal.data.eval_domains import check_domains, is_spec_file
-from simreal.envs.config import check_int_range
+from simreal.envs.config import check_int_range, no_unknown_keys
 from simreal.perception.pretraining import CANONICAL_FRACTION
 from simreal.randomization.realities import expand_domains
 
@@ -38,7 +38,6 @@ __all__ = [
     "LocalizationConfig",
     "TransferConfig",
     "from_mapping",
-    "no_unknown_keys",
     "parse_kind",
     "read_experiment",
     "resolve_input",
@@ -79,16 +78,6 @@ def resolve_input(value: str, base: Path, where: str) -> str:
         if candidate.exists():
             return str(candidate)
     raise ValueError(f"{where}: {value} exists neither relative to the experiment file ({base}) nor in {PACKAGE_ROOT}")
-
-
-def no_unknown_keys(cls: type, data: Any, where: str) -> None:
-    """``ValueError`` naming the keys of ``data`` that are not fields of the dataclass ``cls``, and the allowed ones."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-    allowed = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; allowed {sorted(allowed)}")
 
 
 def from_mapping(cls: type[C], data: Mapping[str, Any], where: str) -> C:

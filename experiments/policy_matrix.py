@@ -40,7 +40,8 @@ from simreal.agents.results import DomainResult
 from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
-from simreal.experiments.config import SPEC_SUFFIXES, no_unknown_keys, read_experiment, resolve_input
+from simreal.envs.config import no_unknown_keys
+from simreal.experiments.config import SPEC_SUFFIXES, read_experiment, resolve_input
 from simreal.experiments.translators import (
     CycleGANTranslator,
     RCANTranslator,

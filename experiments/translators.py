@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from simreal.atomic import atomic_write_text
-from simreal.experiments.config import no_unknown_keys
+from simreal.envs.config import no_unknown_keys
 
 __all__ = ["CycleGANTranslator", "RCANTranslator", "Translator", "parse_transfer", "train_translator"]
 
