@@ -3,6 +3,7 @@ ValueError naming the field (issue 13: ``success_threshold="0.05"`` raised a raw
 was accepted without randomization)."""
 
 import dataclasses
+import importlib
 import math
 import typing
 
@@ -10,11 +11,21 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from simreal.envs.arm.tasks import ArmConfig
 from simreal.envs.config import EnvConfig
-from simreal.envs.driving.config import LaneFollowConfig
+from simreal.registration import ENVS
 
-CONFIGS = {"simreal/Reach-v0": ArmConfig, "simreal/LaneFollow-v0": LaneFollowConfig}
+
+def _configs() -> dict[str, type]:
+    """One registered id per distinct config class (a new task's options are checked without editing this)."""
+    out: dict[str, type] = {}
+    for env_id, (module, name, _) in ENVS.items():
+        cls = getattr(importlib.import_module(module), name).config_class
+        if cls not in out.values():
+            out[env_id] = cls
+    return out
+
+
+CONFIGS = _configs()
 
 
 def _wrong_values(tp) -> list:
