@@ -51,3 +51,24 @@ def test_every_dotted_reference_resolves() -> None:
         if missing:
             stale[str(path.relative_to(ROOT))] = missing
     assert not stale, f"names that do not exist (moved or deleted?): {stale}"
+
+
+def test_contributing_names_files_tests_and_constants_that_exist() -> None:
+    """docs/CONTRIBUTING.md's checklists name files, test functions and registry constants: each must exist."""
+    text = (ROOT / "docs" / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"`([^`]+)`", text)
+    sources = {p: p.read_text(encoding="utf-8") for p in _files() if p.suffix == ".py"}
+    tests = "\n".join(t for p, t in sources.items() if p.parts[-2] == "tests")
+    code = "\n".join(t for p, t in sources.items() if p.parts[-2] != "tests")
+    missing = []
+    for item in quoted:
+        if "<" in item or "{" in item or " " in item:
+            continue  # a placeholder (envs/<family>/) or an expression
+        if re.fullmatch(r"[\w./-]+\.(py|yaml|yml|md|toml)", item) or item.endswith("/"):
+            if not (ROOT / item).exists() and not any(str(p).endswith("/" + item) for p in _files()):
+                missing.append(item)
+        elif re.fullmatch(r"test_\w+", item) and not re.search(rf"def {item}\(", tests):
+            missing.append(item)
+        elif re.fullmatch(r"[A-Z][A-Z_]{3,}", item) and not re.search(rf"^{item}\b.*[:=]", code, re.MULTILINE):
+            missing.append(item)
+    assert not missing, f"docs/CONTRIBUTING.md names what does not exist: {missing}"
