@@ -61,6 +61,13 @@ class InnerTimer(gym.Wrapper):
         self.last = time.perf_counter() - t0
         return out
 
+    def step_checked(self, action):  # type: ignore[no-untyped-def]
+        """The randomization wrapper's path into a simreal env (the action checked once, by the wrapper)."""
+        t0 = time.perf_counter()
+        out = self.env.step_checked(action)
+        self.last = time.perf_counter() - t0
+        return out
+
 
 def spec_for(config: str, family: str) -> RandomizationSpec:
     if config == "scene":  # the full scene randomization without per-step sensor and control work

@@ -66,10 +66,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         self._base: Any = env.unwrapped  # a simreal MujocoEnv: model, refresh_textures
         self._goal_env = callable(getattr(self._base, "compute_reward", None))
-        self._direct = (  # the env right inside is a simreal env with a Box action space: see _inner_step
-            self.env is self._base
-            and callable(getattr(self._base, "step_checked", None))
-            and isinstance(self.env.action_space, gym.spaces.Box)
+        self._direct = (  # the env right inside takes checked actions (a simreal env) and a Box: see _inner_step
+            callable(getattr(self.env, "step_checked", None)) and isinstance(self.env.action_space, gym.spaces.Box)
         )
         self.resample = _check_resample(resample)
         self._rng = np.random.default_rng(self._seed_seq)
@@ -168,12 +166,13 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), total, terminated, truncated, self._info(info)
 
     def _inner_step(self, applied: Any, checked: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
-        """The inner env's step; a simreal env directly inside gets the action as its own check would return it
-        (``step_checked``: checked above, perturbed within the bounds), so the action is not checked twice."""
+        """The inner env's step; an env with ``step_checked`` (a simreal env right inside) gets the action as its
+        own check would return it (checked above, perturbed within the bounds), so it is not checked twice."""
         if not self._direct:
             return self.env.step(applied)
         prepared = applied.copy() if applied is checked else recheck_action(applied, self.env.action_space)
-        return self._base.step_checked(prepared)
+        inner: Any = self.env
+        return inner.step_checked(prepared)
 
     def close(self) -> None:
         restore(self._base.model, self._defaults, scratch=self._scratch_data())
