@@ -55,4 +55,3 @@ def domain_spec(domain: str, family: str) -> RandomizationSpec:
             raise ValueError(f"domain {domain!r}: spec file {member!r} does not exist")
         return RandomizationSpec.load(member)
     return member_spec(load_preset("real", family), member)
-

@@ -153,6 +153,8 @@ def test_evaluation_env_matches_the_old_stack(tmp_path: Path, case: str) -> None
     new = make_policy_env(run, Domain("real:1"), 1, training=False, seed=0, stats=stats)
     assert _chain(new) == _chain(old)
     assert not new.training and not new.norm_reward
-    np.testing.assert_array_equal(new.obs_rms["state"].mean if case == "goal_perception" else new.obs_rms.mean,
-                                  old.obs_rms["state"].mean if case == "goal_perception" else old.obs_rms.mean)
+    np.testing.assert_array_equal(
+        new.obs_rms["state"].mean if case == "goal_perception" else new.obs_rms.mean,
+        old.obs_rms["state"].mean if case == "goal_perception" else old.obs_rms.mean,
+    )
     _assert_same(_rollout(new, 21), _rollout(old, 21))

@@ -25,7 +25,6 @@ from simreal.envs.camera import camera_model
 __all__ = ["PairedFrames", "paired_frames"]
 
 
-
 @dataclass(frozen=True)
 class PairedFrames:
     """``randomized[i]`` and ``canonical[i]`` show the same state through the same camera."""
