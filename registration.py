@@ -14,9 +14,9 @@ import gymnasium as gym
 
 # id -> (module, class, max_episode_steps)
 ENVS: dict[str, tuple[str, str, int]] = {
-    "simreal/Reach-v0": ("simreal.envs.arm.tasks", "ReachEnv", 50),
-    "simreal/Push-v0": ("simreal.envs.arm.tasks", "PushEnv", 100),
-    "simreal/PickPlace-v0": ("simreal.envs.arm.tasks", "PickPlaceEnv", 100),
+    "simreal/Reach-v0": ("simreal.envs.arm.reach", "ReachEnv", 50),
+    "simreal/Push-v0": ("simreal.envs.arm.push", "PushEnv", 100),
+    "simreal/PickPlace-v0": ("simreal.envs.arm.pickplace", "PickPlaceEnv", 100),
     "simreal/LaneFollow-v0": ("simreal.envs.driving.env", "LaneFollowEnv", 1000),
 }
 

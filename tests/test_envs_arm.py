@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from simreal.envs.arm.tasks import MAX_DELTA
+from simreal.envs.arm.base_task import MAX_DELTA
 from simreal.envs.oracles import oracle_for
 
 ARM_IDS = ["simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from simreal.envs.arm.base_task import MAX_DELTA, ArmEnv
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
-from simreal.envs.arm.tasks import MAX_DELTA, ArmEnv
 
 OPEN, CLOSED = 1.0, -1.0
 SAFE_HEIGHT = 0.10  # gripper height for moving over the block
