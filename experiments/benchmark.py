@@ -29,7 +29,8 @@ from simreal.agents.summary import Run, by_env_method, collect_runs, domain_stat
 from simreal.atomic import atomic_write_text
 from simreal.envs.config import no_unknown_keys
 from simreal.experiments.config import read_experiment, resolve_input
-from simreal.experiments.policy_matrix import ExperimentConfig, run_experiment
+from simreal.experiments.policy_matrix import run_experiment
+from simreal.experiments.policy_matrix_config import ExperimentConfig
 
 __all__ = ["BUDGETS", "BenchmarkConfig", "BenchmarkEntry", "TaskSummary", "run_benchmark", "write_benchmark"]
 

@@ -47,7 +47,7 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
 
 
 def _parse_policy_matrix(data: dict[str, Any], base: Path) -> Any:
-    from simreal.experiments.policy_matrix import ExperimentConfig  # lazy: pulls in SB3
+    from simreal.experiments.policy_matrix_config import ExperimentConfig  # lazy: pulls in SB3
 
     return ExperimentConfig.parse(data, base)
 

@@ -5,7 +5,7 @@ dataclass of its kind; a missing or unknown ``kind`` and unknown keys raise ``Va
 allowed. Command-line options override keys of the file (:func:`with_overrides`). The kinds (:data:`KINDS`):
 
 - ``policy_matrix``: methods x seeds x domains of SB3 policies
-  (:class:`~simreal.experiments.policy_matrix.ExperimentConfig`);
+  (:class:`~simreal.experiments.policy_matrix_config.ExperimentConfig`);
 - ``localization``: the Tobin et al. localization test (:class:`LocalizationConfig`);
 - ``transfer``: image translation measured by a frozen detector (:class:`TransferConfig`);
 - ``benchmark``: several policy-matrix files run and reported together

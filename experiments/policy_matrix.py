@@ -6,6 +6,7 @@ Training cells (randomization x seed) and evaluation cells (method x seed x doma
 tasks run through a ``concurrent.futures`` executor (:mod:`simreal.parallel`: spawned local processes by default,
 or Ray). A re-run resumes: finished training cells are skipped by :func:`~simreal.agents.train.train`, and each
 finished evaluation cell's result is kept in ``<eval dir>/.cells/`` (keyed by the task and the policy's sha256).
+The experiment file's schema (:class:`ExperimentConfig`) lives in :mod:`simreal.experiments.policy_matrix_config`.
 """
 
 from __future__ import annotations
@@ -19,184 +20,27 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
 from simreal.agents.callbacks import MODEL
-from simreal.agents.evaluate import (
-    DomainTask,
-    check_domains,
-    default_executor,
-    domain_tasks,
-    run_domain_task,
-    write_results,
-)
-from simreal.agents.hyperparams import load_hyperparams
+from simreal.agents.evaluate import DomainTask, default_executor, domain_tasks, run_domain_task, write_results
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
-from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
+from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
-from simreal.envs.config import no_unknown_keys
-from simreal.experiments.config import SPEC_SUFFIXES, read_experiment, resolve_input
-from simreal.experiments.translators import (
-    CycleGANTranslator,
-    RCANTranslator,
-    Translator,
-    check_translator,
-    parse_transfer,
-    train_translator,
-)
+from simreal.experiments.policy_matrix_config import ExperimentConfig
+from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
-from simreal.randomization.selection import parse_randomization
 from simreal.randomization.sweeps import LATENCY
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    """A named method: training randomization and an optional translator in front of the policy at evaluation,
-    a checkpoint path or one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`)."""
-
-    name: str
-    randomization: str | None = None
-    transfer: str | Translator | None = None
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """An experiment matrix. :meth:`load` resolves relative input paths (``config_path``, spec files, checkpoints)
-    against the experiment file (see :func:`resolve_input`); outputs (``out_dir``, ``report_dir``) are relative to
-    the working directory."""
-
-    name: str
-    env_id: str
-    algo: str
-    methods: tuple[MethodSpec, ...]
-    seeds: tuple[int, ...]
-    domains: tuple[str, ...] = ("canonical", "test", "real")
-    timesteps: int | None = None
-    episodes: int = 50
-    eval_seed: int = 0
-    eval_freq: int = 10_000
-    eval_episodes: int = 10
-    n_envs: int | None = None
-    config_path: str | None = None
-    hyperparams: dict[str, Any] = field(default_factory=dict)  # merged on config_path's entry (merge_overrides)
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    target_success: float | None = None
-    gif_frames: int = 40
-    sensitivity_axes: tuple[str, ...] = ()
-    sensitivity_strengths: tuple[float, ...] = (0.5, 1.0)
-    latency_steps: tuple[float, ...] = ()  # evaluate's latency sweep (canonical scene at k steps of latency)
-    workers: int | None = None
-    out_dir: str | None = None
-    report_dir: str | None = None
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.algo not in ALGOS:
-            raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {self.algo!r}")
-        if not self.methods or len({m.name for m in self.methods}) != len(self.methods):
-            raise ValueError("methods must be a non-empty list with unique names")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ValueError(f"seeds must be unique non-negative ints, got {list(self.seeds)}")
-        if not self.domains:
-            raise ValueError("domains must not be empty")
-        check_domains(self.domains)
-        if self.episodes < 1:
-            raise ValueError(f"episodes must be >= 1, got {self.episodes}")
-        for k in self.latency_steps:
-            if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0 <= k <= 20:
-                raise ValueError(f"latency_steps: each must be a number of control steps in [0, 20], got {k!r}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.device != "cpu" and not self.device.startswith("cuda"):
-            raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
-        for i, m in enumerate(self.methods):
-            parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
-            if isinstance(m.transfer, str) and not Path(m.transfer).exists():
-                raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
-            if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
-                check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
-        if self.hyperparams:  # a bad override fails here, not in a training worker
-            load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
-
-    @property
-    def runs_dir(self) -> Path:
-        """Root of training and evaluation outputs (default ``runs/<name>``)."""
-        return Path(self.out_dir or f"runs/{self.name}")
-
-    @property
-    def report_path(self) -> Path:
-        """Report directory (default ``report/<name>``)."""
-        return Path(self.report_dir or f"report/{self.name}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
-        """Build from a parsed YAML mapping; unknown keys raise ``ValueError``."""
-        no_unknown_keys(cls, data, "experiment")
-        kwargs = dict(data)
-        methods = kwargs.get("methods") or []
-        for i, m in enumerate(methods):
-            no_unknown_keys(MethodSpec, m, f"methods[{i}]")
-        kwargs["methods"] = tuple(
-            MethodSpec(**{**m, "transfer": parse_transfer(m.get("transfer"), f"methods[{i}].transfer")})
-            for i, m in enumerate(methods)
-        )
-        for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps"):
-            if key in kwargs:
-                if not isinstance(kwargs[key], list):
-                    raise ValueError(f"experiment: {key} must be a list, got {kwargs[key]!r}")
-                kwargs[key] = tuple(kwargs[key])
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:  # a missing key, or a value of the wrong type compared in __post_init__
-            raise ValueError(f"experiment: {exc}") from exc
-
-    @classmethod
-    def load(cls, path: str | Path) -> ExperimentConfig:
-        """Read an experiment YAML file (``kind: policy_matrix``, or no ``kind``), resolving its relative input
-        paths (:func:`~simreal.experiments.config.resolve_input`)."""
-        file = Path(path)
-        _, data = read_experiment(file, "policy_matrix")
-        return cls.parse(data, file.parent)
-
-    @classmethod
-    def parse(cls, data: dict[str, Any], base: Path) -> ExperimentConfig:
-        """Build from the keys of an experiment file (without ``kind``) in the folder ``base``."""
-        return cls.from_dict(_resolve_inputs(data, base))
-
-
-def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """A copy of ``data`` with relative input paths resolved (values of the wrong type are left for validation)."""
-    out = dict(data)
-    if isinstance(out.get("config_path"), str):
-        out["config_path"] = resolve_input(out["config_path"], base, "config_path")
-    if isinstance(out.get("domains"), list):
-        out["domains"] = [
-            resolve_input(d, base, f"domains[{i}]") if isinstance(d, str) and Path(d).suffix in SPEC_SUFFIXES else d
-            for i, d in enumerate(out["domains"])
-        ]
-    if isinstance(out.get("methods"), list):
-        methods = []
-        for i, method in enumerate(out["methods"]):
-            method = dict(method) if isinstance(method, dict) else method
-            if isinstance(method, dict):
-                rand = method.get("randomization")
-                if isinstance(rand, str) and Path(rand).suffix in SPEC_SUFFIXES:
-                    method["randomization"] = resolve_input(rand, base, f"methods[{i}].randomization")
-                if isinstance(method.get("transfer"), str):
-                    method["transfer"] = resolve_input(method["transfer"], base, f"methods[{i}].transfer")
-            methods.append(method)
-        out["methods"] = methods
-    return out
 
 
 def base_run(cfg: ExperimentConfig) -> RunConfig:

@@ -178,7 +178,7 @@ def test_reach_pixels_base_is_the_plain_pixel_config() -> None:
 
 
 def test_experiment_loader_keeps_overrides_and_rejects_bad_ones_at_load(tmp_path: Path) -> None:
-    from simreal.experiments.policy_matrix import ExperimentConfig
+    from simreal.experiments.policy_matrix_config import ExperimentConfig
 
     cfg = ExperimentConfig.load(EXPERIMENTS / "reach_pixels.yaml")
     assert cfg.hyperparams["goal_perception"] == "dict(layers=2)"

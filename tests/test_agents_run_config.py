@@ -91,7 +91,8 @@ def test_eval_config() -> None:
 
 
 def test_policy_matrix_rejects_a_bad_method_randomization_at_load() -> None:
-    from simreal.experiments.policy_matrix import ExperimentConfig, base_run
+    from simreal.experiments.policy_matrix import base_run
+    from simreal.experiments.policy_matrix_config import ExperimentConfig
 
     base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "seeds": [0], "env_kwargs": {"g": 9.0}}
     with pytest.raises(ValueError, match=r"^methods\[1\]\.randomization: expected a domain"):

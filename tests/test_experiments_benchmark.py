@@ -11,7 +11,7 @@ import yaml
 from simreal.agents.results import DomainResult, Results, RunMetadata, save_results
 from simreal.cli import main
 from simreal.experiments.benchmark import BenchmarkConfig, run_benchmark, summarize, write_benchmark
-from simreal.experiments.policy_matrix import ExperimentConfig
+from simreal.experiments.policy_matrix_config import ExperimentConfig
 
 DOMAINS = ["canonical", "test", "real:0", "real:1"]
 # method -> domain -> per-seed success rates (4 episodes each, so exact quarters)

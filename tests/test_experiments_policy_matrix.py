@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from simreal.agents.results import load_results
-from simreal.experiments.policy_matrix import ExperimentConfig, run_experiment
+from simreal.experiments.policy_matrix import run_experiment
+from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization import Constant, Uniform, load_preset
 from simreal.randomization.adr_env import adr_params, make_adr_env
 from simreal.randomization.realities import reality_domains

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simreal.experiments.config import PACKAGE_ROOT, read_experiment
-from simreal.experiments.policy_matrix import ExperimentConfig
+from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization.presets import PRESET_DIR
 
 BUNDLED = PACKAGE_ROOT / "configs" / "experiments"

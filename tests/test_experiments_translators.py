@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simreal.experiments.policy_matrix import ExperimentConfig
+from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, parse_transfer, train_translator
 from simreal.transfer.wrapper import ImageTranslator
 

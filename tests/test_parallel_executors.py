@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from simreal.cli import build_parser
+from simreal.data.config import DatasetConfig
 from simreal.data.generate import generate_dataset
 from simreal.parallel import (
     LocalExecutor,
@@ -28,7 +29,11 @@ from simreal.parallel import (
 )
 from simreal.parallel.mirror import MirroredExecutor, MirroredTask
 
-DATASET = {"env_id": "simreal/Reach-v0", "n": 12, "shard_size": 4, "image_size": 16, "progress": False}
+DATASET = {"env_id": "simreal/Reach-v0", "n": 12, "shard_size": 4, "image_size": 16}
+
+
+def _generate(out: str | Path, executor: str | Executor = "local", **changes: Any) -> dict[str, Any]:
+    return generate_dataset(DatasetConfig(**DATASET, out_dir=out, **changes), executor, progress=False)
 
 
 def _square(x: int) -> int:
@@ -137,10 +142,10 @@ class RetryingExecutor(InlineExecutor):
 
 
 def test_dataset_through_any_executor_is_byte_identical(tmp_path: Path) -> None:
-    generate_dataset(out_dir=tmp_path / "reference", workers=0, **DATASET)
+    _generate(tmp_path / "reference", workers=0)
     inline, retrying = InlineExecutor(), RetryingExecutor()
-    generate_dataset(out_dir=tmp_path / "inline", executor=inline, **DATASET)
-    generate_dataset(out_dir=tmp_path / "retried", executor=retrying, **DATASET)
+    _generate(tmp_path / "inline", inline)
+    _generate(tmp_path / "retried", retrying)
     assert (inline.attempts, retrying.attempts) == (3, 9)
     reference = _files(tmp_path / "reference")
     assert len(reference) == 4  # 3 shards + manifest, no temporaries left
@@ -151,8 +156,8 @@ def test_dataset_through_any_executor_is_byte_identical(tmp_path: Path) -> None:
 def test_dataset_to_an_fsspec_url_matches_the_local_bytes_and_resumes(tmp_path: Path) -> None:
     fsspec = pytest.importorskip("fsspec")
     url = f"memory://simreal-test-{os.getpid()}/ds"
-    generate_dataset(out_dir=tmp_path / "local", workers=0, **DATASET)
-    generate_dataset(out_dir=url, workers=0, **DATASET)
+    _generate(tmp_path / "local", workers=0)
+    _generate(url, workers=0)
     fs = fsspec.filesystem("memory")
     try:
         root = url.split("://", 1)[1]
@@ -160,7 +165,7 @@ def test_dataset_to_an_fsspec_url_matches_the_local_bytes_and_resumes(tmp_path: 
         assert remote == _files(tmp_path / "local")
         fs.rm_file(f"{root}/shard-000001.tar")  # a lost shard is rebuilt on resume, the others are kept
         with pytest.warns(UserWarning, match="rebuilding shard"):
-            manifest = generate_dataset(out_dir=url, workers=0, **DATASET)
+            manifest = _generate(url, workers=0)
         assert manifest["complete"]
         assert fs.cat_file(f"{root}/shard-000001.tar") == remote["shard-000001.tar"]
     finally:
@@ -169,7 +174,7 @@ def test_dataset_to_an_fsspec_url_matches_the_local_bytes_and_resumes(tmp_path: 
 
 def test_workers_zero_needs_the_local_executor(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="workers: 0"):
-        generate_dataset(out_dir=tmp_path, workers=0, executor="ray", **DATASET)
+        _generate(tmp_path, "ray", workers=0)
 
 
 def test_the_driver_reads_package_versions_once_not_per_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,7 +186,7 @@ def test_the_driver_reads_package_versions_once_not_per_shard(tmp_path: Path, mo
     real_version = generate.metadata.version
     monkeypatch.setattr(generate.metadata, "version", lambda name: calls.append(name) or real_version(name))
     generate._versions.cache_clear()
-    manifest = generate_dataset(out_dir=tmp_path, workers=0, **DATASET)  # 3 shards, 4 manifest writes
+    manifest = _generate(tmp_path, workers=0)  # 3 shards, 4 manifest writes
     assert manifest["versions"]["numpy"] == real_version("numpy")
     assert sorted(calls) == sorted(generate.VERSIONED)
 
@@ -297,7 +302,8 @@ def test_ray_executor_spreads_tasks_and_runs_a_local_ray_at_normal_priority(monk
 
 def test_experiment_tasks_declare_their_resources() -> None:
     from simreal.agents.evaluate import DomainTask
-    from simreal.experiments.policy_matrix import ExperimentConfig, TrainTask, base_run
+    from simreal.experiments.policy_matrix import TrainTask, base_run
+    from simreal.experiments.policy_matrix_config import ExperimentConfig
 
     base = {"name": "t", "env_id": "Pendulum-v1", "algo": "ppo", "methods": [{"name": "a"}], "seeds": [0]}
     assert TrainTask(base_run(ExperimentConfig.from_dict(base)), "out").resources == Resources(1, 0)
