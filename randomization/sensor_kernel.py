@@ -94,7 +94,9 @@ def sensor_levels(
     tmp: np.ndarray,  # float32 (H, W, 3) scratch for the vertical blur pass
     out: np.ndarray,  # uint8 (H, W, 3) result
 ) -> None:
-    """Process one frame into ``out``."""
+    """Process one frame into ``out``.
+
+    13 parameters because a numba nopython kernel takes arrays and scalars, not a dataclass."""
     h, w = img.shape[0], img.shape[1]
     n = w * 3  # a row of interleaved channels: the horizontal neighbour of element j is j +- 3
     src = img.reshape(h, n)
