@@ -115,13 +115,15 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 def _dataset(args: argparse.Namespace) -> int:
     from simreal.data.cli import generate_main
+    from simreal.data.config import DatasetConfig
 
     _simreal_id(args.env_id, "dataset generate")
-    generate_main(
-        args.env_id, n=args.n, out=args.out, randomization=args.randomization, domain=args.domain,
-        workers=args.workers, seed=args.seed, shard_size=args.shard_size, image_size=args.image_size,
-        camera=args.camera, policy=args.policy, executor=args.executor,
+    config = DatasetConfig(
+        args.env_id, domain=args.domain, randomization=args.randomization, camera=args.camera,
+        image_size=args.image_size, policy=args.policy, n=args.n, out_dir=args.out, seed=args.seed,
+        shard_size=args.shard_size, workers=args.workers,
     )  # fmt: skip
+    generate_main(config, args.executor)
     return 0
 
 

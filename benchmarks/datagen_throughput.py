@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 import simreal  # noqa: F401  (registers the ids, selects the GL backend)
+from simreal.data.config import DatasetConfig
 from simreal.data.episodes import RolloutSpec, labelled_frames, make_data_env, stream_frames
 from simreal.data.generate import generate_dataset
 from simreal.data.shards import encode_frame
@@ -42,10 +43,11 @@ def in_process_rate(spec: RolloutSpec, n: int, labelled: bool, seed: int) -> flo
 def generate_rate(args: argparse.Namespace, workers: int, seed: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        generate_dataset(
-            args.env, args.n, out, domain=args.domain, workers=workers, seed=seed, shard_size=args.shard_size,
-            image_size=64, progress=False,
+        config = DatasetConfig(
+            args.env, domain=args.domain, image_size=64, n=args.n, out_dir=out, seed=seed,
+            shard_size=args.shard_size, workers=workers,
         )  # fmt: skip
+        generate_dataset(config, progress=False)
         return args.n / (time.perf_counter() - started)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 import simreal  # noqa: F401  (registers the ids, selects the GL backend)
+from simreal.data.config import DatasetConfig
 from simreal.data.generate import generate_dataset
 from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import LocalExecutor
@@ -125,10 +126,11 @@ def executor(name: str) -> Iterator[Executor]:
 def dataset_rate(pool: Executor, args: argparse.Namespace, n: int, seed: int, shard_size: int | None = None) -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        generate_dataset(
-            args.env, n, out, domain="train", seed=seed, shard_size=shard_size or args.shard_size, image_size=64,
-            progress=False, executor=pool,
+        config = DatasetConfig(
+            args.env, domain="train", image_size=64, n=n, out_dir=out, seed=seed,
+            shard_size=shard_size or args.shard_size,
         )  # fmt: skip
+        generate_dataset(config, pool, progress=False)
         return n / (time.perf_counter() - started)
 
 

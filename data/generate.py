@@ -5,7 +5,8 @@ depend only on the dataset settings and its index, never on the worker that ran 
 run through an executor (:mod:`simreal.parallel`): ``spawn``-ed local processes (an inherited GL context hangs) that
 die with their parent, or Ray, which retries a shard whose worker died. ``manifest.json`` is rewritten atomically
 after every finished shard; a re-run with the same settings verifies and skips finished shards and builds the rest.
-``out_dir`` is a path or an fsspec URL that every worker can reach.
+Settings come whole as a :class:`~simreal.data.config.DatasetConfig`; its ``out_dir`` is a path or an fsspec URL
+that every worker can reach.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from typing import Any
 
@@ -24,9 +25,9 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
+from simreal.data.config import DatasetConfig
 from simreal.data.episodes import RolloutSpec, camera_name, labelled_frames, make_data_env
 from simreal.data.shards import ShardError, encode_frame, verify_shard, write_shard
-from simreal.envs.config import check_int_range
 from simreal.parallel import make_executor, run_unordered, storage
 
 __all__ = ["FORMAT", "MANIFEST", "ShardTask", "generate_dataset", "load_manifest", "shard_name"]
@@ -145,65 +146,42 @@ def _finished(out: str, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return records
 
 
-def _check_args(n: int, shard_size: int, workers: int, seed: int) -> None:
-    check_int_range("n", n, 1, 10**9)
-    check_int_range("shard_size", shard_size, 1, 10**6)
-    check_int_range("workers", workers, 0, 256)
-    check_int_range("seed", seed, 0, 2**63 - 1)
-
-
 def generate_dataset(
-    env_id: str,
-    n: int,
-    out_dir: str | os.PathLike[str],
-    *,
-    domain: str | None = None,
-    randomization: str | None = None,
-    workers: int = 1,
-    seed: int = 0,
-    shard_size: int = 1000,
-    image_size: int = 64,
-    camera: str | None = None,
-    policy: str = "oracle",
-    frames_per_episode: int = 10,
-    stride: int = 5,
-    progress: bool = True,
-    executor: str | Executor = "local",
+    config: DatasetConfig, executor: str | Executor = "local", *, progress: bool = True
 ) -> dict[str, Any]:
-    """Generate ``n`` labelled frames of ``env_id`` into WebDataset-style tar shards under ``out_dir``.
+    """Generate ``config.n`` labelled frames into WebDataset-style tar shards under ``config.out_dir``.
 
-    ``domain`` (canonical/train/test/real) or ``randomization`` (preset name or spec file) chooses the scene
-    distribution (canonical when both are None). ``executor`` is ``local`` (``workers`` spawned processes;
-    ``workers=0`` builds shards in this process), ``ray`` (see :mod:`simreal.parallel`) or an ``Executor`` instance.
-    ``out_dir`` is a path or an fsspec URL. Re-running with the same settings resumes: verified finished shards are
-    skipped. Returns the manifest.
+    ``config.domain`` (canonical/train/test/real) or ``config.randomization`` (preset name or spec file) chooses the
+    scene distribution (canonical when both are None). ``executor`` is ``local`` (``config.workers`` spawned
+    processes; ``workers=0`` builds shards in this process), ``ray`` (see :mod:`simreal.parallel`) or an
+    ``Executor`` instance. Re-running with the same settings resumes: verified finished shards are skipped.
+    Returns the manifest.
     """
-    _check_args(n, shard_size, workers, seed)
-    rollout = RolloutSpec(env_id, domain, randomization, camera, image_size, policy, frames_per_episode, stride)
-    probe = make_data_env(rollout)  # validates env id, domain and camera here; creates no GL context
+    probe = make_data_env(config.rollout)  # validates env id, domain and camera here; creates no GL context
     try:
         spec_hash = probe.get_wrapper_attr("spec_hash")
         camera = camera_name(probe)
     finally:
         probe.close()
-    settings = {"format": FORMAT, **asdict(rollout), "camera": camera, "seed": seed, "n": n}
+    rollout = replace(config.rollout, camera=camera)
+    n, shard_size = config.n, config.shard_size
+    settings = {"format": FORMAT, **asdict(rollout), "seed": config.seed, "n": n}
     settings.update({"domain": rollout.resolved_domain, "shard_size": shard_size, "spec_hash": spec_hash})
-    rollout = RolloutSpec(**{**asdict(rollout), "camera": camera})
-    out = os.fspath(out_dir)
+    out = os.fspath(config.out_dir)
     storage.makedirs(out)
     storage.remove(out, STALE)  # temporaries of an interrupted run
     n_shards = -(-n // shard_size)
     records = _finished(out, settings)
     counts = [min(shard_size, n - i * shard_size) for i in range(n_shards)]
     tasks = [
-        ShardTask(rollout, seed, i, n_shards, counts[i], storage.join(out, shard_name(i)))
+        ShardTask(rollout, config.seed, i, n_shards, counts[i], storage.join(out, shard_name(i)))
         for i in range(n_shards)
         if i not in records
     ]
     _write_manifest(out, settings, records, n_shards)
     done = sum(r["count"] for r in records.values())
-    with tqdm(total=n, initial=done, unit="frame", desc=f"{env_id} shards", disable=not progress) as bar:
-        for record in _run(tasks, workers, executor):
+    with tqdm(total=n, initial=done, unit="frame", desc=f"{config.env_id} shards", disable=not progress) as bar:
+        for record in _run(tasks, config.workers, executor):
             records[record["index"]] = record
             _write_manifest(out, settings, records, n_shards)
             bar.update(record["count"])

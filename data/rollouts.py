@@ -10,24 +10,13 @@ from simreal.envs.config import check_int_range
 __all__ = ["collect_rollout_frames"]
 
 
-def collect_rollout_frames(
-    env_id: str,
-    domain: str,
-    n: int,
-    image_size: int,
-    seed: int,
-    policy: str = "oracle",
-    camera: str | None = None,
-    frames_per_episode: int = 10,
-    stride: int = 5,
-) -> np.ndarray:
-    """``n`` RGB observations (uint8 (n, S, S, 3)) of seeded episodes: the reset frame, then every ``stride`` steps,
-    at most ``frames_per_episode`` per episode. Deterministic in ``seed``."""
+def collect_rollout_frames(spec: RolloutSpec, n: int, seed: int) -> np.ndarray:
+    """``n`` RGB observations (uint8 (n, S, S, 3), S = ``spec.image_size``) of seeded episodes: the reset frame,
+    then every ``spec.stride`` steps, at most ``spec.frames_per_episode`` per episode. Deterministic in ``seed``."""
     check_int_range("n", n, 1, 10**8)
     check_int_range("seed", seed, 0, 2**63 - 1)
-    spec = RolloutSpec(env_id, domain, None, camera, image_size, policy, frames_per_episode, stride)
     env = make_data_env(spec)
-    frames = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
+    frames = np.empty((n, spec.image_size, spec.image_size, 3), dtype=np.uint8)
     try:
         stream = stream_frames(env, spec, np.random.SeedSequence(seed))
         for i in range(n):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simreal.data.episodes import RolloutSpec
 from simreal.data.real_images import load_real_images
 from simreal.data.rollouts import collect_rollout_frames
 
@@ -31,4 +32,4 @@ def load_frames(spec: str, n: int, image_size: int, seed: int) -> np.ndarray:
             f"spec: {spec!r} is neither an existing folder/video nor '<env id>:<domain>' "
             "(e.g. 'simreal/Push-v0:canonical')"
         )
-    return collect_rollout_frames(match["env_id"], match["domain"], n, image_size, seed, policy="oracle")
+    return collect_rollout_frames(RolloutSpec(match["env_id"], match["domain"], image_size=image_size), n, seed)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
-from simreal.data.episodes import RolloutSpec, labelled_frames, make_data_env, stream_frames
+from simreal.data.config import StreamConfig
+from simreal.data.episodes import labelled_frames, make_data_env, stream_frames
 from simreal.data.labels import Frame
-from simreal.envs.config import check_int_range
 
 __all__ = ["FrameStream", "frame_arrays"]
 
@@ -43,44 +43,26 @@ def frame_arrays(frame: Frame) -> dict[str, Any]:
 
 
 class FrameStream(IterableDataset):
-    """Endless frames of ``env_id`` in a domain or randomization, rolled out by the oracle or a random policy.
+    """Endless frames of ``config.env_id`` in a domain or randomization, rolled out by the oracle or a random policy.
 
-    With ``labels`` an item is :func:`frame_arrays` of the full labels (or ``transform(frame)``); without, it is
-    ``{"rgb", "seed", "step", "state.<name>"...}`` (no depth/segmentation renders, faster). Each item also carries
+    With ``config.labels`` an item is :func:`frame_arrays` of the full labels (or ``transform(frame)``); without, it
+    is ``{"rgb", "seed", "step", "state.<name>"...}`` (no depth/segmentation renders, faster). Each item also carries
     ``worker`` (the DataLoader worker id, 0 in the main process).
     """
 
-    def __init__(
-        self,
-        env_id: str,
-        *,
-        domain: str | None = None,
-        randomization: str | None = None,
-        seed: int = 0,
-        image_size: int = 64,
-        camera: str | None = None,
-        policy: str = "oracle",
-        frames_per_episode: int = 10,
-        stride: int = 5,
-        labels: bool = True,
-        transform: Callable[[Frame], Any] | None = None,
-    ) -> None:
+    def __init__(self, config: StreamConfig, transform: Callable[[Frame], Any] | None = None) -> None:
         super().__init__()
-        check_int_range("seed", seed, 0, 2**63 - 1)
-        self.rollout = RolloutSpec(
-            env_id, domain, randomization, camera, image_size, policy, frames_per_episode, stride
-        )
-        self.seed = seed
-        self.labels = labels
+        self.config = config
+        self.rollout = config.rollout
         self.transform = transform
 
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
-        seed_sequence = np.random.SeedSequence(self.seed).spawn(workers)[worker]
+        seed_sequence = np.random.SeedSequence(self.config.seed).spawn(workers)[worker]
         env = make_data_env(self.rollout)
         try:
-            if self.labels:
+            if self.config.labels:
                 for frame in labelled_frames(env, self.rollout, seed_sequence):
                     item = self.transform(frame) if self.transform is not None else frame_arrays(frame)
                     yield {**item, "worker": worker} if isinstance(item, dict) else item

@@ -166,6 +166,7 @@ def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | Non
 def _train_cyclegan(
     translator: CycleGANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path
 ) -> Path:
+    from simreal.data.episodes import RolloutSpec
     from simreal.data.rollouts import collect_rollout_frames
     from simreal.transfer.config import CycleGANConfig
     from simreal.transfer.trainer import train_cyclegan
@@ -174,7 +175,7 @@ def _train_cyclegan(
         per = [translator.frames // len(cameras) + (i < translator.frames % len(cameras)) for i in range(len(cameras))]
         return np.concatenate(
             [
-                collect_rollout_frames(env_id, domain, n, size, seed + i, camera=c)
+                collect_rollout_frames(RolloutSpec(env_id, domain, camera=c, image_size=size), n, seed + i)
                 for i, (c, n) in enumerate(zip(cameras, per, strict=True))
             ]
         )

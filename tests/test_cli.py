@@ -190,3 +190,30 @@ def test_evaluate_of_a_mistyped_run_dir_creates_nothing(tmp_path: Path, capsys: 
     assert cli.main(["evaluate", str(tmp_path / "typo"), "--episodes", "1"]) == 2
     assert "typo does not exist" in capsys.readouterr().err
     assert not (tmp_path / "typo").exists()
+
+
+def test_dataset_generate_parses_its_flags_once_into_a_dataset_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simreal.data import generate
+    from simreal.data.config import DatasetConfig
+
+    seen: list[tuple[DatasetConfig, str]] = []
+
+    def fake_generate(config: DatasetConfig, executor: str = "local", *, progress: bool = True) -> dict:
+        seen.append((config, executor))
+        return {"counts": {"frames": 5, "shards": 3}, "spec_hash": "abc"}
+
+    monkeypatch.setattr(generate, "generate_dataset", fake_generate)
+    flags = ["-n", "5", "--domain", "test", "--out", str(tmp_path), "--workers", "0", "--seed", "4"]
+    flags += ["--shard-size", "2", "--camera", "top", "--policy", "random", "--image-size", "32"]
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags]) == 0
+    expected = DatasetConfig(
+        "simreal/Push-v0", domain="test", camera="top", image_size=32, policy="random", n=5, out_dir=str(tmp_path),
+        seed=4, shard_size=2, workers=0,
+    )  # fmt: skip
+    assert seen == [(expected, "local")]
+    assert capsys.readouterr().out.startswith(f"5 frames in 3 shards, spec abc -> {tmp_path}")
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--shard-size", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: shard_size must be an integer in [1, 1000000]")
+    assert len(seen) == 1

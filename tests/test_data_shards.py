@@ -9,13 +9,19 @@ import numpy as np
 import pytest
 
 import simreal.data.generate as generate_module
+from simreal.data.config import DatasetConfig
 from simreal.data.generate import MANIFEST, generate_dataset, load_manifest
 from simreal.data.labels import Frame
 from simreal.data.reader import ShardDataset
 from simreal.data.shards import ShardError, decode_sample, encode_frame, shard_bytes, verify_shard
 
-SETTINGS = {"domain": "train", "shard_size": 4, "seed": 7, "frames_per_episode": 3, "stride": 2, "progress": False}
 N = 10
+SETTINGS = {"env_id": "simreal/Push-v0", "n": N, "domain": "train", "shard_size": 4, "seed": 7}
+SETTINGS |= {"frames_per_episode": 3, "stride": 2, "workers": 0}
+
+
+def _generate(out: str | Path, **changes) -> dict:
+    return generate_dataset(DatasetConfig.from_dict({**SETTINGS, "out_dir": out, **changes}), progress=False)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -25,7 +31,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference")
-    generate_dataset("simreal/Push-v0", N, out, workers=0, **SETTINGS)
+    _generate(out)
     return out
 
 
@@ -101,7 +107,7 @@ def test_resume_after_interruption_is_byte_identical(reference: Path, tmp_path: 
 
     monkeypatch.setattr(generate_module, "build_shard", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        generate_dataset("simreal/Push-v0", N, tmp_path, workers=0, **SETTINGS)
+        _generate(tmp_path)
     assert not load_manifest(tmp_path)["complete"]
     with pytest.raises(ValueError, match="incomplete"):
         ShardDataset(tmp_path)
@@ -109,19 +115,19 @@ def test_resume_after_interruption_is_byte_identical(reference: Path, tmp_path: 
     monkeypatch.setattr(generate_module, "build_shard", build)
     built = []
     monkeypatch.setattr(generate_module, "build_shard", lambda task: built.append(task.index) or build(task))
-    generate_dataset("simreal/Push-v0", N, tmp_path, workers=0, **SETTINGS)
+    _generate(tmp_path)
     assert built == [1, 2]  # shard 0 was verified and skipped
     assert _files(tmp_path) == _files(reference)
 
 
 def test_two_spawned_workers_match_in_process(reference: Path, tmp_path: Path) -> None:
-    generate_dataset("simreal/Push-v0", N, tmp_path, workers=2, **SETTINGS)
+    _generate(tmp_path, workers=2)
     assert _files(tmp_path) == _files(reference)
 
 
 def test_resume_with_other_settings_is_refused(reference: Path) -> None:
     with pytest.raises(ValueError, match="seed"):
-        generate_dataset("simreal/Push-v0", N, reference, workers=0, **{**SETTINGS, "seed": 8})
+        _generate(reference, seed=8)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
@@ -144,17 +150,22 @@ def test_corrupt_or_partial_shard_is_named(reference: Path, tmp_path: Path, dama
             verify_shard(shard)
     # generation heals the dataset: the damaged shard is rebuilt with the same bytes
     with pytest.warns(UserWarning, match=r"shard-000001\.tar"):
-        generate_dataset("simreal/Push-v0", N, tmp_path, workers=0, **SETTINGS)
+        _generate(tmp_path)
     assert _files(tmp_path) == _files(reference)
 
 
 def test_bad_arguments(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="shard_size"):
-        generate_dataset("simreal/Push-v0", 4, tmp_path, shard_size=0)
-    with pytest.raises(ValueError, match="policy"):
-        generate_dataset("simreal/Push-v0", 4, tmp_path, policy="expert")
+    for field, value in [("shard_size", 0), ("n", 0), ("workers", -1), ("seed", -1), ("policy", "expert")]:
+        with pytest.raises(ValueError, match=rf"^{field} must be"):
+            _generate(tmp_path, **{field: value})
     with pytest.raises(ValueError, match="domain"):
-        generate_dataset("simreal/Push-v0", 4, tmp_path, domain="mars")
+        _generate(tmp_path, domain="mars")
+    with pytest.raises(ValueError, match=r"out_dir must be a non-empty path"):
+        _generate("")
+    with pytest.raises(ValueError, match=r"dataset: unknown keys \['shards'\]"):
+        _generate(tmp_path, shards=3)
+    with pytest.raises(ValueError, match=r"dataset: missing keys \['n'\]"):
+        DatasetConfig.from_dict({"env_id": "simreal/Push-v0", "out_dir": tmp_path})
     with pytest.raises(ValueError, match="manifest"):
         load_manifest(tmp_path / "nothing")
     assert not (tmp_path / MANIFEST).exists()

@@ -8,6 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from simreal.data.episodes import RolloutSpec
 from simreal.data.real_images import load_real_images, resize_square, to_rgb_uint8
 from simreal.data.rollouts import collect_rollout_frames
 from simreal.data.sources import load_frames
@@ -80,17 +81,19 @@ def test_bad_paths(tmp_path: Path) -> None:
 
 
 def test_rollout_frames_are_seeded() -> None:
-    a = collect_rollout_frames("simreal/Push-v0", "train", 6, 32, seed=3, frames_per_episode=3, stride=4)
+    spec = RolloutSpec("simreal/Push-v0", "train", image_size=32, frames_per_episode=3, stride=4)
+    a = collect_rollout_frames(spec, 6, seed=3)
     assert a.shape == (6, 32, 32, 3) and a.dtype == np.uint8
-    b = collect_rollout_frames("simreal/Push-v0", "train", 6, 32, seed=3, frames_per_episode=3, stride=4)
+    b = collect_rollout_frames(spec, 6, seed=3)
     np.testing.assert_array_equal(a, b)
-    c = collect_rollout_frames("simreal/Push-v0", "train", 6, 32, seed=4, frames_per_episode=3, stride=4)
+    c = collect_rollout_frames(spec, 6, seed=4)
     assert not np.array_equal(a, c)
     assert len({frame.tobytes() for frame in a}) == 6  # the oracle moves the arm: every sampled frame differs
 
 
 def test_load_frames_env_spec() -> None:
     frames = load_frames("simreal/Reach-v0:canonical", n=3, image_size=16, seed=0)
-    np.testing.assert_array_equal(frames, collect_rollout_frames("simreal/Reach-v0", "canonical", 3, 16, seed=0))
+    expected = collect_rollout_frames(RolloutSpec("simreal/Reach-v0", "canonical", image_size=16), 3, seed=0)
+    np.testing.assert_array_equal(frames, expected)
     with pytest.raises(ValueError, match="domain"):
         load_frames("simreal/Reach-v0:mars", n=3, image_size=16, seed=0)

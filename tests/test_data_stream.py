@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from simreal.data.config import StreamConfig
+from simreal.data.episodes import RolloutSpec
 from simreal.data.stream import FrameStream
 
 
@@ -17,7 +20,7 @@ def _take(stream: FrameStream, n: int) -> list[dict]:
 
 
 def test_main_process_stream_is_deterministic_and_labelled() -> None:
-    stream = FrameStream("simreal/Push-v0", domain="train", seed=5, frames_per_episode=2, stride=3)
+    stream = FrameStream(StreamConfig("simreal/Push-v0", "train", seed=5, frames_per_episode=2, stride=3))
     a, b = _take(stream, 5), _take(stream, 5)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x["rgb"], y["rgb"])
@@ -26,21 +29,21 @@ def test_main_process_stream_is_deterministic_and_labelled() -> None:
     assert item["intrinsics"].shape == (3, 3) and item["world_to_camera"].shape == (4, 4)
     assert item["state.block_position"].shape == (3,) and item["worker"] == 0
     assert [x["step"] for x in a] == [0, 3, 0, 3, 0]
-    other = _take(FrameStream("simreal/Push-v0", domain="train", seed=6, frames_per_episode=2, stride=3), 1)[0]
+    other = _take(FrameStream(replace(stream.config, seed=6)), 1)[0]
     assert not np.array_equal(other["rgb"], item["rgb"])
 
 
 def test_unlabelled_stream_matches_labelled_rgb() -> None:
-    kwargs = {"domain": "canonical", "seed": 1, "image_size": 32, "frames_per_episode": 1}
-    fast = _take(FrameStream("simreal/Reach-v0", labels=False, **kwargs), 3)
-    full = _take(FrameStream("simreal/Reach-v0", **kwargs), 3)
+    config = StreamConfig("simreal/Reach-v0", "canonical", image_size=32, frames_per_episode=1, seed=1)
+    fast = _take(FrameStream(replace(config, labels=False)), 3)
+    full = _take(FrameStream(config), 3)
     assert set(fast[0]) == {"rgb", "seed", "step", "worker", *(k for k in full[0] if k.startswith("state."))}
     for x, y in zip(fast, full, strict=True):
         np.testing.assert_array_equal(x["rgb"], y["rgb"])
 
 
 def test_two_dataloader_workers_never_yield_identical_frames() -> None:
-    stream = FrameStream("simreal/Push-v0", domain="train", seed=0, image_size=32, frames_per_episode=2, stride=2)
+    stream = FrameStream(StreamConfig("simreal/Push-v0", "train", image_size=32, frames_per_episode=2, stride=2))
     loader = DataLoader(stream, batch_size=4, num_workers=2, multiprocessing_context="spawn")
     batches = list(itertools.islice(iter(loader), 6))  # workers alternate batches: 3 from each
     workers = torch.cat([b["worker"] for b in batches])
@@ -53,7 +56,12 @@ def test_two_dataloader_workers_never_yield_identical_frames() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="policy"):
-        FrameStream("simreal/Push-v0", policy="expert")
-    with pytest.raises(ValueError, match="seed"):
-        FrameStream("simreal/Push-v0", seed=-1)
+    with pytest.raises(ValueError, match=r"^policy must be"):
+        StreamConfig("simreal/Push-v0", policy="expert")
+    with pytest.raises(ValueError, match=r"^seed must be"):
+        StreamConfig("simreal/Push-v0", seed=-1)
+    with pytest.raises(ValueError, match=r"^labels must be"):
+        StreamConfig("simreal/Push-v0", labels="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"stream: unknown keys \['workers'\]"):
+        StreamConfig.from_dict({"env_id": "simreal/Push-v0", "workers": 2})
+    assert StreamConfig.from_dict({"env_id": "simreal/Push-v0", "seed": 3}).rollout == RolloutSpec("simreal/Push-v0")

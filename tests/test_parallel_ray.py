@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
+from simreal.data.config import DatasetConfig
 from simreal.data.generate import generate_dataset
 from simreal.experiments.block_frames import localization_frames
 from simreal.experiments.policy_matrix import run_experiment
@@ -27,7 +28,7 @@ cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 pytestmark = pytest.mark.slow
 
-DATASET = {"env_id": "simreal/Reach-v0", "n": 48, "shard_size": 12, "image_size": 16, "progress": False}
+DATASET = {"env_id": "simreal/Reach-v0", "n": 48, "shard_size": 12, "image_size": 16}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +68,8 @@ def _ray_task_pids(name: str) -> list[int]:
 
 
 def test_dataset_through_ray_on_two_nodes_matches_local(ray_cluster: object, tmp_path: Path) -> None:
-    generate_dataset(out_dir=tmp_path / "local", workers=2, **DATASET)
-    generate_dataset(out_dir=tmp_path / "ray", executor="ray", **DATASET)
+    generate_dataset(DatasetConfig(**DATASET, out_dir=tmp_path / "local", workers=2), progress=False)
+    generate_dataset(DatasetConfig(**DATASET, out_dir=tmp_path / "ray"), "ray", progress=False)
     assert len(ray.nodes()) == 2
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
 
@@ -127,12 +128,12 @@ def test_worker_killed_mid_shard_is_retried_into_identical_shards(ray_cluster: o
     killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
     killer.start()
     try:
-        generate_dataset(out_dir=tmp_path / "ray", executor="ray", **settings)
+        generate_dataset(DatasetConfig(**settings, out_dir=tmp_path / "ray"), "ray", progress=False)
     finally:
         stop.set()
         killer.join()
     assert killed, "no Ray worker was caught running build_shard"
-    generate_dataset(out_dir=tmp_path / "reference", workers=0, **settings)
+    generate_dataset(DatasetConfig(**settings, out_dir=tmp_path / "reference", workers=0), progress=False)
     assert _files(tmp_path / "ray") == _files(tmp_path / "reference")  # no temporaries left either
 
 
