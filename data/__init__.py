@@ -1,5 +1,6 @@
-"""simreal.data: labelled frames from randomized scenes (shards, streams, real images) and the localization test.
+"""simreal.data: labelled frames from randomized scenes (shards, streams, rollouts, real images).
 
-Submodules are imported on use (they pull in MuJoCo and torch): ``simreal.data.labels``, ``.generate``, ``.reader``,
-``.stream``, ``.real_images``, ``.rollouts``, ``.sources``, ``.localization``, ``.experiment_localization``, ``.cli``.
+Submodules are imported on use (they pull in MuJoCo and torch): ``simreal.data.config`` (``DatasetConfig``,
+``StreamConfig``), ``.generate``, ``.reader``, ``.stream``, ``.labels``, ``.real_images``, ``.rollouts``, ``.sources``,
+``.cli``.
 """
