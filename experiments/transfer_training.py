@@ -29,7 +29,7 @@ from simreal.experiments.config import TransferConfig
 from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import DetectorSettings, PointDetector, train_point_detector
 from simreal.perception.training import FitSettings
-from simreal.transfer.config import CycleGANConfig
+from simreal.transfer.config import CycleGANConfig, CycleGANRun
 from simreal.transfer.paired import paired_frames
 from simreal.transfer.rcan import train_rcan
 from simreal.transfer.trainer import train_cyclegan
@@ -157,10 +157,10 @@ def train_models(
             started = time.perf_counter()
             folder = out / method / domain.replace(":", "_").replace("/", "_")
             semantic = HeatmapTask(probe) if method == "semantic_cyclegan" else None
+            run = CycleGANRun(config.gan_steps, seed, resume=not fresh, progress=progress)
             checkpoint = train_cyclegan(
-                train.images, target, gan_configs[method], folder, config.gan_steps, seed, resume=not fresh,
-                semantic_network=semantic, progress=progress,
-            )  # fmt: skip
+                train.images, target, gan_configs[method], folder, run, semantic_network=semantic
+            )
             stamp(f"{method}_{domain}_train_s", started)
             manifest[method][domain] = str(checkpoint.relative_to(out))
             write_json(out / MODELS_FILE, manifest)

@@ -168,7 +168,7 @@ def _train_cyclegan(
 ) -> Path:
     from simreal.data.episodes import RolloutSpec
     from simreal.data.rollouts import collect_rollout_frames
-    from simreal.transfer.config import CycleGANConfig
+    from simreal.transfer.config import CycleGANConfig, CycleGANRun
     from simreal.transfer.trainer import train_cyclegan
 
     def frames(domain: str, seed: int) -> np.ndarray:
@@ -183,4 +183,4 @@ def _train_cyclegan(
     source = frames("canonical", translator.seed)
     target = frames(translator.target, translator.seed + 1000)
     config = CycleGANConfig.preset("fast", image_size=size)
-    return Path(train_cyclegan(source, target, config, out, steps=translator.steps, seed=translator.seed))
+    return Path(train_cyclegan(source, target, config, out, CycleGANRun(translator.steps, translator.seed)))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from simreal.transfer.paired import paired_frames
-from simreal.transfer.rcan import train_rcan
+from simreal.transfer.rcan import RCANConfig, train_rcan
 from simreal.transfer.wrapper import ImageTranslator
 
 
@@ -28,8 +28,8 @@ def test_pairs_show_the_same_state_through_the_same_camera(pairs) -> None:
 
 def test_rcan_is_seeded_and_saves_a_real2sim_checkpoint(pairs, tmp_path) -> None:
     torch.set_num_threads(1)
-    a = train_rcan(pairs, steps=3, seed=1, out=tmp_path / "a.pt", batch_size=4)
-    b = train_rcan(pairs, steps=3, seed=1, out=tmp_path / "b.pt", batch_size=4)
+    a = train_rcan(pairs, steps=3, seed=1, out=tmp_path / "a.pt", config=RCANConfig(batch_size=4))
+    b = train_rcan(pairs, steps=3, seed=1, out=tmp_path / "b.pt", config=RCANConfig(batch_size=4))
     out_a = ImageTranslator(a).translate_batch(pairs.randomized)
     np.testing.assert_array_equal(out_a, ImageTranslator(b).translate_batch(pairs.randomized))
     assert out_a.shape == pairs.randomized.shape and out_a.dtype == np.uint8

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from simreal.transfer.checkpoint import load_checkpoint, load_generator, save_checkpoint
-from simreal.transfer.config import CycleGANConfig
+from simreal.transfer.config import CycleGANConfig, CycleGANRun
 from simreal.transfer.trainer import CycleGANTrainer, train_cyclegan
 
 SIZE = 32
@@ -74,7 +74,7 @@ def test_seeded_training_is_reproducible_on_cpu(tmp_path: Path) -> None:
     sim, real = _domains()
     config = _config(sample_every=0, pool_size=2)
     run = [
-        train_cyclegan(sim, real, config, tmp_path / name, steps=4, seed=s, progress=False)
+        train_cyclegan(sim, real, config, tmp_path / name, CycleGANRun(steps=4, seed=s, progress=False))
         for name, s in (("a", 7), ("b", 7), ("c", 8))
     ]
     _assert_same_models(_weights(run[0]), _weights(run[1]))
@@ -86,9 +86,9 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     sim, real = _domains()
     # Constant LR: the decay schedule follows the ``steps`` of each call, which differ here (3 then 6).
     config = _config(sample_every=0, pool_size=2, decay_start=1.0)
-    full = train_cyclegan(sim, real, config, tmp_path / "full", steps=6, seed=1, progress=False)
-    train_cyclegan(sim, real, config, tmp_path / "split", steps=3, seed=1, progress=False)
-    split = train_cyclegan(sim, real, config, tmp_path / "split", steps=6, seed=1, progress=False)
+    full = train_cyclegan(sim, real, config, tmp_path / "full", CycleGANRun(steps=6, seed=1, progress=False))
+    train_cyclegan(sim, real, config, tmp_path / "split", CycleGANRun(steps=3, seed=1, progress=False))
+    split = train_cyclegan(sim, real, config, tmp_path / "split", CycleGANRun(steps=6, seed=1, progress=False))
     assert load_checkpoint(split)["step"] == 6
     _assert_same_models(_weights(full), _weights(split))
     lines = (tmp_path / "split" / "losses.csv").read_text().splitlines()
@@ -99,7 +99,7 @@ def test_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
 def test_outputs_samples_and_generator_round_trip(tmp_path: Path) -> None:
     sim, real = _domains()
     config = _config(sample_every=2, checkpoint_every=2)
-    path = train_cyclegan(sim, real, config, tmp_path, steps=4, seed=0, progress=False)
+    path = train_cyclegan(sim, real, config, tmp_path, CycleGANRun(steps=4, seed=0, progress=False))
     grids = sorted((tmp_path / "samples").glob("*.png"))
     assert [g.name for g in grids] == ["step_0000002.png", "step_0000004.png"]
     grid = iio.imread(grids[-1])
@@ -122,7 +122,8 @@ def test_task_network_and_masks_add_loss_terms(tmp_path: Path) -> None:
     masks[:, 8:16, 8:16] = True
     task = nn.Sequential(nn.Conv2d(3, 2, 3, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     config = _config(sample_every=0)
-    train_cyclegan(sim, real, config, tmp_path, steps=2, seed=0, task_network=task, source_masks=masks, progress=False)
+    run = CycleGANRun(steps=2, seed=0, progress=False)
+    train_cyclegan(sim, real, config, tmp_path, run, task_network=task, source_masks=masks)
     record = load_checkpoint(tmp_path / "checkpoint.pt")["history"][-1]
     assert record["task"] >= 0.0
     assert record["label"] > 0.0
@@ -132,13 +133,14 @@ def test_task_network_and_masks_add_loss_terms(tmp_path: Path) -> None:
 def test_semantic_network_adds_a_two_way_consistency_term(tmp_path: Path) -> None:
     sim, real = _domains()
     semantic = nn.Sequential(nn.Conv2d(3, 2, 3, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    train_cyclegan(sim, real, _config(sample_every=0), tmp_path / "a", steps=2, seed=0, semantic_network=semantic,
-                   progress=False)  # fmt: skip
+    run = CycleGANRun(steps=2, seed=0, progress=False)
+    train_cyclegan(sim, real, _config(sample_every=0), tmp_path / "a", run, semantic_network=semantic)
     record = load_checkpoint(tmp_path / "a" / "checkpoint.pt")["history"][-1]
     assert record["semantic"] > 0.0 and "task" not in record
     assert not any(p.requires_grad for p in semantic.parameters())
-    train_cyclegan(sim, real, _config(sample_every=0, lambda_semantic=0.0), tmp_path / "b", steps=2, seed=0,
-                   semantic_network=semantic, progress=False)  # fmt: skip
+    train_cyclegan(
+        sim, real, _config(sample_every=0, lambda_semantic=0.0), tmp_path / "b", run, semantic_network=semantic
+    )
     assert "semantic" not in load_checkpoint(tmp_path / "b" / "checkpoint.pt")["history"][-1]
     with pytest.raises(ValueError, match="lambda_semantic"):
         _config(lambda_semantic=-1.0)
@@ -151,7 +153,7 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path: Path) -> None:
         load_generator(bad)
     sim, real = _domains()
     with pytest.raises(ValueError, match="corrupt"):
-        train_cyclegan(sim, real, _config(), tmp_path, steps=1, seed=0, progress=False)
+        train_cyclegan(sim, real, _config(), tmp_path, CycleGANRun(steps=1, seed=0, progress=False))
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a simreal CycleGAN checkpoint"):
         load_generator(tmp_path / "other.pt")
@@ -162,10 +164,10 @@ def test_corrupt_checkpoint_gives_clear_error(tmp_path: Path) -> None:
 def test_architecture_mismatch_gives_clear_error(tmp_path: Path) -> None:
     sim, real = _domains()
     fast = _config(sample_every=0)
-    path = train_cyclegan(sim, real, fast, tmp_path / "run", steps=1, seed=0, progress=False)
+    path = train_cyclegan(sim, real, fast, tmp_path / "run", CycleGANRun(steps=1, seed=0, progress=False))
     reference = CycleGANConfig.preset("reference", image_size=SIZE)
     with pytest.raises(ValueError, match="trained with generator"):
-        train_cyclegan(sim, real, reference, tmp_path / "run", steps=2, seed=0, progress=False)
+        train_cyclegan(sim, real, reference, tmp_path / "run", CycleGANRun(steps=2, seed=0, progress=False))
     with pytest.raises(ValueError, match="expected"):
         load_generator(path, expected=reference.generator)
     # Weights that do not fit the architecture stored next to them.
@@ -182,8 +184,8 @@ def test_architecture_mismatch_gives_clear_error(tmp_path: Path) -> None:
 def test_bad_training_inputs_raise(tmp_path: Path) -> None:
     sim, real = _domains()
     with pytest.raises(ValueError, match="image_size"):
-        train_cyclegan(sim[:, :16, :16], real, _config(), tmp_path, steps=1, seed=0)
+        train_cyclegan(sim[:, :16, :16], real, _config(), tmp_path, CycleGANRun(steps=1, seed=0))
     with pytest.raises(ValueError, match="steps"):
-        train_cyclegan(sim, real, _config(), tmp_path, steps=0, seed=0)
+        train_cyclegan(sim, real, _config(), tmp_path, CycleGANRun(steps=0, seed=0))
     with pytest.raises(ValueError, match="source_masks"):
-        train_cyclegan(sim, real, _config(), tmp_path, steps=1, seed=0, source_masks=np.zeros((2, 3, 3)))
+        train_cyclegan(sim, real, _config(), tmp_path, CycleGANRun(steps=1, seed=0), source_masks=np.zeros((2, 3, 3)))

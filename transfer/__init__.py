@@ -6,7 +6,7 @@ wrappers (:mod:`.wrapper`) and metrics (:mod:`.metrics`).
 """
 
 from simreal.transfer.checkpoint import load_generator, save_checkpoint
-from simreal.transfer.config import PRESETS, CycleGANConfig, DiscriminatorConfig, GeneratorConfig
+from simreal.transfer.config import PRESETS, CycleGANConfig, CycleGANRun, DiscriminatorConfig, GeneratorConfig
 from simreal.transfer.metrics import domain_classifier_test, segmentation_iou, task_error
 from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator
 from simreal.transfer.trainer import CycleGANTrainer, train_cyclegan
@@ -16,6 +16,7 @@ __all__ = [
     "PRESETS",
     "CycleGANConfig",
     "CycleGANObservation",
+    "CycleGANRun",
     "CycleGANTrainer",
     "CycleGANVectorObservation",
     "DiscriminatorConfig",

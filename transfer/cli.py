@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simreal.transfer.config import PRESETS, CycleGANConfig
+from simreal.transfer.config import PRESETS, CycleGANConfig, CycleGANRun
 from simreal.transfer.trainer import train_cyclegan
 
 __all__ = ["train_main"]
@@ -35,4 +35,4 @@ def train_main(
 
     source_frames = load_frames(source, n=n_frames, image_size=image_size, seed=seed)
     target_frames = load_frames(target, n=n_frames, image_size=image_size, seed=seed + 1)
-    return train_cyclegan(source_frames, target_frames, config, out, steps=steps, seed=seed)
+    return train_cyclegan(source_frames, target_frames, config, out, CycleGANRun(steps, seed))

@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["PRESETS", "CycleGANConfig", "DiscriminatorConfig", "GeneratorConfig", "PaddingMode"]
+__all__ = ["PRESETS", "CycleGANConfig", "CycleGANRun", "DiscriminatorConfig", "GeneratorConfig", "PaddingMode"]
 
 PaddingMode = Literal["reflect", "zeros", "replicate"]
 
@@ -186,3 +186,20 @@ class CycleGANConfig:
         if isinstance(data.get("discriminator"), dict):
             data["discriminator"] = DiscriminatorConfig.from_dict(data["discriminator"])
         return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class CycleGANRun:
+    """How one :func:`~simreal.transfer.trainer.train_cyclegan` call runs: total ``steps``, the ``seed`` of every
+    random draw, whether to ``resume`` an existing checkpoint, the torch ``device`` and the progress bar. Not stored
+    in the checkpoint (the LR decay follows the ``steps`` of the current call)."""
+
+    steps: int
+    seed: int
+    resume: bool = True
+    device: str = "cpu"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps must be an int >= 1, got {self.steps!r}")

@@ -17,6 +17,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,22 @@ from simreal.transfer.config import CycleGANConfig
 from simreal.transfer.networks import ResnetGenerator
 from simreal.transfer.paired import PairedFrames
 
-__all__ = ["train_rcan"]
+__all__ = ["RCANConfig", "train_rcan"]
+
+
+@dataclass(frozen=True)
+class RCANConfig:
+    """Training settings of :func:`train_rcan`: the task loss weight (used with a ``task_network``), the batch
+    size, Adam's peak learning rate (one-cycle schedule) and whether the input side gets appearance augmentation."""
+
+    lambda_task: float = 0.05
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    augment: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lambda_task <= 1e3:
+            raise ValueError(f"lambda_task must be in [0, 1000], got {self.lambda_task}")
 
 
 def train_rcan(
@@ -39,23 +55,20 @@ def train_rcan(
     seed: int,
     out: str | os.PathLike[str],
     task_network: PointDetector | None = None,
-    lambda_task: float = 0.05,
-    batch_size: int = 8,
-    learning_rate: float = 1e-3,
-    augment: bool = True,
+    config: RCANConfig = RCANConfig(),
     on_step: Callable[[int, float], None] | None = None,
 ) -> Path:
-    """Train a randomized -> canonical generator on ``pairs`` for ``steps`` Adam steps (one-cycle learning rate)
-    and save it as a ``real2sim`` checkpoint at ``out``; returns the path. Seeded by ``seed``."""
+    """Train a randomized -> canonical generator on ``pairs`` for ``steps`` Adam steps (one-cycle learning rate,
+    settings in ``config``) and save it as a ``real2sim`` checkpoint at ``out``; returns the path. Seeded by
+    ``seed``."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    if not 0.0 <= lambda_task <= 1e3:
-        raise ValueError(f"lambda_task must be in [0, 1000], got {lambda_task}")
+    lambda_task, batch_size, learning_rate = config.lambda_task, config.batch_size, config.learning_rate
     size = pairs.randomized.shape[1]
-    config = CycleGANConfig.preset("fast", image_size=size)
-    config = dataclasses.replace(config, generator=dataclasses.replace(config.generator, channels_last=False))
+    gan = CycleGANConfig.preset("fast", image_size=size)
+    gan = dataclasses.replace(gan, generator=dataclasses.replace(gan.generator, channels_last=False))
     generator_rng = torch.Generator().manual_seed(seed)
-    model = ResnetGenerator(config.generator, generator=generator_rng)
+    model = ResnetGenerator(gan.generator, generator=generator_rng)
     inputs = images_to_tensor(pairs.randomized, channels_last=True)
     targets = images_to_tensor(pairs.canonical, channels_last=True)
     labels = torch.from_numpy(pairs.pixels.astype(np.float32))
@@ -67,7 +80,7 @@ def train_rcan(
     for step in range(steps):
         batch = torch.randint(0, len(inputs), (batch_size,), generator=generator_rng)
         x = inputs[batch]
-        if augment:
+        if config.augment:
             x = augment_appearance(x, generator_rng).clamp_(-1.0, 1.0)
         translated = model(x)
         loss = nn.functional.l1_loss(translated, targets[batch])
@@ -84,5 +97,5 @@ def train_rcan(
     model.eval()
     if not math.isfinite(float(loss.detach())):
         raise ValueError("RCAN training diverged (non-finite loss)")
-    state = {"config": config.to_dict(), "step": steps, "models": {"G_real2sim": model.state_dict()}}
+    state = {"config": gan.to_dict(), "step": steps, "models": {"G_real2sim": model.state_dict()}}
     return save_checkpoint(out, state)

@@ -26,7 +26,7 @@ from simreal.atomic import atomic_write
 from simreal.perception.images import images_to_tensor, tensor_to_images
 from simreal.transfer import losses as L
 from simreal.transfer.checkpoint import load_checkpoint, save_checkpoint
-from simreal.transfer.config import CycleGANConfig
+from simreal.transfer.config import CycleGANConfig, CycleGANRun
 from simreal.transfer.networks import PatchDiscriminator, ResnetGenerator
 from simreal.transfer.pool import ImagePool
 
@@ -261,22 +261,19 @@ def train_cyclegan(
     target: np.ndarray,
     config: CycleGANConfig,
     out_dir: str | os.PathLike[str],
-    steps: int,
-    seed: int,
-    task_network: nn.Module | None = None,
-    resume: bool = True,
+    run: CycleGANRun,
     *,
+    task_network: nn.Module | None = None,
     semantic_network: nn.Module | None = None,
     source_masks: np.ndarray | None = None,
-    device: torch.device | str = "cpu",
-    progress: bool = True,
 ) -> Path:
     """Train a CycleGAN between ``source`` (simulation) and ``target`` (real) uint8 images ``(N, H, W, 3)``.
 
-    Writes ``out_dir/checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end (atomically),
+    ``run`` gives the steps, seed, resume flag, device and progress bar (:class:`CycleGANRun`). Writes
+    ``out_dir/checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end (atomically),
     ``out_dir/losses.csv`` with the per-step loss terms, and ``out_dir/samples/step_XXXXXXX.png`` grids every
-    ``config.sample_every`` steps. With ``resume`` an existing checkpoint in ``out_dir`` is continued (its
-    architecture must match ``config``) up to ``steps`` total steps, bitwise as if uninterrupted on CPU when
+    ``config.sample_every`` steps. With ``run.resume`` an existing checkpoint in ``out_dir`` is continued (its
+    architecture must match ``config``) up to ``run.steps`` total steps, bitwise as if uninterrupted on CPU when
     ``steps`` is unchanged (the LR decay follows the ``steps`` of the current call); without it, training
     restarts and overwrites the checkpoint. ``source_masks`` ``(N, H, W)`` (bool/0-1, object pixels) enables
     the label-consistency loss; ``semantic_network`` the semantic-consistency loss (see :class:`CycleGANTrainer`).
@@ -286,13 +283,14 @@ def train_cyclegan(
     _validate_images("target", target, config.image_size)
     if source_masks is not None and (source_masks.shape != source.shape[:3]):
         raise ValueError(f"source_masks must have shape {source.shape[:3]}, got {source_masks.shape}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    steps, seed = run.steps, run.seed
     out = Path(out_dir)
     (out / "samples").mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_NAME
-    trainer = CycleGANTrainer(config, seed, device=device, task_network=task_network, semantic_network=semantic_network)
-    if resume and ckpt_path.exists():
+    trainer = CycleGANTrainer(
+        config, seed, device=run.device, task_network=task_network, semantic_network=semantic_network
+    )
+    if run.resume and ckpt_path.exists():
         trainer.load_state_dict(load_checkpoint(ckpt_path, map_location=trainer.device), source=str(ckpt_path))
     cl = config.generator.channels_last
     fixed = (
@@ -304,7 +302,7 @@ def train_cyclegan(
         save_checkpoint(ckpt_path, trainer.state_dict())
         _write_history(out / "losses.csv", trainer.history)
 
-    bar = tqdm(total=steps, initial=min(trainer.step, steps), disable=not progress, desc="cyclegan")
+    bar = tqdm(total=steps, initial=min(trainer.step, steps), disable=not run.progress, desc="cyclegan")
     while trainer.step < steps:
         x, y, m = trainer.sample_batch(source, target, source_masks)
         record = trainer.train_step(x, y, m, total_steps=steps)
