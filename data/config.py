@@ -24,7 +24,7 @@ ConfigT = TypeVar("ConfigT", bound=RolloutSpec)
 def _from_mapping(cls: type[ConfigT], data: Mapping[str, Any], where: str) -> ConfigT:
     """``cls(**data)``, with a ValueError naming unknown or missing keys instead of a TypeError."""
     no_unknown_keys(cls, data, where)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)
     required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     missing = [name for name in required if name not in data]
     if missing:
