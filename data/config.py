@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import MISSING, dataclass
+from typing import Any, ClassVar, Self
 
 from simreal.data.episodes import RolloutSpec
 from simreal.envs.config import check_int_range, no_unknown_keys
@@ -18,30 +18,38 @@ from simreal.envs.config import check_int_range, no_unknown_keys
 __all__ = ["DatasetConfig", "StreamConfig"]
 
 SEED_RANGE = (0, 2**63 - 1)
-ConfigT = TypeVar("ConfigT", bound=RolloutSpec)
 
 
-def _from_mapping(cls: type[ConfigT], data: Mapping[str, Any], where: str) -> ConfigT:
-    """``cls(**data)``, with a ValueError naming unknown or missing keys instead of a TypeError."""
-    no_unknown_keys(cls, data, where)
-    fields = dataclasses.fields(cls)
-    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise ValueError(f"{where}: missing keys {missing}")
-    return cls(**data)
+@dataclass(frozen=True)
+class _RolloutConfig(RolloutSpec):
+    """A rollout spec plus the fields of one use of it; built from keywords or from a mapping."""
 
+    SECTION: ClassVar[str]  # the name errors about a mapping's keys start with
 
-def _rollout_of(config: RolloutSpec) -> RolloutSpec:
-    return RolloutSpec(**{f.name: getattr(config, f.name) for f in dataclasses.fields(RolloutSpec)})
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """From a mapping (a YAML section); unknown or missing keys raise a ValueError naming them."""
+        no_unknown_keys(cls, data, cls.SECTION)
+        fields = dataclasses.fields(cls)
+        required = [f.name for f in fields if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ValueError(f"{cls.SECTION}: missing keys {missing}")
+        return cls(**data)
+
+    @property
+    def rollout(self) -> RolloutSpec:
+        """The rollout fields alone (what a shard worker needs; its env cache key)."""
+        return RolloutSpec(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RolloutSpec)})
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatasetConfig(RolloutSpec):
+class DatasetConfig(_RolloutConfig):
     """A dataset to generate: the rollout fields, ``n`` frames in shards of ``shard_size`` under ``out_dir`` (a path
     or an fsspec URL), the root ``seed``, and ``workers`` (spawned processes of the local executor; 0 builds shards
     in the calling process). ``workers`` does not change the bytes; every other field is recorded in the manifest."""
 
+    SECTION: ClassVar[str] = "dataset"
     n: int
     out_dir: str | os.PathLike[str]
     seed: int = 0
@@ -57,22 +65,13 @@ class DatasetConfig(RolloutSpec):
         if not isinstance(self.out_dir, str | os.PathLike) or not os.fspath(self.out_dir):
             raise ValueError(f"out_dir must be a non-empty path or URL, got {self.out_dir!r}")
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str = "dataset") -> DatasetConfig:
-        """From a mapping (a YAML section); unknown or missing keys raise a ValueError naming them."""
-        return _from_mapping(cls, data, where)
-
-    @property
-    def rollout(self) -> RolloutSpec:
-        """The rollout fields alone (what a shard worker needs; its env cache key)."""
-        return _rollout_of(self)
-
 
 @dataclass(frozen=True, kw_only=True)
-class StreamConfig(RolloutSpec):
+class StreamConfig(_RolloutConfig):
     """An endless frame stream: the rollout fields, the root ``seed`` (worker ``w`` of ``W`` streams
     ``SeedSequence(seed).spawn(W)[w]``) and ``labels`` (full labels, or RGB + task state only: faster)."""
 
+    SECTION: ClassVar[str] = "stream"
     seed: int = 0
     labels: bool = True
 
@@ -81,13 +80,3 @@ class StreamConfig(RolloutSpec):
         check_int_range("seed", self.seed, *SEED_RANGE)
         if not isinstance(self.labels, bool):
             raise ValueError(f"labels must be true/false, got {self.labels!r}")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], where: str = "stream") -> StreamConfig:
-        """From a mapping (a YAML section); unknown or missing keys raise a ValueError naming them."""
-        return _from_mapping(cls, data, where)
-
-    @property
-    def rollout(self) -> RolloutSpec:
-        """The rollout fields alone."""
-        return _rollout_of(self)
