@@ -136,3 +136,23 @@ def test_arguments_table_lists_every_config_field_with_its_default(env_id: str) 
     documented = {r[0].strip("`"): ast.literal_eval(r[2].strip("`")) for r in rows}
     config = _env_class(env_id).config_class
     assert documented == {f.name: f.default for f in dataclasses.fields(config)}
+
+
+def test_shared_arm_sections_are_filled_in_and_unknown_ones_raise() -> None:
+    from simreal.envs.arm.docs import with_arm_docs
+
+    for env_id in IDS:
+        assert not re.search(r"^\s*\{\w+\}$", _env_class(env_id).__doc__ or "", re.MULTILINE), env_id
+
+    class Fake:
+        """Title.
+
+        {pixels}
+        """
+
+    assert "uint8" in with_arm_docs(Fake).__doc__ and "{pixels}" not in Fake.__doc__
+    with pytest.raises(ValueError, match=r"Odd docstring: unknown part \{nope\}"):
+
+        @with_arm_docs
+        class Odd:
+            """{nope}"""
