@@ -143,8 +143,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         ):
             self.resample_now()
         applied = self._control_action(action)
-        per_step = self._sampler.per_step
-        drawn = per_step(self._rng) if per_step.active else {}
+        drawn = self._sampler.per_step(self._rng)
         self._summary["control_step"] = drawn
         repeat = int(drawn.get("action_repeat", 1))
         total = 0.0
