@@ -1,10 +1,10 @@
 """Experiment config validation, the matrix runner (on Pendulum-v1) and the ADR / sensitivity spec tools."""
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 
 from simreal.agents.results import load_results
 from simreal.experiments.policy_matrix import run_experiment
@@ -44,26 +44,8 @@ def test_config_bad_values(change: dict, field: str) -> None:
         ExperimentConfig.from_dict({**BASE, **change})
 
 
-def test_run_experiment_matrix(tmp_path: Path) -> None:
-    zoo = tmp_path / "ppo.yml"
-    zoo.write_text(
-        "Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
-        "  policy_kwargs: 'dict(net_arch=[16])'\n"
-    )
-    cfg = {
-        **BASE,
-        "config_path": str(zoo),
-        "timesteps": 128,
-        "domains": ["canonical", "real"],
-        "episodes": 2,
-        "eval_freq": 64,
-        "eval_episodes": 1,
-        "gif_frames": 0,
-        "out_dir": str(tmp_path / "runs"),
-        "report_dir": str(tmp_path / "report"),
-    }
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+def test_run_experiment_matrix(tmp_path: Path, tiny_experiment: Callable[..., Path]) -> None:
+    path = tiny_experiment(out_dir=str(tmp_path / "runs"), report_dir=str(tmp_path / "report"))
     with ThreadPoolExecutor(max_workers=1) as pool:
         html = run_experiment(path, executor=pool)
     assert html == tmp_path / "report" / "report.html"

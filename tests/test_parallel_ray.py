@@ -9,13 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from simreal.data.config import DatasetConfig
 from simreal.data.generate import generate_dataset
@@ -137,37 +136,12 @@ def test_worker_killed_mid_shard_is_retried_into_identical_shards(ray_cluster: o
     assert _files(tmp_path / "ray") == _files(tmp_path / "reference")  # no temporaries left either
 
 
-def _experiment(tmp_path: Path, name: str) -> Path:
-    zoo = tmp_path / "ppo.yml"
-    zoo.write_text(
-        "Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n"
-        "  policy_kwargs: 'dict(net_arch=[16])'\n"
-    )
-    cfg = {
-        "name": name,
-        "env_id": "Pendulum-v1",
-        "algo": "ppo",
-        "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}],
-        "seeds": [0, 1],
-        "config_path": str(zoo),
-        "timesteps": 128,
-        "domains": ["canonical", "real"],
-        "episodes": 2,
-        "eval_freq": 64,
-        "eval_episodes": 1,
-        "gif_frames": 0,
-        "out_dir": str(tmp_path / name / "runs"),
-        "report_dir": str(tmp_path / name / "report"),
-    }
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-def test_experiment_through_ray_matches_local(ray_cluster: object, tmp_path: Path) -> None:
+def test_experiment_through_ray_matches_local(
+    ray_cluster: object, tmp_path: Path, tiny_experiment: Callable[..., Path]
+) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
-        run_experiment(_experiment(tmp_path, "local"), executor=pool)
-    run_experiment(_experiment(tmp_path, "ray"), executor="ray")
+        run_experiment(tiny_experiment("local"), executor=pool)
+    run_experiment(tiny_experiment("ray"), executor="ray")
     local = sorted((tmp_path / "local" / "runs" / "eval").rglob("results.json"))
     assert len(local) == 4
     for path in local:
