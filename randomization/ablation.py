@@ -1,0 +1,59 @@
+"""Ablation of a domain: its spec with one factor group removed (set to the canonical scene's) and every other
+group kept as it is, so that evaluating a policy on "``real:k`` without ``physics``" shows how much of the loss
+on ``real:k`` that group causes.
+
+The groups are the sensitivity sweeps' (:data:`~simreal.randomization.sweeps.GROUPS`) plus the factors no preset
+sets (:data:`~simreal.randomization.sweeps.NOT_SWEPT`): every factor of ``factors.REGISTRY`` lies in one of them.
+The sampler draws every uniform of a spec from one block, so removing a group shifts the draws of the groups
+kept: their values are drawn from the same (member) ranges, not replayed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from simreal.randomization.presets import domain_spec, load_preset
+from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
+from simreal.randomization.sweeps import GROUPS as SWEPT
+from simreal.randomization.sweeps import NOT_SWEPT
+
+GROUPS = (*SWEPT, *NOT_SWEPT)
+WITHOUT = " without "  # ablation domain label: "<domain> without <group>"
+
+
+def check_group(group: str, where: str = "group") -> str:
+    """``group`` if it is an ablation group, else ``ValueError`` naming ``where`` and the allowed groups."""
+    if group not in GROUPS:
+        raise ValueError(f"{where}: must be one of {list(GROUPS)}, got {group!r}")
+    return group
+
+
+def present_groups(spec: RandomizationSpec, family: str) -> tuple[str, ...]:
+    """The groups of ``spec`` that differ from the canonical scene of ``family`` (in :data:`GROUPS` order)."""
+    canonical = load_preset("none", family)
+    return tuple(g for g in GROUPS if get_at(spec, g) != get_at(canonical, g))
+
+
+def without_group(spec: RandomizationSpec, group: str, family: str) -> RandomizationSpec:
+    """``spec`` with ``group`` set to the canonical scene's (nothing randomized there); the rest unchanged."""
+    check_group(group)
+    out = replace_at(spec, group, get_at(load_preset("none", family), group))
+    return dataclasses.replace(out, name=f"{spec.name}{WITHOUT}{group}")
+
+
+def ablation_spec(domain: str, group: str, family: str) -> RandomizationSpec:
+    """The spec of named domain ``domain`` (``real:k``, ``real:<file>``, ``test`` ...) without ``group``."""
+    return without_group(domain_spec(domain, family), group, family)
+
+
+def ablation_label(domain: str, group: str) -> str:
+    """The evaluation domain label of ``domain`` without ``group``: ``"real:0 without physics"``."""
+    return f"{domain}{WITHOUT}{group}"
+
+
+def ablated_domain(label: str, group: str) -> str:
+    """The domain of an ablation label (inverse of :func:`ablation_label`)."""
+    suffix = f"{WITHOUT}{group}"
+    if not label.endswith(suffix):
+        raise ValueError(f"ablation label: {label!r} does not end in {suffix!r}")
+    return label[: -len(suffix)]
