@@ -34,6 +34,7 @@ from simreal.atomic import atomic_path
 from simreal.parallel import LocalExecutor, Resources, make_executor, storage
 from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization import DOMAINS, PRESETS, env_family
+from simreal.randomization.ablation import ablation_spec
 from simreal.randomization.realities import SPEC_SUFFIXES, expand_domains
 from simreal.randomization.selection import Domain, Preset, Randomization, Spec, SpecFile, parse_randomization
 from simreal.randomization.sweeps import group_spec
@@ -57,6 +58,7 @@ class DomainTask:
     axis: str | None = None
     strength: float | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    without: str | None = None  # ablation: the factor group removed from ``randomization or domain``'s spec
 
     @property
     def resources(self) -> Resources:
@@ -73,7 +75,8 @@ def _load_policy(train_dir: Path, algo: str) -> BaseAlgorithm:
     return load_policy(train_dir / MODEL, ALGOS[algo], device="cpu")
 
 
-def _family(env_id: str) -> str:
+def family_of(env_id: str) -> str:
+    """The randomization family (``arm``/``driving``) of ``env_id`` (``ValueError`` for an env outside simreal)."""
     probe = gym.make(env_id)
     try:
         return env_family(probe)
@@ -115,7 +118,9 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
         kwargs.setdefault("render_mode", "rgb_array")
     randomization: Randomization | None
     if task.axis is not None:
-        randomization = Spec(group_spec(_family(meta.env_id), task.axis, float(task.strength or 0.0)))
+        randomization = Spec(group_spec(family_of(meta.env_id), task.axis, float(task.strength or 0.0)))
+    elif task.without is not None:
+        randomization = Spec(ablation_spec(task.randomization or task.domain, task.without, family_of(meta.env_id)))
     else:
         randomization = parse_randomization(task.randomization or task.domain, "domain")
     run = replace(RunConfig.from_run_dir(train_dir), env_kwargs=kwargs)
@@ -171,6 +176,7 @@ def run_domain_task(task: DomainTask) -> DomainResult:
         gif=None if task.gif_path is None or not frames else Path(task.gif_path).name,
         axis=task.axis,
         strength=task.strength,
+        without=task.without,
     )
 
 

@@ -62,6 +62,7 @@ class DomainResult:
     gif: str | None = None
     axis: str | None = None
     strength: float | None = None
+    without: str | None = None  # ablation: the factor group removed from the domain (label "<domain> without <g>")
 
     def __post_init__(self) -> None:
         n = len(self.returns)

@@ -17,6 +17,7 @@ from simreal.agents.statistics import (
     probability_of_improvement_ci,
     stratified_bootstrap_ci,
 )
+from simreal.randomization.ablation import ablated_domain
 from simreal.randomization.realities import is_reality
 
 LATENCY_AXIS = "latency"  # sensitivity axis of evaluate's latency sweep (strength = steps of latency)
@@ -66,6 +67,29 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """One method on one ablated domain, means over seeds: success on the canonical scene, on the full domain and
+    with each factor group removed (``without``: group -> success). ``domain`` is ``"mean"`` for the mean over
+    the ablated domains."""
+
+    method: str
+    domain: str
+    canonical: float
+    full: float
+    without: dict[str, float]
+
+    @property
+    def recovered(self) -> dict[str, float]:
+        """Group -> what removing it gives back: success without the group minus success on the full domain."""
+        return {g: v - self.full for g, v in self.without.items()}
+
+    @property
+    def culprit(self) -> tuple[str, float] | None:
+        """The group whose removal recovers most, and how much (None when no group was removed)."""
+        return max(self.recovered.items(), key=lambda kv: kv[1]) if self.without else None
+
+
+@dataclass(frozen=True)
 class Improvement:
     """Probability that method ``x`` beats method ``y`` (over seeds x domains)."""
 
@@ -98,11 +122,11 @@ def by_env_method(runs: list[Run]) -> dict[str, dict[str, list[Run]]]:
 
 
 def main_domains(runs: list[Run]) -> list[str]:
-    """Domains evaluated without a sensitivity axis, in first-seen order."""
+    """Domains evaluated without a sensitivity axis or an ablation, in first-seen order."""
     seen: dict[str, None] = {}
     for run in runs:
         for d in run.results.domains:
-            if d.axis is None:
+            if d.axis is None and d.without is None:
                 seen.setdefault(d.domain, None)
     return list(seen)
 
@@ -214,3 +238,39 @@ def latency_curve(methods: dict[str, list[Run]]) -> dict[str, list[tuple[float, 
         if points:
             out[method] = sorted((k, float(np.mean(v)), float(np.min(v))) for k, v in points.items())
     return out
+
+
+def ablations(methods: dict[str, list[Run]]) -> list[Ablation]:
+    """Per method, one :class:`Ablation` per ablated domain (first-seen order) and, when several, their mean
+    (``domain="mean"``: the mean full success, and each group's recovery averaged over the domains it was removed
+    from)."""
+    out = []
+    for method, runs in methods.items():
+        cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))  # domain -> group -> rates
+        for run in runs:
+            names = {d.domain: d for d in run.results.domains if d.without is None}
+            for d in run.results.domains:
+                if d.without is not None:
+                    base = ablated_domain(d.domain, d.without)
+                    if base in names:
+                        cells[base][d.without].append(d.success_rate)
+        if not cells:
+            continue
+        canonical = _mean_success(runs, "canonical")
+        rows = [
+            Ablation(method, base, canonical, _mean_success(runs, base), {g: float(np.mean(v)) for g, v in per.items()})
+            for base, per in cells.items()
+        ]
+        if len(rows) > 1:
+            full = float(np.mean([r.full for r in rows]))
+            groups = dict.fromkeys(g for row in rows for g in row.without)  # mean recovery over the rows with g
+            without = {g: full + float(np.mean([r.recovered[g] for r in rows if g in r.without])) for g in groups}
+            rows.append(Ablation(method, "mean", canonical, full, without))
+        out += rows
+    return out
+
+
+def _mean_success(runs: list[Run], domain: str) -> float:
+    """Mean success over the runs that evaluated ``domain`` (nan when none did)."""
+    rates = [d.success_rate for r in runs for d in r.results.domains if d.domain == domain and d.without is None]
+    return float(np.mean(rates)) if rates else float("nan")

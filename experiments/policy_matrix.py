@@ -6,6 +6,7 @@ Training cells (randomization x seed) and evaluation cells (method x seed x doma
 tasks run through a ``concurrent.futures`` executor (:mod:`simreal.parallel`: spawned local processes by default,
 or Ray). A re-run resumes: finished training cells are skipped by :func:`~simreal.agents.train.train`, and each
 finished evaluation cell's result is kept in ``<eval dir>/.cells/`` (keyed by the task and the policy's sha256).
+The optional ``ablation`` key adds evaluation cells "<reality> without <factor group>" (:func:`_ablation_tasks`).
 The experiment file's schema (:class:`ExperimentConfig`) lives in :mod:`simreal.experiments.policy_matrix_config`.
 """
 
@@ -27,7 +28,14 @@ from typing import Any, TypeVar
 import torch
 
 from simreal.agents.callbacks import MODEL
-from simreal.agents.evaluate import DomainTask, default_executor, domain_tasks, run_domain_task, write_results
+from simreal.agents.evaluate import (
+    DomainTask,
+    default_executor,
+    domain_tasks,
+    family_of,
+    run_domain_task,
+    write_results,
+)
 from simreal.agents.report import make_report
 from simreal.agents.results import DomainResult
 from simreal.agents.run_config import EvalConfig, RunConfig
@@ -37,6 +45,8 @@ from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
+from simreal.randomization.ablation import ablation_label, present_groups
+from simreal.randomization.presets import domain_spec
 from simreal.randomization.sweeps import LATENCY
 
 T = TypeVar("T")
@@ -107,7 +117,10 @@ CELLS = ".cells"
 
 def _cell_key(task: DomainTask) -> dict[str, Any]:
     model = Path(task.train_dir) / MODEL
-    return json.loads(json.dumps({"task": dataclasses.asdict(task), "model_sha256": _sha256(model)}))
+    fields = dataclasses.asdict(task)
+    if fields["without"] is None:  # not an ablation: the key of a cell cached before ablations existed holds
+        del fields["without"]
+    return json.loads(json.dumps({"task": fields, "model_sha256": _sha256(model)}))
 
 
 def _sha256(path: Path) -> str | None:
@@ -163,7 +176,10 @@ def _translators(cfg: ExperimentConfig) -> dict[str, str | None]:
 
 
 def _eval_tasks(
-    cfg: ExperimentConfig, dirs: dict[tuple[str | None, int], str], transfers: dict[str, str | None]
+    cfg: ExperimentConfig,
+    dirs: dict[tuple[str | None, int], str],
+    transfers: dict[str, str | None],
+    ablation: dict[str, tuple[str, ...]],
 ) -> list[tuple[Path, DomainTask]]:
     sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
     sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
@@ -175,8 +191,34 @@ def _eval_tasks(
             gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
             settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
             tasks = domain_tasks(dirs[(m.randomization, seed)], settings, out)
-            cells.extend((out, t) for t in tasks)
+            cells.extend((out, t) for t in [*tasks, *_ablation_tasks(tasks, ablation)])
     return cells
+
+
+def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
+    """Ablated domain -> the factor groups to remove from it: those its spec sets (``ablation_groups`` only,
+    when given; a listed group the domain does not set is skipped)."""
+    if not cfg.ablation:
+        return {}
+    try:
+        family = family_of(cfg.env_id)
+    except ValueError as exc:
+        raise ValueError(f"ablation: {cfg.env_id} has no randomization factors to remove ({exc})") from exc
+    out = {}
+    for domain in cfg.ablated_domains:
+        present = present_groups(domain_spec(domain, family), family)
+        out[domain] = tuple(g for g in present if not cfg.ablation_groups or g in cfg.ablation_groups)
+    return out
+
+
+def _ablation_tasks(tasks: list[DomainTask], ablation: dict[str, tuple[str, ...]]) -> list[DomainTask]:
+    """For each ablated domain's task in ``tasks``, one task per group: that domain without the group (no GIF)."""
+    by_domain = {t.domain: t for t in tasks if t.axis is None}
+    return [
+        replace(by_domain[d], domain=ablation_label(d, g), randomization=d, without=g, gif_path=None, gif_frames=0)
+        for d, groups in ablation.items()
+        for g in groups
+    ]
 
 
 def run_experiment(config: str | Path | ExperimentConfig, executor: str | Executor | None = None) -> Path | str:
@@ -236,13 +278,14 @@ def _run_on_urls(cfg: ExperimentConfig, executor: str | Executor | None) -> str:
 
 def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     dirs = _train_dirs(cfg)
+    ablation = _ablation_groups(cfg)  # before training: an env without randomization factors fails here
     pool, owned = _pool(cfg, executor)
     try:
         base = base_run(cfg)
         train_tasks = [TrainTask(replace(base, randomization=r, seed=s), d) for (r, s), d in dirs.items()]
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
-        cells = _eval_tasks(cfg, dirs, _translators(cfg))
+        cells = _eval_tasks(cfg, dirs, _translators(cfg), ablation)
         results = _evaluate_cells(pool, cells)
     finally:
         if owned:

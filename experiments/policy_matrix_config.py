@@ -21,6 +21,8 @@ from simreal.experiments.translators import (
     check_translator,
     parse_transfer,
 )
+from simreal.randomization.ablation import check_group
+from simreal.randomization.realities import expand_domains, is_reality
 from simreal.randomization.selection import parse_randomization
 
 
@@ -38,7 +40,19 @@ class MethodSpec:
 class ExperimentConfig:
     """An experiment matrix. :meth:`load` resolves relative input paths (``config_path``, spec files, checkpoints)
     against the experiment file (see :func:`resolve_input`); outputs (``out_dir``, ``report_dir``) are relative to
-    the working directory."""
+    the working directory.
+
+    ``ablation`` (optional): reality domains among the evaluated ``domains`` (``real`` for all its members,
+    ``real:k``, ``real:<spec file>``) to ablate. For each, every factor group present in its spec
+    (:data:`~simreal.randomization.ablation.GROUPS`: ``visual.colors`` ... ``physics``, ``sensor``, ``control``),
+    or only those in ``ablation_groups``, adds the evaluation cell "<domain> without <group>" (the group set to the
+    canonical scene's) for every method x seed: evaluation only, cached like the other cells, so adding the key
+    to a finished experiment evaluates just the new cells. The report's ablation table shows what removing each
+    group recovers. Example::
+
+        ablation: [real]                      # or [real:0, real:3]
+        ablation_groups: [physics, control]   # optional; default: every group present
+    """
 
     name: str
     env_id: str
@@ -60,6 +74,8 @@ class ExperimentConfig:
     sensitivity_axes: tuple[str, ...] = ()
     sensitivity_strengths: tuple[float, ...] = (0.5, 1.0)
     latency_steps: tuple[float, ...] = ()  # evaluate's latency sweep (canonical scene at k steps of latency)
+    ablation: tuple[str, ...] = ()  # reality domains evaluated again with one factor group removed at a time
+    ablation_groups: tuple[str, ...] = ()  # the groups to remove (default: every group present in the domain)
     workers: int | None = None
     out_dir: str | None = None
     report_dir: str | None = None
@@ -80,6 +96,7 @@ class ExperimentConfig:
         for k in self.latency_steps:
             if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0 <= k <= 20:
                 raise ValueError(f"latency_steps: each must be a number of control steps in [0, 20], got {k!r}")
+        self._check_ablation()
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.device != "cpu" and not self.device.startswith("cuda"):
@@ -92,6 +109,30 @@ class ExperimentConfig:
                 check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
         if self.hyperparams:  # a bad override fails here, not in a training worker
             load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
+
+    def _check_ablation(self) -> None:
+        evaluated = expand_domains(self.domains)
+        for i, domain in enumerate(self.ablation):
+            if not isinstance(domain, str) or not is_reality(domain):
+                raise ValueError(
+                    f"ablation[{i}]: must be a reality domain (real, real:<index>, real:<spec file>), got {domain!r}"
+                )
+            if not set(expand_domains([domain])) <= set(evaluated):
+                raise ValueError(f"ablation[{i}]: {domain!r} is not among the evaluated domains {list(evaluated)}")
+        members = self.ablated_domains
+        if len(set(members)) != len(members):
+            raise ValueError(f"ablation: each domain may be listed once, got {list(self.ablation)}")
+        if self.ablation_groups and not self.ablation:
+            raise ValueError("ablation_groups: set without ablation (list the reality domains to ablate)")
+        for i, group in enumerate(self.ablation_groups):
+            check_group(group, f"ablation_groups[{i}]")
+        if len(set(self.ablation_groups)) != len(self.ablation_groups):
+            raise ValueError(f"ablation_groups: must be unique, got {list(self.ablation_groups)}")
+
+    @property
+    def ablated_domains(self) -> tuple[str, ...]:
+        """The reality members of ``ablation`` (``real`` expanded to ``real:0`` ...)."""
+        return tuple(m for d in self.ablation for m in expand_domains([d]))
 
     @property
     def runs_dir(self) -> Path:
@@ -115,7 +156,8 @@ class ExperimentConfig:
             MethodSpec(**{**m, "transfer": parse_transfer(m.get("transfer"), f"methods[{i}].transfer")})
             for i, m in enumerate(methods)
         )
-        for key in ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps"):
+        lists = ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps")
+        for key in (*lists, "ablation", "ablation_groups"):
             if key in kwargs:
                 if not isinstance(kwargs[key], list):
                     raise ValueError(f"experiment: {key} must be a list, got {kwargs[key]!r}")
