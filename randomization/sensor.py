@@ -106,7 +106,7 @@ class _Frame:
     dead_index: np.ndarray  # int64 flat pixel indices of stuck pixels
     dead_value: np.ndarray  # float32 stuck levels (0 or 255)
     noise: np.ndarray  # float32 strip of H * W * 3 + NOISE_SLACK noise values; empty without noise
-    tmp: np.ndarray  # (H, W, 3) float32 scratch for the vertical blur pass
+    tmp: np.ndarray  # float32 scratch row for the blur: W * 3 values and 3 r edge values each side
     identity: bool  # no gain, noise, defects or blur: only the gamma table (if any) applies
 
 
@@ -187,7 +187,7 @@ class SensorPipeline:
                 noise *= np.float32(self._value("gaussian_std"))
                 noise += np.float32(0.5)
         identity = gain.size == 0 and noise.size == 0 and dead_index.size == 0 and self._taps.size == 0
-        tmp = np.empty((h, w, 3) if self._taps.size else (0, 0, 0), dtype=np.float32)
+        tmp = np.empty(w * 3 + 6 * (self._taps.size // 2) if self._taps.size else 0, dtype=np.float32)
         frame = _Frame(gain, dead_index, dead_value, noise, tmp, identity)
         self._frames[img.shape] = frame
         return frame

@@ -4,6 +4,11 @@ Blur (separable, edge replication), gain map, shot + read noise, the round-to-ne
 and the gamma table, in float32 with the same operations in the same order as the per-op numpy version they
 replace, so frames are bit-identical (``tests/test_randomization_sensor_golden.py`` pins them). LLVM does not fuse
 multiply-adds without fast-math, which keeps every float32 rounding step as numpy's.
+
+The pass works row by row: the vertical blur of a row goes into a padded scratch row (edge pixels replicated), the
+horizontal blur reads it back, then gain, noise, rounding and clipping happen in one loop that vectorises. Blurs of
+3 and 5 taps (sigma up to 0.66, the presets' range) have loops of their own that sum each element's taps in
+registers, in tap order, as the general loop does.
 """
 
 from __future__ import annotations
@@ -18,64 +23,82 @@ _jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy"
 
 
 @_jit
-def _vertical(src: np.ndarray, kernel: np.ndarray, rows: np.ndarray) -> None:
-    """rows[y] = sum_i k[i] * src[clamp(y + i - r)] (uint8 (H, N) -> float32), accumulated in tap order."""
+def _vertical(src: np.ndarray, y: int, kernel: np.ndarray, row: np.ndarray) -> None:
+    """row[j] = sum_i k[i] * src[clamp(y + i - r), j] (uint8 (H, N) -> float32 (N,)), accumulated in tap order."""
     h, n = src.shape
     taps = kernel.shape[0]
     r = taps // 2
-    for y in range(h):
-        row = rows[y]
-        first = src[min(max(y - r, 0), h - 1)]
+    if taps == 3:
+        a, b, c = src[max(y - 1, 0)], src[y], src[min(y + 1, h - 1)]
+        k0, k1, k2 = kernel[0], kernel[1], kernel[2]
         for j in range(n):
-            row[j] = kernel[0] * np.float32(first[j])
-        for i in range(1, taps):
-            other = src[min(max(y + i - r, 0), h - 1)]
-            k = kernel[i]
-            for j in range(n):
-                row[j] = row[j] + k * np.float32(other[j])
-
-
-@_jit
-def _horizontal(row: np.ndarray, kernel: np.ndarray, acc: np.ndarray) -> None:
-    """acc[x, c] = sum_i k[i] * row[clamp(x + i - r), c] over a row of interleaved RGB, in tap order."""
-    n = row.shape[0]
-    w = n // 3
-    taps = kernel.shape[0]
-    r = taps // 2
-    for i in range(taps):
+            s = k0 * np.float32(a[j])
+            s = s + k1 * np.float32(b[j])
+            row[j] = s + k2 * np.float32(c[j])
+        return
+    if taps == 5:
+        a, b, c = src[max(y - 2, 0)], src[max(y - 1, 0)], src[y]
+        d, e = src[min(y + 1, h - 1)], src[min(y + 2, h - 1)]
+        k0, k1, k2, k3, k4 = kernel[0], kernel[1], kernel[2], kernel[3], kernel[4]
+        for j in range(n):
+            s = k0 * np.float32(a[j])
+            s = s + k1 * np.float32(b[j])
+            s = s + k2 * np.float32(c[j])
+            s = s + k3 * np.float32(d[j])
+            row[j] = s + k4 * np.float32(e[j])
+        return
+    first = src[min(max(y - r, 0), h - 1)]
+    k = kernel[0]
+    for j in range(n):
+        row[j] = k * np.float32(first[j])
+    for i in range(1, taps):
+        other = src[min(max(y + i - r, 0), h - 1)]
         k = kernel[i]
-        lo = min(max(r - i, 0) * 3, n)  # elements [lo, hi) read tap i inside the row
-        hi = max(n - max(i - r, 0) * 3, lo)
-        shift = (i - r) * 3
-        into, source = acc[lo:hi], row[lo + shift : hi + shift]  # views: no negative indices
-        if i == 0:
-            for j in range(hi - lo):
-                into[j] = k * source[j]
-        else:
-            for j in range(hi - lo):
-                into[j] = into[j] + k * source[j]
-        for edge in range(2):  # elements [0, lo) and [hi, n): clamped at the edges
-            for j in range(hi, n) if edge else range(lo):
-                v = k * row[min(max(j // 3 + i - r, 0), w - 1) * 3 + j % 3]
-                acc[j] = v if i == 0 else acc[j] + v
+        for j in range(n):
+            row[j] = row[j] + k * np.float32(other[j])
 
 
 @_jit
-def _noise(acc: np.ndarray, window: np.ndarray, shot: bool, shot_gain: np.float32, read_var: np.float32) -> None:
-    """Add noise and the 0.5 rounding offset (folded into ``window`` without shot noise; empty: no noise)."""
-    half = np.float32(0.5)
-    zero = np.float32(0.0)
+def _horizontal(pad: np.ndarray, kernel: np.ndarray, acc: np.ndarray) -> None:
+    """acc[j] = sum_i k[i] * pad[j + 3 i] over a padded row of interleaved RGB (3 r edge values each side)."""
     n = acc.shape[0]
-    if window.shape[0] == 0:
+    taps = kernel.shape[0]
+    if taps == 3:
+        k0, k1, k2 = kernel[0], kernel[1], kernel[2]
         for j in range(n):
-            acc[j] = acc[j] + half
-    elif shot:  # std = sqrt(read^2 + gain * intensity)
+            s = k0 * pad[j]
+            s = s + k1 * pad[j + 3]
+            acc[j] = s + k2 * pad[j + 6]
+        return
+    if taps == 5:
+        k0, k1, k2, k3, k4 = kernel[0], kernel[1], kernel[2], kernel[3], kernel[4]
         for j in range(n):
-            v = acc[j]
-            acc[j] = v + np.float32(np.sqrt(max(v, zero) * shot_gain + read_var)) * window[j] + half
-    else:
+            s = k0 * pad[j]
+            s = s + k1 * pad[j + 3]
+            s = s + k2 * pad[j + 6]
+            s = s + k3 * pad[j + 9]
+            acc[j] = s + k4 * pad[j + 12]
+        return
+    k = kernel[0]
+    for j in range(n):
+        acc[j] = k * pad[j]
+    for i in range(1, taps):
+        k = kernel[i]
+        tap = pad[3 * i : 3 * i + n]
         for j in range(n):
-            acc[j] = acc[j] + window[j]
+            acc[j] = acc[j] + k * tap[j]
+
+
+@_jit
+def _blur_row(src: np.ndarray, y: int, kernel: np.ndarray, pad: np.ndarray, acc: np.ndarray) -> None:
+    """Row ``y`` of the separable blur into ``acc``; ``pad`` is float32 scratch of N + 6 r values."""
+    n = src.shape[1]
+    m = 3 * (kernel.shape[0] // 2)
+    _vertical(src, y, kernel, pad[m : m + n])
+    for j in range(m):  # edge replication: the first and the last pixel's channels
+        pad[j] = pad[m + j % 3]
+        pad[m + n + j] = pad[m + n - 3 + j % 3]
+    _horizontal(pad, kernel, acc)
 
 
 @_jit
@@ -91,7 +114,7 @@ def sensor_levels(
     dead_index: np.ndarray,  # int64 flat pixel indices
     dead_value: np.ndarray,  # float32 stuck levels (0 or 255)
     lut: np.ndarray,  # uint8 (256,) gamma table
-    tmp: np.ndarray,  # float32 (H, W, 3) scratch for the vertical blur pass
+    tmp: np.ndarray,  # float32 (W * 3 + 6r,) scratch row for the blur (any size without blur)
     out: np.ndarray,  # uint8 (H, W, 3) result
 ) -> None:
     """Process one frame into ``out``.
@@ -101,30 +124,43 @@ def sensor_levels(
     n = w * 3  # a row of interleaved channels: the horizontal neighbour of element j is j +- 3
     src = img.reshape(h, n)
     dst = out.reshape(h, n)
-    rows = tmp.reshape(tmp.shape[0], tmp.shape[1] * 3)
     blur = kernel.shape[0] > 0
-    if blur:
-        _vertical(src, kernel, rows)
+    has_gain = gain.shape[0] > 0
     gains = gain.reshape(gain.shape[0], gain.shape[1] * 3)
+    ones = np.ones(0 if has_gain else n, dtype=np.float32)  # x * 1 == x: one loop serves both cases
+    noise = strip.shape[0] > 0
+    halves = np.full(0 if noise else n, np.float32(0.5), dtype=np.float32)  # no noise: only the rounding offset
+    identity = True
+    for i in range(256):
+        identity = identity and lut[i] == i
     acc = np.empty(n, dtype=np.float32)
-    levels = np.empty(n, dtype=np.uint8)
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    top = np.float32(255.0)
     for y in range(h):
         if blur:
-            _horizontal(rows[y], kernel, acc)
+            _blur_row(src, y, kernel, tmp, acc)
         else:
             line = src[y]
             for j in range(n):
                 acc[j] = np.float32(line[j])
-        if gain.shape[0] > 0:
-            g = gains[y]
-            for j in range(n):
-                acc[j] = acc[j] * g[j]
-        _noise(acc, strip[offset + y * n : offset + (y + 1) * n], shot, shot_gain, read_var)
-        for j in range(n):  # truncation of v + 0.5: round to nearest for v >= 0; clipped to 0..255
-            levels[j] = min(max(int(acc[j]), 0), 255)
+        g = gains[y] if has_gain else ones
         line_out = dst[y]
-        for j in range(n):  # the gamma table, in a loop of its own so the one above vectorises
-            line_out[j] = lut[levels[j]]
+        # gain, noise + the 0.5 offset, then truncation: round to nearest for v >= 0, clipped to 0..255 (clipping
+        # in float first gives the same levels as clipping the integer, and vectorises)
+        if shot:  # std = sqrt(read^2 + gain * intensity)
+            window = strip[offset + y * n : offset + (y + 1) * n]
+            for j in range(n):
+                v = acc[j] * g[j]
+                v = v + np.float32(np.sqrt(max(v, zero) * shot_gain + read_var)) * window[j] + half
+                line_out[j] = np.int32(min(max(v, zero), top))
+        else:
+            window = strip[offset + y * n : offset + (y + 1) * n] if noise else halves
+            for j in range(n):
+                line_out[j] = np.int32(min(max(acc[j] * g[j] + window[j], zero), top))
+        if not identity:
+            for j in range(n):  # the gamma table, in a loop of its own so the one above vectorises
+                line_out[j] = lut[line_out[j]]
     for j in range(dead_index.shape[0]):
         p = dead_index[j]
         level = lut[min(max(int(dead_value[j]), 0), 255)]
