@@ -259,7 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default="configs/experiments/benchmark.yaml", help="a kind: benchmark file (default: simreal's)"
     )
     benchmark.add_argument("--out", default=None, help="output folder (overrides the budget's folder of the file)")
-    benchmark.add_argument("--report-only", action="store_true", help="only (re)write the report from finished cells")
+    benchmark.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write BENCHMARK.md + report.html from the experiments' finished results only (trains nothing; the "
+        "others are listed as 'not run yet')",
+    )
     _add_executor(benchmark)
     benchmark.set_defaults(func=_benchmark)
 

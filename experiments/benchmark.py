@@ -4,7 +4,11 @@ experiment, then write one ``BENCHMARK.md`` and one ``report.html`` with every t
 Per task: success per method x domain (mean and IQM over seeds with 95% stratified-bootstrap CIs), the real/sim
 ratio (mean success over the reality proxies / canonical success), the worst reality proxy, and each method's
 probability of improvement over the baseline (``no-DR``; rliable's P(X > Y) over seeds, each evaluated domain a
-task), with links to each experiment's own report (learning curves, rollout GIFs).
+task), with links to each experiment's own report (learning curves, rollout GIFs), and the ablation table of each
+experiment that has one (``ablation`` key: what removing each factor group of a reality proxy recovers).
+
+``--report-only`` trains and evaluates nothing: the files are written from the experiments' finished results
+(``results.json``), and every experiment or method without results is listed as "not run yet".
 
 ``--budget small`` replaces the keys of ``small:`` (the benchmark's, then the entry's) in every experiment and
 gives it its own name and folders (``<name>_small``), so small runs never mix with full ones; every heading of the
@@ -22,10 +26,20 @@ from typing import Any
 
 import numpy as np
 
-from simreal.agents.report import Doc, format_ci, format_pct
+from simreal.agents.report import Doc, format_ci, format_pct, write_ablation
 from simreal.agents.results import RunDirError
 from simreal.agents.statistics import Interval, probability_of_improvement_ci
-from simreal.agents.summary import Run, by_env_method, collect_runs, domain_stats, gaps, main_domains, success_matrix
+from simreal.agents.summary import (
+    Ablation,
+    Run,
+    ablations,
+    by_env_method,
+    collect_runs,
+    domain_stats,
+    gaps,
+    main_domains,
+    success_matrix,
+)
 from simreal.atomic import atomic_write_text
 from simreal.envs.config import no_unknown_keys
 from simreal.experiments.config import read_experiment, resolve_input
@@ -36,6 +50,7 @@ __all__ = ["BUDGETS", "BenchmarkConfig", "BenchmarkEntry", "TaskSummary", "run_b
 
 BUDGETS = ("small", "full")
 SMALL = "small budget"
+NOT_RUN = "not run yet"
 SUMMARY_COLUMNS = ("task", "method", "seeds", "canonical", "test", "real (mean)", "real/sim", "worst reality")
 MERGED = ("hyperparams", "env_kwargs")  # small overrides of these merge into the file's mapping
 
@@ -134,23 +149,29 @@ class MethodRow:
 
 @dataclass(frozen=True)
 class TaskSummary:
-    """The benchmark's numbers for one experiment (``rows`` empty when it has no results yet)."""
+    """The benchmark's numbers for one experiment (``rows`` empty when it has no results yet; ``not_run``: the
+    methods without results; ``seeds``: the number the experiment plans; ``ablation``: its ablation rows)."""
 
     name: str
     env_id: str
     domains: tuple[str, ...]
     rows: tuple[MethodRow, ...]
     report: Path
+    not_run: tuple[str, ...] = ()
+    seeds: int = 0
+    ablation: tuple[Ablation, ...] = ()
 
 
 def summarize(config: ExperimentConfig, baseline: str, rng: np.random.Generator, reps: int) -> TaskSummary:
     """The numbers of one finished (or partly finished) experiment from its ``results.json`` files."""
+    report, planned = config.report_path / "report.html", len(config.seeds)
     try:
         runs = collect_runs(config.runs_dir / "eval")
     except RunDirError:
-        return TaskSummary(config.name, config.env_id, (), (), config.report_path / "report.html")
+        return TaskSummary(config.name, config.env_id, (), (), report, tuple(m.name for m in config.methods), planned)
     grouped = by_env_method(runs).get(config.env_id, {})
     methods = {m.name: grouped[m.name] for m in config.methods if m.name in grouped}
+    not_run = tuple(m.name for m in config.methods if m.name not in grouped)
     stats = domain_stats(methods, rng, reps)
     gap = {g.method: g for g in gaps(methods)}
     rows = []
@@ -168,7 +189,8 @@ def summarize(config: ExperimentConfig, baseline: str, rng: np.random.Generator,
             )
         )
     domains = tuple(dict.fromkeys(d for runs_ in methods.values() for d in main_domains(runs_)))
-    return TaskSummary(config.name, config.env_id, domains, tuple(rows), config.report_path / "report.html")
+    ablation = tuple(ablations(methods))
+    return TaskSummary(config.name, config.env_id, domains, tuple(rows), report, not_run, planned, ablation)
 
 
 def _improvement(x: list[Run], y: list[Run] | None, rng: np.random.Generator, reps: int) -> Interval | None:
@@ -203,22 +225,26 @@ def write_benchmark(
     )
     tag = f" ({SMALL})" if budget == "small" else ""
     doc.heading(f"Summary{tag}")
-    doc.table(
-        [*SUMMARY_COLUMNS, f"P(> {baseline})"],
-        [_summary_row(task, row) for task in summaries for row in task.rows],
-    )
+    missing = [task.name for task in summaries if not task.rows]
+    if missing:
+        doc.para(f"{NOT_RUN.capitalize()}: {', '.join(missing)} (run: simreal benchmark --budget {budget}).")
+    doc.table([*SUMMARY_COLUMNS, f"P(> {baseline})"], [r for task in summaries for r in _summary_rows(task)])
     for task in summaries:
         doc.heading(f"{task.name}: {task.env_id}{tag}")
         if not task.rows:
-            doc.para(f"No results yet (run: simreal benchmark --budget {budget}).")
+            doc.para(f"{NOT_RUN.capitalize()} (run: simreal benchmark --budget {budget}).")
             continue
+        if task.not_run:
+            doc.para(f"{NOT_RUN.capitalize()}: {', '.join(task.not_run)}.")
         for i, what in enumerate(("mean", "IQM")):
             cells = [[_ci(row.success[d][i]) if d in row.success else "-" for d in task.domains] for row in task.rows]
             doc.table(
                 ["method", "seeds", *(f"{d}: {what} [95% CI]" for d in task.domains)],
-                [[row.method, str(row.seeds), *c] for row, c in zip(task.rows, cells, strict=True)],
+                [[row.method, _seeds(task, row), *c] for row, c in zip(task.rows, cells, strict=True)],
             )
-        doc.links([(f"{task.name} report (learning curves, rollout GIFs)", os.path.relpath(task.report, out))])
+        write_ablation(doc, list(task.ablation))
+        if task.report.is_file():
+            doc.links([(f"{task.name} report (learning curves, rollout GIFs)", os.path.relpath(task.report, out))])
     out.mkdir(parents=True, exist_ok=True)
     md = atomic_write_text(out / "BENCHMARK.md", "\n".join(doc.md) + "\n")
     page = atomic_write_text(out / "report.html", doc.page(f"simreal benchmark{label}"))
@@ -230,6 +256,17 @@ def _real_mean(row: MethodRow) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _seeds(task: TaskSummary, row: MethodRow) -> str:
+    """The number of seeds with results, ``n of N`` while fewer than the experiment plans."""
+    return str(row.seeds) if row.seeds >= task.seeds else f"{row.seeds} of {task.seeds}"
+
+
+def _summary_rows(task: TaskSummary) -> list[list[str]]:
+    """The task's summary rows: one per method with results, then one per method not run yet."""
+    not_run = [[task.name, method, NOT_RUN, *["-"] * (len(SUMMARY_COLUMNS) - 2)] for method in task.not_run]
+    return [_summary_row(task, row) for row in task.rows] + not_run
+
+
 def _summary_row(task: TaskSummary, row: MethodRow) -> list[str]:
     def point(domain: str) -> str:
         return f"{row.success[domain][0].point:.2f}" if domain in row.success else "-"
@@ -239,7 +276,7 @@ def _summary_row(task: TaskSummary, row: MethodRow) -> list[str]:
     return [
         task.name,
         row.method,
-        str(row.seeds),
+        _seeds(task, row),
         point("canonical"),
         point("test"),
         "-" if np.isnan(real) else f"{real:.2f}",
@@ -255,8 +292,9 @@ def run_benchmark(
     executor: str | Executor | None = None,
     report_only: bool = False,
 ) -> tuple[Path, Path]:
-    """Run (resume) every experiment of ``config`` under ``budget`` unless ``report_only``, then write the
-    benchmark's ``BENCHMARK.md`` and ``report.html``; return their paths."""
+    """Run (resume) every experiment of ``config`` under ``budget`` unless ``report_only`` (then nothing runs and
+    the experiments without results are listed as not run yet), then write the benchmark's ``BENCHMARK.md`` and
+    ``report.html``; return their paths."""
     experiments = config.configs(budget)
     if not report_only:
         for i, experiment in enumerate(experiments, 1):

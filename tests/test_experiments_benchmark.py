@@ -73,6 +73,8 @@ def test_benchmark_files_say_small_budget_and_link_the_reports(tmp_path: Path) -
         ExperimentConfig.from_dict({**_config("empty", tmp_path), "env_id": "simreal/Push-v0"}), "no-DR",
         np.random.default_rng(0), 10,
     )  # fmt: skip
+    (tmp_path / "report" / "reach").mkdir(parents=True)
+    (tmp_path / "report" / "reach" / "report.html").write_text("<html></html>")
     md, page = write_benchmark([task, missing], tmp_path / "out", "small")
     text = md.read_text()
     assert text.startswith("# simreal benchmark (small budget")
@@ -80,7 +82,9 @@ def test_benchmark_files_say_small_budget_and_link_the_reports(tmp_path: Path) -
     assert "| reach | DR | 3 | 1.00 | 1.00 | 0.75 | 75% | 0.50 (real:1) | 0.88 [" in text
     assert "| reach | no-DR | 3 | 1.00 | 0.50 | 0.38 | 38% | 0.25 (real:1) | - |" in text
     assert "[reach report (learning curves, rollout GIFs)](../report/reach/report.html)" in text
-    assert "No results yet (run: simreal benchmark --budget small)" in text
+    assert "Not run yet (run: simreal benchmark --budget small)" in text
+    assert "| empty | no-DR | not run yet | - | - | - | - | - | - |" in text
+    assert "empty report" not in text  # no link to a report that does not exist
     assert "| method | seeds | canonical: IQM [95% CI] | test: IQM [95% CI] | real:0: IQM [95% CI] |" in text
     assert "| DR | 3 | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] | 0.50 [0.50, 0.50] |" in text
     html = page.read_text()
@@ -174,3 +178,39 @@ def test_small_benchmark_end_to_end_resumes(tmp_path: Path, monkeypatch: pytest.
     stamp = model.stat().st_mtime_ns
     assert main(["benchmark", "--budget", "small", "--config", str(tmp_path / "bench.yaml"), "--report-only"]) == 0
     assert model.stat().st_mtime_ns == stamp and md.read_text() == text  # same numbers, nothing retrained
+
+
+def _save(out: Path, env_id: str, method: str, seed: int, rates: dict[str, float]) -> None:
+    """A results.json of ``method``/``seed`` with 4 episodes per domain (label -> success rate); a label
+    "<domain> without <group>" is an ablation cell."""
+    domains = []
+    for label, rate in rates.items():
+        wins = round(rate * 4)
+        successes = (True,) * wins + (False,) * (4 - wins)
+        group = label.partition(" without ")[2] or None
+        domains.append(DomainResult(label, (1.0,) * 4, successes, (5,) * 4, (0, 1, 2, 3), "x", without=group))
+    folder = out / "eval" / method / f"seed_{seed}"
+    folder.mkdir(parents=True)
+    save_results(folder, Results(RunMetadata(env_id, "ppo", seed, method, None, "h", 100), tuple(domains)))
+
+
+def test_report_only_lists_what_has_not_run_and_trains_nothing(tmp_path: Path) -> None:
+    bench = _files(tmp_path)  # a and b: Pendulum, methods no-DR and DR, 3 seeds, domains canonical and real
+    rates = {"canonical": 1.0, "real:0": 0.25, "real:0 without physics": 0.75, "real:0 without control": 0.5}
+    for seed in (0, 1):  # a: no-DR has 2 of its 3 seeds, DR nothing; b: nothing at all
+        _save(tmp_path / "runs" / "a", "Pendulum-v1", "no-DR", seed, rates)
+    args = ["benchmark", "--budget", "full", "--config", str(bench), "--report-only"]
+    assert main(args) == 0
+    text = (tmp_path / "full_out" / "BENCHMARK.md").read_text()
+    assert "| a | no-DR | 2 of 3 | 1.00 | - | 0.25 | 25% | 0.25 (real:0) | - |" in text
+    assert "| a | DR | not run yet | - | - | - | - | - | - |" in text
+    assert "| b | no-DR | not run yet |" in text and "| b | DR | not run yet |" in text
+    assert "Not run yet: b (run: simreal benchmark --budget full)" in text
+    assert "Not run yet: DR." in text  # a's section names its missing method
+    # a's ablation: real:0 without physics recovers 0.50 of the 0.75 lost
+    assert (
+        "| no-DR | real:0 | 1.00 | 0.25 | 0.75 | 0.75 (+0.50) | 0.50 (+0.25) | physics (+0.50, 67% of the loss) |"
+        in (text)
+    )
+    assert not (tmp_path / "runs" / "b").exists() and not (tmp_path / "runs" / "a" / "train").exists()
+    assert (tmp_path / "full_out" / "report.html").is_file()
