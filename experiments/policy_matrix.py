@@ -208,6 +208,9 @@ def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
     for domain in cfg.ablated_domains:
         present = present_groups(domain_spec(domain, family), family)
         out[domain] = tuple(g for g in present if not cfg.ablation_groups or g in cfg.ablation_groups)
+        skipped = [g for g in cfg.ablation_groups if g not in present]
+        if skipped:
+            print(f"[experiment] ablation: {domain} sets no {', '.join(skipped)}: skipped", file=sys.stderr, flush=True)
     return out
 
 

@@ -165,6 +165,7 @@ def test_adding_ablation_to_a_finished_experiment_evaluates_only_the_new_cells(
         html = run_experiment(tiny_experiment(**settings, ablation=["real:0"], ablation_groups=groups), executor=pool)
     err = capsys.readouterr().err
     assert "2 evaluation cells already done" in err and "evaluation cell 2/2 done" in err
+    assert "ablation: real:0 sets no visual.image_textures: skipped" in err
     assert {p: p.stat().st_mtime_ns for p in cells} == cells  # the finished cells were not evaluated again
     results = load_results(out)
     labels = [d.domain for d in results.domains]
