@@ -2,10 +2,13 @@
 
 ``gym.make_vec("simreal/Reach-v0", num_envs=N)`` builds it (registered as the ids' ``vector_entry_point``). Unlike
 gymnasium's ``AsyncVectorEnv`` it moves actions, observations, rewards and done flags through shared memory (a step
-sends one byte per worker and gets back only the infos), sends each env's dict-valued infos (the randomization
-summary) only when they change, runs several envs per worker when ``num_envs`` exceeds ``workers``, and starts
-workers with ``spawn`` (an inherited GL context hangs). Mesa's llvmpipe renders in the worker's own thread
-(``LP_NUM_THREADS=0``, see :mod:`simreal.envs.gl_backend`), so two workers use two cores without oversubscription.
+sends one 5-byte message per worker and gets back only the infos), sends each env's dict-valued infos (the
+randomization summary) only when they change, runs several envs per worker when ``num_envs`` exceeds ``workers``
+(each worker steps its envs in one batch per round trip), and starts workers with ``spawn`` (an inherited GL context
+hangs). The main process sleeps until the *last* worker of a step is done: workers count finished replies in shared
+memory and only the last one wakes it, so a step costs one wake-up of the main process however many workers there
+are. Mesa's llvmpipe renders in the worker's own thread (``LP_NUM_THREADS=0``, see :mod:`simreal.envs.gl_backend`),
+so two workers use two cores without oversubscription.
 
 Autoreset follows gymnasium's default (``NEXT_STEP``): the step after an episode ends resets that env and returns
 its first observation with reward 0. Scalar infos come back as gymnasium's arrays with ``_key`` masks; dict-valued
@@ -17,21 +20,24 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import select
+import struct
 import traceback
 from collections.abc import Sequence
 from copy import deepcopy
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space, create_shared_memory, read_from_shared_memory, write_to_shared_memory
+from gymnasium.vector.utils import batch_space, create_shared_memory, read_from_shared_memory
 
 from simreal.envs.actions import check_action
 
 __all__ = ["SimrealVectorEnv"]
 
 _STEP, _RESET, _CALL, _CLOSE = b"s", b"r", b"c", b"x"
+_HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing: a message is its length, then its bytes
 
 
 def _split(num_envs: int, workers: int) -> list[list[int]]:
@@ -40,24 +46,57 @@ def _split(num_envs: int, workers: int) -> list[list[int]]:
     return [list(range(bounds[w], bounds[w + 1])) for w in range(workers)]
 
 
-class SimrealVectorEnv(VectorEnv):
-    """``num_envs`` copies of ``env_id`` (made with ``gym.make(env_id, **env_kwargs)``) in ``workers`` processes.
+def _worker_count(num_envs: int, workers: int | None, envs_per_worker: int | None) -> int:
+    """The number of worker processes: ``workers``, or enough for ``envs_per_worker`` each, or one per usable core."""
+    if workers is not None and envs_per_worker is not None:
+        raise ValueError(f"workers, envs_per_worker: give at most one, got {workers!r} and {envs_per_worker!r}")
+    if envs_per_worker is not None:
+        if isinstance(envs_per_worker, bool) or not isinstance(envs_per_worker, int) or envs_per_worker < 1:
+            raise ValueError(f"envs_per_worker: must be an int in [1, num_envs={num_envs}], got {envs_per_worker!r}")
+        return -(-num_envs // envs_per_worker)
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return min(num_envs, cores)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= num_envs:
+        raise ValueError(f"workers: must be an int in [1, num_envs={num_envs}], got {workers!r}")
+    return workers
 
-    ``workers`` defaults to ``min(num_envs, usable cores)``; ``copy=False`` returns a view of the shared
-    observation buffer (valid until the next step).
+
+class _Shared(NamedTuple):
+    """What the main process shares with every worker."""
+
+    observations: Any  # the batch of observations (gymnasium's shared-memory layout)
+    actions: Any  # the batch of actions
+    flags: Any  # reward, terminated, truncated per env (float64)
+    finished: Any  # how many workers have replied to the current command (a locked shared int)
+    wake: Any  # the write end of the pipe by which the last worker to reply wakes the main process
+    workers: int
+
+
+class SimrealVectorEnv(VectorEnv):
+    """``num_envs`` copies of ``env_id`` (made with ``gym.make(env_id, **env_kwargs)``) in worker processes.
+
+    ``workers`` (default: ``min(num_envs, usable cores)``) sets the number of processes; ``envs_per_worker`` sets
+    it instead to ``ceil(num_envs / envs_per_worker)`` (give at most one). A worker with several envs steps them
+    one after another in one round trip, so ``num_envs`` above the core count amortizes the per-step messaging.
+    ``copy=False`` returns a view of the shared observation buffer (valid until the next step).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
 
     def __init__(
-        self, env_id: str, num_envs: int = 1, *, workers: int | None = None, copy: bool = True, **env_kwargs: Any
+        self,
+        env_id: str,
+        num_envs: int = 1,
+        *,
+        workers: int | None = None,
+        envs_per_worker: int | None = None,
+        copy: bool = True,
+        **env_kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        workers = min(num_envs, cores) if workers is None else workers
-        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= num_envs:
-            raise ValueError(f"workers: must be an int in [1, num_envs={num_envs}], got {workers!r}")
+        workers = _worker_count(num_envs, workers, envs_per_worker)
         probe = gym.make(env_id, **env_kwargs)  # validates the arguments here; creates no GL context
         try:
             self.single_observation_space = probe.observation_space
@@ -70,13 +109,15 @@ class SimrealVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         ctx = mp.get_context("spawn")
-        self._obs_memory = create_shared_memory(self.single_observation_space, n=num_envs, ctx=ctx)
-        self._observations = read_from_shared_memory(self.single_observation_space, self._obs_memory, n=num_envs)
-        self._action_memory = create_shared_memory(self.single_action_space, n=num_envs, ctx=ctx)
-        self._actions = read_from_shared_memory(self.single_action_space, self._action_memory, n=num_envs)
-        self._flags_memory = ctx.Array("d", 3 * num_envs, lock=False)  # reward, terminated, truncated
-        flags = np.frombuffer(self._flags_memory, dtype=np.float64).reshape(3, num_envs)
+        obs_memory = create_shared_memory(self.single_observation_space, n=num_envs, ctx=ctx)
+        self._observations = read_from_shared_memory(self.single_observation_space, obs_memory, n=num_envs)
+        action_memory = create_shared_memory(self.single_action_space, n=num_envs, ctx=ctx)
+        self._actions = read_from_shared_memory(self.single_action_space, action_memory, n=num_envs)
+        flags_memory = ctx.Array("d", 3 * num_envs, lock=False)
+        flags = np.frombuffer(flags_memory, dtype=np.float64).reshape(3, num_envs)
         self._rewards, self._done_flags = flags[0], flags[1:]
+        self._woken, wake = ctx.Pipe(duplex=False)
+        shared = _Shared(obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers)
         self._sticky: list[dict[str, Any]] = [{} for _ in range(num_envs)]  # last dict-valued infos per env
         self._groups = _split(num_envs, workers)
         self._pipes, self._processes = [], []
@@ -85,14 +126,18 @@ class SimrealVectorEnv(VectorEnv):
             process = ctx.Process(
                 target=_worker,
                 name=f"simreal-vector-{indices[0]}",
-                args=(env_id, env_kwargs, indices, num_envs, child, self._obs_memory, self._action_memory),
-                kwargs={"flags_memory": self._flags_memory},
+                args=(env_id, env_kwargs, indices, child, shared),
                 daemon=True,
             )
             process.start()
             child.close()
             self._pipes.append(parent)
             self._processes.append(process)
+        wake.close()
+        self._fds = [pipe.fileno() for pipe in self._pipes]
+        self._poll = select.poll()  # the wake-up, or a worker's exit (its sentinel) when it died without replying
+        for fd in (self._woken.fileno(), *(process.sentinel for process in self._processes)):
+            self._poll.register(fd, select.POLLIN)
         self._closed = False
         for _ in self._gather():  # each worker reports its envs were built
             pass
@@ -106,8 +151,7 @@ class SimrealVectorEnv(VectorEnv):
             seeds = list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed: needs {self.num_envs} seeds, got {len(seeds)}")
-        for pipe, indices in zip(self._pipes, self._groups, strict=True):
-            pipe.send_bytes(_RESET + pickle.dumps(([seeds[i] for i in indices], options)))
+        self._send_all([_RESET + pickle.dumps(([seeds[i] for i in indices], options)) for indices in self._groups])
         infos = self._merge(self._gather())
         return self._read_observations(), infos
 
@@ -115,16 +159,14 @@ class SimrealVectorEnv(VectorEnv):
         actions = check_action(actions, self.action_space)  # the envs' contract for the batch, before any worker
         write = np.asarray(actions) if isinstance(self._actions, np.ndarray) else actions
         _write_batch(self.single_action_space, write, self._actions)
-        for pipe in self._pipes:
-            pipe.send_bytes(_STEP)
+        self._send_all([_STEP] * len(self._fds))
         infos = self._merge(self._gather())
         terminated, truncated = self._done_flags.astype(bool)
         return self._read_observations(), self._rewards.copy(), terminated, truncated, infos
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Call ``name`` (or read the attribute) on every env; results in env order."""
-        for pipe in self._pipes:
-            pipe.send_bytes(_CALL + pickle.dumps((name, args, kwargs)))
+        self._send_all([_CALL + pickle.dumps((name, args, kwargs))] * len(self._fds))
         return tuple(result for results in self._gather() for result in results)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
@@ -148,13 +190,30 @@ class SimrealVectorEnv(VectorEnv):
                 process.terminate()
         for pipe in self._pipes:
             pipe.close()
+        self._woken.close()
 
     # ----------------------------------------------------------------------------------------- internals
-    def _gather(self) -> list[Any]:
-        replies = []
-        for pipe, process in zip(self._pipes, self._processes, strict=True):
+    def _send_all(self, messages: list[bytes]) -> None:
+        """Send each worker its message; a worker that is gone closes the env and raises."""
+        for fd, process, message in zip(self._fds, self._processes, messages, strict=True):
             try:
-                status, payload = pickle.loads(pipe.recv_bytes())
+                _send(fd, message)
+            except OSError as error:
+                self.close()
+                raise RuntimeError(f"{process.name} (pid {process.pid}) died (exit code {process.exitcode})") from error
+
+    def _gather(self) -> list[Any]:
+        """Sleep until the last worker has replied (or one died), then read every worker's reply."""
+        woken = self._woken.fileno()
+        while not any(fd == woken for fd, _ in self._poll.poll()):
+            if not all(process.is_alive() for process in self._processes):
+                break  # a worker died without replying: its pipe reports it below
+        else:
+            os.read(woken, 1)
+        replies = []
+        for fd, process in zip(self._fds, self._processes, strict=True):
+            try:
+                status, payload = pickle.loads(_recv(fd))
             except EOFError as error:
                 self.close()
                 raise RuntimeError(f"{process.name} (pid {process.pid}) died (exit code {process.exitcode})") from error
@@ -166,22 +225,62 @@ class SimrealVectorEnv(VectorEnv):
 
     def _merge(self, replies: list[list[tuple[dict[str, Any], dict[str, Any]]]]) -> dict[str, Any]:
         """Per-env (info without dict values, changed dict values) -> gymnasium's vector info layout."""
-        infos: dict[str, Any] = {}
-        env = 0
-        for reply in replies:
-            for info, changed in reply:
-                self._sticky[env].update(changed)
+        plain = [info for reply in replies for info, _ in reply]
+        infos = _batch_scalars(plain)
+        if infos is None:  # keys differ between envs, or arrays/objects: gymnasium's general (slower) merge
+            infos = {}
+            for env, info in enumerate(plain):
                 infos = self._add_info(infos, info, env)
-                for key, value in self._sticky[env].items():
-                    if key not in infos:
-                        infos[key] = np.full(self.num_envs, None, dtype=object)
-                        infos[f"_{key}"] = np.zeros(self.num_envs, dtype=bool)
-                    infos[key][env], infos[f"_{key}"][env] = value, True
-                env += 1
+        changes = (changed for reply in replies for _, changed in reply)
+        for env, (sticky, changed) in enumerate(zip(self._sticky, changes, strict=True)):
+            sticky.update(changed)
+            for key, value in sticky.items():
+                if key not in infos:
+                    infos[key] = np.full(self.num_envs, None, dtype=object)
+                    infos[f"_{key}"] = np.zeros(self.num_envs, dtype=bool)
+                infos[key][env], infos[f"_{key}"][env] = value, True
         return infos
 
     def _read_observations(self) -> Any:
-        return deepcopy(self._observations) if self.copy else self._observations
+        if not self.copy:
+            return self._observations
+        return self._observations.copy() if isinstance(self._observations, np.ndarray) else deepcopy(self._observations)
+
+
+def _batch_scalars(infos: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """gymnasium's vector infos for per-env infos that all have the same keys and Python/numpy scalar values (what
+    ``VectorEnv._add_info`` builds, with each key's dtype the type of env 0's value), else None."""
+    first = infos[0]
+    if any(info.keys() != first.keys() for info in infos[1:]):
+        return None
+    if not all(type(value) in (bool, int, float) or isinstance(value, np.number) for value in first.values()):
+        return None
+    batched: dict[str, Any] = {}
+    for key, value in first.items():
+        batched[key] = np.array([info[key] for info in infos], dtype=type(value))
+        batched[f"_{key}"] = np.ones(len(infos), dtype=bool)
+    return batched
+
+
+def _send(fd: int, payload: bytes) -> None:
+    """Write one message in ``multiprocessing.Connection``'s framing (readable by ``Connection.recv_bytes``)."""
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _recv(fd: int) -> bytes:
+    """Read one message written by :func:`_send` (or ``Connection.send_bytes``); EOFError when the writer is gone."""
+    data = bytearray()
+    size = None
+    while size is None or len(data) < size:
+        chunk = os.read(fd, 65536 if size is None else size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+        if size is None and len(data) >= _HEADER.size:
+            size = _HEADER.size + _HEADER.unpack_from(data)[0]
+    return bytes(data[_HEADER.size :])
 
 
 def _write_batch(space: gym.Space, actions: Any, buffer: Any) -> None:
@@ -204,6 +303,18 @@ def _action(space: gym.Space, buffer: Any, index: int) -> Any:
     return tuple(_action(space[i], part, index) for i, part in enumerate(buffer))  # type: ignore[index]
 
 
+def _store(buffer: Any, index: int, value: Any) -> None:
+    """Copy one env's observation into its slot of the shared batch (arrays, or dicts/tuples of them)."""
+    if isinstance(buffer, np.ndarray):
+        buffer[index] = value
+    elif isinstance(buffer, dict):
+        for key, part in buffer.items():
+            _store(part, index, value[key])
+    else:
+        for part, item in zip(buffer, value, strict=True):
+            _store(part, index, item)
+
+
 def _split_info(info: dict[str, Any], sent: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(info without dict values, the dict values that differ from what was last sent for this env)."""
     plain = {k: v for k, v in info.items() if not isinstance(v, dict)}
@@ -212,34 +323,39 @@ def _split_info(info: dict[str, Any], sent: dict[str, Any]) -> tuple[dict[str, A
     return plain, changed
 
 
-def _worker(
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    indices: list[int],
-    num_envs: int,
-    pipe: Any,
-    obs_memory: Any,
-    action_memory: Any,
-    *,
-    flags_memory: Any,
-) -> None:
+def _reply(fd: int, shared: _Shared, status: str, payload: Any) -> None:
+    """Send this worker's reply; the last worker to reply to a command wakes the main process."""
+    _send(fd, pickle.dumps((status, payload)))
+    with shared.finished.get_lock():
+        shared.finished.value += 1
+        last = shared.finished.value == shared.workers
+        if last:
+            shared.finished.value = 0
+    if last:
+        os.write(shared.wake.fileno(), b"w")
+
+
+def _worker(env_id: str, env_kwargs: dict[str, Any], indices: list[int], pipe: Any, shared: _Shared) -> None:
     """Build this worker's envs, then serve step/reset/call/close requests until closed."""
+    fd = pipe.fileno()
     try:
         import simreal  # noqa: F401  (registers the ids and sets the GL defaults before any context exists)
 
         envs = [gym.make(env_id, **env_kwargs) for _ in indices]
+        num_envs = len(shared.flags) // 3
         obs_space, act_space = envs[0].observation_space, envs[0].action_space
-        actions = read_from_shared_memory(act_space, action_memory, n=num_envs)
-        flags = np.frombuffer(flags_memory, dtype=np.float64).reshape(3, num_envs)
+        observations = read_from_shared_memory(obs_space, shared.observations, n=num_envs)
+        actions = read_from_shared_memory(act_space, shared.actions, n=num_envs)
+        flags = np.frombuffer(shared.flags, dtype=np.float64).reshape(3, num_envs)
         sent: list[dict[str, Any]] = [{} for _ in indices]
         needs_reset = [False] * len(indices)
-        pipe.send_bytes(pickle.dumps(("ok", None)))
     except BaseException:  # report construction errors to the parent instead of dying silently
-        pipe.send_bytes(pickle.dumps(("error", traceback.format_exc())))
+        _reply(fd, shared, "error", traceback.format_exc())
         return
+    _reply(fd, shared, "ok", None)
     try:
         while True:
-            message = pipe.recv_bytes()
+            message = _recv(fd)
             command, payload = message[:1], message[1:]
             if command == _CLOSE:
                 break
@@ -249,7 +365,7 @@ def _worker(
                 for env in envs:
                     attribute = env.get_wrapper_attr(name)
                     results.append(attribute(*args, **kwargs) if callable(attribute) else attribute)
-                pipe.send_bytes(pickle.dumps(("ok", results)))
+                _reply(fd, shared, "ok", results)
                 continue
             replies = []
             if command == _RESET:
@@ -262,12 +378,12 @@ def _worker(
                 else:
                     obs, reward, terminated, truncated, info = env.step(_action(act_space, actions, index))
                 needs_reset[slot] = bool(terminated or truncated)
-                write_to_shared_memory(obs_space, index, obs, obs_memory)
+                _store(observations, index, obs)
                 flags[:, index] = (float(reward), float(terminated), float(truncated))
                 replies.append(_split_info(info, sent[slot]))
-            pipe.send_bytes(pickle.dumps(("ok", replies)))
+            _reply(fd, shared, "ok", replies)
     except BaseException:
-        pipe.send_bytes(pickle.dumps(("error", traceback.format_exc())))
+        _reply(fd, shared, "error", traceback.format_exc())
     finally:
         for env in envs:
             env.close()

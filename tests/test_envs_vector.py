@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -59,6 +62,46 @@ def test_call_and_errors(vector_env):
         SimrealVectorEnv("simreal/Reach-v0", 2, workers=3)
     with pytest.raises(ValueError, match="num_envs"):
         SimrealVectorEnv("simreal/Reach-v0", 0)
+    for bad in (0, -1, True, 1.5, "2"):
+        with pytest.raises(ValueError, match=r"^envs_per_worker: must be an int in \[1, num_envs=2\]"):
+            SimrealVectorEnv("simreal/Reach-v0", 2, envs_per_worker=bad)
+    with pytest.raises(ValueError, match=r"^workers, envs_per_worker: give at most one"):
+        SimrealVectorEnv("simreal/Reach-v0", 2, workers=1, envs_per_worker=2)
+
+
+@pytest.mark.parametrize(
+    ("num_envs", "envs_per_worker", "groups"), [(3, 3, [[0, 1, 2]]), (5, 2, [[0, 1], [2], [3, 4]])]
+)
+def test_envs_per_worker_batches_envs_and_steps_like_single_envs(num_envs, envs_per_worker, groups):
+    kwargs = {**KWARGS, "image_size": 8}
+    env = gym.make_vec("simreal/Reach-v0", num_envs=num_envs, envs_per_worker=envs_per_worker, **kwargs)
+    singles = [gym.make("simreal/Reach-v0", **kwargs) for _ in range(num_envs)]
+    try:
+        assert env.unwrapped._groups == groups and len(env.unwrapped._processes) == len(groups)
+        obs, _ = env.reset(seed=3)
+        assert obs.shape == (num_envs, 8, 8, 3) and obs.dtype == np.uint8
+        np.testing.assert_array_equal(obs, np.stack([s.reset(seed=3 + i)[0] for i, s in enumerate(singles)]))
+        actions = np.random.default_rng(1).uniform(-1, 1, (3, num_envs, 4)).astype(np.float32)
+        for batch in actions:
+            obs, reward, *_ = env.step(batch)
+            expected = [s.step(a) for s, a in zip(singles, batch, strict=True)]
+            np.testing.assert_array_equal(obs, np.stack([e[0] for e in expected]))
+            np.testing.assert_array_equal(reward, [e[1] for e in expected])
+    finally:
+        env.close()
+        for single in singles:
+            single.close()
+
+
+def test_a_worker_that_dies_mid_step_is_reported_not_waited_for():
+    env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, obs_mode="state")
+    env.reset(seed=0)
+    victim = env._processes[1]
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join(timeout=10)
+    with pytest.raises(RuntimeError, match=rf"simreal-vector-1 \(pid {victim.pid}\) died"):
+        env.step(np.zeros((2, 4), dtype=np.float32))
+    env.close()
 
 
 def test_worker_errors_are_raised_in_the_parent():
