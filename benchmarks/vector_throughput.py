@@ -5,14 +5,18 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
 2. ``async``: ``gym.make_vec(..., vectorization_mode="async", vector_kwargs={"context": "spawn"})``, gymnasium's
    AsyncVectorEnv;
 3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (shared-memory workers, ``SimrealVectorEnv``);
-4. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all: the
-   ceiling for any vector env on this machine at this moment (on cores busy with other work it stays far below
-   ``num_envs`` x ``single``).
+4. ``native xK/w`` (one row per K > 1 in ``--envs-per-worker``): the same with ``K x --num-envs`` envs on ``--num-envs``
+   workers (``envs_per_worker=K``, what ``gym.make_vec`` does by default when num_envs exceeds the cores): each
+   worker steps its K envs per round trip;
+5. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
+   together: the ceiling for any vector env on this machine at this moment (on cores busy with other work it stays
+   far below ``num_envs`` x ``single``).
 Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers), the
 ratio to ``independent`` (how much of the machine's parallel capacity the vector env delivers) and the CPU time per
 env step in the main process and in the workers (from /proc).
 
-Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2] [--repeats 3]
+Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2]
+[--envs-per-worker 1,2] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -37,12 +42,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
 
 
-def single_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
+def single_rate(args: argparse.Namespace, kwargs: dict[str, Any], warm: Callable[[], Any] = int):
+    """(env steps/s, CPU s per step, 0) of one env in this process; ``warm()`` runs after the warm-up steps."""
     env = gym.make(args.env, **kwargs)
     env.reset(seed=0)
     actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *env.action_space.shape)).astype(np.float32)
     for action in actions[:20]:
         env.step(action)
+    warm()
     cpu, started = time.process_time(), time.perf_counter()
     for action in actions:
         _, _, terminated, truncated, _ = env.step(action)
@@ -54,9 +61,13 @@ def single_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float
     return rate, cpu, 0.0
 
 
-def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> tuple[float, float, float]:
+def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1):
+    """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` workers
+    and ``per_worker`` envs in each (gymnasium's async: one env per process)."""
     extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
-    env = gym.make_vec(args.env, num_envs=args.num_envs, vectorization_mode=mode, **extra, **kwargs)
+    if per_worker > 1:
+        extra["envs_per_worker"] = per_worker
+    env = gym.make_vec(args.env, args.num_envs * per_worker, vectorization_mode=mode, **extra, **kwargs)
     env.reset(seed=0)
     shape = env.action_space.shape
     actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *shape)).astype(np.float32)
@@ -68,7 +79,7 @@ def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> 
     cpu, started = time.process_time(), time.perf_counter()
     for action in actions:
         env.step(action)
-    steps = args.steps * args.num_envs
+    steps = args.steps * env.num_envs
     rate = steps / (time.perf_counter() - started)
     main_cpu = (time.process_time() - cpu) / steps
     worker_cpu = (sum(_cpu_seconds(pid) for pid in pids) - workers) / steps
@@ -77,10 +88,17 @@ def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str) -> 
 
 
 def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
-    """``--num-envs`` copies of this script, each timing :func:`single_rate` alone (``--child``)."""
+    """``--num-envs`` copies of this script, each timing :func:`single_rate` alone (``--child``); they start timing
+    together (each reports ready after its warm-up and waits for a go), so the timed windows overlap."""
     command = [sys.executable, __file__, "--child", "--env", args.env, "--image-size", str(args.image_size)]
     command += ["--steps", str(args.steps)] + (["--domain", args.domain] if args.domain else [])
-    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(args.num_envs)]
+    popen = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    processes = [subprocess.Popen(command, **popen) for _ in range(args.num_envs)]  # type: ignore[call-overload]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     results = [tuple(float(x) for x in p.communicate()[0].split()) for p in processes]
     return sum(r[0] for r in results), 0.0, statistics.mean(r[1] for r in results)
 
@@ -89,7 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="simreal/Reach-v0")
     parser.add_argument("--domain", default=None, help="e.g. train (randomized); default: the env's default")
-    parser.add_argument("--num-envs", type=int, default=2)
+    parser.add_argument("--num-envs", type=int, default=2, help="workers (processes); async: envs")
+    parser.add_argument(
+        "--envs-per-worker", default="1,2", help="comma list; one 'native' row each (num_envs = workers x this)"
+    )
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=400, help="vector steps per measurement")
     parser.add_argument("--repeats", type=int, default=3)
@@ -99,14 +120,18 @@ def main() -> None:
     if args.domain:
         kwargs["domain"] = args.domain
     if args.child:
-        rate, cpu, _ = single_rate(args, kwargs)
+        rate, cpu, _ = single_rate(args, kwargs, lambda: (print("ready", flush=True), sys.stdin.readline()))
         print(rate, cpu)
         return
-    rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], "native": [], "independent": []}
+    batches = [int(k) for k in args.envs_per_worker.split(",")]
+    natives = {("native" if k == 1 else f"native x{k}/w"): k for k in batches}
+    rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
+    rows["independent"] = []
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
         rows["async"].append(vector_rate(args, kwargs, "async"))
-        rows["native"].append(vector_rate(args, kwargs, "vector_entry_point"))
+        for name, per_worker in natives.items():
+            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker))
         rows["independent"].append(independent_rate(args, kwargs))
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
