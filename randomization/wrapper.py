@@ -212,6 +212,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         latency = max(0.0, self._control.get("action_latency", 0.0))
         self._latency = int(np.floor(latency + 1e-9))
         self._latency_frac = 0.0 if latency - self._latency < 1e-9 else latency - self._latency
+        self._queue = deque(self._queue, maxlen=self._latency + 2)  # the actions _delayed reads; keeps the newest
         self._obs_std = self._control.get("obs_noise", 0.0)
         self._obs_noise = {}
 
@@ -245,16 +246,14 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def _delayed(self, act: np.ndarray) -> np.ndarray:
         """The action issued ``latency`` steps ago; a fractional latency f blends it with the one before
         ((1 - f) a[t-L] + f a[t-L-1]). Before the first commands arrive the oldest issued action holds."""
-        queue = self._queue
+        queue = self._queue  # at most latency + 2 actions (maxlen), all arrays from _control_action
         queue.append(act)
-        while len(queue) > self._latency + 2:
-            queue.popleft()
         newer = queue[max(0, len(queue) - 1 - self._latency)]
-        if self._latency_frac <= 0:
+        frac = self._latency_frac
+        if frac <= 0:
             return newer
         older = queue[max(0, len(queue) - 2 - self._latency)]
-        blended = (1.0 - self._latency_frac) * np.asarray(newer) + self._latency_frac * np.asarray(older)
-        return blended.astype(np.asarray(act).dtype, copy=False)
+        return ((1.0 - frac) * newer + frac * older).astype(act.dtype, copy=False)
 
     def _observe(self, obs: Any) -> Any:
         if not self._sensor.active and self._obs_std <= 0:
