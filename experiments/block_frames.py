@@ -2,7 +2,8 @@
 localization and transfer experiments share.
 
 A frame is one reset of ``simreal/Push-v0`` seen by the ``front`` camera, labelled with the block's table position,
-its centre's pixel and the camera's calibration. Frames of a domain are seeded from the experiment seed and a key
+its centre's pixel and the camera's calibration; :class:`ViewFrames` hold the same scene seen by several cameras at
+once (the multi-view pipeline's frames). Frames of a domain are seeded from the experiment seed and a key
 (:func:`seeded_frames`), so adding domains or evaluating saved models later gives every domain the same frames.
 """
 
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.data.chunks import collect_chunks, concatenate
-from simreal.data.episodes import make_data_env, stream_frames
+from simreal.data.episodes import stream_frames
 from simreal.data.eval_domains import domain_seed, rollout_spec
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.camera import camera_model
@@ -32,11 +34,14 @@ __all__ = [
     "N_VALIDATION",
     "TOLERANCE_PX",
     "LocalizationFrames",
+    "ViewFrames",
     "detector_positions",
     "detector_threshold",
     "localization_frames",
     "read_json",
     "seeded_frames",
+    "seeded_views",
+    "view_frames",
     "write_json",
 ]
 
@@ -63,27 +68,69 @@ class LocalizationFrames:
         return pixels_to_plane(pixels, self.intrinsics, self.world_to_camera, BLOCK_HALF_SIZE, strict=False)[:, :2]
 
 
+@dataclass(frozen=True)
+class ViewFrames:
+    """Reset frames of the Push block seen by ``V`` cameras at once (the same scene in every view); ``view(k)`` is
+    camera ``k``'s :class:`LocalizationFrames`."""
+
+    images: np.ndarray  # uint8 (N, V, S, S, 3)
+    positions: np.ndarray  # (N, 2) the block's table (x, y), metres
+    pixels: np.ndarray  # (N, V, 2) the block centre's pixel coordinates in each view
+    intrinsics: np.ndarray  # (N, V, 3, 3)
+    world_to_camera: np.ndarray  # (N, V, 4, 4)
+
+    def view(self, k: int) -> LocalizationFrames:
+        """Camera ``k``'s frames."""
+        images = np.ascontiguousarray(self.images[:, k])
+        return LocalizationFrames(images, self.positions, self.pixels[:, k], self.intrinsics[:, k],
+                                  self.world_to_camera[:, k])  # fmt: skip
+
+
 def _frames_chunk(
-    domain: str, image_size: int, count: int, seed_sequence: np.random.SeedSequence
-) -> LocalizationFrames:
-    spec = rollout_spec(ENV_ID, domain, CAMERA, image_size)
-    env = make_data_env(spec)
-    images = np.empty((count, image_size, image_size, 3), dtype=np.uint8)
-    positions, pixels = np.empty((count, 2)), np.empty((count, 2))
-    intrinsics, world_to_camera = np.empty((count, 3, 3)), np.empty((count, 4, 4))
+    domain: str, image_size: int, cameras: tuple[str, ...], count: int, seed_sequence: np.random.SeedSequence
+) -> ViewFrames:
+    spec = rollout_spec(ENV_ID, domain, cameras[0], image_size)  # a spec file becomes the env's randomization
+    env = gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, obs_mode="pixels",
+                   image_size=image_size, cameras=cameras, disable_env_checker=True)  # fmt: skip
+    views = len(cameras)
+    images = np.empty((count, views, image_size, image_size, 3), dtype=np.uint8)
+    positions, pixels = np.empty((count, 2)), np.empty((count, views, 2))
+    intrinsics, world_to_camera = np.empty((count, views, 3, 3)), np.empty((count, views, 4, 4))
     base: Any = env.unwrapped
     try:
         frames = stream_frames(env, spec, seed_sequence)
         for i in range(count):
-            images[i] = next(frames).rgb
+            rgb = next(frames).rgb
             block = base.data.body("block").xpos
             positions[i] = base.task_state()["block_position"][:2]
-            camera = camera_model(base.model, base.data, CAMERA, image_size, image_size)
-            pixels[i] = camera.project(block[None])[0][0]
-            intrinsics[i], world_to_camera[i] = camera.intrinsics, camera.world_to_camera
+            for k, name in enumerate(cameras):
+                images[i, k] = rgb[name] if views > 1 else rgb
+                camera = camera_model(base.model, base.data, name, image_size, image_size)
+                pixels[i, k] = camera.project(block[None])[0][0]
+                intrinsics[i, k], world_to_camera[i, k] = camera.intrinsics, camera.world_to_camera
     finally:
         env.close()
-    return LocalizationFrames(images, positions, pixels, intrinsics, world_to_camera)
+    return ViewFrames(images, positions, pixels, intrinsics, world_to_camera)
+
+
+def view_frames(
+    domain: str,
+    n: int,
+    image_size: int,
+    seed_sequence: np.random.SeedSequence,
+    cameras: tuple[str, ...],
+    workers: int = 0,
+    executor: str | Executor = "local",
+) -> ViewFrames:
+    """``n`` labelled reset frames of the Push block in ``domain``, each seen by every camera of ``cameras`` (see
+    :class:`ViewFrames`). ``cameras[0]``'s images are those of :func:`localization_frames` of that camera with the
+    same seed (the other views' sensor noise is drawn after it). Chunks of frames are seeded by
+    ``seed_sequence.spawn``, so the result depends neither on ``workers`` (0 = this process; otherwise spawned
+    processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``; see :mod:`simreal.parallel`)."""
+    if not cameras or len(set(cameras)) < len(cameras):
+        raise ValueError(f"cameras: one or more distinct camera names, got {list(cameras)}")
+    parts = collect_chunks(_frames_chunk, n, seed_sequence, (domain, image_size, tuple(cameras)), executor, workers)
+    return concatenate(parts)
 
 
 def localization_frames(
@@ -93,23 +140,28 @@ def localization_frames(
     seed_sequence: np.random.SeedSequence,
     workers: int = 0,
     executor: str | Executor = "local",
+    camera: str = CAMERA,
 ) -> LocalizationFrames:
-    """``n`` labelled reset frames of the Push block in ``domain`` (see :class:`LocalizationFrames`).
+    """``n`` labelled reset frames of the Push block in ``domain`` seen by ``camera`` (see
+    :class:`LocalizationFrames` and, for the seeding, :func:`view_frames`)."""
+    return view_frames(domain, n, image_size, seed_sequence, (camera,), workers, executor).view(0)
 
-    Chunks of frames are seeded by ``seed_sequence.spawn``, so the result depends neither on ``workers``
-    (0 = this process; otherwise spawned processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``;
-    see :mod:`simreal.parallel`).
-    """
-    return concatenate(collect_chunks(_frames_chunk, n, seed_sequence, (domain, image_size), executor, workers))
+
+def seeded_views(
+    domain: str, n: int, image_size: int, seed: int, tag: str, cameras: tuple[str, ...], workers: int,
+    executor: str | Executor,
+) -> ViewFrames:  # fmt: skip
+    """:func:`view_frames` of ``domain`` seeded by ``seed`` and the key ``"{tag}:{domain}"`` (``domain`` alone for
+    an empty ``tag``; see :func:`~simreal.data.eval_domains.domain_seed`)."""
+    key = f"{tag}:{domain}" if tag else domain
+    return view_frames(domain, n, image_size, domain_seed(seed, key), cameras, workers, executor)
 
 
 def seeded_frames(
     domain: str, n: int, image_size: int, seed: int, tag: str, workers: int, executor: str | Executor
 ) -> LocalizationFrames:
-    """:func:`localization_frames` of ``domain`` seeded by ``seed`` and the key ``"{tag}:{domain}"`` (``domain``
-    alone for an empty ``tag``; see :func:`~simreal.data.eval_domains.domain_seed`)."""
-    key = f"{tag}:{domain}" if tag else domain
-    return localization_frames(domain, n, image_size, domain_seed(seed, key), workers, executor)
+    """:func:`seeded_views` of the ``front`` camera alone."""
+    return seeded_views(domain, n, image_size, seed, tag, (CAMERA,), workers, executor).view(0)
 
 
 def detector_positions(

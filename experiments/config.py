@@ -149,7 +149,8 @@ def _check_common(config: Any, seed_max: int) -> None:
 @dataclass(frozen=True)
 class LocalizationConfig:
     """``kind: localization`` (:mod:`simreal.experiments.localization`): each pipeline trained on ``train`` (plus
-    ``canonical_fraction`` clean frames) and on ``canonical``, evaluated on ``domains``."""
+    ``canonical_fraction`` clean frames) and on ``canonical``, evaluated on ``domains``; ``agree_cm``: how close
+    two cameras' detections must be to agree in the ``multiview`` pipeline's fusion (an evaluation setting)."""
 
     out_dir: str = "runs/localization"
     seed: int = 0
@@ -161,8 +162,9 @@ class LocalizationConfig:
     workers: int = 2  # frame-collection processes (0: this process)
     augment: bool = True
     canonical_fraction: float = CANONICAL_FRACTION  # clean frames in the randomized models' training set
-    pipelines: tuple[str, ...] = ("regression", "detector")
+    pipelines: tuple[str, ...] = ("regression", "detector", "multiview")
     domains: tuple[str, ...] = ("canonical", "test", "real")
+    agree_cm: float = 2.0  # multiview: detections of two cameras within this distance agree
 
     def __post_init__(self) -> None:
         _check_common(self, 2**32 - 1)
@@ -173,7 +175,10 @@ class LocalizationConfig:
         fraction = self.canonical_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
             raise ValueError(f"canonical_fraction must be in [0, 1), got {fraction!r}")
-        allowed = ("regression", "detector")
+        agree = self.agree_cm
+        if isinstance(agree, bool) or not isinstance(agree, (int, float)) or not 0.1 <= agree <= 20.0:
+            raise ValueError(f"agree_cm must be a distance in [0.1, 20] cm, got {agree!r}")
+        allowed = ("regression", "detector", "multiview")
         if not self.pipelines or set(self.pipelines) - set(allowed) or len(set(self.pipelines)) < len(self.pipelines):
             raise ValueError(f"pipelines: each of {list(allowed)} at most once, got {list(self.pipelines)}")
 

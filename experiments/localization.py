@@ -1,12 +1,19 @@
 """The Tobin et al. (2017) domain-randomization test on ``simreal/Push-v0``.
 
-Two pipelines estimate the block's table (x, y) from one reset frame of the ``front`` camera, each trained once on
-the randomized ``train`` domain (plus a quarter of clean frames) and once on ``canonical`` frames:
+Three pipelines estimate the block's table (x, y) from one reset of the scene, each trained once on the randomized
+``train`` domain (plus a quarter of clean frames) and once on ``canonical`` frames:
 
 - ``regression`` (Tobin et al.'s protocol): a :class:`~simreal.perception.localization.LocalizationCNN` maps the image
   straight to table coordinates, knowing nothing of the camera;
 - ``detector``: a :class:`~simreal.perception.detector.PointDetector` finds the block centre's pixel and the frame's
-  calibrated camera (intrinsics and extrinsics, as a real camera's calibration gives them) lifts it to the table.
+  calibrated camera (intrinsics and extrinsics, as a real camera's calibration gives them) lifts it to the table;
+- ``multiview``: one point detector for the ``front``, ``side`` and ``top`` cameras (shared weights, the same
+  number of training images split over the cameras), each view lifted through its own calibrated camera and the
+  views fused: found views that agree within ``agree_cm`` are averaged, a single disagreeing view is outvoted, and
+  when found views disagree the answer is "not found" with the most confident view as best guess
+  (:mod:`~simreal.experiments.localization_multiview`, :func:`~simreal.perception.fusion.fuse_views`).
+
+``regression`` and ``detector`` see the ``front`` image only.
 
 All are evaluated on fresh frames of every domain (default: ``canonical``, ``test`` and the reality family's members
 ``real:0`` .. ``real:4``; any named domain or a user's spec file can be given); results (median, p90, the fraction of
@@ -26,9 +33,10 @@ field of view outside the training range), so the results also hold ``nominal_ca
 *perfect* detector read through the nominal camera, which bounds what camera-agnostic regression can do without
 recovering the camera pose from the scene.
 
-Why ``front``: it is the envs' default pixel camera (what pixel policies and the transfer module see), and it faces
-the arm from beyond the block's range, so the arm never hides the block at reset; from ``top`` the hovering gripper
-occludes the block in about 8% of resets (measured with the segmentation labels).
+Why ``front`` for the single-view pipelines: it is the envs' default pixel camera (what pixel policies and the
+transfer module see), and it faces the arm from beyond the block's range, so the arm never hides the block at reset;
+from ``top`` the hovering gripper occludes the block in about 8% of resets (measured with the segmentation labels;
+the multi-view fusion outvotes or ignores such a view).
 
 Frames: :mod:`~simreal.experiments.block_frames`; training: :mod:`~simreal.experiments.localization_training`;
 evaluation: :mod:`~simreal.experiments.localization_evaluation`; tables and plot:
@@ -46,9 +54,16 @@ from typing import Any
 from simreal.experiments.block_frames import CAMERA, ENV_ID, MISS_RATE
 from simreal.experiments.config import LocalizationConfig
 from simreal.experiments.localization_evaluation import evaluation_frames, summarize, write_summary
+from simreal.experiments.localization_multiview import CAMERAS
 from simreal.experiments.localization_training import DEFECTS, HARD_NEGATIVES, load_models, train_models
 
 __all__ = ["evaluate_saved_models", "run_localization_experiment"]
+
+
+def _cameras(pipelines: tuple[str, ...]) -> tuple[str, ...]:
+    """The cameras the evaluation frames need: all of the multi-view pipeline's when it is evaluated, else
+    ``front`` (its frames are the same either way)."""
+    return CAMERAS if "multiview" in pipelines else (CAMERA,)
 
 
 def run_localization_experiment(
@@ -75,8 +90,9 @@ def run_localization_experiment(
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     begun = started = time.perf_counter()
+    rule = (_cameras(config.pipelines), float(config.agree_cm))
     evaluation = evaluation_frames(
-        config.domains, config.n_eval, config.image_size, config.seed, config.workers, executor
+        config.domains, config.n_eval, config.image_size, config.seed, rule[0], config.workers, executor
     )
     timings["eval_frames_s"] = time.perf_counter() - started
     models = train_models(config, out, executor, progress, timings)
@@ -86,10 +102,10 @@ def run_localization_experiment(
         "detector_epochs": config.detector_epochs, "seed": config.seed, "image_size": config.image_size,
         "augment": config.augment, "canonical_fraction": config.canonical_fraction,
         "hard_negatives": HARD_NEGATIVES if config.augment else 0.0, "defects": DEFECTS if config.augment else 0.0,
-        "miss_rate": MISS_RATE, "domains": list(config.domains),
+        "miss_rate": MISS_RATE, "domains": list(config.domains), "agree_cm": config.agree_cm,
     }  # fmt: skip
     summary: dict[str, Any] = {"env_id": ENV_ID, "camera": CAMERA, "settings": settings, "timings_s": timings}
-    summary, errors = summarize(summary, models, evaluation)
+    summary, errors = summarize(summary, models, evaluation, rule)
     timings["evaluation_s"] = time.perf_counter() - started
     timings["total_s"] = time.perf_counter() - begun
     summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
@@ -109,13 +125,15 @@ def evaluate_saved_models(
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    rule = (_cameras(tuple(models)), float(config.agree_cm))
     evaluation = evaluation_frames(
-        config.domains, config.n_eval, manifest["image_size"], config.seed, config.workers, executor
+        config.domains, config.n_eval, manifest["image_size"], config.seed, rule[0], config.workers, executor
     )
-    settings = {"n_eval": config.n_eval, "seed": config.seed, "domains": list(config.domains)}
+    settings = {"n_eval": config.n_eval, "seed": config.seed, "domains": list(config.domains),
+                "agree_cm": config.agree_cm}  # fmt: skip
     summary: dict[str, Any] = {"env_id": manifest["env_id"], "camera": manifest["camera"], "models_dir": str(folder),
                                "settings": settings}  # fmt: skip
-    summary, errors = summarize(summary, models, evaluation)
+    summary, errors = summarize(summary, models, evaluation, rule)
     summary["timings_s"] = {"total_s": round(time.perf_counter() - started, 2)}
     write_summary(out, summary, errors, "eval_results")
     return summary

@@ -1,6 +1,7 @@
 """Training the localization experiment's models (:mod:`simreal.experiments.localization`): each pipeline once on
 the randomized ``train`` domain (plus clean frames) and once on ``canonical``, saved with ``models.json`` so a rerun
-with the same training settings resumes from them."""
+with the same training settings resumes from them (per model: adding a pipeline trains only its models). The
+``multiview`` detector's frames: :mod:`~simreal.experiments.localization_multiview`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from simreal.experiments.block_frames import (
     write_json,
 )
 from simreal.experiments.config import LocalizationConfig
+from simreal.experiments.localization_multiview import CAMERAS, multiview_thresholds, multiview_training_frames
 from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import DetectorSettings, PointDetector, train_point_detector
 from simreal.perception.localization import LocalizationCNN, train_localization
@@ -47,7 +49,7 @@ TRAIN_DOMAINS = {"randomized": "train", "canonical": "canonical"}
 HARD_NEGATIVES = 0.5  # fraction of detector training images that get pasted hard negatives
 DEFECTS = 0.5  # fraction of detector training images that get sensor and lighting defects
 MODELS_FILE = "models.json"
-CLASSES = {"regression": LocalizationCNN, "detector": PointDetector}
+CLASSES = {"regression": LocalizationCNN, "detector": PointDetector, "multiview": PointDetector}
 Models = dict[str, dict[str, tuple[Any, dict[str, Any]]]]  # pipeline -> name -> (model, models.json entry)
 
 
@@ -115,41 +117,60 @@ def train_models(
     root = np.random.SeedSequence(config.seed)
     train_seeds = dict(zip(TRAIN_DOMAINS, root.spawn(len(TRAIN_DOMAINS)), strict=True))
     (mix_seed,) = root.spawn(1)
-    budgets = {"regression": config.epochs, "detector": config.detector_epochs}
     training = training_settings(config)
     done = _resumable(out, training)
     models: Models = {p: {} for p in config.pipelines}
     saved = {p: dict(done.get(p, {})) for p in config.pipelines}  # what models.json lists, kept across a resume
+    manifest = {"env_id": ENV_ID, "camera": CAMERA, "image_size": config.image_size, "training": training,
+                "models": saved}  # fmt: skip
+
+    def keep(pipeline: str, name: str, fitted: tuple[Any, dict[str, Any]]) -> None:
+        models[pipeline][name], saved[pipeline][name] = fitted, fitted[1]
+        save_model(fitted[0], out / fitted[1]["file"])
+        write_json(out / MODELS_FILE, manifest)
+
     for name, domain in TRAIN_DOMAINS.items():
         todo = [p for p in config.pipelines if name not in done.get(p, {})]
         for pipeline in set(config.pipelines) - set(todo):
             kept = done[pipeline][name]
             models[pipeline][name] = (load_model(out / kept["file"], CLASSES[pipeline]), kept)
-        if not todo:
-            continue
-        started = time.perf_counter()
-        frames, validation = _training_frames(config, domain, (train_seeds[name], mix_seed), executor)
-        timings[f"{name}_frames_s"] = time.perf_counter() - started
-        for pipeline in todo:
+        single = [p for p in todo if p != "multiview"]
+        if single:
             started = time.perf_counter()
-            label = f"{pipeline}/{name}" if progress else None
-            model = _train(pipeline, frames, budgets[pipeline], config.seed, config.augment, label)
-            timings[f"{pipeline}_{name}_train_s"] = time.perf_counter() - started
-            entry: dict[str, Any] = {
-                "file": f"{pipeline}_{name}.pt",
-                "train_domain": domain,
-                "fallback": frames.positions.mean(axis=0).tolist(),
-                "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
-            }
-            if pipeline == "detector":
-                entry["threshold"] = detector_threshold(model, validation)
-            save_model(model, out / entry["file"])
-            models[pipeline][name] = (model, entry)
-            saved[pipeline][name] = entry
-            manifest = {"env_id": ENV_ID, "camera": CAMERA, "image_size": config.image_size, "training": training,
-                        "models": saved}  # fmt: skip
-            write_json(out / MODELS_FILE, manifest)
+            frames, validation = _training_frames(config, domain, (train_seeds[name], mix_seed), executor)
+            timings[f"{name}_frames_s"] = time.perf_counter() - started
+            for pipeline in single:
+                keep(pipeline, name, _fit(pipeline, name, domain, frames, validation, config, progress, timings))
+        if "multiview" in todo:
+            started = time.perf_counter()
+            views, per_camera = multiview_training_frames(config, domain, executor)
+            timings[f"multiview_{name}_frames_s"] = time.perf_counter() - started
+            keep("multiview", name, _fit("multiview", name, domain, views, per_camera, config, progress, timings))
     return models
+
+
+def _fit(
+    pipeline: str, name: str, domain: str, frames: LocalizationFrames, validation: Any, config: LocalizationConfig,
+    progress: bool, timings: dict[str, float],
+) -> tuple[Any, dict[str, Any]]:  # fmt: skip
+    """Train one model of ``pipeline`` on ``frames``: the model and its ``models.json`` entry (a detector's
+    "not found" threshold calibrated on ``validation``, per camera for ``multiview``). Adds its timing."""
+    budgets = {"regression": config.epochs, "detector": config.detector_epochs, "multiview": config.detector_epochs}
+    started = time.perf_counter()
+    label = f"{pipeline}/{name}" if progress else None
+    model = _train(pipeline, frames, budgets[pipeline], config.seed, config.augment, label)
+    timings[f"{pipeline}_{name}_train_s"] = time.perf_counter() - started
+    entry: dict[str, Any] = {
+        "file": f"{pipeline}_{name}.pt",
+        "train_domain": domain,
+        "fallback": frames.positions.mean(axis=0).tolist(),
+        "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
+    }
+    if pipeline == "detector":
+        entry["threshold"] = detector_threshold(model, validation)
+    if pipeline == "multiview":
+        entry["cameras"], entry["thresholds"] = list(CAMERAS), multiview_thresholds(model, validation)
+    return model, entry
 
 
 def load_models(folder: Path) -> tuple[dict[str, Any], Models]:

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from simreal.data.eval_domains import domain_seed
-from simreal.experiments import localization_training
-from simreal.experiments.block_frames import localization_frames, seeded_frames
+from simreal.experiments import localization_multiview, localization_training
+from simreal.experiments.block_frames import LocalizationFrames, localization_frames, seeded_frames, view_frames
 from simreal.experiments.config import LocalizationConfig
 from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
 from simreal.experiments.localization_evaluation import nominal_camera_floor
+from simreal.experiments.localization_multiview import CAMERAS, multiview_positions
 from simreal.experiments.localization_training import MODELS_FILE
 from simreal.perception.checkpoint import load_model
 from simreal.perception.detector import PointDetector
@@ -68,7 +69,7 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     results = run_localization_experiment(_tiny(tmp_path))
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))
-    assert set(results["pipelines"]) == {"regression", "detector"}
+    assert set(results["pipelines"]) == {"regression", "detector", "multiview"}
     assert {"test", "real:0", "real:4"} <= set(LocalizationConfig().domains)
     for pipeline, models in results["pipelines"].items():
         assert set(models) == {"randomized", "canonical"}
@@ -77,7 +78,9 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             for errors in entry["eval"].values():
                 assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < np.inf and errors["missed_table"] >= 0
                 assert 0.0 <= errors["tail_5cm"] <= 1.0
-                assert ("not_found" in errors) == (pipeline == "detector")
+                assert ("not_found" in errors) == (pipeline != "regression")
+                if pipeline == "multiview":
+                    assert len(errors["views_used"]) == 4 and abs(sum(errors["views_used"]) - 1.0) < 1e-9
             proxies = entry["reality_proxies"]
             assert proxies["domains"] == ["test", "real:0"]
             assert proxies["worst"]["p90_cm"] == max(entry["eval"][d]["p90_cm"] for d in proxies["domains"])
@@ -86,6 +89,10 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             assert model(torch.zeros(2, 3, 32, 32)).shape[0] == 2, name
     manifest = json.loads((tmp_path / MODELS_FILE).read_text())
     assert 0.0 <= manifest["models"]["detector"]["randomized"]["threshold"] <= 1.0
+    multiview = manifest["models"]["multiview"]["randomized"]
+    assert multiview["cameras"] == ["front", "side", "top"] and set(multiview["thresholds"]) == set(CAMERAS)
+    assert all(0.0 <= t <= 1.0 for t in multiview["thresholds"].values())
+    assert set(results["target"]["met_every_proxy_by_pipeline"]) == {"regression", "detector", "multiview"}
     assert results["nominal_camera_floor"]["canonical"]["median_cm"] < 1e-6
     assert (tmp_path / "errors.png").stat().st_size > 1000
     assert "| detector trained on train |" in results["table"]
@@ -112,3 +119,49 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ValueError, match=r"models\.json"):
         evaluate_saved_models(tmp_path / "later", _tiny(tmp_path, domains=("test",)))
     assert results["settings"]["canonical_fraction"] == 0.25
+    # the single-view rows do not depend on whether the multi-view pipeline (and its cameras' frames) is evaluated
+    (tmp_path / "multiview_randomized.pt").unlink()
+    (tmp_path / "multiview_canonical.pt").unlink()
+    manifest["models"].pop("multiview")
+    (tmp_path / MODELS_FILE).write_text(json.dumps(manifest))
+    front_only = evaluate_saved_models(tmp_path, _tiny(tmp_path / "front"))
+    assert set(front_only["pipelines"]) == {"regression", "detector"}
+    assert front_only["pipelines"]["detector"] == results["pipelines"]["detector"]
+
+
+def test_view_frames_share_the_scene_and_each_view_lifts_through_its_own_camera() -> None:
+    views = view_frames("train", 6, 32, np.random.SeedSequence(4), CAMERAS)
+    assert views.images.shape == (6, 3, 32, 32, 3) and views.pixels.shape == (6, 3, 2)
+    assert views.intrinsics.shape == (6, 3, 3, 3) and views.world_to_camera.shape == (6, 3, 4, 4)
+    front = localization_frames("train", 6, 32, np.random.SeedSequence(4))
+    np.testing.assert_array_equal(views.view(0).images, front.images)  # the other cameras leave front's frames alone
+    np.testing.assert_array_equal(views.positions, front.positions)
+    for k in range(3):
+        view = views.view(k)
+        assert np.all((view.pixels > 0) & (view.pixels < 32))
+        np.testing.assert_allclose(view.table_positions(view.pixels), views.positions, atol=1e-9)
+        if k:  # another camera's calibration puts the same pixel elsewhere on the table (or off it)
+            other = LocalizationFrames(view.images, view.positions, view.pixels, front.intrinsics,
+                                       front.world_to_camera)  # fmt: skip
+            assert not np.allclose(other.table_positions(view.pixels), views.positions, atol=0.01, equal_nan=True)
+    with pytest.raises(ValueError, match="distinct camera names"):
+        view_frames("canonical", 2, 32, np.random.SeedSequence(0), ("front", "front"))
+
+
+def test_multiview_positions_fuse_views_and_need_the_model_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
+    views = view_frames("canonical", 4, 32, np.random.SeedSequence(6), CAMERAS)
+    outlier = np.array([[2.0, 2.0]] * 4)  # the top view's detector picks a corner: a gross error
+
+    def fake_detect(model: object, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for k in range(3):
+            if np.array_equal(images, views.view(k).images):
+                return (outlier if k == 2 else views.pixels[:, k]), np.full(len(images), 0.9 if k == 2 else 0.5)
+        raise AssertionError("unknown images")
+
+    monkeypatch.setattr(localization_multiview, "detect", fake_detect)
+    entry = {"cameras": list(CAMERAS), "thresholds": dict.fromkeys(CAMERAS, 0.3), "fallback": [0.0, 0.0]}
+    positions, fused, off_table = multiview_positions(PointDetector(32), entry, views, CAMERAS, 2.0)
+    np.testing.assert_allclose(positions, views.positions, atol=1e-9)  # front and side outvote the top view
+    assert fused.found.all() and (fused.views == 2).all() and off_table == 0
+    with pytest.raises(ValueError, match=r"lack \['side', 'top'\]"):
+        multiview_positions(PointDetector(32), entry, views, ("front",), 2.0)

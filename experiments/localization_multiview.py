@@ -1,0 +1,94 @@
+"""The localization experiment's ``multiview`` pipeline (:mod:`simreal.experiments.localization`): one point
+detector for the Push env's three calibrated cameras, each view lifted to the table through its own camera and the
+views fused (:func:`~simreal.perception.fusion.fuse_views`: agreeing views averaged, a disagreeing one outvoted).
+
+The detector has one set of weights for every camera and the single-view detector's budget in images: its
+``n_train`` training images are split evenly over :data:`CAMERAS`, each image a different reset (clean frames mixed
+in at ``canonical_fraction`` per camera). Its "not found" threshold is calibrated per camera on fresh frames of its
+own training domain, as the single-view detector's is.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+
+from simreal.data.chunks import concatenate
+from simreal.experiments.block_frames import (
+    N_VALIDATION,
+    LocalizationFrames,
+    ViewFrames,
+    detector_threshold,
+    seeded_views,
+)
+from simreal.experiments.config import LocalizationConfig
+from simreal.perception.detector import PointDetector, detect
+from simreal.perception.fusion import FusedViews, fuse_views
+
+__all__ = ["CAMERAS", "multiview_positions", "multiview_thresholds", "multiview_training_frames"]
+
+CAMERAS = ("front", "side", "top")  # front first: its images are the single-view pipelines' (same seeds)
+
+
+def _split(n: int, parts: int) -> list[int]:
+    """``n`` as ``parts`` counts differing by at most one (the first ones larger)."""
+    return [n // parts + (k < n % parts) for k in range(parts)]
+
+
+def multiview_training_frames(
+    config: LocalizationConfig, domain: str, executor: str | Executor
+) -> tuple[LocalizationFrames, dict[str, LocalizationFrames]]:
+    """The multi-view detector's ``config.n_train`` training images (``domain``'s, plus ``canonical_fraction``
+    clean ones unless it is ``canonical``), split evenly over :data:`CAMERAS`, and per camera the validation
+    frames that calibrate its threshold. Seeded by ``config.seed`` and keys of their own, so the single-view
+    models' frames are untouched."""
+    size, seed, workers = config.image_size, config.seed, config.workers
+    parts, validation = [], {}
+    for camera, n in zip(CAMERAS, _split(config.n_train, len(CAMERAS)), strict=True):
+        n_clean = round(config.canonical_fraction * n) if domain != "canonical" else 0
+        tag = f"multiview-train:{camera}"
+        parts.append(seeded_views(domain, n - n_clean, size, seed, tag, (camera,), workers, executor).view(0))
+        if n_clean:
+            clean = seeded_views("canonical", n_clean, size, seed, f"multiview-clean:{camera}", (camera,), workers,
+                                 executor)  # fmt: skip
+            parts.append(clean.view(0))
+        n_validation = min(N_VALIDATION, config.n_eval)
+        validation[camera] = seeded_views(
+            domain, n_validation, size, seed, f"validation:{camera}", (camera,), workers, executor
+        ).view(0)
+    return concatenate(parts), validation
+
+
+def multiview_thresholds(detector: PointDetector, validation: dict[str, LocalizationFrames]) -> dict[str, float]:
+    """Per camera, the "not found" threshold calibrated on its validation frames
+    (:func:`~simreal.experiments.block_frames.detector_threshold`)."""
+    return {camera: detector_threshold(detector, frames) for camera, frames in validation.items()}
+
+
+def multiview_positions(
+    detector: PointDetector, entry: dict[str, Any], frames: ViewFrames, cameras: tuple[str, ...], agree_cm: float
+) -> tuple[np.ndarray, FusedViews, int]:
+    """Fused table positions ``(N, 2)`` of ``frames`` (views in the order of ``cameras``, which must hold every
+    camera of ``entry["cameras"]``): each view detected, lifted through its own camera, found when its confidence
+    reaches ``entry["thresholds"][camera]``, then fused with views agreeing within ``agree_cm``. Returns the
+    positions (frames where no view met the table at ``entry["fallback"]``), the fusion and how many frames had
+    no view on the table."""
+    used = entry["cameras"]
+    missing = [c for c in used if c not in cameras]
+    if missing:
+        raise ValueError(f"frames: the multiview detector needs cameras {used}, these frames lack {missing}")
+    positions, confidence, found = [], [], []
+    for camera in used:
+        view = frames.view(cameras.index(camera))
+        pixels, score = detect(detector, view.images)
+        lifted = view.table_positions(pixels)
+        positions.append(lifted)
+        confidence.append(score)
+        found.append((score >= entry["thresholds"][camera]) & np.isfinite(lifted).all(axis=1))
+    fused = fuse_views(np.stack(positions, 1), np.stack(confidence, 1), np.stack(found, 1), agree_cm / 100.0)
+    off_table = np.isnan(fused.positions).any(axis=1)
+    answer = fused.positions.copy()
+    answer[off_table] = entry["fallback"]
+    return answer, fused, int(off_table.sum())
