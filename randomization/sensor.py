@@ -107,7 +107,7 @@ class _Frame:
     dead_value: np.ndarray  # float32 stuck levels (0 or 255)
     noise: np.ndarray  # float32 strip of H * W * 3 + NOISE_SLACK noise values; empty without noise
     tmp: np.ndarray  # float32 scratch row for the blur: W * 3 values and 3 r edge values each side
-    identity: bool  # no gain, noise, defects or blur: only the gamma table (if any) applies
+    identity: bool  # no gain, noise, defects, blur or gamma: the frame passes unchanged (JPEG aside)
 
 
 _NO_GAIN = np.zeros((0, 0, 0), dtype=np.float32)
@@ -186,7 +186,7 @@ class SensorPipeline:
             if not self._shot:  # the frame-independent part: std and the round-to-nearest offset
                 noise *= np.float32(self._value("gaussian_std"))
                 noise += np.float32(0.5)
-        identity = gain.size == 0 and noise.size == 0 and dead_index.size == 0 and self._taps.size == 0
+        identity = self._lut is _IDENTITY_LUT and not (gain.size or noise.size or dead_index.size or self._taps.size)
         tmp = np.empty(w * 3 + 6 * (self._taps.size // 2) if self._taps.size else 0, dtype=np.float32)
         frame = _Frame(gain, dead_index, dead_value, noise, tmp, identity)
         self._frames[img.shape] = frame
@@ -200,8 +200,8 @@ class SensorPipeline:
         if frame is None or img.dtype != _UINT8:
             frame = self._frame(img)
         if frame.identity:
-            out = img if self._lut is _IDENTITY_LUT else self._lut.take(img)
-        else:
+            out = img
+        else:  # the compiled pass, also for the gamma table alone (a little faster than numpy's take)
             out = np.empty(img.shape, dtype=np.uint8)
             offset = 0
             if frame.noise.size:
