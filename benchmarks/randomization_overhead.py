@@ -131,7 +131,8 @@ def step_overhead(env_id: str, obs_mode: str, image_size: int, blocks: int, bloc
         f"{'':24s} split: randomized scene (full without sensor/control) ratio {ratio(step, 'scene'):.3f}, inner env "
         f"full/none {ratio(inner, 'full'):.3f}; wrapper's own time per step none {own_us['none']:.1f} us, scene "
         f"{own_us['scene']:.1f} us, nosensor {own_us['nosensor']:.1f} us, full {own_us['full']:.1f} us "
-        f"(+{(own_us['full'] - own_us['none']) / (ms['none'] * 10):.1f}% of a step)"
+        f"(+{(own_us['full'] - own_us['none']) / (ms['none'] * 10):.1f}% of a step); the camera pipeline in the "
+        f"loop (full - nosensor) {own_us['full'] - own_us['nosensor']:.1f} us (caches cold after a render)"
     )
 
 
