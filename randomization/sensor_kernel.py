@@ -8,7 +8,8 @@ multiply-adds without fast-math, which keeps every float32 rounding step as nump
 The pass works row by row: the vertical blur of a row goes into a padded scratch row (edge pixels replicated), the
 horizontal blur reads it back, then gain, noise, rounding and clipping happen in one loop that vectorises. Blurs of
 3 and 5 taps (sigma up to 0.66, the presets' range) have loops of their own that sum each element's taps in
-registers, in tap order, as the general loop does.
+registers, in tap order, as the general loop does. Dead pixels are set next and the gamma table is looked up last,
+over the whole frame (skipped when it is the identity).
 """
 
 from __future__ import annotations
@@ -158,11 +159,26 @@ def sensor_levels(
             window = strip[offset + y * n : offset + (y + 1) * n] if noise else halves
             for j in range(n):
                 line_out[j] = np.int32(min(max(acc[j] * g[j] + window[j], zero), top))
-        if not identity:
-            for j in range(n):  # the gamma table, in a loop of its own so the one above vectorises
-                line_out[j] = lut[line_out[j]]
     for j in range(dead_index.shape[0]):
         p = dead_index[j]
-        level = lut[min(max(int(dead_value[j]), 0), 255)]
+        level = min(max(int(dead_value[j]), 0), 255)
         for c in range(3):
             out[p // w, p % w, c] = level
+    if not identity:  # the gamma table, in a pass of its own so the loops above vectorise
+        _lookup(out.reshape(h * n), lut)
+
+
+@_jit
+def _lookup(flat: np.ndarray, lut: np.ndarray) -> None:
+    """flat[j] = lut[flat[j]] in place, eight bytes per load and store (a uint64 view)."""
+    size = flat.shape[0]
+    packed = size - size % 8
+    words = flat[:packed].view(np.uint64)
+    for q in range(words.shape[0]):
+        v = words[q]
+        r = np.uint64(0)
+        for i in range(8):
+            r |= np.uint64(lut[(v >> np.uint64(8 * i)) & np.uint64(255)]) << np.uint64(8 * i)
+        words[q] = r
+    for j in range(packed, size):
+        flat[j] = lut[flat[j]]
