@@ -1,54 +1,148 @@
 """Labelled-frame generation throughput at 64x64, with 1 and 2 worker processes, against baselines from the same run.
 
-Rows (frames per second, median of ``--repeats`` runs):
+Rows (frames per second and CPU ms per frame, process + workers; median of ``--repeats`` runs):
 1. baseline: unlabelled RGB observations of the same rollouts in this process (env + randomization + render);
 2. labelled, in this process: + depth/segmentation renders, labels and shard encoding (no disk);
-3. ``generate_dataset`` with ``workers=1`` and ``workers=2`` (spawned processes, start-up and disk writes included:
-   each worker's imports, GL context and first frames cost ~1-2 s, so ``--n`` should be large against that).
+3. ``generate_dataset`` with ``workers=1`` and ``workers=2``, cold: spawned processes, start-up and disk writes
+   included (each worker's imports, numba's sensor kernel, the model, the GL context and first frames cost about
+   1 s of CPU, so ``--n`` should be large against that);
+4. the same with warm workers: the pool is started and has built a one-frame shard on every worker (imports, env
+   and GL context in its cache) before the clock starts: the steady-state rate with IPC, shard writing and the
+   manifest. ``cold - warm`` is what a worker's start-up costs; ``workers_1`` vs ``labelled_in_process`` is
+   that plus the shard writing.
+The ratios ``workers_2 / workers_1`` are printed for both. A last line counts what one labelled frame costs in
+calls: env steps (``mj_step`` calls, physics substeps) and render passes; ``--stride`` sets the policy steps
+between kept frames (the dataset default is 5: see ``data/FORMAT.md``, "Frames per episode and stride").
 
-Usage: MUJOCO_GL=egl python benchmarks/datagen_throughput.py [--env simreal/Push-v0] [--domain train] [--n 400]
+Usage: MUJOCO_GL=egl python benchmarks/datagen_throughput.py [--env simreal/Push-v0] [--domain train] [--n 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import replace
 
+import mujoco
 import numpy as np
 
 import simreal  # noqa: F401  (registers the ids, selects the GL backend)
 from simreal.data.config import DatasetConfig
-from simreal.data.episodes import RolloutSpec, labelled_frames, make_data_env, stream_frames
-from simreal.data.generate import generate_dataset
+from simreal.data.episodes import RolloutSpec, camera_name, labelled_frames, make_data_env, stream_frames
+from simreal.data.generate import ShardTask, build_shard, generate_dataset
 from simreal.data.shards import encode_frame
+from simreal.parallel import LocalExecutor
+
+Row = tuple[float, float]  # frames/s, CPU ms per frame
 
 
-def in_process_rate(spec: RolloutSpec, n: int, labelled: bool, seed: int) -> float:
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process_rate(spec: RolloutSpec, n: int, labelled: bool, seed: int) -> Row:
     env = make_data_env(spec)
     sequence = np.random.SeedSequence(seed)
     frames = labelled_frames(env, spec, sequence) if labelled else stream_frames(env, spec, sequence)
     next(frames)  # warm-up: GL context, first textures
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for frame in itertools.islice(frames, n):
         if labelled:
             encode_frame(frame)
     rate = n / (time.perf_counter() - started)
+    cpu_ms = (time.process_time() - cpu) / n * 1e3
     env.close()
-    return rate
+    return rate, cpu_ms
 
 
-def generate_rate(args: argparse.Namespace, workers: int, seed: int) -> float:
+def dataset_config(args: argparse.Namespace, out: str, workers: int, seed: int) -> DatasetConfig:
+    return DatasetConfig(
+        args.env, domain=args.domain, image_size=64, n=args.n, out_dir=out, seed=seed, shard_size=args.shard_size,
+        workers=workers, stride=args.stride, frames_per_episode=args.frames_per_episode,
+    )  # fmt: skip
+
+
+def cold_rate(args: argparse.Namespace, workers: int, seed: int) -> Row:
+    """``generate_dataset`` end to end: spawning, start-up, frames, shard files and manifest."""
     with tempfile.TemporaryDirectory() as out:
+        cpu = time.process_time() + _children_cpu()
         started = time.perf_counter()
-        config = DatasetConfig(
-            args.env, domain=args.domain, image_size=64, n=args.n, out_dir=out, seed=seed,
-            shard_size=args.shard_size, workers=workers,
-        )  # fmt: skip
-        generate_dataset(config, progress=False)
-        return args.n / (time.perf_counter() - started)
+        generate_dataset(dataset_config(args, out, workers, seed), progress=False)
+        elapsed = time.perf_counter() - started
+        return args.n / elapsed, (time.process_time() + _children_cpu() - cpu) / args.n * 1e3
+
+
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def _warm(task: ShardTask) -> int:
+    """Build a one-frame shard (imports, env, GL context, sensor kernel) and return this worker's pid."""
+    build_shard(task)
+    return os.getpid()
+
+
+@contextmanager
+def warm_pool(rollout: RolloutSpec, workers: int, folder: str) -> Iterator[tuple[Executor, list[int]]]:
+    """A local pool whose every worker has built a shard of ``rollout`` (its env is in the worker's cache)."""
+    with LocalExecutor(workers) as pool:
+        pids: set[int] = set()
+        for attempt in itertools.count():
+            paths = [os.path.join(folder, f"warm{attempt}_{i}.tar") for i in range(workers)]
+            tasks = [ShardTask(rollout, 0, 0, 1, 1, path) for path in paths]
+            pids.update(pool.map(_warm, tasks))
+            if len(pids) == workers or attempt == 10:
+                break
+        yield pool, sorted(pids)
+
+
+def warm_rate(args: argparse.Namespace, rollout: RolloutSpec, workers: int, seed: int) -> Row:
+    """``generate_dataset`` on a pool that finished its start-up before the clock started."""
+    with tempfile.TemporaryDirectory() as out, warm_pool(rollout, workers, out) as (pool, pids):
+        data = os.path.join(out, "data")
+        cpu = time.process_time() + sum(map(process_cpu, pids))
+        started = time.perf_counter()
+        generate_dataset(dataset_config(args, data, workers, seed), executor=pool, progress=False)
+        elapsed = time.perf_counter() - started
+        return args.n / elapsed, (time.process_time() + sum(map(process_cpu, pids)) - cpu) / args.n * 1e3
+
+
+def call_counts(spec: RolloutSpec, n: int) -> dict[str, float]:
+    """Env steps, physics substeps and render passes per labelled frame (counted on ``n`` frames)."""
+    counts = {"mj_step calls": 0.0, "physics substeps": 0.0, "render passes": 0.0}
+    step, render = mujoco.mj_step, mujoco.mjr_render
+
+    def counted_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
+        counts["mj_step calls"] += 1
+        counts["physics substeps"] += nstep
+        step(model, data, nstep=nstep)
+
+    def counted_render(*render_args: object) -> None:
+        counts["render passes"] += 1
+        render(*render_args)
+
+    env = make_data_env(spec)
+    frames = labelled_frames(env, spec, np.random.SeedSequence(0))
+    next(frames)
+    mujoco.mj_step, mujoco.mjr_render = counted_step, counted_render  # type: ignore[assignment]
+    try:
+        for _ in itertools.islice(frames, n):
+            pass
+    finally:
+        mujoco.mj_step, mujoco.mjr_render = step, render  # type: ignore[assignment]
+        env.close()
+    return {name: value / n for name, value in counts.items()}
 
 
 def main() -> None:
@@ -57,22 +151,43 @@ def main() -> None:
     parser.add_argument("--domain", default="train")
     parser.add_argument("--n", type=int, default=1000, help="frames per measurement")
     parser.add_argument("--shard-size", type=int, default=50)
+    parser.add_argument("--stride", type=int, default=5, help="policy steps between kept frames (dataset default 5)")
+    parser.add_argument("--frames-per-episode", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    spec = RolloutSpec(args.env, args.domain, image_size=64)
-    rows: dict[str, list[float]] = {"baseline_unlabelled": [], "labelled_in_process": [], "workers_1": []}
-    rows["workers_2"] = []
+    spec = RolloutSpec(
+        args.env, args.domain, image_size=64, stride=args.stride, frames_per_episode=args.frames_per_episode
+    )
+    probe = make_data_env(spec)
+    rollout = replace(spec, camera=camera_name(probe))  # as generate_dataset resolves it (the workers' cache key)
+    probe.close()
+    measurements: dict[str, Callable[[int], Row]] = {
+        "baseline_unlabelled": lambda seed: in_process_rate(spec, args.n, False, seed),
+        "labelled_in_process": lambda seed: in_process_rate(spec, args.n, True, seed),
+        "workers_1": lambda seed: cold_rate(args, 1, seed),
+        "workers_2": lambda seed: cold_rate(args, 2, seed),
+        "workers_1_warm": lambda seed: warm_rate(args, rollout, 1, seed),
+        "workers_2_warm": lambda seed: warm_rate(args, rollout, 2, seed),
+    }
+    rows: dict[str, list[Row]] = {name: [] for name in measurements}
     for repeat in range(args.repeats):  # interleaved so load drift hits every row alike
-        rows["baseline_unlabelled"].append(in_process_rate(spec, args.n, False, repeat))
-        rows["labelled_in_process"].append(in_process_rate(spec, args.n, True, repeat))
-        rows["workers_1"].append(generate_rate(args, 1, repeat))
-        rows["workers_2"].append(generate_rate(args, 2, repeat))
-    medians = {name: statistics.median(values) for name, values in rows.items()}
-    base = medians["baseline_unlabelled"]
-    print(f"{args.env} domain={args.domain} 64x64, n={args.n}, repeats={args.repeats}")
-    for name, value in medians.items():
-        print(f"{name:<22}{value:8.1f} frames/s   x{value / base:.2f} vs baseline")
-    print(f"workers_2 / workers_1: x{medians['workers_2'] / medians['workers_1']:.2f}")
+        for name, measure in measurements.items():
+            rows[name].append(measure(repeat))
+    rates = {name: statistics.median(r for r, _ in values) for name, values in rows.items()}
+    cpus = {name: statistics.median(c for _, c in values) for name, values in rows.items()}
+    base = rates["baseline_unlabelled"]
+    print(
+        f"{args.env} domain={args.domain} 64x64, stride={args.stride} frames_per_episode={args.frames_per_episode}, "
+        f"n={args.n}, shard_size={args.shard_size}, repeats={args.repeats}, "
+        f"LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')}, cores={os.cpu_count()}"
+    )
+    print(f"{'row':<22}{'frames/s':>9}  {'vs baseline':>11}  {'CPU ms/frame (process + workers)':>32}")
+    for name, value in rates.items():
+        print(f"{name:<22}{value:9.1f}  {'x' + format(value / base, '.2f'):>11}  {cpus[name]:32.2f}")
+    print(f"workers_2 / workers_1: x{rates['workers_2'] / rates['workers_1']:.2f} (cold), "
+          f"x{rates['workers_2_warm'] / rates['workers_1_warm']:.2f} (warm)")  # fmt: skip
+    counts = call_counts(spec, min(args.n, 200))
+    print("per labelled frame: " + ", ".join(f"{value:.2f} {name}" for name, value in counts.items()))
 
 
 if __name__ == "__main__":
