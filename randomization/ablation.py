@@ -1,19 +1,22 @@
-"""Ablation of a domain: its spec with one factor group removed (set to the canonical scene's) and every other
-group kept as it is, so that evaluating a policy on "``real:k`` without ``physics``" shows how much of the loss
-on ``real:k`` that group causes.
+"""Ablation of a domain: its spec with one factor group removed (held at the canonical scene's values) and every
+other group kept as it is, so that evaluating a policy on "``real:k`` without ``physics``" shows how much of the
+loss on ``real:k`` that group causes.
 
 The groups are the sensitivity sweeps' (:data:`~simreal.randomization.sweeps.GROUPS`) plus the factors no preset
 sets (:data:`~simreal.randomization.sweeps.NOT_SWEPT`): every factor of ``factors.REGISTRY`` lies in one of them.
-The sampler draws every uniform of a spec from one block, so removing a group shifts the draws of the groups
-kept: their values are drawn from the same (member) ranges, not replayed.
+The ablation is paired (common random numbers): the ablated spec is the domain's own with the group named in
+its ``without``, so the group is still drawn, in its place, but not applied (see ``sample.py`` and the wrapper).
+Under the same episode seed every kept factor takes exactly the values it takes on the full domain, per episode
+and per step, and the difference between the two evaluations is the group's effect alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from simreal.randomization.factors import in_group
 from simreal.randomization.presets import domain_spec, load_preset
-from simreal.randomization.spec import RandomizationSpec, get_at, replace_at
+from simreal.randomization.spec import RandomizationSpec, get_at
 from simreal.randomization.sweeps import GROUPS as SWEPT
 from simreal.randomization.sweeps import NOT_SWEPT
 
@@ -29,21 +32,24 @@ def check_group(group: str, where: str = "group") -> str:
 
 
 def present_groups(spec: RandomizationSpec, family: str) -> tuple[str, ...]:
-    """The groups of ``spec`` that differ from the canonical scene of ``family`` (in :data:`GROUPS` order)."""
+    """The groups of ``spec`` that differ from the canonical scene of ``family`` and are applied (not in its
+    ``without``), in :data:`GROUPS` order."""
     canonical = load_preset("none", family)
-    return tuple(g for g in GROUPS if get_at(spec, g) != get_at(canonical, g))
+    muted = [g for g in GROUPS if any(in_group(g, part) for part in spec.without)]
+    return tuple(g for g in GROUPS if get_at(spec, g) != get_at(canonical, g) and g not in muted)
 
 
-def without_group(spec: RandomizationSpec, group: str, family: str) -> RandomizationSpec:
-    """``spec`` with ``group`` set to the canonical scene's (nothing randomized there); the rest unchanged."""
+def without_group(spec: RandomizationSpec, group: str) -> RandomizationSpec:
+    """``spec`` with ``group`` drawn but not applied (added to its ``without``: the scene keeps its nominal values
+    there, every other factor draws what it draws in ``spec``); the rest unchanged."""
     check_group(group)
-    out = replace_at(spec, group, get_at(load_preset("none", family), group))
-    return dataclasses.replace(out, name=f"{spec.name}{WITHOUT}{group}")
+    without = spec.without if group in spec.without else (*spec.without, group)
+    return dataclasses.replace(spec, without=without, name=f"{spec.name}{WITHOUT}{group}")
 
 
 def ablation_spec(domain: str, group: str, family: str) -> RandomizationSpec:
     """The spec of named domain ``domain`` (``real:k``, ``real:<file>``, ``test`` ...) without ``group``."""
-    return without_group(domain_spec(domain, family), group, family)
+    return without_group(domain_spec(domain, family), group)
 
 
 def ablation_label(domain: str, group: str) -> str:

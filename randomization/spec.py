@@ -28,6 +28,7 @@ from simreal.atomic import atomic_write_text
 from simreal.randomization import bounds as B
 from simreal.randomization.compose import read_data, resolve_includes
 from simreal.randomization.distributions import Distribution, is_distribution
+from simreal.randomization.factors import group_paths
 from simreal.randomization.factors.camera import CameraSpec
 from simreal.randomization.factors.colors import ColorEntry
 from simreal.randomization.factors.control import ControlSpec
@@ -63,13 +64,30 @@ class PhysicsSpec:
 
 @dataclass(frozen=True)
 class RandomizationSpec:
-    """The whole randomization: visual, physics, sensor and control groups."""
+    """The whole randomization: visual, physics, sensor and control groups.
+
+    ``without`` (an ablation, e.g. ``[visual.lights]``) names parts of the spec (:func:`~simreal.randomization.
+    factors.group_paths`) that are drawn exactly as usual but not applied: the scene keeps its nominal values there
+    while every other factor takes the same random values, under the same seed, as in the spec without ``without``.
+    """
 
     name: str = "custom"
     visual: VisualSpec = field(default_factory=VisualSpec)
     physics: PhysicsSpec = field(default_factory=PhysicsSpec)
     sensor: SensorSpec = field(default_factory=SensorSpec)
     control: ControlSpec = field(default_factory=ControlSpec)
+    without: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.without, str) or not isinstance(self.without, (list, tuple)):
+            raise ValueError(f"without: expected a list of spec parts, got {type(self.without).__name__}")
+        object.__setattr__(self, "without", tuple(self.without))
+        allowed = group_paths()
+        for i, part in enumerate(self.without):
+            if part not in allowed:
+                raise ValueError(f"without[{i}]: must be one of {list(allowed)}, got {part!r}")
+        if len(set(self.without)) != len(self.without):
+            raise ValueError(f"without: must be unique, got {list(self.without)}")
 
     # ------------------------------------------------------------------ io
     @classmethod
@@ -116,8 +134,8 @@ class RandomizationSpec:
 
     @property
     def is_empty(self) -> bool:
-        """True when nothing is randomized."""
-        return self.to_dict() == RandomizationSpec(name=self.name).to_dict()
+        """True when nothing is randomized (``without`` removes nothing from an empty spec)."""
+        return dataclasses.replace(self, without=()).to_dict() == RandomizationSpec(name=self.name).to_dict()
 
 
 # -------------------------------------------------------------------------------------------- path access

@@ -78,6 +78,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._summary: dict[str, Any] = {}
         self._sensor = SensorPipeline({})
         self._control: dict[str, float] = {}
+        self._sensor_muted = self._control_muted = False  # an ablated group: drawn and run, output dropped
         self._action_noise: NoiseRows | None = None
         self._action_bounds: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # Box low, high
         self._latency = 0  # whole control steps of actuation delay
@@ -190,14 +191,19 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self._base.refresh_textures(texture_ids)
 
     def resample_now(self) -> None:
-        """Draw new params from the current stream and write them into the model now."""
-        params = self._sampler(self._rng)
+        """Draw new params from the current stream and write them into the model now.
+
+        A spec's ``without`` (an ablation) leaves its model factors unapplied; a muted sensor or control group
+        still runs on the drawn settings, taking the same random numbers per step, but its output is dropped
+        (the raw frame, the policy's action, the clean state): the run stays paired with the spec without it."""
+        params, muted = self._sampler.draw(self._rng)
         changed = apply(self._base.model, self._defaults, params, scratch=self._scratch_data())
         self._refresh(changed)
         self._params = params
         self._summary = {**params.summary(), "control_step": {}}
-        self._sensor = SensorPipeline(params.sensor_dict(), seed=params.seed)
-        self._control = params.control_dict()
+        self._sensor_muted, self._control_muted = bool(muted.sensor), bool(muted.control)
+        self._sensor = SensorPipeline(params.sensor_dict() or muted.sensor_dict(), seed=params.seed)
+        self._control = params.control_dict() or muted.control_dict()
         self._set_control()
 
     def _set_control(self) -> None:
@@ -240,8 +246,8 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if act.dtype != low.dtype:
                 act = act.astype(low.dtype)
         if self._latency > 0 or self._latency_frac > 0:
-            return self._delayed(act)
-        return act
+            act = self._delayed(act)
+        return action if self._control_muted else act
 
     def _delayed(self, act: np.ndarray) -> np.ndarray:
         """The action issued ``latency`` steps ago; a fractional latency f blends it with the one before
@@ -267,7 +273,10 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 for k, v in obs.items()
             }
         if isinstance(obs, np.ndarray) and obs.dtype == _UINT8 and obs.ndim == 3 and obs.shape[-1] == 3:
-            return self._sensor(obs, self._rng) if self._sensor.active else obs
+            if not self._sensor.active:
+                return obs
+            frame = self._sensor(obs, self._rng)
+            return obs if self._sensor_muted else frame
         std = self._obs_std
         if is_state and std > 0 and isinstance(obs, np.ndarray) and obs.dtype.kind == "f":
             rows = self._obs_noise.get(obs.shape)
@@ -278,7 +287,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if bounds is not None:
                 np.maximum(noisy, bounds[0], out=noisy)
                 np.minimum(noisy, bounds[1], out=noisy)
-            return noisy
+            return obs if self._control_muted else noisy
         return obs
 
     def _clip_bounds(self, space: gym.Space) -> tuple[np.ndarray, np.ndarray] | None:

@@ -1,5 +1,6 @@
-"""Ablation specs: a reality member without one factor group lacks that group's draws and keeps every other group
-(spec and sampled values under a seed), for every group the member sets."""
+"""Ablation specs: a domain without one factor group is the domain's spec with the group in ``without``; under a
+seed every kept factor draws exactly the member's values (paired: common random numbers) and the removed group's
+factors stay at the model's nominal values, for every group the member sets, on the arm and driving families."""
 
 import dataclasses
 
@@ -16,27 +17,20 @@ from simreal.randomization.ablation import (
     present_groups,
     without_group,
 )
-from simreal.randomization.factors import REGISTRY
+from simreal.randomization.apply import KP_BASE, Defaults, apply, restore
+from simreal.randomization.factors import REGISTRY, in_group
+from simreal.randomization.params import Params
 from simreal.randomization.presets import domain_spec
-from simreal.randomization.spec import get_at
+
+NOT_SET = "visual.image_textures"  # no preset sets image textures
+ENVS = {"arm": "simreal/Push-v0", "driving": "simreal/LaneFollow-v0"}
 
 
-@pytest.fixture(scope="module")
-def push_model():
-    env = gym.make("simreal/Push-v0", obs_mode="state")
-    yield env.unwrapped.model
+@pytest.fixture(scope="module", params=sorted(ENVS))
+def family_model(request):
+    env = gym.make(ENVS[request.param], obs_mode="state")
+    yield request.param, env.unwrapped.model
     env.close()
-
-
-def _dropped(data: dict, group: str) -> dict:
-    """The spec mapping ``data`` with ``group`` (``physics`` or ``visual.colors``) deleted, built by hand."""
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    head, _, tail = group.partition(".")
-    if tail:
-        out[head].pop(tail, None)
-    else:
-        out.pop(head, None)
-    return out
 
 
 def test_every_factor_lies_in_one_group() -> None:
@@ -51,37 +45,111 @@ def test_member_sets_every_preset_group() -> None:
     assert present_groups(load_preset("physics", "arm"), "arm") == ("physics",)
 
 
-@pytest.mark.parametrize("group", [g for g in GROUPS if g != "visual.image_textures"])
-def test_without_group_lacks_it_and_keeps_the_rest(group: str, push_model) -> None:
-    full = domain_spec("real:2", "arm")
-    ablated = ablation_spec("real:2", group, "arm")
-    assert ablated.name == "arm_real:2 without " + group
-    assert get_at(ablated, group) == get_at(load_preset("none", "arm"), group)
-    assert group not in present_groups(ablated, "arm")
-    assert set(present_groups(ablated, "arm")) == set(present_groups(full, "arm")) - {group}
-    # everything else is the member's: the same spec as the member's mapping with the group deleted by hand
-    by_hand = RandomizationSpec.from_dict(_dropped(full.to_dict(), group))
-    assert ablated.to_dict() == dataclasses.replace(by_hand, name=ablated.name).to_dict()
-    # sampled under a seed: identical to the hand-built spec, no draw of the group, every other group still drawn
-    params = Sampler(ablated, push_model)(np.random.default_rng(7))
-    assert params.draws == Sampler(by_hand, push_model)(np.random.default_rng(7)).draws
-    full_draws = Sampler(full, push_model)(np.random.default_rng(7))
-    keys = {k for k, _ in params.draws}
-    in_group = {k for k, _ in full_draws.draws if k == group or k.startswith(group + ".") or k.startswith(group + "[")}
-    assert in_group and not keys & in_group
-    assert keys == {k for k, _ in full_draws.draws} - in_group
-    if group == "sensor":
-        assert params.sensor == () and full_draws.sensor != ()
-    if group == "control":
-        assert params.control == () and full_draws.control != ()
+def _split(full: tuple, applied: tuple, muted: tuple) -> None:
+    """``applied`` is ``full`` without the items of ``muted``, in order, and ``muted`` holds only items of ``full``."""
+    assert len(applied) + len(muted) == len(full)
+    assert list(applied) == [x for x in full if x not in muted]
+    assert all(x in full for x in muted)
 
 
-def test_kept_draws_stay_in_the_member_ranges(push_model) -> None:
-    ablated = ablation_spec("real:1", "visual.colors", "arm")
-    params = Sampler(ablated, push_model)(np.random.default_rng(0))
-    draws = dict(params.draws)
-    latency = ablated.control.action_latency
-    assert all(latency.low <= v <= latency.high for v in draws["control.action_latency"])
+def _field_key(op) -> str:
+    return "actuator_gainprm" if op.op in KP_BASE else op.field
+
+
+def _assert_nominal(model, sampler: Sampler, applied: Params, muted: Params) -> None:
+    """Applying ``applied`` leaves every model row and texture that only ``muted`` writes at its pristine value."""
+    pristine = Defaults.capture(model, sampler.fields, sampler.texture_ids)
+    apply(model, pristine, applied)
+    try:
+        after = Defaults.capture(model, sampler.fields, sampler.texture_ids)
+        written = {(_field_key(op), r) for op in applied.fields for r in op.rows}
+        checked = 0
+        for op in muted.fields:
+            key = _field_key(op)
+            for r in op.rows:
+                if (key, r) not in written:
+                    np.testing.assert_array_equal(after.fields[key][r], pristine.fields[key][r], err_msg=key)
+                    checked += 1
+        assert checked or not muted.fields
+        kept_textures = {t.tex_id for t in applied.textures}
+        for t in muted.textures:
+            if t.tex_id not in kept_textures:
+                np.testing.assert_array_equal(after.textures[t.tex_id], pristine.textures[t.tex_id], err_msg=t.name)
+    finally:
+        restore(model, pristine)
+
+
+@pytest.mark.parametrize("member", [0, 3])
+def test_without_group_draws_the_members_values_and_leaves_the_group_nominal(family_model, member: int) -> None:
+    family, model = family_model
+    domain = f"real:{member}"
+    full_spec = domain_spec(domain, family)
+    groups = present_groups(full_spec, family)
+    assert len(groups) >= 8  # every preset group (not image textures)
+    for seed in (7, 11):
+        full = Sampler(full_spec, model)(np.random.default_rng(seed))
+        for group in groups:
+            spec = ablation_spec(domain, group, family)
+            assert spec.without == (group,) and spec.name == f"{full_spec.name} without {group}"
+            assert dataclasses.replace(spec, without=(), name=full_spec.name) == full_spec  # every range kept
+            sampler = Sampler(spec, model)
+            applied, muted = sampler.draw(np.random.default_rng(seed))
+            assert sampler(np.random.default_rng(seed)) == applied
+            # common random numbers: the kept factors' draws and outputs are the member's, the group's set apart
+            in_g = {k for k, _ in full.draws if in_group(k, group)}
+            assert in_g and {k for k, _ in muted.draws} == in_g
+            assert dict(applied.draws) == {k: v for k, v in full.draws if k not in in_g}
+            assert dict(muted.draws) == {k: v for k, v in full.draws if k in in_g}
+            for part in ("fields", "textures", "sensor", "control"):
+                _split(getattr(full, part), getattr(applied, part), getattr(muted, part))
+            assert applied.seed == full.seed and applied.spec_hash == spec.hash() != full.spec_hash
+            if group == "sensor":
+                assert applied.sensor == () and muted.sensor == full.sensor != ()
+            if group == "control":
+                assert applied.control == () and muted.control == full.control != ()
+                assert sampler.per_step(np.random.default_rng(0)) == {}  # drawn (same stream), not applied
+            if group not in ("sensor", "control"):
+                assert muted.fields or muted.textures, group
+            _assert_nominal(model, sampler, applied, muted)
+
+
+def test_per_step_draws_advance_the_stream_when_control_is_removed(family_model) -> None:
+    family, model = family_model
+    full = Sampler(domain_spec("real:1", family), model).per_step
+    muted = Sampler(ablation_spec("real:1", "control", family), model).per_step
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert full(a) != {} and muted(b) == {}
+    assert a.random() == b.random()
+
+
+def test_ablated_spec_round_trips_and_hashes_apart() -> None:
+    spec = ablation_spec("real:0", "visual.lights", "arm")
+    assert spec.to_dict()["without"] == ["visual.lights"]
+    assert RandomizationSpec.from_dict(spec.to_dict()) == spec
+    assert RandomizationSpec.from_yaml(spec.to_yaml()).hash() == spec.hash() != domain_spec("real:0", "arm").hash()
+    assert "without" not in domain_spec("real:0", "arm").to_dict()  # unablated specs (and hashes) unchanged
+    twice = without_group(without_group(domain_spec("real:0", "arm"), "physics"), "sensor")
+    assert twice.without == ("physics", "sensor")
+    assert present_groups(twice, "arm") == tuple(g for g in GROUPS if g not in ("physics", "sensor", NOT_SET))
+    assert present_groups(RandomizationSpec(without=("visual",)), "arm") == ()
+    assert present_groups(dataclasses.replace(domain_spec("real:0", "arm"), without=("visual",)), "arm") == (
+        "physics",
+        "sensor",
+        "control",
+    )
+
+
+@pytest.mark.parametrize(
+    ("without", "match"),
+    [
+        (["lighting"], r"without\[0\]: must be one of \['visual', 'visual.colors'"),
+        (["physics", "physics"], r"without: must be unique"),
+        ("physics", r"without: expected a list"),
+    ],
+)
+def test_bad_without_names_the_field(without, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RandomizationSpec.from_dict({"without": without})
 
 
 def test_labels_and_errors() -> None:
@@ -90,4 +158,4 @@ def test_labels_and_errors() -> None:
     with pytest.raises(ValueError, match="does not end in"):
         ablated_domain("real:0", "physics")
     with pytest.raises(ValueError, match=r"group: must be one of \['visual.colors'"):
-        without_group(load_preset("real", "arm"), "lighting", "arm")
+        without_group(load_preset("real", "arm"), "lighting")

@@ -3,7 +3,8 @@
 :data:`REGISTRY` lists every factor in sampling order (the order of the draws is part of the results: a
 seed gives the same params only while it is unchanged). The sampler compiles, and the held-out checker cuts,
 exactly the factors listed here; :func:`uncovered_paths` names any part of a spec that no factor owns (a test
-keeps it empty), so a new spec field cannot be sampled or checked by accident without a factor.
+keeps it empty), so a new spec field cannot be sampled or checked by accident without a factor. A spec's
+``without`` names parts (:func:`group_paths`) whose factors are drawn but not applied (an ablation).
 
 To add a factor: a module here with its spec dataclass, its compile function and steps, the ``Op`` members its
 steps emit and its held-out units; a field for it in the spec group (``spec.py``); its entry in REGISTRY.
@@ -42,15 +43,33 @@ REGISTRY: tuple[Factor, ...] = (
 )
 
 
+METADATA = ("name", "without")  # the top-level spec fields that are not randomization factors
+
+
+def group_paths(factors: Sequence[Factor] = REGISTRY) -> tuple[str, ...]:
+    """The parts of a spec that hold whole factors: every factor's path and the groups above it (``visual``,
+    ``physics``), in registry order."""
+    out: dict[str, None] = {}
+    for factor in factors:
+        parts = factor.path.split(".")
+        out.update((".".join(parts[: i + 1]), None) for i in range(len(parts)))
+    return tuple(out)
+
+
+def in_group(path: str, group: str) -> bool:
+    """Whether the dotted spec ``path`` (``physics.entries[0].scale``) is ``group`` or lies below it."""
+    return path == group or path.startswith((f"{group}.", f"{group}["))
+
+
 def uncovered_paths(spec_type: type, factors: Sequence[Factor] = REGISTRY, prefix: str = "") -> list[str]:
     """Dotted paths of the fields of ``spec_type`` (a spec dataclass) that no factor owns, descending into the
-    group dataclasses (``VisualSpec``, ...) that are not themselves a factor; ``name`` is metadata."""
+    group dataclasses (``VisualSpec``, ...) that are not themselves a factor; :data:`METADATA` is not a factor."""
     owned = {f.path for f in factors}
     out: list[str] = []
     hints = typing.get_type_hints(spec_type)
     for f in dataclasses.fields(spec_type):
         path = f"{prefix}{f.name}"
-        if path in owned or (not prefix and f.name == "name"):
+        if path in owned or (not prefix and f.name in METADATA):
             continue
         tp: Any = hints[f.name]
         if is_group(tp):
@@ -60,4 +79,4 @@ def uncovered_paths(spec_type: type, factors: Sequence[Factor] = REGISTRY, prefi
     return out
 
 
-__all__ = ["REGISTRY", "Factor", "uncovered_paths"]
+__all__ = ["METADATA", "REGISTRY", "Factor", "group_paths", "in_group", "uncovered_paths"]

@@ -55,14 +55,16 @@ def compile_control(spec: ControlSpec, path: str, c: Compiler) -> tuple[Step, ..
 @dataclass(frozen=True)
 class PerStepControl:
     """The per-control-step draws of a ``ControlSpec``: the action repeat (whole inner steps, >= 1) and the
-    control-period scale (``period_jitter``), each present only when the spec sets it."""
+    control-period scale (``period_jitter``), each present only when the spec sets it. ``muted`` (an ablation of
+    the control group): drawn as usual, so the generator advances the same, but nothing is returned (nominal)."""
 
     action_repeat: Distribution | None = None
     period_jitter: Distribution | None = None
+    muted: bool = False
 
     @classmethod
-    def of(cls, spec: ControlSpec) -> PerStepControl:
-        return cls(spec.action_repeat, spec.period_jitter)
+    def of(cls, spec: ControlSpec, muted: bool = False) -> PerStepControl:
+        return cls(spec.action_repeat, spec.period_jitter, muted)
 
     @property
     def active(self) -> bool:
@@ -75,7 +77,7 @@ class PerStepControl:
             out["action_repeat"] = max(1, round(float(self.action_repeat.sample(rng))))
         if self.period_jitter is not None:
             out["period_jitter"] = float(self.period_jitter.sample(rng))
-        return out
+        return {} if self.muted else out
 
 
 def control_units(spec: ControlSpec) -> Units:
