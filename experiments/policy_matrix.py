@@ -45,7 +45,7 @@ from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
-from simreal.randomization.ablation import ablation_label, present_groups
+from simreal.randomization.ablation import PAIRING, ablation_label, present_groups
 from simreal.randomization.presets import domain_spec
 from simreal.randomization.sweeps import LATENCY
 
@@ -120,6 +120,8 @@ def _cell_key(task: DomainTask) -> dict[str, Any]:
     fields = dataclasses.asdict(task)
     if fields["without"] is None:  # not an ablation: the key of a cell cached before ablations existed holds
         del fields["without"]
+    else:  # ablation cells evaluated before the ablation was paired (common random numbers) are evaluated again
+        fields["pairing"] = PAIRING
     return json.loads(json.dumps({"task": fields, "model_sha256": _sha256(model)}))
 
 

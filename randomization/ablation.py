@@ -22,6 +22,7 @@ from simreal.randomization.sweeps import NOT_SWEPT
 
 GROUPS = (*SWEPT, *NOT_SWEPT)
 WITHOUT = " without "  # ablation domain label: "<domain> without <group>"
+PAIRING = "paired"  # how an ablation is drawn (in cached evaluation keys: unpaired results of old runs are redone)
 
 
 def check_group(group: str, where: str = "group") -> str:

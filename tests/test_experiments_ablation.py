@@ -57,6 +57,7 @@ def test_cell_keys_of_plain_cells_are_unchanged_and_ablations_differ() -> None:
     assert key["task"] == {k: v for k, v in dataclasses.asdict(plain).items() if k != "without"}
     ablated = dataclasses.replace(plain, domain="real:0 without physics", randomization="real:0", without="physics")
     assert _cell_key(ablated)["task"]["without"] == "physics" and _cell_key(ablated) != key
+    assert _cell_key(ablated)["task"]["pairing"] == "paired"  # unpaired ablation cells of earlier runs are redone
 
 
 def test_env_without_randomization_fails_before_training(tmp_path: Path, tiny_experiment: Callable[..., Path]) -> None:
