@@ -157,9 +157,9 @@ def write_ablation(doc: Doc, rows: list[Ablation], level: int = 3) -> None:
         "Each ablated domain evaluated again with one factor group removed (set to the canonical scene), the policy "
         "unchanged; mean success over seeds. A cell is the success without that group and, in brackets, what "
         "removing it recovers (success without it minus success on the full domain). lost: canonical minus full "
-        "success. Biggest culprit: the group whose removal recovers most (with its share of the loss). Removing a "
-        "group re-draws the kept groups' values inside the same ranges (one draw block per sample), so a group the "
-        "policy cannot sense (visual groups under state observations) shows the noise level of these numbers."
+        "success. Biggest culprit: the group whose removal recovers most (with its share of the loss). Paired: the "
+        "removed group is still drawn, so every episode keeps the full domain's seed and the same values of every "
+        "other group; a group the policy cannot sense (visual groups under state observations) recovers exactly 0."
     )
     groups = list(dict.fromkeys(g for row in rows for g in row.without))
     body = []

@@ -45,10 +45,11 @@ class ExperimentConfig:
     ``ablation`` (optional): reality domains among the evaluated ``domains`` (``real`` for all its members,
     ``real:k``, ``real:<spec file>``) to ablate. For each, every factor group present in its spec
     (:data:`~simreal.randomization.ablation.GROUPS`: ``visual.colors`` ... ``physics``, ``sensor``, ``control``),
-    or only those in ``ablation_groups``, adds the evaluation cell "<domain> without <group>" (the group set to the
-    canonical scene's) for every method x seed: evaluation only, cached like the other cells, so adding the key
-    to a finished experiment evaluates just the new cells. The report's ablation table shows what removing each
-    group recovers. Example::
+    or only those in ``ablation_groups``, adds the evaluation cell "<domain> without <group>" (the group held at
+    the canonical scene's values; paired: the group is still drawn, so under each episode seed every other factor
+    takes exactly its values on the full domain) for every method x seed: evaluation only, cached like the other
+    cells, so adding the key to a finished experiment evaluates just the new cells. The report's ablation table
+    shows what removing each group recovers. Example::
 
         ablation: [real]                      # or [real:0, real:3]
         ablation_groups: [physics, control]   # optional; default: every group present
