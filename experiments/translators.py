@@ -3,9 +3,10 @@
 A method's ``transfer:`` is either the path of an existing CycleGAN-format checkpoint (a prerequisite produced
 beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translator trained by the experiment itself:
 
-- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0}}``: RCAN (James et al. 2019), a randomized ->
-  canonical generator trained on paired renders of the same state (:mod:`simreal.transfer.paired`); no real image.
-  Arm tasks only (the pair copies the arm's state into a canonical scene).
+- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0, object_weight: 1.0}}``: RCAN (James et al. 2019), a
+  randomized -> canonical generator trained on paired renders of the same state (:mod:`simreal.transfer.paired`); no
+  real image. ``object_weight`` weighs the L1 over the task object's pixels (``RCANConfig.lambda_object``). Arm tasks
+  only (the pair copies the arm's state into a canonical scene).
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -38,17 +39,21 @@ ARM_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0")
 
 @dataclass(frozen=True)
 class RCANTranslator:
-    """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical) for ``steps`` Adam steps."""
+    """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical) for ``steps`` Adam steps, the task
+    object's pixels weighted by ``object_weight`` in its L1 loss."""
 
     pairs: int = 2000
     steps: int = 1500
     domain: str = "train"
     seed: int = 0
+    object_weight: float = 1.0
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
         if self.seed < 0:
             raise ValueError(f"rcan.seed must be >= 0, got {self.seed}")
+        if isinstance(self.object_weight, bool) or not 0.0 <= self.object_weight <= 1e3:
+            raise ValueError(f"rcan.object_weight must be a number in [0, 1000], got {self.object_weight!r}")
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[st
 def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path) -> Path:
     from simreal.envs.arm.names import CAMERAS
     from simreal.transfer.paired import PairedFrames, paired_frames
-    from simreal.transfer.rcan import train_rcan
+    from simreal.transfer.rcan import RCANConfig, train_rcan
 
     seeds = np.random.SeedSequence(translator.seed).spawn(len(cameras))
     parts = []
@@ -158,9 +163,10 @@ def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | Non
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
         parts.append(paired_frames(env_id, camera or CAMERAS[0], count, size, seq, translator.domain))
     pairs = PairedFrames(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels"))
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))
     )
-    return train_rcan(pairs, translator.steps, translator.seed, out)
+    config = RCANConfig(lambda_object=translator.object_weight)
+    return train_rcan(pairs, translator.steps, translator.seed, out, config=config)
 
 
 def _train_cyclegan(

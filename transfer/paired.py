@@ -5,7 +5,8 @@ For each reset of the randomized domain (default ``train``: textures, lights, cl
 pipeline), the same state (joint positions, block, goal) is rendered in a canonical scene *through the same
 camera* (pose and field of view copied), so the pair differs in appearance only: the translator learns to undo
 appearance, and geometry stays what the frame's calibration says. The canonical side has no clutter, so a
-translator trained on pairs also learns to remove distractors.
+translator trained on pairs also learns to remove distractors. Each pair carries the task object's pixel and its mask
+(from the canonical render's segmentation), so a translator's loss can weigh the few pixels the task needs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
+from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 
 __all__ = ["PairedFrames", "paired_frames"]
@@ -32,6 +34,7 @@ class PairedFrames:
     randomized: np.ndarray  # uint8 (N, S, S, 3)
     canonical: np.ndarray  # uint8 (N, S, S, 3)
     pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (the goal marker's on Reach)
+    masks: np.ndarray  # bool (N, S, S): where the task object (block, or Reach's goal marker) is in the canonical frame
 
 
 def _copy_state(source: Any, target: Any, camera: str) -> None:
@@ -54,10 +57,14 @@ def _pairs_chunk(
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
     pixels = np.empty((count, 2))
+    masks = np.empty((count, image_size, image_size), dtype=bool)
     source: Any = randomized_env.unwrapped
     target: Any = canonical_env.unwrapped
     # the task object a detector would look for: the block, or the goal marker on Reach (no block)
     target_body = "block" if mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_BODY, "block") >= 0 else "goal"
+    target_geom = mujoco.mj_name2id(
+        target.model, mujoco.mjtObj.mjOBJ_GEOM, names.BLOCK_GEOM if target_body == "block" else names.GOAL_GEOM
+    )
     try:
         canonical_env.reset(seed=0)
         frames = stream_frames(randomized_env, spec, seed_sequence)
@@ -65,12 +72,14 @@ def _pairs_chunk(
             randomized[i] = next(frames).rgb
             _copy_state(source, target, camera)
             canonical[i] = target.render_frame(camera, "rgb", image_size)
+            segmentation = target.render_frame(camera, "segmentation", image_size)
+            masks[i] = (segmentation[..., 0] == target_geom) & (segmentation[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM))
             view = camera_model(source.model, source.data, camera, image_size, image_size)
             pixels[i] = view.project(source.data.body(target_body).xpos[None])[0][0]
     finally:
         randomized_env.close()
         canonical_env.close()
-    return PairedFrames(randomized, canonical, pixels)
+    return PairedFrames(randomized, canonical, pixels, masks)
 
 
 def paired_frames(
