@@ -121,7 +121,8 @@ def _dataset(args: argparse.Namespace) -> int:
     config = DatasetConfig(
         args.env_id, domain=args.domain, randomization=args.randomization, camera=args.camera,
         image_size=args.image_size, policy=args.policy, n=args.n, out_dir=args.out, seed=args.seed,
-        shard_size=args.shard_size, workers=args.workers,
+        shard_size=args.shard_size, workers=args.workers, stride=args.stride,
+        frames_per_episode=args.frames_per_episode,
     )  # fmt: skip
     generate_main(config, args.executor)
     return 0
@@ -282,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--camera", default=None, help="camera name (default: the env's default camera)")
     generate.add_argument("--policy", choices=["oracle", "random"], default="oracle", help="actions between frames")
     generate.add_argument("--image-size", type=int, default=64, help="side of each frame in pixels")
+    generate.add_argument(
+        "--stride", type=int, default=5, help="policy steps between kept frames (fewer: faster, more alike frames)"
+    )
+    generate.add_argument("--frames-per-episode", type=int, default=10, help="frames kept per episode")
     _add_executor(generate)
     generate.set_defaults(func=_dataset)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -212,8 +213,16 @@ def test_dataset_generate_parses_its_flags_once_into_a_dataset_config(
         "simreal/Push-v0", domain="test", camera="top", image_size=32, policy="random", n=5, out_dir=str(tmp_path),
         seed=4, shard_size=2, workers=0,
     )  # fmt: skip
-    assert seen == [(expected, "local")]
+    assert seen == [(expected, "local")]  # --stride / --frames-per-episode default to the RolloutSpec defaults
     assert capsys.readouterr().out.startswith(f"5 frames in 3 shards, spec abc -> {tmp_path}")
+    sampling = ["--stride", "2", "--frames-per-episode", "3"]
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, *sampling]) == 0
+    assert seen[-1] == (dataclasses.replace(expected, stride=2, frames_per_episode=3), "local")
+    capsys.readouterr()
     assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--shard-size", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: shard_size must be an integer in [1, 1000000]")
-    assert len(seen) == 1
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--stride", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: stride must be an integer in [1, 10000]")
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--frames-per-episode", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: frames_per_episode must be an integer in [1, 10000]")
+    assert len(seen) == 2
