@@ -8,6 +8,7 @@ The segmentation map holds the geom id of each pixel (-1: background or non-geom
 from __future__ import annotations
 
 import fnmatch
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -63,11 +64,25 @@ def geom_names(model: mujoco.MjModel) -> list[str]:
     return [buffer[adr : buffer.index(b"\0", adr)].decode() for adr in model.name_geomadr.tolist()]
 
 
+# Per compiled model: its geom names and which geoms are named and not planes. Names and types are fixed once a
+# model is compiled (randomization changes colours, materials, sizes and masses, never these), so they are read
+# once per model instead of once per frame; visibility (alpha, group) is read every frame.
+_NAMED_SOLIDS: weakref.WeakKeyDictionary[mujoco.MjModel, tuple[list[str], np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def _named_solids(model: mujoco.MjModel) -> tuple[list[str], np.ndarray]:
+    cached = _NAMED_SOLIDS.get(model)
+    if cached is None:
+        names = geom_names(model)
+        named = np.array([bool(name) for name in names], dtype=bool)
+        cached = _NAMED_SOLIDS[model] = (names, named & (model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE))
+    return cached
+
+
 def label_geoms(model: mujoco.MjModel, objects: Sequence[str] | None = None) -> list[int]:
     """Geom ids to label: those matching ``objects`` (glob patterns), else every named visible non-plane geom
     (alpha > 0 from its material or its own rgba, group 0-2: the groups that render by default)."""
-    names = geom_names(model)
-    candidate = np.array([bool(name) for name in names], dtype=bool) & (model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE)
+    names, candidate = _named_solids(model)
     if objects is not None:
         return [g for g in np.flatnonzero(candidate).tolist() if any(fnmatch.fnmatchcase(names[g], p) for p in objects)]
     material = model.geom_matid
@@ -231,7 +246,7 @@ def frame_labels(
     depth, segmentation = base.render_depth_segmentation(camera, size)
     cam = camera_model(model, data, camera, size, size)
     geoms = label_geoms(model, objects)
-    names = geom_names(model)
+    names = _named_solids(model)[0]
     info = info or {}
     meta = {
         "env_id": env.spec.id if env.spec is not None else type(base).__name__,

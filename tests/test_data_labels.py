@@ -110,3 +110,21 @@ def test_frame_contents(push_env) -> None:
         frame_labels(push_env, "front", 0)
     with pytest.raises(ValueError, match="rgb"):
         frame_labels(push_env, "front", 32, rgb=obs)
+
+
+def test_label_geoms_cache_names_per_model_but_read_visibility_every_call() -> None:
+    from simreal.data.labels import geom_names, label_geoms
+
+    xml = """<mujoco><asset><material name="m" rgba="1 1 1 1"/></asset><worldbody>
+      <geom name="floor" type="plane" size="1 1 1"/><geom name="a" size="0.1"/><geom size="0.1"/>
+      <geom name="b" size="0.1" material="m"/><geom name="c" size="0.1" group="3"/></worldbody></mujoco>"""
+    model = mujoco.MjModel.from_xml_string(xml)
+    assert label_geoms(model) == [1, 3]  # named, not a plane, visible (alpha > 0, group <= 2)
+    model.geom_rgba[1, 3] = 0.0  # hidden by its own alpha
+    model.mat_rgba[0, 3] = 0.0  # hidden by its material's alpha
+    assert label_geoms(model) == []
+    model.geom_rgba[1, 3], model.mat_rgba[0, 3] = 1.0, 1.0
+    assert label_geoms(model) == [1, 3]
+    assert label_geoms(model, ["c", "fl*"]) == [4]  # patterns pick any named non-plane geom, hidden or not
+    other = mujoco.MjModel.from_xml_string(xml.replace('name="a"', 'name="z"'))
+    assert geom_names(other)[1] == "z" and label_geoms(other, ["z"]) == [1] and label_geoms(model, ["z"]) == []
