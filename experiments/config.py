@@ -164,7 +164,7 @@ class LocalizationConfig:
     canonical_fraction: float = CANONICAL_FRACTION  # clean frames in the randomized models' training set
     pipelines: tuple[str, ...] = ("regression", "detector", "multiview")
     domains: tuple[str, ...] = ("canonical", "test", "real")
-    agree_cm: float = 2.0  # multiview: detections of two cameras within this distance agree
+    agree_cm: float = 3.0  # multiview: detections of two cameras within this distance agree
 
     def __post_init__(self) -> None:
         _check_common(self, 2**32 - 1)

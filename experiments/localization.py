@@ -7,8 +7,8 @@ Three pipelines estimate the block's table (x, y) from one reset of the scene, e
   straight to table coordinates, knowing nothing of the camera;
 - ``detector``: a :class:`~simreal.perception.detector.PointDetector` finds the block centre's pixel and the frame's
   calibrated camera (intrinsics and extrinsics, as a real camera's calibration gives them) lifts it to the table;
-- ``multiview``: one point detector for the ``front``, ``side`` and ``top`` cameras (shared weights, the same
-  number of training images split over the cameras), each view lifted through its own calibrated camera and the
+- ``multiview``: one point detector for the ``front``, ``side`` and ``top`` cameras (shared weights, ``n_train``
+  training images per camera), each view lifted through its own calibrated camera and the
   views fused: found views that agree within ``agree_cm`` are averaged, a single disagreeing view is outvoted, and
   when found views disagree the answer is "not found" with the most confident view as best guess
   (:mod:`~simreal.experiments.localization_multiview`, :func:`~simreal.perception.fusion.fuse_views`).
