@@ -5,10 +5,17 @@ tracker) running: they keep working through the tasks already queued and then wa
 Linux to SIGKILL it when its parent dies (``prctl(PR_SET_PDEATHSIG)``) and also watches its parent pid (other
 platforms, and the small window before ``prctl``). The resource tracker exits by itself once no process holds its
 pipe, i.e. once the parent and the workers are gone.
+
+A worker ends without the interpreter's teardown: once the pool has shut it down and multiprocessing has run its own
+exit steps, the atexit handlers run (the libraries' first) and the last one flushes stdout/stderr and calls
+``os._exit(0)``. Tearing down the modules and objects of a worker that imported numba and rendered took ~0.35 s of
+CPU per worker at every pool shutdown, after the last result was in.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -18,7 +25,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["PARENT_POLL_S", "LocalExecutor"]
+__all__ = ["PARENT_POLL_S", "LocalExecutor", "die_with_parent", "init_worker"]
 
 PARENT_POLL_S = 0.5  # how often the fallback watcher checks the parent pid
 _PR_SET_PDEATHSIG = 1
@@ -51,6 +58,21 @@ def die_with_parent(parent_pid: int, use_prctl: bool = True) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="simreal-parent-watch", daemon=True).start()
 
 
+def _exit_now() -> None:
+    """The worker's first atexit handler (so it runs last): flush the std streams and end the process without the
+    interpreter's teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+def init_worker(parent_pid: int, use_prctl: bool = True) -> None:
+    """Worker initializer: :func:`die_with_parent`, and exit without the interpreter's teardown (:func:`_exit_now`)."""
+    die_with_parent(parent_pid, use_prctl)
+    atexit.register(_exit_now)
+
+
 class LocalExecutor(ProcessPoolExecutor):
     """``ProcessPoolExecutor`` of ``spawn``-ed workers (safe after a GL context or torch threads exist in the
     parent) whose workers die with their parent, even when it is killed with SIGKILL.
@@ -67,6 +89,6 @@ class LocalExecutor(ProcessPoolExecutor):
         super().__init__(
             max_workers=max_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent,
+            initializer=init_worker,
             initargs=(os.getpid(), use_prctl),
         )
