@@ -117,7 +117,8 @@ class SimrealVectorEnv(VectorEnv):
         flags = np.frombuffer(flags_memory, dtype=np.float64).reshape(3, num_envs)
         self._rewards, self._done_flags = flags[0], flags[1:]
         self._woken, wake = ctx.Pipe(duplex=False)
-        shared = _Shared(obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers)
+        # held for the env's lifetime: a freed shared block is reused by the next env's (its counter would alias)
+        self._shared = _Shared(obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers)
         self._sticky: list[dict[str, Any]] = [{} for _ in range(num_envs)]  # last dict-valued infos per env
         self._groups = _split(num_envs, workers)
         self._pipes, self._processes = [], []
@@ -126,7 +127,7 @@ class SimrealVectorEnv(VectorEnv):
             process = ctx.Process(
                 target=_worker,
                 name=f"simreal-vector-{indices[0]}",
-                args=(env_id, env_kwargs, indices, child, shared),
+                args=(env_id, env_kwargs, indices, child, self._shared),
                 daemon=True,
             )
             process.start()
@@ -271,8 +272,13 @@ def _send(fd: int, payload: bytes) -> None:
 
 def _recv(fd: int) -> bytes:
     """Read one message written by :func:`_send` (or ``Connection.send_bytes``); EOFError when the writer is gone."""
-    data = bytearray()
-    size = None
+    first = os.read(fd, 65536)
+    if len(first) >= _HEADER.size and len(first) == _HEADER.size + _HEADER.unpack_from(first)[0]:
+        return first[_HEADER.size :]  # the whole message in one read: the usual case
+    data = bytearray(first)
+    if not first:
+        raise EOFError
+    size = _HEADER.size + _HEADER.unpack_from(data)[0] if len(data) >= _HEADER.size else None
     while size is None or len(data) < size:
         chunk = os.read(fd, 65536 if size is None else size - len(data))
         if not chunk:

@@ -93,6 +93,28 @@ def test_envs_per_worker_batches_envs_and_steps_like_single_envs(num_envs, envs_
             single.close()
 
 
+@pytest.mark.timeout(120)  # the bug this guards against hung the first env's next step forever
+def test_two_vector_envs_alive_at_once_step_independently():
+    """Each env keeps its shared blocks for its lifetime: a freed counter was reused by the next env and aliased."""
+    first = SimrealVectorEnv("simreal/Reach-v0", 2, obs_mode="state")
+    second = SimrealVectorEnv("simreal/Reach-v0", 2, obs_mode="state")
+    try:
+        expected = gym.make("simreal/Reach-v0", obs_mode="state")
+        for env in (first, second, first, second):
+            obs, _ = env.reset(seed=4)
+            np.testing.assert_array_equal(obs[0], expected.reset(seed=4)[0])
+            env.step(np.zeros((2, 4), dtype=np.float32))
+        second.close()
+        third = SimrealVectorEnv("simreal/Reach-v0", 1, obs_mode="state")
+        third.reset(seed=0)
+        third.close()
+        first.step(np.zeros((2, 4), dtype=np.float32))
+        expected.close()
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_worker_that_dies_mid_step_is_reported_not_waited_for():
     env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, obs_mode="state")
     env.reset(seed=0)
@@ -114,3 +136,15 @@ def test_worker_errors_are_raised_in_the_parent():
         env._merge(env._gather())
     env.close()
     env.close()  # idempotent
+
+
+def test_large_call_results_cross_the_pipe_whole(vector_env):
+    """A reply larger than one pipe read (here 3 x 160 KiB frames) arrives whole and in env order."""
+    vector_env.reset(seed=5)
+    frames = vector_env.unwrapped.call("render_frame", "front", "rgb", 128)
+    singles = [gym.make("simreal/Reach-v0", **KWARGS) for _ in range(3)]
+    for i, single in enumerate(singles):
+        single.reset(seed=5 + i)
+        np.testing.assert_array_equal(frames[i], single.unwrapped.render_frame("front", "rgb", 128))
+        single.close()
+    assert len({frame.tobytes() for frame in frames}) == 3  # different episodes, different frames
