@@ -10,9 +10,10 @@ Rows (frames per second and CPU ms per frame, process + workers; median of ``--r
    and GL context in its cache) before the clock starts: the steady-state rate with IPC, shard writing and the
    manifest. ``cold - warm`` is what a worker's start-up costs; ``workers_1`` vs ``labelled_in_process`` is
    that plus the shard writing.
-The ratios ``workers_2 / workers_1`` are printed for both. A last line counts what one labelled frame costs in
-calls: env steps (``mj_step`` calls, physics substeps) and render passes; ``--stride`` sets the policy steps
-between kept frames (the dataset default is 5: see ``data/FORMAT.md``, "Frames per episode and stride").
+The ratios ``workers_2 / workers_1`` are printed for both. The last lines give what one labelled frame costs in
+calls (env steps, physics substeps, render passes) and its CPU split: physics, render passes, the rest.
+``--stride`` sets the policy steps between kept frames (the dataset default is 5: see ``data/FORMAT.md``, "Frames
+per episode and stride").
 
 Usage: MUJOCO_GL=egl python benchmarks/datagen_throughput.py [--env simreal/Push-v0] [--domain train] [--n 1000]
 """
@@ -118,31 +119,47 @@ def warm_rate(args: argparse.Namespace, rollout: RolloutSpec, workers: int, seed
         return args.n / elapsed, (time.process_time() + sum(map(process_cpu, pids)) - cpu) / args.n * 1e3
 
 
-def call_counts(spec: RolloutSpec, n: int) -> dict[str, float]:
-    """Env steps, physics substeps and render passes per labelled frame (counted on ``n`` frames)."""
-    counts = {"mj_step calls": 0.0, "physics substeps": 0.0, "render passes": 0.0}
-    step, render = mujoco.mj_step, mujoco.mjr_render
+def frame_profile(spec: RolloutSpec, n: int) -> dict[str, float]:
+    """Per labelled frame (``n`` frames, encoding included): env steps, physics substeps and render passes, and the
+    CPU ms of the physics (``mj_step``), of the render passes (``mjr_render`` + ``mjr_readPixels``) and in all."""
+    out = dict.fromkeys(("mj_step calls", "physics substeps", "render passes", "physics", "rendering", "total"), 0.0)
+    step, render, read = mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels
+    clock = time.process_time
 
-    def counted_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
-        counts["mj_step calls"] += 1
-        counts["physics substeps"] += nstep
+    def timed_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
+        started = clock()
         step(model, data, nstep=nstep)
+        out["physics"] += clock() - started
+        out["mj_step calls"] += 1
+        out["physics substeps"] += nstep
 
-    def counted_render(*render_args: object) -> None:
-        counts["render passes"] += 1
-        render(*render_args)
+    def timed_render(*args: object) -> None:
+        started = clock()
+        render(*args)
+        out["rendering"] += clock() - started
+        out["render passes"] += 1
+
+    def timed_read(*args: object) -> None:
+        started = clock()
+        read(*args)
+        out["rendering"] += clock() - started
 
     env = make_data_env(spec)
     frames = labelled_frames(env, spec, np.random.SeedSequence(0))
-    next(frames)
-    mujoco.mj_step, mujoco.mjr_render = counted_step, counted_render  # type: ignore[assignment]
+    encode_frame(next(frames))
+    mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels = timed_step, timed_render, timed_read  # type: ignore
     try:
-        for _ in itertools.islice(frames, n):
-            pass
+        started = clock()
+        for frame in itertools.islice(frames, n):
+            encode_frame(frame)
+        out["total"] = clock() - started
     finally:
-        mujoco.mj_step, mujoco.mjr_render = step, render  # type: ignore[assignment]
+        mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels = step, render, read  # type: ignore[assignment]
         env.close()
-    return {name: value / n for name, value in counts.items()}
+    per_frame = {name: value / n for name, value in out.items()}
+    for name in ("physics", "rendering", "total"):
+        per_frame[name] *= 1e3
+    return per_frame
 
 
 def main() -> None:
@@ -186,8 +203,14 @@ def main() -> None:
         print(f"{name:<22}{value:9.1f}  {'x' + format(value / base, '.2f'):>11}  {cpus[name]:32.2f}")
     print(f"workers_2 / workers_1: x{rates['workers_2'] / rates['workers_1']:.2f} (cold), "
           f"x{rates['workers_2_warm'] / rates['workers_1_warm']:.2f} (warm)")  # fmt: skip
-    counts = call_counts(spec, min(args.n, 200))
-    print("per labelled frame: " + ", ".join(f"{value:.2f} {name}" for name, value in counts.items()))
+    profile = frame_profile(spec, min(args.n, 300))
+    print("per labelled frame: " + ", ".join(f"{profile[name]:.2f} {name}" for name in list(profile)[:3]))
+    rest = profile["total"] - profile["physics"] - profile["rendering"]
+    print(
+        f"CPU ms per labelled frame in this process: {profile['total']:.2f} = physics {profile['physics']:.2f} "
+        f"+ render passes {profile['rendering']:.2f} + the rest {rest:.2f} (env/wrapper/policy Python, resample, "
+        "sensor effects, labels, encoding)"
+    )
 
 
 if __name__ == "__main__":
