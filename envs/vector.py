@@ -22,6 +22,7 @@ import os
 import pickle
 import select
 import struct
+import time
 import traceback
 from collections.abc import Sequence
 from copy import deepcopy
@@ -71,6 +72,7 @@ class _Shared(NamedTuple):
     finished: Any  # how many workers have replied to the current command (a locked shared int)
     wake: Any  # the write end of the pipe by which the last worker to reply wakes the main process
     workers: int
+    spin: float  # seconds a waiting process polls before it sleeps
 
 
 class SimrealVectorEnv(VectorEnv):
@@ -79,7 +81,11 @@ class SimrealVectorEnv(VectorEnv):
     ``workers`` (default: ``min(num_envs, usable cores)``) sets the number of processes; ``envs_per_worker`` sets
     it instead to ``ceil(num_envs / envs_per_worker)`` (give at most one). A worker with several envs steps them
     one after another in one round trip, so ``num_envs`` above the core count amortizes the per-step messaging.
-    ``copy=False`` returns a view of the shared observation buffer (valid until the next step).
+    ``copy=False`` returns a view of the shared observation buffer (valid until the next step). ``spin_us`` (default
+    0: sleep at once) is how long, in microseconds, a waiting worker or the main process polls for its next message
+    before sleeping: on an otherwise idle machine that saves the wake-up of an idle core per hand-over (tens of
+    microseconds on virtual machines) at the price of CPU time, which costs throughput when other work competes for
+    the cores.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -92,10 +98,13 @@ class SimrealVectorEnv(VectorEnv):
         workers: int | None = None,
         envs_per_worker: int | None = None,
         copy: bool = True,
+        spin_us: int = 0,
         **env_kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
+        if isinstance(spin_us, bool) or not isinstance(spin_us, int) or not 0 <= spin_us <= 10_000:
+            raise ValueError(f"spin_us: must be an int in [0, 10000] (microseconds), got {spin_us!r}")
         workers = _worker_count(num_envs, workers, envs_per_worker)
         probe = gym.make(env_id, **env_kwargs)  # validates the arguments here; creates no GL context
         try:
@@ -118,7 +127,9 @@ class SimrealVectorEnv(VectorEnv):
         self._rewards, self._done_flags = flags[0], flags[1:]
         self._woken, wake = ctx.Pipe(duplex=False)
         # held for the env's lifetime: a freed shared block is reused by the next env's (its counter would alias)
-        self._shared = _Shared(obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers)
+        self._shared = _Shared(
+            obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers, spin_us * 1e-6
+        )
         self._sticky: list[dict[str, Any]] = [{} for _ in range(num_envs)]  # last dict-valued infos per env
         self._groups = _split(num_envs, workers)
         self._pipes, self._processes = [], []
@@ -139,6 +150,8 @@ class SimrealVectorEnv(VectorEnv):
         self._poll = select.poll()  # the wake-up, or a worker's exit (its sentinel) when it died without replying
         for fd in (self._woken.fileno(), *(process.sentinel for process in self._processes)):
             self._poll.register(fd, select.POLLIN)
+        self._woken_poll = select.poll()
+        self._woken_poll.register(self._woken.fileno(), select.POLLIN)
         self._closed = False
         for _ in self._gather():  # each worker reports its envs were built
             pass
@@ -206,16 +219,20 @@ class SimrealVectorEnv(VectorEnv):
     def _gather(self) -> list[Any]:
         """Sleep until the last worker has replied (or one died), then read every worker's reply."""
         woken = self._woken.fileno()
-        while not any(fd == woken for fd, _ in self._poll.poll()):
-            if not all(process.is_alive() for process in self._processes):
+        signals = 2 if self._shared.spin and len(self._fds) > 1 else 1  # spinning: the first one done wakes it too
+        received = 0
+        while received < signals:
+            if received:  # the first worker is done, the others are about to be: poll before sleeping again
+                _spin(self._woken_poll, self._shared.spin)
+            if any(fd == woken for fd, _ in self._poll.poll()):
+                received += len(os.read(woken, signals - received))
+            elif not all(process.is_alive() for process in self._processes):
                 break  # a worker died without replying: its pipe reports it below
-        else:
-            os.read(woken, 1)
         replies = []
         for fd, process in zip(self._fds, self._processes, strict=True):
             try:
                 status, payload = pickle.loads(_recv(fd))
-            except EOFError as error:
+            except (EOFError, OSError) as error:  # OSError: reset by a peer that died with our message unread
                 self.close()
                 raise RuntimeError(f"{process.name} (pid {process.pid}) died (exit code {process.exitcode})") from error
             if status == "error":
@@ -329,15 +346,23 @@ def _split_info(info: dict[str, Any], sent: dict[str, Any]) -> tuple[dict[str, A
     return plain, changed
 
 
+def _spin(poller: Any, seconds: float) -> None:
+    """Poll without sleeping until ``poller`` has input or ``seconds`` passed, yielding the core between polls."""
+    deadline = time.perf_counter() + seconds
+    while not poller.poll(0) and time.perf_counter() < deadline:
+        os.sched_yield()
+
+
 def _reply(fd: int, shared: _Shared, status: str, payload: Any) -> None:
-    """Send this worker's reply; the last worker to reply to a command wakes the main process."""
+    """Send this worker's reply; the last worker to reply to a command wakes the main process (and, when spinning,
+    the first)."""
     _send(fd, pickle.dumps((status, payload)))
     with shared.finished.get_lock():
         shared.finished.value += 1
-        last = shared.finished.value == shared.workers
-        if last:
+        done = shared.finished.value
+        if done == shared.workers:
             shared.finished.value = 0
-    if last:
+    if done == shared.workers or (shared.spin and done == 1):
         os.write(shared.wake.fileno(), b"w")
 
 
@@ -359,8 +384,12 @@ def _worker(env_id: str, env_kwargs: dict[str, Any], indices: list[int], pipe: A
         _reply(fd, shared, "error", traceback.format_exc())
         return
     _reply(fd, shared, "ok", None)
+    commands = select.poll()
+    commands.register(fd, select.POLLIN)
     try:
         while True:
+            if shared.spin:
+                _spin(commands, shared.spin)
             message = _recv(fd)
             command, payload = message[:1], message[1:]
             if command == _CLOSE:

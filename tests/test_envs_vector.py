@@ -67,24 +67,33 @@ def test_call_and_errors(vector_env):
             SimrealVectorEnv("simreal/Reach-v0", 2, envs_per_worker=bad)
     with pytest.raises(ValueError, match=r"^workers, envs_per_worker: give at most one"):
         SimrealVectorEnv("simreal/Reach-v0", 2, workers=1, envs_per_worker=2)
+    for bad in (-1, 10_001, True, 0.5):
+        with pytest.raises(ValueError, match=r"^spin_us: must be an int in \[0, 10000\]"):
+            SimrealVectorEnv("simreal/Reach-v0", 2, spin_us=bad)
 
 
 @pytest.mark.parametrize(
-    ("num_envs", "envs_per_worker", "groups"), [(3, 3, [[0, 1, 2]]), (5, 2, [[0, 1], [2], [3, 4]])]
+    ("num_envs", "envs_per_worker", "spin_us", "groups"),
+    [(3, 3, 0, [[0, 1, 2]]), (5, 2, 0, [[0, 1], [2], [3, 4]]), (3, 2, 300, [[0, 1], [2]])],
 )
-def test_envs_per_worker_batches_envs_and_steps_like_single_envs(num_envs, envs_per_worker, groups):
+def test_envs_per_worker_batches_envs_and_steps_like_single_envs(num_envs, envs_per_worker, spin_us, groups):
     kwargs = {**KWARGS, "image_size": 8}
-    env = gym.make_vec("simreal/Reach-v0", num_envs=num_envs, envs_per_worker=envs_per_worker, **kwargs)
+    env = gym.make_vec(
+        "simreal/Reach-v0", num_envs=num_envs, envs_per_worker=envs_per_worker, spin_us=spin_us, **kwargs
+    )
     singles = [gym.make("simreal/Reach-v0", **kwargs) for _ in range(num_envs)]
     try:
         assert env.unwrapped._groups == groups and len(env.unwrapped._processes) == len(groups)
         obs, _ = env.reset(seed=3)
         assert obs.shape == (num_envs, 8, 8, 3) and obs.dtype == np.uint8
         np.testing.assert_array_equal(obs, np.stack([s.reset(seed=3 + i)[0] for i, s in enumerate(singles)]))
-        actions = np.random.default_rng(1).uniform(-1, 1, (3, num_envs, 4)).astype(np.float32)
-        for batch in actions:
+        actions = np.random.default_rng(1).uniform(-1, 1, (6, num_envs, 4)).astype(np.float32)  # autoreset after 4
+        for step, batch in enumerate(actions):
             obs, reward, *_ = env.step(batch)
-            expected = [s.step(a) for s, a in zip(singles, batch, strict=True)]
+            if step == 4:  # every 4-step episode ended: this step resets them (reward 0)
+                expected = [(s.reset()[0], 0.0) for s in singles]
+            else:
+                expected = [s.step(a)[:2] for s, a in zip(singles, batch, strict=True)]
             np.testing.assert_array_equal(obs, np.stack([e[0] for e in expected]))
             np.testing.assert_array_equal(reward, [e[1] for e in expected])
     finally:
@@ -115,14 +124,25 @@ def test_two_vector_envs_alive_at_once_step_independently():
         second.close()
 
 
-def test_a_worker_that_dies_mid_step_is_reported_not_waited_for():
-    env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, obs_mode="state")
+@pytest.mark.parametrize("spin_us", [0, 300])
+@pytest.mark.timeout(120)
+def test_a_worker_that_dies_is_reported_not_waited_for(spin_us):
+    env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, spin_us=spin_us, obs_mode="state")
     env.reset(seed=0)
     victim = env._processes[1]
-    os.kill(victim.pid, signal.SIGKILL)
+    os.kill(victim.pid, signal.SIGKILL)  # before the step: sending to it fails
     victim.join(timeout=10)
     with pytest.raises(RuntimeError, match=rf"simreal-vector-1 \(pid {victim.pid}\) died"):
         env.step(np.zeros((2, 4), dtype=np.float32))
+    env.close()
+    env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, spin_us=spin_us, obs_mode="state")
+    env.reset(seed=0)
+    victim = env._processes[1]
+    os.kill(victim.pid, signal.SIGSTOP)  # mid-step: it got the step, the other worker replies, it never does
+    env._send_all([b"s", b"s"])
+    os.kill(victim.pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match=rf"simreal-vector-1 \(pid {victim.pid}\) died"):
+        env._gather()
     env.close()
 
 
