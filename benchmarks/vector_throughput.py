@@ -8,7 +8,9 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
 4. ``native xK/w`` (one row per K > 1 in ``--envs-per-worker``): the same with ``K x --num-envs`` envs on ``--num-envs``
    workers (``envs_per_worker=K``, what ``gym.make_vec`` does by default when num_envs exceeds the cores): each
    worker steps its K envs per round trip;
-5. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
+5. ``native spinN`` (``--spin-us N``, default 200; 0 leaves it out): ``native`` with ``spin_us=N`` (a waiting
+   process polls N us before sleeping: fewer wake-ups of idle cores on a quiet machine, wasted CPU on a busy one);
+6. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
    together: the ceiling for any vector env on this machine at this moment (on cores busy with other work it stays
    far below ``num_envs`` x ``single``).
 Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers), the
@@ -16,7 +18,7 @@ ratio to ``independent`` (how much of the machine's parallel capacity the vector
 env step in the main process and in the workers (from /proc).
 
 Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2]
-[--envs-per-worker 1,2] [--repeats 3]
+[--envs-per-worker 1,2] [--spin-us 200] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -61,12 +63,14 @@ def single_rate(args: argparse.Namespace, kwargs: dict[str, Any], warm: Callable
     return rate, cpu, 0.0
 
 
-def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1):
+def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1, spin_us: int = 0):
     """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` workers
-    and ``per_worker`` envs in each (gymnasium's async: one env per process)."""
+    and ``per_worker`` envs in each (gymnasium's async: one env per process), polling ``spin_us`` before sleeping."""
     extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
     if per_worker > 1:
         extra["envs_per_worker"] = per_worker
+    if spin_us:
+        extra["spin_us"] = spin_us
     env = gym.make_vec(args.env, args.num_envs * per_worker, vectorization_mode=mode, **extra, **kwargs)
     env.reset(seed=0)
     shape = env.action_space.shape
@@ -112,6 +116,7 @@ def main() -> None:
         "--envs-per-worker", default="1,2", help="comma list; one 'native' row each (num_envs = workers x this)"
     )
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--spin-us", type=int, default=200, help="a 'native spinN' row with spin_us=N (0: none)")
     parser.add_argument("--steps", type=int, default=400, help="vector steps per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one 'independent' process
@@ -124,14 +129,16 @@ def main() -> None:
         print(rate, cpu)
         return
     batches = [int(k) for k in args.envs_per_worker.split(",")]
-    natives = {("native" if k == 1 else f"native x{k}/w"): k for k in batches}
+    natives = {("native" if k == 1 else f"native x{k}/w"): (k, 0) for k in batches}
+    if args.spin_us:
+        natives[f"native spin{args.spin_us}"] = (1, args.spin_us)
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
     rows["independent"] = []
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
         rows["async"].append(vector_rate(args, kwargs, "async"))
-        for name, per_worker in natives.items():
-            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker))
+        for name, (per_worker, spin_us) in natives.items():
+            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker, spin_us))
         rows["independent"].append(independent_rate(args, kwargs))
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
