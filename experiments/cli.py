@@ -79,8 +79,9 @@ def _localization(config: LocalizationConfig, executor: str, eval_only: str | No
         print(f"perfect detector through the nominal camera, {domain}: median {errors['median_cm']:.2f} cm")
     target = results["target"]
     limits = ", ".join(f"{k} {v}" for k, v in target["per_reality_proxy"].items())
-    verdict = "met" if target["met_every_proxy"] else "NOT met"
-    print(f"target on every reality proxy ({limits}), detector trained with randomization: {verdict}")
+    for pipeline, met in target["met_every_proxy_by_pipeline"].items():
+        print(f"target on every reality proxy ({limits}), {pipeline} trained with randomization: "
+              f"{'met' if met else 'NOT met'}")  # fmt: skip
     print(f"wall time {results['timings_s'].get('total_s', 0.0):.0f} s -> {config.out_dir}")
 
 
