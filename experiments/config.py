@@ -162,7 +162,7 @@ class LocalizationConfig:
     workers: int = 2  # frame-collection processes (0: this process)
     augment: bool = True
     canonical_fraction: float = CANONICAL_FRACTION  # clean frames in the randomized models' training set
-    pipelines: tuple[str, ...] = ("regression", "detector", "multiview")
+    pipelines: tuple[str, ...] = ("regression", "detector")  # + "multiview" (opt-in)
     domains: tuple[str, ...] = ("canonical", "test", "real")
     agree_cm: float = 3.0  # multiview: detections of two cameras within this distance agree
 

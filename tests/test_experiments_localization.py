@@ -60,7 +60,8 @@ def test_the_clean_frame_curriculum_is_one_constant() -> None:
 
 def _tiny(tmp_path: Path, **changes: object) -> LocalizationConfig:
     settings = {"out_dir": str(tmp_path), "n_train": 48, "n_eval": 8, "epochs": 1, "seed": 0, "image_size": 32,
-                "detector_epochs": 1, "domains": ("canonical", "test", "real:0"), "workers": 0}  # fmt: skip
+                "detector_epochs": 1, "domains": ("canonical", "test", "real:0"), "workers": 0,
+                "pipelines": ("regression", "detector", "multiview")}  # fmt: skip
     return LocalizationConfig(**{**settings, **changes})  # type: ignore[arg-type]
 
 
