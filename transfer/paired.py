@@ -21,6 +21,7 @@ import numpy as np
 from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
+from simreal.data.labels import geom_segmentation
 from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 
@@ -72,8 +73,7 @@ def _pairs_chunk(
             randomized[i] = next(frames).rgb
             _copy_state(source, target, camera)
             canonical[i] = target.render_frame(camera, "rgb", image_size)
-            segmentation = target.render_frame(camera, "segmentation", image_size)
-            masks[i] = (segmentation[..., 0] == target_geom) & (segmentation[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM))
+            masks[i] = geom_segmentation(target.render_frame(camera, "segmentation", image_size)) == target_geom
             view = camera_model(source.model, source.data, camera, image_size, image_size)
             pixels[i] = view.project(source.data.body(target_body).xpos[None])[0][0]
     finally:
