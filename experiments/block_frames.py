@@ -158,10 +158,11 @@ def seeded_views(
 
 
 def seeded_frames(
-    domain: str, n: int, image_size: int, seed: int, tag: str, workers: int, executor: str | Executor
-) -> LocalizationFrames:
-    """:func:`seeded_views` of the ``front`` camera alone."""
-    return seeded_views(domain, n, image_size, seed, tag, (CAMERA,), workers, executor).view(0)
+    domain: str, n: int, image_size: int, seed: int, tag: str, workers: int, executor: str | Executor,
+    camera: str = CAMERA,
+) -> LocalizationFrames:  # fmt: skip
+    """:func:`seeded_views` of ``camera`` alone."""
+    return seeded_views(domain, n, image_size, seed, tag, (camera,), workers, executor).view(0)
 
 
 def detector_positions(

@@ -23,7 +23,7 @@ from simreal.experiments.block_frames import (
     LocalizationFrames,
     ViewFrames,
     detector_threshold,
-    seeded_views,
+    seeded_frames,
 )
 from simreal.experiments.config import LocalizationConfig
 from simreal.perception.detector import PointDetector, detect
@@ -41,21 +41,19 @@ def multiview_training_frames(
     (``domain``'s, plus ``canonical_fraction`` clean ones unless it is ``canonical``), and per camera the validation
     frames that calibrate its threshold. Seeded by ``config.seed`` and keys of their own, so the single-view
     models' frames are untouched."""
-    size, seed, workers = config.image_size, config.seed, config.workers
+
+    def frames(of: str, n: int, tag: str, camera: str) -> LocalizationFrames:  # of: the frames' domain
+        size, seed, workers = config.image_size, config.seed, config.workers
+        return seeded_frames(of, n, size, seed, f"{tag}:{camera}", workers, executor, camera)
+
     parts, validation = [], {}
-    n = config.n_train
-    n_clean = round(config.canonical_fraction * n) if domain != "canonical" else 0
+    n_clean = round(config.canonical_fraction * config.n_train) if domain != "canonical" else 0
+    n_validation = min(N_VALIDATION, config.n_eval)
     for camera in CAMERAS:
-        tag = f"multiview-train:{camera}"
-        parts.append(seeded_views(domain, n - n_clean, size, seed, tag, (camera,), workers, executor).view(0))
+        parts.append(frames(domain, config.n_train - n_clean, "multiview-train", camera))
         if n_clean:
-            clean = seeded_views("canonical", n_clean, size, seed, f"multiview-clean:{camera}", (camera,), workers,
-                                 executor)  # fmt: skip
-            parts.append(clean.view(0))
-        n_validation = min(N_VALIDATION, config.n_eval)
-        validation[camera] = seeded_views(
-            domain, n_validation, size, seed, f"validation:{camera}", (camera,), workers, executor
-        ).view(0)
+            parts.append(frames("canonical", n_clean, "multiview-clean", camera))
+        validation[camera] = frames(domain, n_validation, "validation", camera)
     return concatenate(parts), validation
 
 
