@@ -13,7 +13,8 @@ Three pipelines estimate the block's table (x, y) from one reset of the scene, e
   when found views disagree the answer is "not found" with the most confident view as best guess
   (:mod:`~simreal.experiments.localization_multiview`, :func:`~simreal.perception.fusion.fuse_views`).
 
-``regression`` and ``detector`` see the ``front`` image only.
+``regression`` and ``detector`` see the ``front`` image only and are the default ``pipelines``; ``multiview`` is
+opt-in (worse than the front detector on every lab, and 3x its training images: see the bundled config).
 
 All are evaluated on fresh frames of every domain (default: ``canonical``, ``test`` and the reality family's members
 ``real:0`` .. ``real:4``; any named domain or a user's spec file can be given); results (median, p90, the fraction of
@@ -76,7 +77,7 @@ def run_localization_experiment(
     ``progress`` prints a line per training epoch.
 
     Every model of a pipeline gets the same budget (``epochs`` for regression, ``detector_epochs`` for the
-    detector) and the same image-space augmentation (``augment``, see
+    detectors) and the same image-space augmentation (``augment``, see
     :func:`~simreal.perception.images.augment_appearance`; detectors also get ``HARD_NEGATIVES`` pasted
     rectangles, :func:`~simreal.perception.detector.paste_hard_negatives`, and ``DEFECTS`` of them dim, flat light
     and dead pixels, :func:`~simreal.perception.detector.sensor_defects`), so they differ only in the scene
