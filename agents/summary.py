@@ -248,11 +248,11 @@ def ablations(methods: dict[str, list[Run]]) -> list[Ablation]:
     for method, runs in methods.items():
         cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))  # domain -> group -> rates
         for run in runs:
-            names = {d.domain: d for d in run.results.domains if d.without is None}
+            evaluated = {d.domain for d in run.results.domains if d.without is None}
             for d in run.results.domains:
                 if d.without is not None:
                     base = ablated_domain(d.domain, d.without)
-                    if base in names:
+                    if base in evaluated:
                         cells[base][d.without].append(d.success_rate)
         if not cells:
             continue
