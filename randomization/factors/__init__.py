@@ -13,6 +13,7 @@ steps emit and its held-out units; a field for it in the spec group (``spec.py``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -46,11 +47,12 @@ REGISTRY: tuple[Factor, ...] = (
 METADATA = ("name", "without")  # the top-level spec fields that are not randomization factors
 
 
-def group_paths(factors: Sequence[Factor] = REGISTRY) -> tuple[str, ...]:
+@functools.cache
+def group_paths() -> tuple[str, ...]:
     """The parts of a spec that hold whole factors: every factor's path and the groups above it (``visual``,
-    ``physics``), in registry order."""
+    ``physics``), in registry order (computed once: every spec checks its ``without`` against them)."""
     out: dict[str, None] = {}
-    for factor in factors:
+    for factor in REGISTRY:
         parts = factor.path.split(".")
         out.update((".".join(parts[: i + 1]), None) for i in range(len(parts)))
     return tuple(out)
