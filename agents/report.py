@@ -166,8 +166,8 @@ def write_ablation(doc: Doc, rows: list[Ablation], level: int = 3) -> None:
     for row in rows:
         recovered = row.recovered
         cells = [f"{row.without[g]:.2f} ({recovered[g]:+.2f})" if g in row.without else "-" for g in groups]
-        lost = row.canonical - row.full
-        body.append([row.method, row.domain, _num(row.canonical), _num(row.full), _num(lost), *cells, _culprit(row)])
+        numbers = [_num(x) for x in (row.canonical, row.full, row.lost)]
+        body.append([row.method, row.domain, *numbers, *cells, _culprit(row)])
     header = ["method", "domain", "canonical", "full", "lost", *(f"without {g}" for g in groups), "biggest culprit"]
     doc.table(header, body)
 
@@ -183,8 +183,7 @@ def _culprit(row: Ablation) -> str:
     group, recovered = culprit
     if recovered <= 0:
         return "none (no removal helps)"
-    lost = row.canonical - row.full
-    share = f", {recovered / lost:.0%} of the loss" if lost > 0 else ""
+    share = f", {recovered / row.lost:.0%} of the loss" if row.lost > 0 else ""
     return f"{group} ({recovered:+.2f}{share})"
 
 

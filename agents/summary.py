@@ -79,6 +79,11 @@ class Ablation:
     without: dict[str, float]
 
     @property
+    def lost(self) -> float:
+        """What the full domain costs: success on the canonical scene minus success on the full domain."""
+        return self.canonical - self.full
+
+    @property
     def recovered(self) -> dict[str, float]:
         """Group -> what removing it gives back: success without the group minus success on the full domain."""
         return {g: v - self.full for g, v in self.without.items()}
