@@ -82,10 +82,10 @@ class SimrealVectorEnv(VectorEnv):
     it instead to ``ceil(num_envs / envs_per_worker)`` (give at most one). A worker with several envs steps them
     one after another in one round trip, so ``num_envs`` above the core count amortizes the per-step messaging.
     ``copy=False`` returns a view of the shared observation buffer (valid until the next step). ``spin_us`` (default
-    0: sleep at once) is how long, in microseconds, a waiting worker or the main process polls for its next message
-    before sleeping: on an otherwise idle machine that saves the wake-up of an idle core per hand-over (tens of
-    microseconds on virtual machines) at the price of CPU time, which costs throughput when other work competes for
-    the cores.
+    200) is how long, in microseconds, a waiting worker or the main process polls for its next message (yielding the
+    core between polls) before it sleeps: a quick hand-over then needs no wake-up of an idle core (tens of
+    microseconds on virtual machines); ``spin_us=0`` sleeps at once (the CPU time it saves matters only when other
+    work competes for the cores).
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -98,7 +98,7 @@ class SimrealVectorEnv(VectorEnv):
         workers: int | None = None,
         envs_per_worker: int | None = None,
         copy: bool = True,
-        spin_us: int = 0,
+        spin_us: int = 200,
         **env_kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
