@@ -8,8 +8,8 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
 4. ``native xK/w`` (one row per K > 1 in ``--envs-per-worker``): the same with ``K x --num-envs`` envs on ``--num-envs``
    workers (``envs_per_worker=K``, what ``gym.make_vec`` does by default when num_envs exceeds the cores): each
    worker steps its K envs per round trip;
-5. ``native spinN`` (``--spin-us N``, default 200; 0 leaves it out): ``native`` with ``spin_us=N`` (a waiting
-   process polls N us before sleeping: fewer wake-ups of idle cores on a quiet machine, wasted CPU on a busy one);
+5. ``native spinN`` (one row per N in ``--spin-us``, default 0): ``native`` with ``spin_us=N`` instead of the default
+   200 (a waiting process polls N us before sleeping; 0: sleeps at once, waking idle cores at every hand-over);
 6. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
    together: the ceiling for any vector env on this machine at this moment (on cores busy with other work it stays
    far below ``num_envs`` x ``single``).
@@ -18,7 +18,7 @@ ratio to ``independent`` (how much of the machine's parallel capacity the vector
 env step in the main process and in the workers (from /proc).
 
 Usage: MUJOCO_GL=egl python benchmarks/vector_throughput.py [--env simreal/Reach-v0] [--num-envs 2]
-[--envs-per-worker 1,2] [--spin-us 200] [--repeats 3]
+[--envs-per-worker 1,2] [--spin-us 0] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -63,13 +63,15 @@ def single_rate(args: argparse.Namespace, kwargs: dict[str, Any], warm: Callable
     return rate, cpu, 0.0
 
 
-def vector_rate(args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1, spin_us: int = 0):
+def vector_rate(
+    args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1, spin_us: int | None = None
+):
     """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` workers
-    and ``per_worker`` envs in each (gymnasium's async: one env per process), polling ``spin_us`` before sleeping."""
+    and ``per_worker`` envs in each (gymnasium's async: one env per process); ``spin_us`` if given, else the default."""
     extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
     if per_worker > 1:
         extra["envs_per_worker"] = per_worker
-    if spin_us:
+    if spin_us is not None:
         extra["spin_us"] = spin_us
     env = gym.make_vec(args.env, args.num_envs * per_worker, vectorization_mode=mode, **extra, **kwargs)
     env.reset(seed=0)
@@ -116,7 +118,7 @@ def main() -> None:
         "--envs-per-worker", default="1,2", help="comma list; one 'native' row each (num_envs = workers x this)"
     )
     parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--spin-us", type=int, default=200, help="a 'native spinN' row with spin_us=N (0: none)")
+    parser.add_argument("--spin-us", default="0", help="comma list: a 'native spinN' row each ('': none)")
     parser.add_argument("--steps", type=int, default=400, help="vector steps per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # one 'independent' process
@@ -129,9 +131,10 @@ def main() -> None:
         print(rate, cpu)
         return
     batches = [int(k) for k in args.envs_per_worker.split(",")]
-    natives = {("native" if k == 1 else f"native x{k}/w"): (k, 0) for k in batches}
-    if args.spin_us:
-        natives[f"native spin{args.spin_us}"] = (1, args.spin_us)
+    natives: dict[str, tuple[int, int | None]] = {
+        ("native" if k == 1 else f"native x{k}/w"): (k, None) for k in batches
+    }
+    natives.update({f"native spin{n}": (1, int(n)) for n in args.spin_us.split(",") if n})
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
     rows["independent"] = []
     for _ in range(args.repeats):
