@@ -73,14 +73,17 @@ class EpisodeFrame:
     step: int
 
 
-def make_data_env(spec: RolloutSpec) -> gym.Env:
-    """The env of ``spec`` with RGB observations of one camera (no GL context is created until the first frame).
+def make_data_env(spec: RolloutSpec, cameras: tuple[str, ...] | None = None) -> gym.Env:
+    """The env of ``spec`` with RGB observations of one camera, or of each of ``cameras`` when given (a dict by
+    camera name when there are several); no GL context is created until the first frame.
 
     Rollouts switch ``render_observations`` off for the steps whose frame is not kept (their observation is None),
     so the env checker, which would flag that, is off."""
     kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": spec.image_size, "disable_env_checker": True}
-    if spec.camera is not None:
-        kwargs["cameras"] = (spec.camera,)
+    if cameras is None and spec.camera is not None:
+        cameras = (spec.camera,)
+    if cameras is not None:
+        kwargs["cameras"] = cameras
     return gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, **kwargs)
 
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.data.chunks import collect_chunks, concatenate
-from simreal.data.episodes import stream_frames
+from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import domain_seed, rollout_spec
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.camera import camera_model
@@ -89,9 +88,8 @@ class ViewFrames:
 def _frames_chunk(
     domain: str, image_size: int, cameras: tuple[str, ...], count: int, seed_sequence: np.random.SeedSequence
 ) -> ViewFrames:
-    spec = rollout_spec(ENV_ID, domain, cameras[0], image_size)  # a spec file becomes the env's randomization
-    env = gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, obs_mode="pixels",
-                   image_size=image_size, cameras=cameras, disable_env_checker=True)  # fmt: skip
+    spec = rollout_spec(ENV_ID, domain, cameras[0], image_size)
+    env = make_data_env(spec, cameras)
     views = len(cameras)
     images = np.empty((count, views, image_size, image_size, 3), dtype=np.uint8)
     positions, pixels = np.empty((count, 2)), np.empty((count, views, 2))
