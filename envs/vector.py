@@ -5,10 +5,11 @@ gymnasium's ``AsyncVectorEnv`` it moves actions, observations, rewards and done 
 sends one 5-byte message per worker and gets back only the infos), sends each env's dict-valued infos (the
 randomization summary) only when they change, runs several envs per worker when ``num_envs`` exceeds ``workers``
 (each worker steps its envs in one batch per round trip), and starts workers with ``spawn`` (an inherited GL context
-hangs). The main process sleeps until the *last* worker of a step is done: workers count finished replies in shared
-memory and only the last one wakes it, so a step costs one wake-up of the main process however many workers there
-are. Mesa's llvmpipe renders in the worker's own thread (``LP_NUM_THREADS=0``, see :mod:`simreal.envs.gl_backend`),
-so two workers use two cores without oversubscription.
+hangs). Workers count finished replies in shared memory: with ``spin_us=0`` only the last one wakes the main
+process (one wake-up per step however many workers there are); by default the first one wakes it and it polls for
+the last, while each worker polls for its next command, so quick hand-overs wake no idle core. Mesa's llvmpipe
+renders in the worker's own thread (``LP_NUM_THREADS=0``, see :mod:`simreal.envs.gl_backend`), so two workers use
+two cores without oversubscription.
 
 Autoreset follows gymnasium's default (``NEXT_STEP``): the step after an episode ends resets that env and returns
 its first observation with reward 0. Scalar infos come back as gymnasium's arrays with ``_key`` masks; dict-valued
