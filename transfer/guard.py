@@ -32,10 +32,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 
-from simreal.envs.arm import names
+from simreal.data.labels import geom_segmentation
+from simreal.transfer.paired import task_object_geom
 
 __all__ = [
     "FAIL_BELOW",
@@ -203,9 +203,7 @@ def sample_env(env: gym.Env, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     camera (N, H, W, 3) and the mask of the task object there (the block, or the goal marker when there is no
     block) from the simulator's segmentation. Resets ``env``."""
     base: Any = env.unwrapped
-    model = base.model
-    ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, g) for g in (names.BLOCK_GEOM, names.GOAL_GEOM)]
-    target = next((i for i in ids if i >= 0), -1)
+    target = task_object_geom(base.model)
     if target < 0 or not hasattr(base, "render_frame"):
         raise ValueError("env: the guard's sample needs a simreal arm env with a block or goal marker")
     camera = base.camera_names[0]
@@ -215,5 +213,5 @@ def sample_env(env: gym.Env, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]
         image = _image(observation, camera)
         raw = base.render_frame(camera, "segmentation", image.shape[0])
         images.append(image)
-        masks.append((raw[..., 0] == target) & (raw[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)))
+        masks.append(geom_segmentation(raw) == target)
     return np.stack(images), np.stack(masks)

@@ -25,7 +25,7 @@ from simreal.data.labels import geom_segmentation
 from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 
-__all__ = ["PairedFrames", "paired_frames"]
+__all__ = ["PairedFrames", "paired_frames", "task_object_geom"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,13 @@ class PairedFrames:
     canonical: np.ndarray  # uint8 (N, S, S, 3)
     pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (the goal marker's on Reach)
     masks: np.ndarray  # bool (N, S, S): where the task object (block, or Reach's goal marker) is in the canonical frame
+
+
+def task_object_geom(model: mujoco.MjModel) -> int:
+    """The geom a detector looks for in an arm scene: the block, or the goal marker when there is no block (Reach);
+    -1 when the model has neither."""
+    ids = (mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name) for name in (names.BLOCK_GEOM, names.GOAL_GEOM))
+    return next((i for i in ids if i >= 0), -1)
 
 
 def _copy_state(source: Any, target: Any, camera: str) -> None:
@@ -61,11 +68,9 @@ def _pairs_chunk(
     masks = np.empty((count, image_size, image_size), dtype=bool)
     source: Any = randomized_env.unwrapped
     target: Any = canonical_env.unwrapped
-    # the task object a detector would look for: the block, or the goal marker on Reach (no block)
-    target_body = "block" if mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_BODY, "block") >= 0 else "goal"
-    target_geom = mujoco.mj_name2id(
-        target.model, mujoco.mjtObj.mjOBJ_GEOM, names.BLOCK_GEOM if target_body == "block" else names.GOAL_GEOM
-    )
+    # the task object a detector would look for (ids differ between the scenes: the randomized one has clutter)
+    target_body = int(source.model.geom_bodyid[task_object_geom(source.model)])
+    target_geom = task_object_geom(target.model)
     try:
         canonical_env.reset(seed=0)
         frames = stream_frames(randomized_env, spec, seed_sequence)
@@ -75,7 +80,7 @@ def _pairs_chunk(
             canonical[i] = target.render_frame(camera, "rgb", image_size)
             masks[i] = geom_segmentation(target.render_frame(camera, "segmentation", image_size)) == target_geom
             view = camera_model(source.model, source.data, camera, image_size, image_size)
-            pixels[i] = view.project(source.data.body(target_body).xpos[None])[0][0]
+            pixels[i] = view.project(source.data.xpos[target_body][None])[0][0]
     finally:
         randomized_env.close()
         canonical_env.close()
