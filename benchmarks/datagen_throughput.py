@@ -11,7 +11,9 @@ Rows (frames per second and CPU ms per frame, process + workers; median of ``--r
    manifest. ``cold - warm`` is what a worker's start-up costs; ``workers_1`` vs ``labelled_in_process`` is
    that plus the shard writing.
 The ratios ``workers_2 / workers_1`` are printed for both. The last lines give what one labelled frame costs in
-calls (env steps, physics substeps, render passes) and its CPU split: physics, render passes, the rest.
+calls (env steps, physics substeps, render passes) and its CPU split: physics, render passes, the rest; then the
+floor: each piece that no labelled frame can skip (one env step's physics, an RGB render, the depth+segmentation
+pass, a resample per episode), timed in isolation, and the rate they allow on one core.
 ``--stride`` sets the policy steps between kept frames (the dataset default is 5: see ``data/FORMAT.md``, "Frames
 per episode and stride").
 
@@ -21,6 +23,7 @@ Usage: MUJOCO_GL=egl python benchmarks/datagen_throughput.py [--env simreal/Push
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import os
 import statistics
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -162,6 +166,64 @@ def frame_profile(spec: RolloutSpec, n: int) -> dict[str, float]:
     return per_frame
 
 
+def _cpu_us(call: Callable[[], object], reps: int, blocks: int = 5) -> float:
+    """Median over ``blocks`` of the mean process CPU microseconds of ``call()``."""
+    means = []
+    for _ in range(blocks):
+        started = time.process_time()
+        for _ in range(reps):
+            call()
+        means.append((time.process_time() - started) / reps * 1e6)
+    return statistics.median(means)
+
+
+def floor_profile(spec: RolloutSpec, reps: int = 100) -> dict[str, float]:
+    """CPU microseconds of each piece of a labelled frame that no pipeline can skip, in isolation: one env step's
+    physics (``mj_step`` of ``frame_skip`` substeps, the mean over the states every step of three episodes started
+    from), one RGB, depth and segmentation render (as ``render_frame`` gives them) and the pass that gives depth and
+    segmentation together, on the last frame's scene, and one resample of the scene (draw, write into the model,
+    texture upload)."""
+    env = make_data_env(spec)
+    base: Any = env.unwrapped
+    model, data, camera = base.model, base.data, camera_name(env)
+    states: list[mujoco.MjData] = []
+    step = mujoco.mj_step
+
+    def saving_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
+        states.append(copy.copy(data))  # the state every env step of the rollout starts from
+        step(model, data, nstep=nstep)
+
+    frames = labelled_frames(env, spec, np.random.SeedSequence(0))
+    encode_frame(next(frames))
+    mujoco.mj_step = saving_step  # type: ignore[assignment]
+    try:
+        for frame in itertools.islice(frames, 3 * spec.frames_per_episode - 1):  # three episodes
+            encode_frame(frame)
+    finally:
+        mujoco.mj_step = step  # type: ignore[assignment]
+    end = copy.copy(data)
+
+    def physics() -> None:
+        for state in states:
+            mujoco.mj_copyData(data, model, state)
+            step(model, data, nstep=base.frame_skip)
+
+    def copies() -> None:
+        for state in states:
+            mujoco.mj_copyData(data, model, state)
+
+    blocks = max(1, reps // len(states))
+    out = {"physics step": (_cpu_us(physics, blocks) - _cpu_us(copies, blocks)) / len(states)}
+    mujoco.mj_copyData(data, model, end)
+    renderer = base._renderer(spec.image_size, "fast")
+    for kind in ("rgb", "depth", "segmentation"):
+        out[f"{kind} render"] = _cpu_us(lambda kind=kind: renderer.render(data, camera, kind), reps)
+    out["depth+segmentation pass"] = _cpu_us(lambda: renderer.render_depth_segmentation(data, camera), reps)
+    out["resample"] = _cpu_us(env.get_wrapper_attr("resample_now"), max(1, reps // 5))
+    env.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="simreal/Push-v0")
@@ -210,6 +272,16 @@ def main() -> None:
         f"CPU ms per labelled frame in this process: {profile['total']:.2f} = physics {profile['physics']:.2f} "
         f"+ render passes {profile['rendering']:.2f} + the rest {rest:.2f} (env/wrapper/policy Python, resample, "
         "sensor effects, labels, encoding)"
+    )
+    pieces = floor_profile(spec)
+    steps = profile["mj_step calls"]
+    floor_ms = (steps * pieces["physics step"] + pieces["rgb render"] + pieces["depth+segmentation pass"]) / 1e3
+    floor_ms += pieces["resample"] / args.frames_per_episode / 1e3
+    print("in isolation, CPU us: " + ", ".join(f"{name} {value:.0f}" for name, value in pieces.items()))
+    print(
+        f"floor per labelled frame: {steps:.2f} physics steps + RGB + depth+segmentation pass + resample / "
+        f"{args.frames_per_episode} = {floor_ms:.2f} ms -> {1e3 / floor_ms:.0f} frames/s per core at most; "
+        f"the pipeline above spends {profile['total']:.2f} ms ({profile['total'] - floor_ms:.2f} ms above the floor)"
     )
 
 
