@@ -39,11 +39,22 @@ import mujoco
 import numpy as np
 
 import simreal  # noqa: F401  (registers the ids, selects the GL backend)
+from simreal.data import episodes
 from simreal.data.config import DatasetConfig
-from simreal.data.episodes import RolloutSpec, camera_name, labelled_frames, make_data_env, stream_frames
+from simreal.data.episodes import (
+    Policy,
+    RolloutSpec,
+    camera_name,
+    labelled_frames,
+    make_data_env,
+    make_policy,
+    stream_frames,
+)
 from simreal.data.generate import ShardTask, build_shard, generate_dataset
 from simreal.data.shards import encode_frame
 from simreal.parallel import LocalExecutor
+from simreal.randomization import SensorPipeline
+from simreal.randomization.wrapper import DomainRandomization
 
 Row = tuple[float, float]  # frames/s, CPU ms per frame
 
@@ -123,46 +134,103 @@ def warm_rate(args: argparse.Namespace, rollout: RolloutSpec, workers: int, seed
         return args.n / elapsed, (time.process_time() + sum(map(process_cpu, pids)) - cpu) / args.n * 1e3
 
 
+class CpuSplit:
+    """Process CPU time split by what runs: a call wrapped by :meth:`timed` charges its time, minus that of the
+    wrapped calls inside it, to its name; everything else goes to ``base``."""
+
+    def __init__(self, base: str) -> None:
+        self.cpu: dict[str, float] = {}
+        self._stack = [base]
+        self._mark = time.process_time()
+
+    def start(self) -> None:
+        """Zero every part and start the clock."""
+        self.cpu.clear()
+        self._mark = time.process_time()
+
+    def stop(self) -> None:
+        """Charge the time since the last call to the part that is running."""
+        self._charge()
+
+    def _charge(self) -> None:
+        now = time.process_time()
+        self.cpu[self._stack[-1]] = self.cpu.get(self._stack[-1], 0.0) + now - self._mark
+        self._mark = now
+
+    def timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._charge()
+            self._stack.append(name)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._charge()
+                self._stack.pop()
+
+        return call
+
+
+@contextmanager
+def patched(*changes: tuple[object, str, object]) -> Iterator[None]:
+    """Set attributes ``(owner, name, value)`` for the block, then restore them."""
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in changes]
+    for owner, name, value in changes:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+SPLIT = ("physics", "rendering", "env step/reset Python", "resample", "sensor effects", "policy", "labels")
+SPLIT += ("encoding",)
+
+
 def frame_profile(spec: RolloutSpec, n: int) -> dict[str, float]:
     """Per labelled frame (``n`` frames, encoding included): env steps, physics substeps and render passes, and the
-    CPU ms of the physics (``mj_step``), of the render passes (``mjr_render`` + ``mjr_readPixels``) and in all."""
-    out = dict.fromkeys(("mj_step calls", "physics substeps", "render passes", "physics", "rendering", "total"), 0.0)
-    step, render, read = mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels
-    clock = time.process_time
+    CPU ms of each part, exclusive of the parts inside it: physics (``mj_step``), rendering (``mjr_render`` +
+    ``mjr_readPixels``), the resample at each reset (draw, model writes, texture uploads), the sensor effects, the
+    policy, the labels (``frame_labels`` without its render pass), the shard encoding and the rest: the env's and
+    wrappers' step/reset Python (actions, controller, rewards, info) and the generators; ``total`` is their sum."""
+    counts = dict.fromkeys(("mj_step calls", "physics substeps", "render passes"), 0.0)
+    split = CpuSplit("env step/reset Python")
+    step, render = mujoco.mj_step, mujoco.mjr_render
 
-    def timed_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
-        started = clock()
+    def counted_step(model: mujoco.MjModel, data: mujoco.MjData, nstep: int = 1) -> None:
+        counts["mj_step calls"] += 1
+        counts["physics substeps"] += nstep
         step(model, data, nstep=nstep)
-        out["physics"] += clock() - started
-        out["mj_step calls"] += 1
-        out["physics substeps"] += nstep
 
-    def timed_render(*args: object) -> None:
-        started = clock()
+    def counted_render(*args: object) -> None:
+        counts["render passes"] += 1
         render(*args)
-        out["rendering"] += clock() - started
-        out["render passes"] += 1
 
-    def timed_read(*args: object) -> None:
-        started = clock()
-        read(*args)
-        out["rendering"] += clock() - started
+    def timed_policy(*args: Any) -> Policy:
+        return split.timed("policy", make_policy(*args))
 
     env = make_data_env(spec)
     frames = labelled_frames(env, spec, np.random.SeedSequence(0))
     encode_frame(next(frames))
-    mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels = timed_step, timed_render, timed_read  # type: ignore
-    try:
-        started = clock()
+    encode = split.timed("encoding", encode_frame)
+    changes = [
+        (mujoco, "mj_step", split.timed("physics", counted_step)),
+        (mujoco, "mjr_render", split.timed("rendering", counted_render)),
+        (mujoco, "mjr_readPixels", split.timed("rendering", mujoco.mjr_readPixels)),
+        (DomainRandomization, "resample_now", split.timed("resample", DomainRandomization.resample_now)),
+        (SensorPipeline, "__call__", split.timed("sensor effects", SensorPipeline.__call__)),
+        (episodes, "make_policy", timed_policy),
+        (episodes, "frame_labels", split.timed("labels", episodes.frame_labels)),
+    ]
+    with patched(*changes):  # the next episode's generator picks up the patched policy and labels
+        split.start()
         for frame in itertools.islice(frames, n):
-            encode_frame(frame)
-        out["total"] = clock() - started
-    finally:
-        mujoco.mj_step, mujoco.mjr_render, mujoco.mjr_readPixels = step, render, read  # type: ignore[assignment]
-        env.close()
-    per_frame = {name: value / n for name, value in out.items()}
-    for name in ("physics", "rendering", "total"):
-        per_frame[name] *= 1e3
+            encode(frame)
+        split.stop()
+    env.close()
+    per_frame = {name: value / n for name, value in counts.items()}
+    per_frame.update({name: split.cpu.get(name, 0.0) / n * 1e3 for name in SPLIT})
+    per_frame["total"] = sum(per_frame[name] for name in SPLIT)
     return per_frame
 
 
@@ -267,11 +335,9 @@ def main() -> None:
           f"x{rates['workers_2_warm'] / rates['workers_1_warm']:.2f} (warm)")  # fmt: skip
     profile = frame_profile(spec, min(args.n, 300))
     print("per labelled frame: " + ", ".join(f"{profile[name]:.2f} {name}" for name in list(profile)[:3]))
-    rest = profile["total"] - profile["physics"] - profile["rendering"]
     print(
-        f"CPU ms per labelled frame in this process: {profile['total']:.2f} = physics {profile['physics']:.2f} "
-        f"+ render passes {profile['rendering']:.2f} + the rest {rest:.2f} (env/wrapper/policy Python, resample, "
-        "sensor effects, labels, encoding)"
+        f"CPU ms per labelled frame in this process: {profile['total']:.2f} = "
+        + " + ".join(f"{name} {profile[name]:.2f}" for name in SPLIT)
     )
     pieces = floor_profile(spec)
     steps = profile["mj_step calls"]
