@@ -59,6 +59,17 @@ def check_quality(value: str) -> RenderQuality:
     return QUALITY_PRESETS[value]
 
 
+def segment_geoms(rgb: np.ndarray, geom_of_segid: np.ndarray) -> np.ndarray:
+    """Geom id per pixel (a new C-ordered int32 array, rows top-down) of an ID-colour frame as OpenGL reads it
+    (rows bottom-up), whose colour ``r | g << 8 | b << 16`` is a scene geom's segid + 1 (0: background), through
+    ``geom_of_segid``. Without green or blue (fewer than 256 ids), the red byte alone is the colour."""
+    if not rgb[..., 1:].any():
+        return geom_of_segid[rgb[::-1, :, 0]]
+    rgbx = np.zeros((*rgb.shape[:2], 4), dtype=np.uint8)
+    rgbx[..., :3] = rgb[::-1]
+    return geom_of_segid[rgbx.view("<u4")[..., 0]]
+
+
 class SceneRenderer:
     """Renders one model at one image size and quality; the GL context is created on the first frame."""
 
@@ -160,23 +171,21 @@ class SceneRenderer:
             np.copyto(scene.flags, flags)
         extent = self.model.stat.extent  # reversed-Z depth -> metres, as mujoco.Renderer computes it
         znear, zfar = np.float32(self.model.vis.map.znear * extent), np.float32(self.model.vis.map.zfar * extent)
-        depth64 = raw.astype(np.float64)
+        raw = raw[::-1]  # OpenGL's rows run bottom-up; each result below is a new C-ordered array of flipped rows
         if scene.camera[0].orthographic:
-            depth64 = zfar - depth64 * (zfar - znear)
+            depth64 = zfar - raw.astype(np.float64) * (zfar - znear)
         else:
             c_coef = np.float32(-0.5) * (-(zfar + znear) / (zfar - znear)) - np.float32(0.5)
             d_coef = np.float32(-0.5) * (-(np.float32(2) * zfar * znear) / (zfar - znear))
-            depth64 = d_coef / (depth64 + c_coef)
-        rgbx = np.zeros((self.height, self.width, 4), dtype=np.uint8)
-        rgbx[..., :3] = rgb
-        segid = rgbx.view("<u4")[..., 0]  # r | g << 8 | b << 16
+            depth64 = np.add(raw, c_coef, dtype=np.float64, order="C")  # in float64, as d / (float64(raw) + c)
+            np.divide(d_coef, depth64, out=depth64)
         ngeom = scene.ngeom
         geom_of_segid = np.full(ngeom + 1, -1, dtype=np.int32)  # segid 0 is the background
         for geom in scene.geoms[:ngeom]:
             index = geom.segid
             if index != -1 and geom.objtype == _GEOM:  # an int: comparing with the enum costs ~1 us
                 geom_of_segid[index + 1] = geom.objid
-        return np.flipud(depth64.astype(np.float32)).copy(), np.flipud(geom_of_segid[segid]).copy()
+        return depth64.astype(np.float32, order="C"), segment_geoms(rgb, geom_of_segid)
 
     def upload_textures(self, texture_ids: Iterable[int]) -> None:
         """Copy changed ``model.tex_data`` of these textures to the GPU (no-op before the first frame)."""
