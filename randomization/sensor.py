@@ -92,9 +92,12 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     subsampling and the accurate integer DCT (as Pillow's defaults; Pillow's encoder output differs from it in a
     few levels, so frames differ from the PIL-based versions before it)."""
     q = int(min(max(quality, 1), 95))  # as int(np.clip(quality, 1, 95)) without numpy's per-call overhead (~5 us)
-    data = simplejpeg.encode_jpeg(
-        np.ascontiguousarray(img), quality=q, colorspace="RGB", colorsubsampling="420", fastdct=False
-    )
+    return _round_trip(np.ascontiguousarray(img), q)
+
+
+def _round_trip(img: np.ndarray, quality: int) -> np.ndarray:
+    """:func:`jpeg` for a C-contiguous frame and a quality already in 1..95 (a new array)."""
+    data = simplejpeg.encode_jpeg(img, quality=quality, colorspace="RGB", colorsubsampling="420", fastdct=False)
     return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=False, fastupsample=False)
 
 
@@ -107,6 +110,7 @@ class _Frame:
     dead_value: np.ndarray  # float32 stuck levels (0 or 255)
     noise: np.ndarray  # float32 strip of H * W * 3 + NOISE_SLACK noise values; empty without noise
     tmp: np.ndarray  # float32 scratch row for the blur: W * 3 values and 3 r edge values each side
+    scratch: np.ndarray  # uint8 (H, W, 3) kernel output reused when JPEG follows (its decoder returns a new array)
     identity: bool  # no gain, noise, defects, blur or gamma: the frame passes unchanged (JPEG aside)
 
 
@@ -188,7 +192,8 @@ class SensorPipeline:
                 noise += np.float32(0.5)
         identity = self._lut is _IDENTITY_LUT and not (gain.size or noise.size or dead_index.size or self._taps.size)
         tmp = np.empty(w * 3 + 6 * (self._taps.size // 2) if self._taps.size else 0, dtype=np.float32)
-        frame = _Frame(gain, dead_index, dead_value, noise, tmp, identity)
+        scratch = np.empty(img.shape if self._jpeg and not identity else 0, dtype=np.uint8)
+        frame = _Frame(gain, dead_index, dead_value, noise, tmp, scratch, identity)
         self._frames[img.shape] = frame
         return frame
 
@@ -202,7 +207,7 @@ class SensorPipeline:
         if frame.identity:
             out = img
         else:  # the compiled pass, also for the gamma table alone (a little faster than numpy's take)
-            out = np.empty(img.shape, dtype=np.uint8)
+            out = frame.scratch if self._jpeg else np.empty(img.shape, dtype=np.uint8)
             offset = 0
             if frame.noise.size:
                 if not self._offsets:
@@ -212,7 +217,7 @@ class SensorPipeline:
                 np.ascontiguousarray(img), self._taps, frame.gain, frame.noise, offset, self._shot,
                 self._shot_gain, self._read_var, frame.dead_index, frame.dead_value, self._lut, frame.tmp, out,
             )  # fmt: skip
-        return jpeg(out, self._quality) if self._jpeg else out
+        return _round_trip(np.ascontiguousarray(out), self._quality) if self._jpeg else out
 
 
 _UINT8 = np.dtype(np.uint8)

@@ -83,6 +83,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._action_bounds: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # Box low, high
         self._latency = 0  # whole control steps of actuation delay
         self._latency_frac = 0.0  # sub-step part: weight of the action one step older
+        self._blend: tuple[np.dtype, np.generic, np.generic] | None = None  # see _delayed
         self._obs_std = 0.0
         self._obs_noise: dict[tuple[int, ...], NoiseRows] = {}  # per state shape
         self._bounds: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # id(Box) -> clip bounds
@@ -218,6 +219,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         latency = max(0.0, self._control.get("action_latency", 0.0))
         self._latency = int(np.floor(latency + 1e-9))
         self._latency_frac = 0.0 if latency - self._latency < 1e-9 else latency - self._latency
+        self._blend = None
         self._queue = deque(self._queue, maxlen=self._latency + 2)  # the actions _delayed reads; keeps the newest
         self._obs_std = self._control.get("obs_noise", 0.0)
         self._obs_noise = {}
@@ -259,7 +261,13 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if frac <= 0:
             return newer
         older = queue[max(0, len(queue) - 2 - self._latency)]
-        return ((1.0 - frac) * newer + frac * older).astype(act.dtype, copy=False)
+        blend = self._blend
+        if blend is None or blend[0] != act.dtype:  # the weights as NumPy casts Python floats for act (NEP 50)
+            weight = np.result_type(act.dtype, 1.0).type
+            blend = self._blend = (act.dtype, weight(1.0 - frac), weight(frac))
+        mixed = np.multiply(newer, blend[1])
+        mixed += np.multiply(older, blend[2])
+        return mixed.astype(act.dtype, copy=False)
 
     def _observe(self, obs: Any) -> Any:
         if not self._sensor.active and self._obs_std <= 0:

@@ -103,3 +103,15 @@ def test_support_overlap():
     assert supports_overlap(Choice((1, 5)), Uniform(4, 6))
     assert not supports_overlap(Choice((1, 2)), Choice((3,)))
     assert not supports_overlap(Normal(0.5, 0.0), Uniform(0.6, 1.0))
+
+
+@pytest.mark.parametrize(("low", "high"), [(-1.0, 2.0), (0.8, 1.2), (0.0019, 0.0021), (5000.0, 8000.0), (-1e-9, 3e5)])
+def test_uniform_scalar_draws_are_generator_uniform_bit_for_bit(low, high):
+    """The scalar fast path (one ``random()`` double, scaled) gives Generator.uniform's values and stream state."""
+    ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
+    dist = Uniform(low, high)
+    drawn = [dist.sample(ours) for _ in range(5000)]
+    expected = [theirs.uniform(low, high) for _ in range(5000)]
+    assert all(type(x) is float for x in drawn)
+    assert np.array_equal(np.array(drawn).view(np.int64), np.array(expected).view(np.int64))
+    assert ours.bit_generator.state == theirs.bit_generator.state
