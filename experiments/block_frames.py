@@ -21,9 +21,10 @@ from simreal.atomic import atomic_write_text
 from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import domain_seed, rollout_spec
+from simreal.envs.arm.base_task import OBJECT_RANGE
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.camera import camera_model
-from simreal.perception.detector import PointDetector, calibrate_threshold, detect
+from simreal.perception.detector import PointDetector, calibrate_threshold, detect, heatmap_cells
 from simreal.perception.triangulation import pixels_to_plane
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ENV_ID",
     "MISS_RATE",
     "N_VALIDATION",
+    "SEARCH_MARGIN",
     "TOLERANCE_PX",
     "LocalizationFrames",
     "ViewFrames",
@@ -38,6 +40,8 @@ __all__ = [
     "detector_threshold",
     "localization_frames",
     "read_json",
+    "search_cells",
+    "search_region",
     "seeded_frames",
     "seeded_views",
     "view_frames",
@@ -49,6 +53,7 @@ CAMERA = "front"
 MISS_RATE = 0.02  # the "not found" threshold gives up this fraction of correct detections in the training domain
 TOLERANCE_PX = 2.0  # a validation detection this close to the label counts as correct
 N_VALIDATION = 400  # frames of a detector's training domain that calibrate its threshold
+SEARCH_MARGIN = 0.04  # metres around the block's reset range where a detector looks for it (the search region)
 
 
 @dataclass(frozen=True)
@@ -163,23 +168,58 @@ def seeded_frames(
     return seeded_views(domain, n, image_size, seed, tag, (camera,), workers, executor).view(0)
 
 
+def search_region(margin: float = SEARCH_MARGIN) -> list[list[float]]:
+    """The table rectangle ``[[x_low, y_low], [x_high, y_high]]`` (metres) where a reset block can be: the envs'
+    reset range widened by ``margin`` on every side."""
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    low, high = OBJECT_RANGE
+    return [(low - margin).tolist(), (high + margin).tolist()]
+
+
+def search_cells(frames: LocalizationFrames, region: list[list[float]]) -> np.ndarray:
+    """Each frame's search region over the detector's heatmap cells, bool (N, M, M): the cells whose centre pixel,
+    lifted through the frame's calibrated camera to the block-centre plane, lands inside ``region`` (see
+    :func:`search_region`)."""
+    (x_low, y_low), (x_high, y_high) = region
+    size = frames.images.shape[1]
+    cells = heatmap_cells(size)
+    flat = cells.reshape(-1, 2)
+    allowed = np.empty((len(frames.images), *cells.shape[:2]), dtype=bool)
+    for i, (k, w) in enumerate(zip(frames.intrinsics, frames.world_to_camera, strict=True)):
+        points = pixels_to_plane(flat, np.broadcast_to(k, (len(flat), 3, 3)), np.broadcast_to(w, (len(flat), 4, 4)),
+                                 BLOCK_HALF_SIZE, strict=False)  # fmt: skip
+        x, y = points[:, 0], points[:, 1]
+        with np.errstate(invalid="ignore"):  # NaN (a ray that misses the table) compares False: outside
+            inside = (x >= x_low) & (x <= x_high) & (y >= y_low) & (y <= y_high)
+        allowed[i] = inside.reshape(cells.shape[:2])
+    return allowed
+
+
 def detector_positions(
-    detector: PointDetector, frames: LocalizationFrames, images: np.ndarray, fallback: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    detector: PointDetector, frames: LocalizationFrames, images: np.ndarray, fallback: np.ndarray,
+    region: list[list[float]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The detector's block pixel on ``images`` (``frames``' images, or translations of them) lifted to the table
     through each frame's camera: ``(positions (N, 2), confidence (N,), missed (N,))``; a detection whose ray misses
-    the table is ``missed`` and placed at ``fallback``."""
-    pixels, confidence = detect(detector, images)
+    the table is ``missed`` and placed at ``fallback``. With ``region`` (:func:`search_region`), the detector looks
+    for the block only where the frame's camera sees that table rectangle (:func:`search_cells`)."""
+    allowed = None if region is None else search_cells(frames, region)
+    pixels, confidence = detect(detector, images, allowed=allowed)
     positions = frames.table_positions(pixels)
     missed = np.isnan(positions).any(axis=1)
     positions[missed] = fallback
     return positions, confidence, missed
 
 
-def detector_threshold(detector: PointDetector, frames: LocalizationFrames) -> float:
+def detector_threshold(
+    detector: PointDetector, frames: LocalizationFrames, region: list[list[float]] | None = None
+) -> float:
     """The "not found" confidence threshold calibrated on ``frames`` of the detector's own training domain:
-    ``MISS_RATE`` of the detections within ``TOLERANCE_PX`` of the label fall below it."""
-    pixels, confidence = detect(detector, frames.images)
+    ``MISS_RATE`` of the detections within ``TOLERANCE_PX`` of the label fall below it (detections in ``region``
+    when given, as :func:`detector_positions` makes them)."""
+    allowed = None if region is None else search_cells(frames, region)
+    pixels, confidence = detect(detector, frames.images, allowed=allowed)
     return calibrate_threshold(confidence, np.linalg.norm(pixels - frames.pixels, axis=1), TOLERANCE_PX, MISS_RATE)
 
 

@@ -58,7 +58,8 @@ def _predict(
         positions, fused, off_table = multiview_positions(model, entry, frames, *rule)
         shares = np.bincount(fused.views, minlength=len(entry["cameras"]) + 1) / len(fused.views)
         return positions, {"found": fused.found, "missed_table": off_table, "views_used": shares.tolist()}
-    positions, confidence, missed = detector_positions(model, front, front.images, np.asarray(entry["fallback"]))
+    fallback, region = np.asarray(entry["fallback"]), entry.get("search_region")  # no region: the whole image
+    positions, confidence, missed = detector_positions(model, front, front.images, fallback, region)
     return positions, {"found": (confidence >= entry["threshold"]) & ~missed, "missed_table": int(missed.sum())}
 
 

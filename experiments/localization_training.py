@@ -19,10 +19,12 @@ from simreal.experiments.block_frames import (
     ENV_ID,
     MISS_RATE,
     N_VALIDATION,
+    SEARCH_MARGIN,
     LocalizationFrames,
     detector_threshold,
     localization_frames,
     read_json,
+    search_region,
     seeded_frames,
     write_json,
 )
@@ -36,6 +38,7 @@ from simreal.perception.training import FitSettings
 __all__ = [
     "CLASSES",
     "DEFECTS",
+    "DEPENDS_ON",
     "HARD_NEGATIVES",
     "MODELS_FILE",
     "TRAIN_DOMAINS",
@@ -51,6 +54,13 @@ DEFECTS = 0.5  # fraction of detector training images that get sensor and lighti
 MODELS_FILE = "models.json"
 CLASSES = {"regression": LocalizationCNN, "detector": PointDetector, "multiview": PointDetector}
 Models = dict[str, dict[str, tuple[Any, dict[str, Any]]]]  # pipeline -> name -> (model, models.json entry)
+_SHARED = ("n_train", "seed", "image_size", "augment", "canonical_fraction")
+_DETECTOR = (*_SHARED, "detector_epochs", "hard_negatives", "defects", "miss_rate")
+DEPENDS_ON = {  # the training settings each pipeline's models depend on (a resume keeps a model when they match)
+    "regression": (*_SHARED, "epochs"),
+    "detector": (*_DETECTOR, "search_margin"),
+    "multiview": _DETECTOR,
+}
 
 
 def training_settings(config: LocalizationConfig) -> dict[str, Any]:
@@ -59,7 +69,7 @@ def training_settings(config: LocalizationConfig) -> dict[str, Any]:
         "n_train": config.n_train, "epochs": config.epochs, "detector_epochs": config.detector_epochs,
         "seed": config.seed, "image_size": config.image_size, "augment": config.augment,
         "canonical_fraction": config.canonical_fraction, "hard_negatives": HARD_NEGATIVES if config.augment else 0.0,
-        "defects": DEFECTS if config.augment else 0.0, "miss_rate": MISS_RATE,
+        "defects": DEFECTS if config.augment else 0.0, "miss_rate": MISS_RATE, "search_margin": SEARCH_MARGIN,
     }  # fmt: skip
 
 
@@ -82,12 +92,14 @@ def _train(
 
 
 def _resumable(out: Path, training: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Entries of an earlier run's ``models.json`` in ``out`` trained with the same settings (to resume)."""
+    """Entries of an earlier run's ``models.json`` in ``out`` whose pipeline's settings (:data:`DEPENDS_ON`) were
+    the same as in ``training`` (to resume): a change of a detector setting retrains the detectors only."""
     manifest = read_json(out / MODELS_FILE)
-    if manifest.get("training") != training:
-        return {}
+    before = manifest.get("training", {})
     return {
-        p: {n: e for n, e in named.items() if (out / e["file"]).is_file()} for p, named in manifest["models"].items()
+        p: {n: e for n, e in named.items() if (out / e["file"]).is_file()}
+        for p, named in manifest.get("models", {}).items()
+        if p in DEPENDS_ON and all(k in before and before[k] == training[k] for k in DEPENDS_ON[p])
     }
 
 
@@ -167,7 +179,8 @@ def _fit(
         "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
     }
     if pipeline == "detector":
-        entry["threshold"] = detector_threshold(model, validation)
+        entry["search_region"] = search_region(SEARCH_MARGIN)
+        entry["threshold"] = detector_threshold(model, validation, entry["search_region"])
     if pipeline == "multiview":
         entry["cameras"], entry["thresholds"] = list(CAMERAS), multiview_thresholds(model, validation)
     return model, entry

@@ -27,6 +27,7 @@ __all__ = [
     "calibrate_threshold",
     "decode_heatmap",
     "detect",
+    "heatmap_cells",
     "heatmap_confidence",
     "heatmap_targets",
     "paste_hard_negatives",
@@ -90,14 +91,28 @@ def heatmap_targets(pixels: torch.Tensor, cells: int, sigma: float = 1.0) -> tor
     return maps / maps.sum(dim=1, keepdim=True)
 
 
-def decode_heatmap(logits: torch.Tensor) -> torch.Tensor:
+def _restricted(logits: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
+    """``logits`` with the cells outside ``allowed`` (bool (N, M, M)) at -inf; a frame with no allowed cell keeps
+    all of its cells. ``logits`` unchanged when ``allowed`` is None."""
+    if allowed is None:
+        return logits
+    if allowed.shape != logits.shape or allowed.dtype != torch.bool:
+        raise ValueError(f"allowed: expected a bool mask of shape {tuple(logits.shape)}, got {allowed.dtype} "
+                         f"{tuple(allowed.shape)}")  # fmt: skip
+    keep = allowed | ~allowed.flatten(1).any(dim=1)[:, None, None]
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+def decode_heatmap(logits: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
     """Heatmap logits (N, M, M) -> pixel coordinates (N, 2): the most likely cell, refined to sub-pixel precision by
     the vertex of a parabola through three log-probabilities around it along each axis (exact for a Gaussian
-    heatmap, as in DARK, Zhang et al. 2020), so responses elsewhere in the image do not pull the estimate."""
+    heatmap, as in DARK, Zhang et al. 2020), so responses elsewhere in the image do not pull the estimate.
+    ``allowed`` (bool (N, M, M), optional): the cells where the object can be (a search region); the peak is the
+    most likely allowed cell (refined on the unrestricted logits), any cell when a frame allows none."""
     n, cells, _ = logits.shape
     if cells < 3:
         raise ValueError(f"logits: the heatmap needs at least 3x3 cells, got {cells}x{cells}")
-    peak = logits.reshape(n, -1).argmax(dim=1)
+    peak = _restricted(logits, allowed).reshape(n, -1).argmax(dim=1)
     index = torch.arange(n)
 
     def refine(profile: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
@@ -113,9 +128,11 @@ def decode_heatmap(logits: torch.Tensor) -> torch.Tensor:
     return (torch.stack([u, v], dim=1) + 0.5) * STRIDE
 
 
-def heatmap_confidence(logits: torch.Tensor) -> torch.Tensor:
+def heatmap_confidence(logits: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
     """Heatmap logits (N, M, M) -> the detector's confidence (N,) in [0, 1]: the softmax probability mass of the
-    3x3 cells around the peak. A second object that draws part of the mass, or no object at all, lowers it."""
+    3x3 cells around the peak. A second object that draws part of the mass, or no object at all, lowers it. With
+    ``allowed`` (see :func:`decode_heatmap`) the softmax and the peak are over the allowed cells only."""
+    logits = _restricted(logits, allowed)
     n, cells, _ = logits.shape
     probabilities = torch.softmax(logits.reshape(n, -1), dim=1).reshape(n, 1, cells, cells)
     window = nn.functional.avg_pool2d(probabilities, 3, stride=1, padding=1, count_include_pad=True) * 9.0
@@ -258,16 +275,31 @@ def train_point_detector(
     return model
 
 
+def heatmap_cells(image_size: int) -> np.ndarray:
+    """Pixel coordinates ``(u, v)`` of the heatmap cells' centres for ``image_size`` images: float64 (M, M, 2),
+    ``[row, column]`` as in the heatmap (M = ``image_size / STRIDE``)."""
+    centres = _cell_centres(image_size // STRIDE).double().numpy()
+    u, v = np.meshgrid(centres, centres)
+    return np.stack([u, v], axis=-1)
+
+
 @torch.no_grad()
-def detect(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def detect(
+    model: PointDetector, images: np.ndarray, batch_size: int = 256, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Object-centre pixel coordinates (float64 (N, 2), ``(u, v)`` = (column, row)) and the detector's
-    confidence (float64 (N,), :func:`heatmap_confidence`) for uint8 images (N, S, S, 3)."""
+    confidence (float64 (N,), :func:`heatmap_confidence`) for uint8 images (N, S, S, 3); ``allowed`` (bool
+    (N, M, M), optional): each frame's search region over the heatmap cells (see :func:`decode_heatmap`,
+    :func:`heatmap_cells`)."""
     model.eval()
+    if allowed is not None and allowed.shape[0] != len(images):
+        raise ValueError(f"allowed: expected one mask per image ({len(images)}), got {allowed.shape[0]}")
     pixels, confidences = [], []
     for i in range(0, len(images), batch_size):
         logits = model(images_to_tensor(images[i : i + batch_size], channels_last=True))
-        pixels.append(decode_heatmap(logits))
-        confidences.append(heatmap_confidence(logits))
+        mask = None if allowed is None else torch.from_numpy(np.ascontiguousarray(allowed[i : i + batch_size]))
+        pixels.append(decode_heatmap(logits, mask))
+        confidences.append(heatmap_confidence(logits, mask))
     return torch.cat(pixels).double().numpy(), torch.cat(confidences).double().numpy()
 
 

@@ -11,7 +11,14 @@ import torch
 
 from simreal.data.eval_domains import domain_seed
 from simreal.experiments import localization_multiview, localization_training
-from simreal.experiments.block_frames import LocalizationFrames, localization_frames, seeded_frames, view_frames
+from simreal.experiments.block_frames import (
+    LocalizationFrames,
+    localization_frames,
+    search_cells,
+    search_region,
+    seeded_frames,
+    view_frames,
+)
 from simreal.experiments.config import LocalizationConfig
 from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
 from simreal.experiments.localization_evaluation import nominal_camera_floor
@@ -42,6 +49,20 @@ def test_nominal_camera_floor_is_zero_without_a_camera_shift_and_positive_with_o
     assert nominal_camera_floor(real, canonical)["median_cm"] > 1.0
 
 
+def test_the_search_region_covers_the_block_and_excludes_what_lies_off_the_reset_range() -> None:
+    frames = localization_frames("train", 6, 64, np.random.SeedSequence(4))  # moved cameras
+    allowed = search_cells(frames, search_region())
+    assert allowed.shape == (6, 32, 32)
+    cells = np.floor(frames.pixels / 2).astype(int)  # the block centre's heatmap cell (stride 2)
+    assert all(allowed[i, v, u] for i, (u, v) in enumerate(cells))
+    assert 0.05 < allowed.mean() < 0.8  # the sky, the far table and the arm base are outside
+    assert not allowed[:, 0, :].any()  # the top row looks above the table
+    wider = search_cells(frames, search_region(0.3))
+    assert np.all(wider >= allowed) and wider.sum() > allowed.sum()
+    with pytest.raises(ValueError, match="margin"):
+        search_region(-0.01)
+
+
 def test_seeded_frames_key_is_tag_and_domain() -> None:
     tagged = seeded_frames("canonical", 2, 32, 5, "eval", 0, "local")
     expected = localization_frames("canonical", 2, 32, domain_seed(5, "eval:canonical"))
@@ -63,6 +84,21 @@ def _tiny(tmp_path: Path, **changes: object) -> LocalizationConfig:
                 "detector_epochs": 1, "domains": ("canonical", "test", "real:0"), "workers": 0,
                 "pipelines": ("regression", "detector", "multiview")}  # fmt: skip
     return LocalizationConfig(**{**settings, **changes})  # type: ignore[arg-type]
+
+
+def test_a_changed_setting_retrains_only_the_pipelines_that_depend_on_it(tmp_path: Path) -> None:
+    training = localization_training.training_settings(_tiny(tmp_path))
+    models = {p: {"randomized": {"file": f"{p}.pt"}} for p in ("regression", "detector")}
+    (tmp_path / MODELS_FILE).write_text(json.dumps({"training": training, "models": models}))
+    for p in models:
+        (tmp_path / f"{p}.pt").write_bytes(b"")
+    assert localization_training._resumable(tmp_path, training) == models
+    detector_only = {**training, "hard_negatives": 0.125, "search_margin": 0.5}
+    assert localization_training._resumable(tmp_path, detector_only) == {"regression": models["regression"]}
+    assert localization_training._resumable(tmp_path, {**training, "epochs": 99}) == {"detector": models["detector"]}
+    assert localization_training._resumable(tmp_path, {**training, "seed": 1}) == {}
+    (tmp_path / "detector.pt").unlink()  # a listed model whose file is gone is trained again
+    assert localization_training._resumable(tmp_path, training) == {**models, "detector": {}}
 
 
 def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from simreal.perception.detector import (
     PointDetector,
     calibrate_threshold,
     decode_heatmap,
+    heatmap_cells,
     heatmap_confidence,
     heatmap_targets,
     paste_hard_negatives,
@@ -39,6 +40,23 @@ def test_decoding_ignores_a_weaker_response_elsewhere() -> None:
     logits = torch.log(target + 0.5 * distractor + 1e-12)
     # a global soft-argmax would be pulled about a third of the way towards the distractor
     torch.testing.assert_close(decode_heatmap(logits), torch.tensor([[8.4, 9.0]]), atol=0.05, rtol=0.0)
+
+
+def test_a_search_region_restricts_the_peak_and_the_confidence_to_its_cells() -> None:
+    target = heatmap_targets(torch.tensor([[8.4, 9.0]]), cells=16).reshape(1, 16, 16)
+    stronger = heatmap_targets(torch.tensor([[27.0, 27.0]]), cells=16).reshape(1, 16, 16)
+    logits = torch.log(0.4 * target + 0.6 * stronger + 1e-12)
+    torch.testing.assert_close(decode_heatmap(logits), torch.tensor([[27.0, 27.0]]), atol=0.05, rtol=0.0)
+    allowed = torch.zeros(1, 16, 16, dtype=torch.bool)
+    allowed[0, :8, :8] = True  # the upper-left quarter: the weaker response only
+    torch.testing.assert_close(decode_heatmap(logits, allowed), torch.tensor([[8.4, 9.0]]), atol=0.05, rtol=0.0)
+    assert heatmap_confidence(logits, allowed)[0] > 0.7 > 0.5 > heatmap_confidence(logits)[0]  # the other mass is out
+    nowhere = torch.zeros(1, 16, 16, dtype=torch.bool)  # a frame that allows no cell keeps them all
+    torch.testing.assert_close(decode_heatmap(logits, nowhere), decode_heatmap(logits))
+    with pytest.raises(ValueError, match="allowed"):
+        decode_heatmap(logits, allowed[:, :8])
+    centres = heatmap_cells(32)
+    assert centres.shape == (16, 16, 2) and tuple(centres[0, 1]) == (3.0, 1.0)  # (u, v) of row 0, column 1
 
 
 def test_training_is_seeded_and_validates_inputs(tmp_path: Path) -> None:
