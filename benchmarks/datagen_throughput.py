@@ -191,8 +191,9 @@ def frame_profile(spec: RolloutSpec, n: int) -> dict[str, float]:
     """Per labelled frame (``n`` frames, encoding included): env steps, physics substeps and render passes, and the
     CPU ms of each part, exclusive of the parts inside it: physics (``mj_step``), rendering (``mjr_render`` +
     ``mjr_readPixels``), the resample at each reset (draw, model writes, texture uploads), the sensor effects, the
-    policy, the labels (``frame_labels`` without its render pass), the shard encoding and the rest: the env's and
-    wrappers' step/reset Python (actions, controller, rewards, info) and the generators; ``total`` is their sum."""
+    policy, the labels (capturing a frame's state and labelling it, without the render pass), the shard encoding
+    and the rest: the env's and wrappers' step/reset Python (actions, controller, rewards, info) and the generators;
+    ``total`` is their sum."""
     counts = dict.fromkeys(("mj_step calls", "physics substeps", "render passes"), 0.0)
     split = CpuSplit("env step/reset Python")
     step, render = mujoco.mj_step, mujoco.mjr_render
@@ -220,7 +221,8 @@ def frame_profile(spec: RolloutSpec, n: int) -> dict[str, float]:
         (DomainRandomization, "resample_now", split.timed("resample", DomainRandomization.resample_now)),
         (SensorPipeline, "__call__", split.timed("sensor effects", SensorPipeline.__call__)),
         (episodes, "make_policy", timed_policy),
-        (episodes, "frame_labels", split.timed("labels", episodes.frame_labels)),
+        (episodes, "capture_frame", split.timed("labels", episodes.capture_frame)),
+        (episodes, "label_frame", split.timed("labels", episodes.label_frame)),
     ]
     with patched(*changes):  # the next episode's generator picks up the patched policy and labels
         split.start()

@@ -66,8 +66,8 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
     if env is None:
         env = _ENV_CACHE[task.rollout] = make_data_env(task.rollout)
     seed_sequence = np.random.SeedSequence(task.seed).spawn(task.n_shards)[task.index]
-    frames = labelled_frames(env, task.rollout, seed_sequence)
-    samples = ((f"{task.index:06d}_{i:06d}", encode_frame(next(frames))) for i in range(task.count))
+    frames = labelled_frames(env, task.rollout, seed_sequence, task.count)
+    samples = ((f"{task.index:06d}_{i:06d}", encode_frame(frame)) for i, frame in enumerate(frames))
     sha256, size = write_shard(task.path, samples)
     return {
         "name": storage.name(task.path),
