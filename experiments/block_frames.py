@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mujoco
 import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.data.chunks import collect_chunks, concatenate
 from simreal.data.episodes import make_data_env, stream_frames
 from simreal.data.eval_domains import domain_seed, rollout_spec
+from simreal.data.labels import geom_segmentation
+from simreal.envs.arm import names
 from simreal.envs.arm.base_task import OBJECT_RANGE
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.envs.camera import camera_model
@@ -34,6 +37,7 @@ __all__ = [
     "N_VALIDATION",
     "SEARCH_MARGIN",
     "TOLERANCE_PX",
+    "VISIBLE",
     "LocalizationFrames",
     "ViewFrames",
     "detector_positions",
@@ -54,6 +58,7 @@ MISS_RATE = 0.02  # the "not found" threshold gives up this fraction of correct 
 TOLERANCE_PX = 2.0  # a validation detection this close to the label counts as correct
 N_VALIDATION = 400  # frames of a detector's training domain that calibrate its threshold
 SEARCH_MARGIN = 0.04  # metres around the block's reset range where a detector looks for it (the search region)
+VISIBLE = 0.5  # a frame "shows the block" when the clutter leaves at least this share of its pixels visible
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class LocalizationFrames:
     pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (u, v) (see simreal.envs.camera)
     intrinsics: np.ndarray  # (N, 3, 3)
     world_to_camera: np.ndarray  # (N, 4, 4)
+    visible: np.ndarray  # (N,) share of the block's pixels the clutter leaves visible (NaN: not measured)
 
     def table_positions(self, pixels: np.ndarray) -> np.ndarray:
         """Table (x, y) of block-centre ``pixels`` (N, 2) seen through each frame's camera (NaN for a pixel whose
@@ -82,24 +88,57 @@ class ViewFrames:
     pixels: np.ndarray  # (N, V, 2) the block centre's pixel coordinates in each view
     intrinsics: np.ndarray  # (N, V, 3, 3)
     world_to_camera: np.ndarray  # (N, V, 4, 4)
+    visible: np.ndarray  # (N, V) share of the block's pixels the clutter leaves visible per view (NaN: not measured)
 
     def view(self, k: int) -> LocalizationFrames:
         """Camera ``k``'s frames."""
         images = np.ascontiguousarray(self.images[:, k])
         return LocalizationFrames(images, self.positions, self.pixels[:, k], self.intrinsics[:, k],
-                                  self.world_to_camera[:, k])  # fmt: skip
+                                  self.world_to_camera[:, k], self.visible[:, k])  # fmt: skip
+
+
+class _Visibility:
+    """The share of the block's pixels that the clutter (the distractor geoms) leaves visible in a camera's view:
+    the block's pixels in the scene's segmentation over those with the clutter hidden (1 when the view shows no
+    block pixel at all either way: nothing for the clutter to hide)."""
+
+    def __init__(self, model: mujoco.MjModel, size: int) -> None:
+        self.model, self.renderer = model, mujoco.Renderer(model, size, size)
+        self.renderer.enable_segmentation_rendering()
+        self.block = [g for g in range(model.ngeom) if model.body(model.geom_bodyid[g]).name == names.BLOCK_BODY]
+        self.clutter = [model.geom(name).id for name in names.DISTRACTORS]
+
+    def _block_pixels(self, data: mujoco.MjData, camera: str) -> int:
+        self.renderer.update_scene(data, camera)
+        return int(np.isin(geom_segmentation(self.renderer.render()), self.block).sum())
+
+    def __call__(self, data: mujoco.MjData, camera: str) -> float:
+        seen = self._block_pixels(data, camera)
+        alpha = self.model.geom_rgba[self.clutter, 3].copy()
+        self.model.geom_rgba[self.clutter, 3] = 0.0  # hidden geoms are not rendered
+        try:
+            unhidden = self._block_pixels(data, camera)
+        finally:
+            self.model.geom_rgba[self.clutter, 3] = alpha
+        return seen / unhidden if unhidden else 1.0
+
+    def close(self) -> None:
+        self.renderer.close()
 
 
 def _frames_chunk(
-    domain: str, image_size: int, cameras: tuple[str, ...], count: int, seed_sequence: np.random.SeedSequence
-) -> ViewFrames:
+    domain: str, image_size: int, cameras: tuple[str, ...], visibility: bool, count: int,
+    seed_sequence: np.random.SeedSequence,
+) -> ViewFrames:  # fmt: skip
     spec = rollout_spec(ENV_ID, domain, cameras[0], image_size)
     env = make_data_env(spec, cameras)
     views = len(cameras)
     images = np.empty((count, views, image_size, image_size, 3), dtype=np.uint8)
     positions, pixels = np.empty((count, 2)), np.empty((count, views, 2))
     intrinsics, world_to_camera = np.empty((count, views, 3, 3)), np.empty((count, views, 4, 4))
+    visible = np.full((count, views), np.nan)
     base: Any = env.unwrapped
+    measure = _Visibility(base.model, image_size) if visibility else None
     try:
         frames = stream_frames(env, spec, seed_sequence)
         for i in range(count):
@@ -111,9 +150,13 @@ def _frames_chunk(
                 camera = camera_model(base.model, base.data, name, image_size, image_size)
                 pixels[i, k] = camera.project(block[None])[0][0]
                 intrinsics[i, k], world_to_camera[i, k] = camera.intrinsics, camera.world_to_camera
+                if measure is not None:
+                    visible[i, k] = measure(base.data, name)
     finally:
+        if measure is not None:
+            measure.close()
         env.close()
-    return ViewFrames(images, positions, pixels, intrinsics, world_to_camera)
+    return ViewFrames(images, positions, pixels, intrinsics, world_to_camera, visible)
 
 
 def view_frames(
@@ -124,15 +167,19 @@ def view_frames(
     cameras: tuple[str, ...],
     workers: int = 0,
     executor: str | Executor = "local",
+    visibility: bool = False,
 ) -> ViewFrames:
     """``n`` labelled reset frames of the Push block in ``domain``, each seen by every camera of ``cameras`` (see
     :class:`ViewFrames`). ``cameras[0]``'s images are those of :func:`localization_frames` of that camera with the
     same seed (the other views' sensor noise is drawn after it). Chunks of frames are seeded by
     ``seed_sequence.spawn``, so the result depends neither on ``workers`` (0 = this process; otherwise spawned
-    processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``; see :mod:`simreal.parallel`)."""
+    processes) nor on ``executor`` (``local``, ``ray`` or an ``Executor``; see :mod:`simreal.parallel`). With
+    ``visibility``, each view also measures how much of the block the clutter leaves visible (two segmentation
+    renders per view; the images are the same either way), else ``visible`` is NaN."""
     if not cameras or len(set(cameras)) < len(cameras):
         raise ValueError(f"cameras: one or more distinct camera names, got {list(cameras)}")
-    parts = collect_chunks(_frames_chunk, n, seed_sequence, (domain, image_size, tuple(cameras)), executor, workers)
+    args = (domain, image_size, tuple(cameras), visibility)
+    parts = collect_chunks(_frames_chunk, n, seed_sequence, args, executor, workers)
     return concatenate(parts)
 
 
@@ -152,12 +199,12 @@ def localization_frames(
 
 def seeded_views(
     domain: str, n: int, image_size: int, seed: int, tag: str, cameras: tuple[str, ...], workers: int,
-    executor: str | Executor,
+    executor: str | Executor, visibility: bool = False,
 ) -> ViewFrames:  # fmt: skip
     """:func:`view_frames` of ``domain`` seeded by ``seed`` and the key ``"{tag}:{domain}"`` (``domain`` alone for
     an empty ``tag``; see :func:`~simreal.data.eval_domains.domain_seed`)."""
     key = f"{tag}:{domain}" if tag else domain
-    return view_frames(domain, n, image_size, domain_seed(seed, key), cameras, workers, executor)
+    return view_frames(domain, n, image_size, domain_seed(seed, key), cameras, workers, executor, visibility)
 
 
 def seeded_frames(

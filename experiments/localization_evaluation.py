@@ -11,6 +11,7 @@ import numpy as np
 
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.experiments.block_frames import (
+    VISIBLE,
     LocalizationFrames,
     ViewFrames,
     detector_positions,
@@ -27,10 +28,10 @@ from simreal.experiments.localization_report import (
     targets_met,
 )
 from simreal.experiments.localization_training import Models
-from simreal.perception.localization import localization_errors_cm, predict_positions
+from simreal.perception.localization import GROSS_ERROR_CM, localization_errors_cm, predict_positions
 from simreal.perception.triangulation import pixels_to_plane
 
-__all__ = ["evaluation_frames", "nominal_camera_floor", "summarize", "write_summary"]
+__all__ = ["evaluation_frames", "nominal_camera_floor", "summarize", "visible_metrics", "write_summary"]
 
 Errors = dict[str, dict[str, dict[str, np.ndarray]]]  # pipeline -> model name -> domain -> per-frame errors (cm)
 
@@ -40,8 +41,31 @@ def evaluation_frames(
     executor: str | Executor,
 ) -> dict[str, ViewFrames]:  # fmt: skip
     """``n_eval`` frames of each domain seen by ``cameras`` (``front`` first), seeded by ``seed`` and the domain's
-    name alone (the ``front`` views are the same whatever other cameras are rendered)."""
-    return {d: seeded_views(d, n_eval, image_size, seed, "", cameras, workers, executor) for d in domains}
+    name alone (the ``front`` views are the same whatever other cameras are rendered), with the share of the
+    block the clutter leaves visible in each view."""
+    return {d: seeded_views(d, n_eval, image_size, seed, "", cameras, workers, executor, True) for d in domains}
+
+
+def visible_metrics(errors: np.ndarray, found: np.ndarray | None, visible: np.ndarray) -> dict[str, float]:
+    """The errors (cm, (N,)) split by whether the clutter leaves at least ``VISIBLE`` of the block visible in the
+    ``front`` view (``visible`` (N,)): ``visible_share`` (the share of such frames), median, p90 and the fraction
+    of frames > 5 cm over them (``*_visible``), and for a detector (``found``) its "not found" rate on them and on
+    the others (``not_found_hidden``, where "not found" is the right answer). Empty when ``visible`` was not
+    measured (NaN), zeros for an empty side."""
+    if np.isnan(visible).any():
+        return {}
+    shown = visible >= VISIBLE
+    seen = errors[shown]
+    out = {
+        "visible_share": float(shown.mean()),
+        "median_cm_visible": float(np.median(seen)) if len(seen) else 0.0,
+        "p90_cm_visible": float(np.percentile(seen, 90)) if len(seen) else 0.0,
+        "tail_5cm_visible": float(np.mean(seen > GROSS_ERROR_CM)) if len(seen) else 0.0,
+    }
+    if found is not None:
+        out["not_found_visible"] = float(1.0 - found[shown].mean()) if shown.any() else 0.0
+        out["not_found_hidden"] = float(1.0 - found[~shown].mean()) if (~shown).any() else 0.0
+    return out
 
 
 def _predict(
@@ -90,7 +114,8 @@ def _evaluate(
                 predictions, extra = _predict(pipeline, model, entry, frames, rule)
                 errors[pipeline][name][domain] = 100.0 * np.linalg.norm(predictions - frames.positions, axis=1)
                 found = extra.pop("found", None)
-                per_domain[domain] = {**localization_errors_cm(predictions, frames.positions, found), **extra}
+                split = visible_metrics(errors[pipeline][name][domain], found, frames.visible[:, 0])
+                per_domain[domain] = {**localization_errors_cm(predictions, frames.positions, found), **extra, **split}
             results[pipeline][name] = {
                 "train_domain": entry["train_domain"],
                 "model": entry["file"],
@@ -106,7 +131,8 @@ def summarize(
 ) -> tuple[dict[str, Any], Errors]:
     """``summary`` with every model's results (``pipelines``), the nominal-camera floor (when ``canonical`` is
     evaluated), the targets' verdict (``met_every_proxy``: the randomized single-view detector's, as before the
-    multi-view pipeline; ``met_every_proxy_by_pipeline``: each randomized model's) and the table added; and the
+    multi-view pipeline; ``met_every_proxy_by_pipeline``: each randomized model's), the table and (when the frames
+    measured visibility) ``table_visible``, the same over the frames that show the block, added; and the
     per-frame errors (for the plot). ``rule``: the cameras of ``evaluation``'s frames and the multi-view agreement
     distance (cm)."""
     pipelines, errors = _evaluate(models, evaluation, rule)
@@ -125,10 +151,22 @@ def summarize(
         "met_every_proxy_by_pipeline": {p: met(p) for p in pipelines},
         "tobin_real_median_cm_max": TARGET_CM,
     }
-    summary["table"] = format_table(
-        {f"{p} trained on {e['train_domain']}": e["eval"] for p in pipelines for e in pipelines[p].values()}
-    )
+    rows = {f"{p} trained on {e['train_domain']}": e["eval"] for p in pipelines for e in pipelines[p].values()}
+    summary["table"] = format_table(rows)
+    shown = {label: _on_visible(evaluation) for label, evaluation in rows.items()}
+    if all(shown.values()):
+        summary["table_visible"] = format_table(shown)
     return summary, errors
+
+
+def _on_visible(evaluation: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per domain, the metrics over the frames that show the block (:func:`visible_metrics`) under the names of
+    the all-frames metrics (for :func:`format_table`); empty when visibility was not measured."""
+    if not all("visible_share" in m for m in evaluation.values()):
+        return {}
+    names = {"median_cm": "median_cm_visible", "p90_cm": "p90_cm_visible", "tail_5cm": "tail_5cm_visible",
+             "not_found": "not_found_visible"}  # fmt: skip
+    return {d: {k: m[v] for k, v in names.items() if v in m} for d, m in evaluation.items()}
 
 
 def write_summary(out: Path, summary: dict[str, Any], errors: Errors, filename: str) -> None:

@@ -21,7 +21,7 @@ from simreal.experiments.block_frames import (
 )
 from simreal.experiments.config import LocalizationConfig
 from simreal.experiments.localization import evaluate_saved_models, run_localization_experiment
-from simreal.experiments.localization_evaluation import nominal_camera_floor
+from simreal.experiments.localization_evaluation import nominal_camera_floor, visible_metrics
 from simreal.experiments.localization_multiview import CAMERAS, multiview_positions
 from simreal.experiments.localization_training import MODELS_FILE
 from simreal.perception.checkpoint import load_model
@@ -61,6 +61,29 @@ def test_the_search_region_covers_the_block_and_excludes_what_lies_off_the_reset
     assert np.all(wider >= allowed) and wider.sum() > allowed.sum()
     with pytest.raises(ValueError, match="margin"):
         search_region(-0.01)
+
+
+def test_visibility_measures_how_much_of_the_block_the_clutter_hides_without_changing_the_frames() -> None:
+    seed = np.random.SeedSequence(7)
+    plain = view_frames("train", 6, 32, seed, ("front",))
+    measured = view_frames("train", 6, 32, np.random.SeedSequence(7), ("front",), visibility=True)
+    np.testing.assert_array_equal(plain.images, measured.images)
+    assert np.isnan(plain.visible).all() and measured.visible.shape == (6, 1)
+    assert np.all((measured.visible >= 0.0) & (measured.visible <= 1.0))
+    clean = view_frames("canonical", 2, 32, np.random.SeedSequence(7), ("front", "top"), visibility=True)
+    np.testing.assert_array_equal(clean.visible, np.ones((2, 2)))  # no clutter: all of the block shows
+
+
+def test_visible_metrics_split_the_errors_by_what_the_camera_could_see() -> None:
+    errors = np.array([0.5, 0.7, 20.0, 30.0, 40.0])
+    visible = np.array([1.0, 0.9, 0.6, 0.1, 0.0])  # the last two: the clutter hides most of the block
+    found = np.array([True, True, True, False, True])
+    split = visible_metrics(errors, found, visible)
+    assert split["visible_share"] == pytest.approx(0.6)
+    assert split["median_cm_visible"] == pytest.approx(0.7) and split["tail_5cm_visible"] == pytest.approx(1 / 3)
+    assert split["not_found_visible"] == 0.0 and split["not_found_hidden"] == pytest.approx(0.5)
+    assert "not_found_hidden" not in visible_metrics(errors, None, visible)
+    assert visible_metrics(errors, found, np.full(5, np.nan)) == {}
 
 
 def test_seeded_frames_key_is_tag_and_domain() -> None:
@@ -116,6 +139,8 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
                 assert 0.0 <= errors["median_cm"] <= errors["p90_cm"] < np.inf and errors["missed_table"] >= 0
                 assert 0.0 <= errors["tail_5cm"] <= 1.0
                 assert ("not_found" in errors) == (pipeline != "regression")
+                assert 0.0 <= errors["visible_share"] <= 1.0
+                assert ("not_found_hidden" in errors) == ("not_found" in errors)
                 if pipeline == "multiview":
                     assert len(errors["views_used"]) == 4 and abs(sum(errors["views_used"]) - 1.0) < 1e-9
             proxies = entry["reality_proxies"]
@@ -133,6 +158,7 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert results["nominal_camera_floor"]["canonical"]["median_cm"] < 1e-6
     assert (tmp_path / "errors.png").stat().st_size > 1000
     assert "| detector trained on train |" in results["table"]
+    assert "| detector trained on train |" in results["table_visible"]
     assert results["target"]["met_every_proxy"] in (True, False)
     # a rerun with the same settings resumes from the saved models instead of training again
     monkeypatch.setattr(localization_training, "_train", lambda *args: pytest.fail("retrained a saved model"))
@@ -179,7 +205,7 @@ def test_view_frames_share_the_scene_and_each_view_lifts_through_its_own_camera(
         np.testing.assert_allclose(view.table_positions(view.pixels), views.positions, atol=1e-9)
         if k:  # another camera's calibration puts the same pixel elsewhere on the table (or off it)
             other = LocalizationFrames(view.images, view.positions, view.pixels, front.intrinsics,
-                                       front.world_to_camera)  # fmt: skip
+                                       front.world_to_camera, view.visible)  # fmt: skip
             assert not np.allclose(other.table_positions(view.pixels), views.positions, atol=0.01, equal_nan=True)
     with pytest.raises(ValueError, match="distinct camera names"):
         view_frames("canonical", 2, 32, np.random.SeedSequence(0), ("front", "front"))
