@@ -72,6 +72,8 @@ def test_visibility_measures_how_much_of_the_block_the_clutter_hides_without_cha
     assert np.all((measured.visible >= 0.0) & (measured.visible <= 1.0))
     clean = view_frames("canonical", 2, 32, np.random.SeedSequence(7), ("front", "top"), visibility=True)
     np.testing.assert_array_equal(clean.visible, np.ones((2, 2)))  # no clutter: all of the block shows
+    crowded = view_frames("real:1", 12, 32, np.random.SeedSequence(7), ("front",), visibility=True).visible
+    assert (crowded < 0.5).sum() >= 2 and (crowded == 1.0).sum() >= 2  # real:1's large clutter hides it at times
 
 
 def test_visible_metrics_split_the_errors_by_what_the_camera_could_see() -> None:
