@@ -15,6 +15,7 @@ from simreal.transfer.guard import (
     disc_masks,
     enforce,
     judge,
+    sample_env,
 )
 from simreal.transfer.networks import ResnetGenerator
 from simreal.transfer.wrapper import CycleGANObservation
@@ -140,3 +141,22 @@ def test_agreement_only_counts_frames_the_probe_is_sure_of() -> None:
     assert report.detector_agreement == 1.0 and report.verdict == "ok"
     blind = content_survival(images, images.copy(), masks, probe=unsure_on_half)
     assert blind.detector_agreement == 0.5 and blind.verdict == "fail"
+
+
+def test_driving_guard_checks_the_lane_markings() -> None:
+    """On LaneFollow the task content is the painted lines: their mask is white paint on the road, a translator
+    that keeps them passes, one that paints them over with road (what the driving CycleGAN did) fails."""
+    env = gym.make("simreal/LaneFollow-v0", obs_mode="pixels_state", image_size=SIZE)
+    try:
+        images, masks = sample_env(env, 8, seed=0)
+    finally:
+        env.close()
+    assert images.shape == (8, SIZE, SIZE, 3) and masks.shape == (8, SIZE, SIZE)
+    assert masks.any(axis=(1, 2)).all()  # the markings are in view at every reset
+    assert images[masks].mean() > images[~masks].mean() + 40  # bright paint against road, grass and sky
+    assert content_survival(images, _recolour(images), masks).verdict == "ok"
+    painted_over = images.copy()
+    road = np.median(images[:, SIZE // 2 :][~masks[:, SIZE // 2 :]], axis=0)  # the lower half is mostly road
+    painted_over[masks] = road.astype(np.uint8)
+    report = content_survival(images, painted_over, masks, domain="lanefollow")
+    assert report.frames == 8 and report.survival == 0.0 and report.verdict == "fail"

@@ -17,6 +17,7 @@ N_DISTRACTORS = 6
 CONE_RADIUS = 0.15  # m, base radius
 CONE_HEIGHT = 0.4  # m
 HIDDEN_Z = -5.0  # unused cones wait below the ground
+LANE_MARKING_GEOM = "lane_marking"  # the painted edge and centre lines: what a driving policy steers by
 TIMESTEP = 0.005  # s
 FRAME_SKIP = 10  # 20 Hz control
 
@@ -74,7 +75,7 @@ def _world(n_obstacles: int, n_distractors: int) -> str:
         '<geom name="ground" type="plane" size="60 60 10" material="mat_ground" friction="1 0.005 0.0001"'
         ' contype="1" conaffinity="2"/>'
         '<geom name="road" type="mesh" mesh="road" material="mat_road" contype="0" conaffinity="0"/>'
-        '<geom name="lane_marking" type="mesh" mesh="lane_marking" material="mat_marking" contype="0"'
+        f'<geom name="{LANE_MARKING_GEOM}" type="mesh" mesh="lane_marking" material="mat_marking" contype="0"'
         ' conaffinity="0"/>' + cones + distractors + car.car_body_xml(lights)
     )
 
