@@ -153,7 +153,6 @@ def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[st
 
 
 def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path) -> Path:
-    from simreal.envs.arm.names import CAMERAS
     from simreal.transfer.paired import PairedFrames, paired_frames
     from simreal.transfer.rcan import RCANConfig, train_rcan
 
@@ -161,7 +160,7 @@ def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | Non
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        parts.append(paired_frames(env_id, camera or CAMERAS[0], count, size, seq, translator.domain))
+        parts.append(paired_frames(env_id, camera, count, size, seq, translator.domain))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))
     )

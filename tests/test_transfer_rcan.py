@@ -47,6 +47,20 @@ def test_pairs_carry_the_task_objects_mask(pairs) -> None:
     assert all(m.any() for m in reach.masks)  # Reach's task object is its goal marker
 
 
+def test_lanefollow_pairs_share_the_track_the_car_and_the_camera() -> None:
+    """LaneFollow draws a new road every episode: the canonical side must lay the same one. Paired on the canonical
+    domain itself, both sides are then the very same image; on train they differ in look only, and the mask is the
+    lane markings (no object pixel)."""
+    same = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), domain="canonical")
+    np.testing.assert_array_equal(same.randomized, same.canonical)
+    assert np.isnan(same.pixels).all()
+    assert all(m.any() for m in same.masks)
+    assert all(same.canonical[i][same.masks[i]].mean() > 200 for i in range(4))  # white paint
+    tracks = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), domain="train")
+    assert not np.array_equal(tracks.randomized, tracks.canonical)
+    assert len({m.tobytes() for m in tracks.masks}) == 4  # a different road each episode
+
+
 def test_object_weight_keeps_a_small_object_that_plain_l1_paints_over(tmp_path) -> None:
     """Synthetic pairs: a 3x3 white square on a background whose colour changes (randomized side) vs a fixed grey
     (canonical side). Trained briefly, plain L1 learns the background and loses the square; the object term keeps it."""

@@ -5,9 +5,9 @@ Why: a CycleGAN trained on a lab it does not fit can erase the very object the t
 darker table the real2sim generator painted the red block over with table, and the localization error got worse
 than with no adaptation at all), and nothing in the translated images looks wrong to a domain classifier.
 
-The task content (:func:`content_geom`): the arm scene's block (Reach: its goal marker), or the driving scene's lane
-markings, the lines a lane-following policy steers by. The check (:func:`content_survival`), per sampled frame
-with the object visible:
+The task content (:func:`~simreal.transfer.paired.content_geom`): the arm scene's block (Reach: its goal marker),
+or the driving scene's lane markings, the lines a lane-following policy steers by. The check
+(:func:`content_survival`), per sampled frame with the object visible:
 
 - **object contrast** (needs an object mask: the simulator's segmentation, or a disc around a known object
   pixel): the colour distance between the object's pixels and a ring of pixels around them, after translation
@@ -34,12 +34,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 
 from simreal.data.labels import geom_segmentation
-from simreal.envs.driving.scene import LANE_MARKING_GEOM
-from simreal.transfer.paired import task_object_geom
+from simreal.transfer.paired import content_geom
 
 __all__ = [
     "FAIL_BELOW",
@@ -48,7 +46,6 @@ __all__ = [
     "GuardReport",
     "GuardWarning",
     "TranslationRefused",
-    "content_geom",
     "content_survival",
     "disc_masks",
     "enforce",
@@ -201,13 +198,6 @@ def _image(observation: Any, camera: str) -> np.ndarray:
                 return np.asarray(observation[key])
         raise ValueError(f"observation: no image of camera {camera!r} among {sorted(observation)}")
     return np.asarray(observation)
-
-
-def content_geom(model: mujoco.MjModel) -> int:
-    """The geom that is the task content of a simreal scene: the arm's block (or Reach's goal marker), else the
-    driving scene's lane markings; -1 when the model has none of them."""
-    target = task_object_geom(model)
-    return target if target >= 0 else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, LANE_MARKING_GEOM)
 
 
 def sample_env(env: gym.Env, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,11 +2,13 @@
 al. 2019). Free in a simulator and needing no real image.
 
 For each reset of the randomized domain (default ``train``: textures, lights, clutter, camera pose, sensor
-pipeline), the same state (joint positions, block, goal) is rendered in a canonical scene *through the same
-camera* (pose and field of view copied), so the pair differs in appearance only: the translator learns to undo
-appearance, and geometry stays what the frame's calibration says. The canonical side has no clutter, so a
-translator trained on pairs also learns to remove distractors. Each pair carries the task object's pixel and its mask
-(from the canonical render's segmentation), so a translator's loss can weigh the few pixels the task needs.
+pipeline), the same state (joint positions, block, goal; on LaneFollow the track, the car's pose and the cones) is
+rendered in a canonical scene *through the same camera* (pose and field of view copied), so the pair differs in
+appearance only: the translator learns to undo appearance, and geometry stays what the frame's calibration says.
+The canonical side has no clutter, so a translator trained on pairs also learns to remove distractors. Each pair
+carries the mask of the task content (:func:`content_geom`, from the canonical render's segmentation), so a
+translator's loss can weigh the few pixels the task needs, and the task object's pixel (NaN on LaneFollow, whose
+content, the lane markings, is not one object).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from simreal.data.eval_domains import rollout_spec
 from simreal.data.labels import geom_segmentation
 from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
+from simreal.envs.driving.scene import LANE_MARKING_GEOM
 
-__all__ = ["PairedFrames", "paired_frames", "task_object_geom"]
+__all__ = ["PairedFrames", "content_geom", "paired_frames", "task_object_geom"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,8 @@ class PairedFrames:
 
     randomized: np.ndarray  # uint8 (N, S, S, 3)
     canonical: np.ndarray  # uint8 (N, S, S, 3)
-    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (the goal marker's on Reach)
-    masks: np.ndarray  # bool (N, S, S): where the task object (block, or Reach's goal marker) is in the canonical frame
+    pixels: np.ndarray  # (N, 2) the block centre's pixel coordinates (the goal marker's on Reach; NaN on LaneFollow)
+    masks: np.ndarray  # bool (N, S, S): where the task content (content_geom) is in the canonical frame
 
 
 def task_object_geom(model: mujoco.MjModel) -> int:
@@ -45,8 +48,17 @@ def task_object_geom(model: mujoco.MjModel) -> int:
     return next((i for i in ids if i >= 0), -1)
 
 
+def content_geom(model: mujoco.MjModel) -> int:
+    """The geom that is the task content of a simreal scene: the arm's block (or Reach's goal marker), else the
+    driving scene's lane markings, the lines a lane-following policy steers by; -1 when the model has none."""
+    target = task_object_geom(model)
+    return target if target >= 0 else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, LANE_MARKING_GEOM)
+
+
 def _copy_state(source: Any, target: Any, camera: str) -> None:
     """The randomized env's physical state and camera ``camera`` -> the canonical env (then forward kinematics)."""
+    if hasattr(source, "track"):  # LaneFollow: the same procedurally generated road first
+        target.set_track(source.track.seed)
     target.data.qpos[:] = source.data.qpos
     target.data.qvel[:] = 0.0
     target.data.mocap_pos[:] = source.data.mocap_pos
@@ -59,18 +71,20 @@ def _copy_state(source: Any, target: Any, camera: str) -> None:
 
 
 def _pairs_chunk(
-    env_id: str, domain: str, camera: str, image_size: int, count: int, seed_sequence: np.random.SeedSequence
+    env_id: str, domain: str, camera: str | None, image_size: int, count: int, seed_sequence: np.random.SeedSequence
 ) -> PairedFrames:
     spec = rollout_spec(env_id, domain, camera, image_size)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
+    camera = camera or randomized_env.unwrapped.camera_names[0]
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
     pixels = np.empty((count, 2))
     masks = np.empty((count, image_size, image_size), dtype=bool)
     source: Any = randomized_env.unwrapped
     target: Any = canonical_env.unwrapped
-    # the task object a detector would look for (ids differ between the scenes: the randomized one has clutter)
-    target_body = int(source.model.geom_bodyid[task_object_geom(source.model)])
-    target_geom = task_object_geom(target.model)
+    # the task content (ids differ between the scenes: the randomized one has clutter); a body of its own, or the
+    # world (LaneFollow's markings: no object pixel)
+    target_body = int(source.model.geom_bodyid[content_geom(source.model)])
+    target_geom = content_geom(target.model)
     try:
         canonical_env.reset(seed=0)
         frames = stream_frames(randomized_env, spec, seed_sequence)
@@ -80,7 +94,7 @@ def _pairs_chunk(
             canonical[i] = target.render_frame(camera, "rgb", image_size)
             masks[i] = geom_segmentation(target.render_frame(camera, "segmentation", image_size)) == target_geom
             view = camera_model(source.model, source.data, camera, image_size, image_size)
-            pixels[i] = view.project(source.data.xpos[target_body][None])[0][0]
+            pixels[i] = view.project(source.data.xpos[target_body][None])[0][0] if target_body > 0 else np.nan
     finally:
         randomized_env.close()
         canonical_env.close()
@@ -89,7 +103,7 @@ def _pairs_chunk(
 
 def paired_frames(
     env_id: str,
-    camera: str,
+    camera: str | None,
     n: int,
     image_size: int,
     seed_sequence: np.random.SeedSequence,
@@ -97,7 +111,8 @@ def paired_frames(
     workers: int = 0,
     executor: str | Executor = "local",
 ) -> PairedFrames:
-    """``n`` reset states of ``env_id`` (with a block) rendered in ``domain`` and canonically through the same
-    ``camera``; chunks seeded by ``seed_sequence.spawn`` (results independent of ``workers``/``executor``)."""
+    """``n`` reset states of ``env_id`` (an arm env with a block or goal marker, or LaneFollow) rendered in ``domain``
+    and canonically through the same ``camera`` (None: the env's default camera); chunks seeded by
+    ``seed_sequence.spawn`` (results independent of ``workers``/``executor``)."""
     args = (env_id, domain, camera, image_size)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))

@@ -161,7 +161,8 @@ class LaneFollowEnv(MujocoEnv):
         start, stop = split_seed_range(self.config.track_split, self.config.num_tracks)
         return int(self.np_random.integers(start, stop))
 
-    def _set_track(self, seed: int) -> None:
+    def set_track(self, seed: int) -> None:
+        """Lay track ``seed`` into the scene (road and markings; a no-op when it is already there)."""
         if seed == self.track.seed:
             return
         self.track = generate_track(seed)
@@ -181,7 +182,7 @@ class LaneFollowEnv(MujocoEnv):
 
     def _reset_task(self) -> None:
         rng = self.np_random
-        self._set_track(self._draw_track_seed())
+        self.set_track(self._draw_track_seed())
         i = int(rng.integers(len(self.track.s)))  # start sample along the centre line
         s = float(self.track.s[i])
         offset = float(rng.uniform(-START_OFFSET, START_OFFSET))
