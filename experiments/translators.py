@@ -34,7 +34,7 @@ from simreal.envs.config import no_unknown_keys
 
 __all__ = ["CycleGANTranslator", "RCANTranslator", "Translator", "parse_transfer", "train_translator"]
 
-ARM_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0")
+PAIRED_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0", "simreal/LaneFollow-v0")
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,12 @@ def parse_transfer(value: Any, where: str) -> str | Translator | None:
 
 
 def check_translator(translator: Translator, env_id: str, where: str) -> None:
-    """``ValueError`` when ``translator`` cannot be trained for ``env_id`` (RCAN needs an arm task)."""
-    if isinstance(translator, RCANTranslator) and env_id not in ARM_TASKS:
+    """``ValueError`` when ``translator`` cannot be trained for ``env_id`` (RCAN needs a simreal task that
+    :mod:`simreal.transfer.paired` can render twice)."""
+    if isinstance(translator, RCANTranslator) and env_id not in PAIRED_TASKS:
         raise ValueError(
-            f"{where}: rcan pairs renders of the arm's state, so it needs one of {list(ARM_TASKS)}, got {env_id!r}; "
+            f"{where}: rcan pairs renders of a simreal task's state, so it needs one of {list(PAIRED_TASKS)}, got "
+            f"{env_id!r}; "
             "use {cyclegan: {...}} or a checkpoint path"
         )
 

@@ -37,11 +37,13 @@ def test_bad_transfer_names_the_field(transfer: object, match: str) -> None:
         ExperimentConfig.from_dict({**BASE, "methods": [{"name": "x", "transfer": transfer}]})
 
 
-def test_rcan_needs_an_arm_task() -> None:
+def test_rcan_needs_a_task_it_can_pair() -> None:
     with pytest.raises(ValueError, match=r"methods\[0\]\.transfer: rcan .* needs one of"):
         ExperimentConfig.from_dict(
-            {**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [{"name": "x", "transfer": {"rcan": {}}}]}
+            {**BASE, "env_id": "CartPole-v1", "methods": [{"name": "x", "transfer": {"rcan": {}}}]}
         )
+    lane = {**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [{"name": "x", "transfer": {"rcan": {}}}]}
+    assert isinstance(ExperimentConfig.from_dict(lane).methods[0].transfer, RCANTranslator)
 
 
 def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path) -> None:
