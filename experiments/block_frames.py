@@ -199,12 +199,12 @@ def localization_frames(
 
 def seeded_views(
     domain: str, n: int, image_size: int, seed: int, tag: str, cameras: tuple[str, ...], workers: int,
-    executor: str | Executor, visibility: bool = False,
+    executor: str | Executor,
 ) -> ViewFrames:  # fmt: skip
     """:func:`view_frames` of ``domain`` seeded by ``seed`` and the key ``"{tag}:{domain}"`` (``domain`` alone for
     an empty ``tag``; see :func:`~simreal.data.eval_domains.domain_seed`)."""
     key = f"{tag}:{domain}" if tag else domain
-    return view_frames(domain, n, image_size, domain_seed(seed, key), cameras, workers, executor, visibility)
+    return view_frames(domain, n, image_size, domain_seed(seed, key), cameras, workers, executor)
 
 
 def seeded_frames(

@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from simreal.data.eval_domains import domain_seed
 from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.experiments.block_frames import (
     VISIBLE,
     LocalizationFrames,
     ViewFrames,
     detector_positions,
-    seeded_views,
+    view_frames,
     write_json,
 )
 from simreal.experiments.localization_multiview import multiview_positions
@@ -43,7 +44,10 @@ def evaluation_frames(
     """``n_eval`` frames of each domain seen by ``cameras`` (``front`` first), seeded by ``seed`` and the domain's
     name alone (the ``front`` views are the same whatever other cameras are rendered), with the share of the
     block the clutter leaves visible in each view."""
-    return {d: seeded_views(d, n_eval, image_size, seed, "", cameras, workers, executor, True) for d in domains}
+    return {
+        d: view_frames(d, n_eval, image_size, domain_seed(seed, d), cameras, workers, executor, visibility=True)
+        for d in domains
+    }
 
 
 def visible_metrics(errors: np.ndarray, found: np.ndarray | None, visible: np.ndarray) -> dict[str, float]:
