@@ -28,7 +28,6 @@ __all__ = [
     "box_keypoints",
     "capture_frame",
     "flat_labels",
-    "frame_labels",
     "label_frame",
     "label_geoms",
     "mask_bbox",
@@ -266,9 +265,13 @@ def capture_frame(
     step: int | None = None,
     keep: bool = False,
 ) -> FrameCapture:
-    """Render what a labelled frame needs now (RGB unless given, the depth + segmentation pass) and what its labels
-    read: the env's ``MjData`` itself, or with ``keep`` a :class:`PoseSnapshot`, so that :func:`label_frame` can run
-    later, after more steps, as long as the model stays as it is (within an episode)."""
+    """Render what a labelled frame of the env's current state, seen by ``camera`` at ``size`` x ``size`` pixels,
+    needs now (``rgb``, the observation to store, rendered here when None; depth and segmentation from one pass) and
+    what its labels read: the env's ``MjData`` itself, or with ``keep`` a :class:`PoseSnapshot`, so that
+    :func:`label_frame` can run later, after more steps, as long as the model stays as it is (within an episode).
+    ``info`` supplies the randomization params and spec hash (from
+    :class:`~simreal.randomization.DomainRandomization`); ``seed``/``step`` record the provenance. Labelling now:
+    ``label_frame(env, camera, capture_frame(env, camera, size, ...))``."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be an int >= 1 pixel, got {size!r}")
     base: Any = env.unwrapped
@@ -308,22 +311,3 @@ def label_frame(env: gym.Env, camera: str, capture: FrameCapture, objects: Seque
         **{f"task_state.{k}": v for k, v in capture.task_state.items()},
     }
     return Frame(rgb=capture.rgb, depth=capture.depth, segmentation=capture.segmentation, meta=meta, labels=labels)
-
-
-def frame_labels(
-    env: gym.Env,
-    camera: str,
-    size: int,
-    rgb: np.ndarray | None = None,
-    info: dict[str, Any] | None = None,
-    seed: int | None = None,
-    step: int | None = None,
-    objects: Sequence[str] | None = None,
-) -> Frame:
-    """Label the env's current state as seen by ``camera`` at ``size`` x ``size`` pixels.
-
-    ``rgb`` is the observation to store (rendered here when None); ``info`` supplies the randomization params and
-    spec hash (from :class:`~simreal.randomization.DomainRandomization`); ``seed``/``step`` record the provenance.
-    Depth and segmentation come from one render pass; the object labels from one pass over the segmentation.
-    """
-    return label_frame(env, camera, capture_frame(env, camera, size, rgb, info, seed, step), objects)

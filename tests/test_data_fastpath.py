@@ -14,7 +14,15 @@ import pytest
 
 import simreal  # noqa: F401  (registers the ids)
 from simreal.data.episodes import RolloutSpec, make_data_env, stream_frames
-from simreal.data.labels import box_keypoints, flat_labels, frame_labels, geom_segmentation, label_geoms, mask_bbox
+from simreal.data.labels import (
+    box_keypoints,
+    capture_frame,
+    flat_labels,
+    geom_segmentation,
+    label_frame,
+    label_geoms,
+    mask_bbox,
+)
 from simreal.data.reader import ShardDataset
 from simreal.data.shards import decode_sample, encode_frame, pack_labels, unpack_labels
 from simreal.envs.camera import camera_model
@@ -58,7 +66,7 @@ def test_one_pass_labels_equal_the_per_pass_reference(push_env, seed, camera):
     for _ in range(3):
         push_env.step(push_env.action_space.sample())
     base = push_env.unwrapped
-    frame = frame_labels(push_env, camera, 48, rgb=None, info=info, seed=seed, step=3)
+    frame = label_frame(push_env, camera, capture_frame(push_env, camera, 48, rgb=None, info=info, seed=seed, step=3))
     depth = base.render_frame(camera, "depth", 48)
     segmentation = geom_segmentation(base.render_frame(camera, "segmentation", 48))
     np.testing.assert_array_equal(frame.depth, depth)  # bit-identical to the separate depth pass
@@ -82,7 +90,7 @@ def test_one_pass_labels_equal_the_per_pass_reference(push_env, seed, camera):
 def test_hidden_object_has_no_box(push_env):
     push_env.reset(seed=0)
     base = push_env.unwrapped
-    frame = frame_labels(push_env, "front", 48)
+    frame = label_frame(push_env, "front", capture_frame(push_env, "front", 48))
     hidden = np.full_like(frame.segmentation, -1)  # nothing visible
     cam = camera_model(base.model, base.data, "front", 48, 48)
     from simreal.data.labels import object_arrays
@@ -133,7 +141,7 @@ def test_rollouts_render_only_kept_frames_and_stay_deterministic():
 
 def test_binary_labels_round_trip(push_env):
     push_env.reset(seed=5)
-    frame = frame_labels(push_env, "front", 48, seed=5, step=0)
+    frame = label_frame(push_env, "front", capture_frame(push_env, "front", 48, seed=5, step=0))
     members = encode_frame(frame)
     assert list(members) == ["rgb.npy", "depth.npy", "seg.npy", "labels.npy", "json"]
     assert len(members["json"]) < 4096 + len(str(frame.meta["randomization"]))

@@ -1,8 +1,8 @@
 """``labelled_frames`` renders each frame and copies its state when the rollout reaches it, and computes the labels
 of up to ``LABEL_BATCH`` frames of an episode in a row: the frames must equal labelling each one at once
-(``frame_labels`` right after the step), for episodes shorter and longer than a batch, episodes cut by the time
-limit, a randomization that resamples within an episode (labelled at once) and a frame budget ``n`` (no step past
-the last frame)."""
+(``label_frame`` of a ``capture_frame`` right after the step), for episodes shorter and longer than a batch,
+episodes cut by the time limit, a randomization that resamples within an episode (labelled at once) and a frame
+budget ``n`` (no step past the last frame)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simreal.data.episodes import LABEL_BATCH, RolloutSpec, camera_name, labelled_frames, stream_frames
-from simreal.data.labels import frame_labels
+from simreal.data.labels import capture_frame, label_frame
 from simreal.data.shards import encode_frame
 
 
@@ -28,7 +28,9 @@ def at_once(env: gym.Env, spec: RolloutSpec, seed: int, n: int) -> list[dict[str
     camera = camera_name(env)
     frames = stream_frames(env, spec, np.random.SeedSequence(seed))
     return [
-        encode_frame(frame_labels(env, camera, spec.image_size, s.rgb, s.info, s.seed, s.step))
+        encode_frame(
+            label_frame(env, camera, capture_frame(env, camera, spec.image_size, s.rgb, s.info, s.seed, s.step))
+        )
         for s in itertools.islice(frames, n)
     ]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simreal  # noqa: F401  (registers the ids)
-from simreal.data.labels import _visible_boxes, frame_labels, mask_bbox
+from simreal.data.labels import _visible_boxes, capture_frame, label_frame, mask_bbox
 from simreal.envs.camera import camera_model, intrinsics_matrix
 
 
@@ -67,7 +67,7 @@ def test_project_unproject_round_trip(push_env) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_block_labels_agree_with_simulator(push_env, camera: str, seed: int) -> None:
     obs, info = push_env.reset(seed=seed)
-    frame = frame_labels(push_env, camera, 64, rgb=obs, info=info, seed=seed, step=0)
+    frame = label_frame(push_env, camera, capture_frame(push_env, camera, 64, rgb=obs, info=info, seed=seed, step=0))
     base = push_env.unwrapped
     block = frame.nested()["objects"]["block"]
     np.testing.assert_allclose(block["position"], base.task_state()["block_position"], atol=1e-9)
@@ -93,7 +93,7 @@ def test_block_labels_agree_with_simulator(push_env, camera: str, seed: int) -> 
 
 def test_frame_contents(push_env) -> None:
     obs, info = push_env.reset(seed=4)
-    frame = frame_labels(push_env, "front", 64, rgb=obs, info=info, seed=4, step=0)
+    frame = label_frame(push_env, "front", capture_frame(push_env, "front", 64, rgb=obs, info=info, seed=4, step=0))
     assert frame.rgb.dtype == np.uint8 and frame.rgb.shape == (64, 64, 3)
     assert frame.depth.dtype == np.float32 and frame.depth.shape == (64, 64)
     assert frame.segmentation.dtype == np.int32 and frame.segmentation.shape == (64, 64)
@@ -107,9 +107,9 @@ def test_frame_contents(push_env) -> None:
     for label in meta["objects"].values():
         assert label["visible_pixels"] == int(np.sum(frame.segmentation == label["geom_id"]))
     with pytest.raises(ValueError, match="size"):
-        frame_labels(push_env, "front", 0)
+        label_frame(push_env, "front", capture_frame(push_env, "front", 0))
     with pytest.raises(ValueError, match="rgb"):
-        frame_labels(push_env, "front", 32, rgb=obs)
+        label_frame(push_env, "front", capture_frame(push_env, "front", 32, rgb=obs))
 
 
 def test_label_geoms_cache_names_per_model_but_read_visibility_every_call() -> None:
