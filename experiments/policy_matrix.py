@@ -41,7 +41,7 @@ from simreal.agents.results import DomainResult
 from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
-from simreal.experiments.policy_matrix_config import ExperimentConfig
+from simreal.experiments.policy_matrix_config import ExperimentConfig, MethodSpec
 from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
@@ -160,9 +160,34 @@ def _evaluate_cells(pool: Executor, cells: list[tuple[Path, DomainTask]]) -> lis
     return [r for r in results if r is not None]
 
 
-def _train_dirs(cfg: ExperimentConfig) -> dict[tuple[str | None, int], str]:
-    keys: Iterable[tuple[str | None, int]] = dict.fromkeys((m.randomization, s) for m in cfg.methods for s in cfg.seeds)
-    return {(r, s): str(cfg.runs_dir / "train" / _label(r) / f"seed_{s}") for r, s in keys}
+TrainKey = tuple[str | None, str, int]  # randomization, the method's own hyperparams as canonical JSON, seed
+
+
+def _train_key(m: MethodSpec, seed: int) -> TrainKey:
+    return m.randomization, json.dumps(m.hyperparams, sort_keys=True), seed
+
+
+def _train_label(randomization: str | None, hyperparams: str) -> str:
+    """The training folder: the randomization's name, plus a digest of the method's own hyperparams when it has
+    any (methods with the same randomization and hyperparams share their policies)."""
+    if hyperparams == "{}":
+        return _label(randomization)
+    return f"{_label(randomization)}-{hashlib.sha256(hyperparams.encode()).hexdigest()[:8]}"
+
+
+def _train_dirs(cfg: ExperimentConfig) -> dict[TrainKey, str]:
+    keys: Iterable[TrainKey] = dict.fromkeys(_train_key(m, s) for m in cfg.methods for s in cfg.seeds)
+    return {(r, h, s): str(cfg.runs_dir / "train" / _train_label(r, h) / f"seed_{s}") for r, h, s in keys}
+
+
+def _train_tasks(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> list[TrainTask]:
+    """One training cell per distinct training setup x seed (in ``dirs``' order)."""
+    base = base_run(cfg)
+    hyperparams = {_train_key(m, s): cfg.hyperparams_of(m) for m in cfg.methods for s in cfg.seeds}
+    return [
+        TrainTask(replace(base, randomization=key[0], seed=key[2], hyperparams_overrides=hyperparams[key]), d)
+        for key, d in dirs.items()
+    ]
 
 
 def _translators(cfg: ExperimentConfig) -> dict[str, str | None]:
@@ -179,7 +204,7 @@ def _translators(cfg: ExperimentConfig) -> dict[str, str | None]:
 
 def _eval_tasks(
     cfg: ExperimentConfig,
-    dirs: dict[tuple[str | None, int], str],
+    dirs: dict[TrainKey, str],
     transfers: dict[str, str | None],
     ablation: dict[str, tuple[str, ...]],
 ) -> list[tuple[Path, DomainTask]]:
@@ -192,7 +217,7 @@ def _eval_tasks(
             out.mkdir(parents=True, exist_ok=True)
             gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
             settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
-            tasks = domain_tasks(dirs[(m.randomization, seed)], settings, out)
+            tasks = domain_tasks(dirs[_train_key(m, seed)], settings, out)
             cells.extend((out, t) for t in [*tasks, *_ablation_tasks(tasks, ablation)])
     return cells
 
@@ -286,8 +311,7 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     ablation = _ablation_groups(cfg)  # before training: an env without randomization factors fails here
     pool, owned = _pool(cfg, executor)
     try:
-        base = base_run(cfg)
-        train_tasks = [TrainTask(replace(base, randomization=r, seed=s), d) for (r, s), d in dirs.items()]
+        train_tasks = _train_tasks(cfg, dirs)
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
         cells = _eval_tasks(cfg, dirs, _translators(cfg), ablation)

@@ -28,11 +28,14 @@ from simreal.randomization.selection import parse_randomization
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A named method: training randomization and an optional translator in front of the policy at evaluation,
-    a checkpoint path or one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`)."""
+    """A named method: training randomization, optional ``hyperparams`` (each key replaces the experiment's
+    ``hyperparams`` key of the same name for this method's training, e.g. an ``env_wrapper`` that adds an
+    observation history), and an optional translator in front of the policy at evaluation, a checkpoint path or
+    one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`)."""
 
     name: str
     randomization: str | None = None
+    hyperparams: dict[str, Any] = field(default_factory=dict)
     transfer: str | Translator | None = None
 
 
@@ -102,6 +105,9 @@ class ExperimentConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.device != "cpu" and not self.device.startswith("cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        self._check_methods()
+
+    def _check_methods(self) -> None:
         for i, m in enumerate(self.methods):
             parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
             if isinstance(m.transfer, str) and not Path(m.transfer).exists():
@@ -110,6 +116,19 @@ class ExperimentConfig:
                 check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
         if self.hyperparams:  # a bad override fails here, not in a training worker
             load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
+        for i, m in enumerate(self.methods):
+            if not isinstance(m.hyperparams, dict):
+                raise ValueError(f"methods[{i}].hyperparams: must be a mapping of settings, got {m.hyperparams!r}")
+            if m.hyperparams:
+                try:
+                    load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams_of(m))
+                except ValueError as exc:
+                    raise ValueError(f"methods[{i}].{exc}") from exc
+
+    def hyperparams_of(self, method: MethodSpec) -> dict[str, Any]:
+        """The overrides ``method`` trains with: the experiment's ``hyperparams`` with the method's keys replacing
+        theirs."""
+        return {**self.hyperparams, **method.hyperparams}
 
     def _check_ablation(self) -> None:
         evaluated = expand_domains(self.domains)

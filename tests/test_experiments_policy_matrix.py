@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from simreal.agents.results import load_results
-from simreal.experiments.policy_matrix import run_experiment
+from simreal.experiments.policy_matrix import _train_dirs, _train_tasks, run_experiment
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization import Constant, Uniform, load_preset
 from simreal.randomization.adr_env import adr_params, make_adr_env
@@ -102,3 +102,41 @@ def test_cell_progress_lines_count_cells_and_give_an_eta(capsys: pytest.CaptureF
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(",")[0] for line in lines] == [f"[experiment] cell {k}/3 done" for k in (1, 2, 3)]
     assert all(" min elapsed, ETA " in line for line in lines) and lines[-1].endswith("ETA 0.0 min")
+
+
+def test_method_hyperparams_train_in_their_own_folder_and_replace_the_experiments_keys(
+    tiny_experiment: Callable[..., Path],
+) -> None:
+    history = {"env_wrapper": [{"simreal.agents.history.HistoryWrapper": {"k": 2}}]}
+    methods = [
+        {"name": "DR", "randomization": "train"},
+        {"name": "DR + history", "randomization": "train", "hyperparams": history},
+        {"name": "DR + history + translator", "randomization": "train", "hyperparams": history},
+        {"name": "DR, 2 epochs", "randomization": "train", "hyperparams": {"n_epochs": 2}},
+    ]
+    cfg = ExperimentConfig.load(tiny_experiment(methods=methods, hyperparams={"n_epochs": 3}, seeds=[0]))
+    dirs = _train_dirs(cfg)
+    labels = [Path(d).parent.name for d in dirs.values()]
+    assert len(dirs) == 3  # the two history methods share their policies
+    assert labels[0] == "train" and labels[1].startswith("train-") and labels[2].startswith("train-")
+    assert len(set(labels)) == 3
+    tasks = _train_tasks(cfg, dirs)
+    assert [t.out_dir for t in tasks] == list(dirs.values())
+    merged = [dict(t.run.hyperparams_overrides) for t in tasks]
+    assert merged == [{"n_epochs": 3}, {"n_epochs": 3, **history}, {"n_epochs": 2}]
+    assert {str(getattr(t.run.randomization, "name", "")) for t in tasks} == {"train"}
+
+
+@pytest.mark.parametrize(
+    ("hyperparams", "match"),
+    [
+        ({"bogus": 1}, r"methods\[1\]\.hyperparams\.bogus: unknown key"),
+        ([1], r"methods\[1\]\.hyperparams: must be a mapping"),
+    ],
+)
+def test_bad_method_hyperparams_name_the_method(
+    tiny_experiment: Callable[..., Path], hyperparams: object, match: str
+) -> None:
+    methods = [{"name": "DR", "randomization": "train"}, {"name": "x", "hyperparams": hyperparams}]
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig.load(tiny_experiment(methods=methods))
