@@ -64,6 +64,15 @@ def test_period_jitter_must_be_positive():
         RandomizationSpec.from_dict({"control": {"period_jitter": {"type": "uniform", "low": 0.0, "high": 1.2}}})
 
 
+@pytest.mark.parametrize("family", ["arm", "driving"])
+def test_training_latency_covers_every_held_out_specs_latency(family):
+    low, high = load_preset("full", family).control.action_latency.support()
+    assert (low, high) == (0, 4)
+    for name in ("test", "real"):
+        held = load_preset(name, family).control.action_latency.support()  # an interval, or a choice's options
+        assert low <= min(held) and max(held) <= high, name
+
+
 @pytest.mark.parametrize("family", ["arm"])
 def test_training_covers_0_to_4_steps_of_latency_and_dynamics(family):
     spec = load_preset("full", family)
