@@ -89,9 +89,9 @@ def format_ci(iv: Interval) -> str:
     return f"{iv.point:.2f} [{iv.low:.2f}, {iv.high:.2f}]"
 
 
-def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.random.Generator, reps: int):
+def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], seed: int, reps: int):
     doc.heading(env_id)
-    stats = domain_stats(methods, rng, reps)
+    stats = domain_stats(methods, seed, reps, env_id)
     doc.heading("Success per domain (mean over seeds, 95% stratified bootstrap CI)", 3)
     doc.table(
         ["method", "domain", "seeds", "success mean [95% CI]", "success IQM [95% CI]", "mean return"],
@@ -121,9 +121,9 @@ def _env_section(doc: Doc, env_id: str, methods: dict[str, list[Run]], rng: np.r
         )
         doc.image(plots.gap_bars(gap_list, env_id), "image/png", f"{env_id}: sim vs real success")
     doc.heading("Aggregate over seeds x domains", 3)
-    agg = aggregate_iqm(methods, rng, reps)
+    agg = aggregate_iqm(methods, seed, reps, env_id)
     doc.table(["method", "IQM success [95% CI]"], [[m, format_ci(iv)] for m, iv in agg.items()])
-    poi = improvements(methods, rng, reps)
+    poi = improvements(methods, seed, reps, env_id)
     if poi:
         doc.table(["P(X > Y)", "X", "Y"], [[format_ci(p.poi), p.x, p.y] for p in poi])
     if any(r.curve.timesteps for runs in methods.values() for r in runs):
@@ -228,7 +228,6 @@ def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps:
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
     runs = collect_runs(runs_root)
-    rng = np.random.default_rng(seed)
     doc = Doc()
     doc.heading("simreal sim-to-real report", 1)
     doc.para(
@@ -237,7 +236,7 @@ def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps:
         f"({reps} resamples); P(X > Y) is rliable's probability of improvement."
     )
     for env_id, methods in by_env_method(runs).items():
-        _env_section(doc, env_id, methods, rng, reps)
+        _env_section(doc, env_id, methods, seed, reps)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.md", "\n".join(doc.md) + "\n")

@@ -2,17 +2,25 @@
 
 Scores are arrays of shape ``(runs, tasks)`` (a 1-D array is one task). Aggregates reduce the last two
 axes, so they also work on a stack of bootstrap replicates of shape ``(reps, runs, tasks)``. Randomness
-only comes from the ``np.random.Generator`` passed in.
+only comes from the ``np.random.Generator`` passed in; :func:`keyed_rng` gives each reported interval its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 Aggregate = Callable[[np.ndarray], np.ndarray]
+
+
+def keyed_rng(seed: int, *keys: str) -> np.random.Generator:
+    """The generator of one named statistic (e.g. ``("mean", env_id, method, domain)``): the same ``seed`` and
+    ``keys`` always give the same stream, so an interval does not move when a report gains or loses other rows."""
+    digest = hashlib.sha256("\x1f".join(keys).encode()).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from simreal.agents.results import RESULTS_FILE, LearningCurve, Results, RunDirE
 from simreal.agents.statistics import (
     Interval,
     iqm,
+    keyed_rng,
     mean,
     probability_of_improvement_ci,
     stratified_bootstrap_ci,
@@ -146,8 +147,9 @@ def success_matrix(runs: list[Run], domains: list[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(domains))
 
 
-def domain_stats(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> list[DomainStat]:
-    """Success per method per domain with 95% CIs over seeds."""
+def domain_stats(methods: dict[str, list[Run]], seed: int, reps: int, scope: str = "") -> list[DomainStat]:
+    """Success per method per domain with 95% CIs over seeds; each interval's bootstrap has its own generator
+    (:func:`~simreal.agents.statistics.keyed_rng` of ``seed``, ``scope``, the method and the domain)."""
     stats = []
     for method, runs in methods.items():
         for domain in main_domains(runs):
@@ -158,8 +160,8 @@ def domain_stats(methods: dict[str, list[Run]], rng: np.random.Generator, reps: 
                     method=method,
                     domain=domain,
                     n_seeds=len(scores),
-                    mean=stratified_bootstrap_ci(scores, mean, rng, reps),
-                    iqm=stratified_bootstrap_ci(scores, iqm, rng, reps),
+                    mean=stratified_bootstrap_ci(scores, mean, keyed_rng(seed, "mean", scope, method, domain), reps),
+                    iqm=stratified_bootstrap_ci(scores, iqm, keyed_rng(seed, "iqm", scope, method, domain), reps),
                     mean_return=float(np.mean(returns)),
                 )
             )
@@ -170,13 +172,14 @@ def _has(run: Run, domain: str) -> bool:
     return any(d.domain == domain for d in run.results.domains)
 
 
-def aggregate_iqm(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> dict[str, Interval]:
-    """IQM of success over seeds x domains per method, with stratified bootstrap CIs."""
+def aggregate_iqm(methods: dict[str, list[Run]], seed: int, reps: int, scope: str = "") -> dict[str, Interval]:
+    """IQM of success over seeds x domains per method, with stratified bootstrap CIs (keyed as in
+    :func:`domain_stats`)."""
     out = {}
     for method, runs in methods.items():
         scores = success_matrix(runs, main_domains(runs))
         if scores.size:
-            out[method] = stratified_bootstrap_ci(scores, iqm, rng, reps)
+            out[method] = stratified_bootstrap_ci(scores, iqm, keyed_rng(seed, "aggregate iqm", scope, method), reps)
     return out
 
 
@@ -206,13 +209,15 @@ def gaps(methods: dict[str, list[Run]]) -> list[Gap]:
     return out
 
 
-def improvements(methods: dict[str, list[Run]], rng: np.random.Generator, reps: int) -> list[Improvement]:
-    """Probability of improvement for every ordered pair of methods on their shared domains."""
+def improvements(methods: dict[str, list[Run]], seed: int, reps: int, scope: str = "") -> list[Improvement]:
+    """Probability of improvement for every ordered pair of methods on their shared domains (keyed as in
+    :func:`domain_stats`)."""
     out = []
     for x, y in itertools.permutations(methods, 2):
         shared = [d for d in main_domains(methods[x]) if d in main_domains(methods[y])]
         sx, sy = success_matrix(methods[x], shared), success_matrix(methods[y], shared)
         if shared and len(sx) and len(sy):
+            rng = keyed_rng(seed, "improvement", scope, x, y)
             out.append(Improvement(x, y, probability_of_improvement_ci(sx, sy, rng, reps)))
     return out
 

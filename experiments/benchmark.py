@@ -28,7 +28,7 @@ import numpy as np
 
 from simreal.agents.report import Doc, format_ci, format_pct, write_ablation
 from simreal.agents.results import RunDirError
-from simreal.agents.statistics import Interval, probability_of_improvement_ci
+from simreal.agents.statistics import Interval, keyed_rng, probability_of_improvement_ci
 from simreal.agents.summary import (
     Ablation,
     Run,
@@ -162,8 +162,11 @@ class TaskSummary:
     ablation: tuple[Ablation, ...] = ()
 
 
-def summarize(config: ExperimentConfig, baseline: str, rng: np.random.Generator, reps: int) -> TaskSummary:
-    """The numbers of one finished (or partly finished) experiment from its ``results.json`` files."""
+def summarize(config: ExperimentConfig, baseline: str, seed: int, reps: int) -> TaskSummary:
+    """The numbers of one finished (or partly finished) experiment from its ``results.json`` files; each interval's
+    bootstrap has its own generator (:func:`~simreal.agents.statistics.keyed_rng` of ``seed``, the env id and what it
+    is an interval of, as the experiment's own report keys it, so both give the same intervals), so adding a method
+    or a task moves no other interval."""
     report, planned = config.report_path / "report.html", len(config.seeds)
     try:
         runs = collect_runs(config.runs_dir / "eval")
@@ -172,7 +175,7 @@ def summarize(config: ExperimentConfig, baseline: str, rng: np.random.Generator,
     grouped = by_env_method(runs).get(config.env_id, {})
     methods = {m.name: grouped[m.name] for m in config.methods if m.name in grouped}
     not_run = tuple(m.name for m in config.methods if m.name not in grouped)
-    stats = domain_stats(methods, rng, reps)
+    stats = domain_stats(methods, seed, reps, config.env_id)
     gap = {g.method: g for g in gaps(methods)}
     rows = []
     for method, method_runs in methods.items():
@@ -185,7 +188,14 @@ def summarize(config: ExperimentConfig, baseline: str, rng: np.random.Generator,
                 seeds=len(method_runs),
                 real_over_sim=g.retained if g else float("nan"),
                 worst=(g.worst_domain, g.worst) if g else None,
-                improvement=None if method == baseline else _improvement(method_runs, methods.get(baseline), rng, reps),
+                improvement=None
+                if method == baseline
+                else _improvement(
+                    method_runs,
+                    methods.get(baseline),
+                    keyed_rng(seed, "improvement", config.env_id, method, baseline),
+                    reps,
+                ),
             )
         )
     domains = tuple(dict.fromkeys(d for runs_ in methods.values() for d in main_domains(runs_)))
@@ -300,6 +310,5 @@ def run_benchmark(
         for i, experiment in enumerate(experiments, 1):
             print(f"[benchmark] {budget} budget: experiment {i}/{len(experiments)} {experiment.name}", file=sys.stderr)
             run_experiment(experiment, executor)
-    rng = np.random.default_rng(config.seed)
-    summaries = [summarize(e, config.baseline, rng, config.reps) for e in experiments]
+    summaries = [summarize(e, config.baseline, config.seed, config.reps) for e in experiments]
     return write_benchmark(summaries, config.out_path(budget), budget, config.baseline)
