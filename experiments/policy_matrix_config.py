@@ -108,15 +108,14 @@ class ExperimentConfig:
         self._check_methods()
 
     def _check_methods(self) -> None:
+        if self.hyperparams:  # a bad override fails here, not in a training worker
+            load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
         for i, m in enumerate(self.methods):
             parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
             if isinstance(m.transfer, str) and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
             if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
                 check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
-        if self.hyperparams:  # a bad override fails here, not in a training worker
-            load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
-        for i, m in enumerate(self.methods):
             if not isinstance(m.hyperparams, dict):
                 raise ValueError(f"methods[{i}].hyperparams: must be a mapping of settings, got {m.hyperparams!r}")
             if m.hyperparams:

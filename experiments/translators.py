@@ -109,8 +109,7 @@ def check_translator(translator: Translator, env_id: str, where: str) -> None:
     if isinstance(translator, RCANTranslator) and env_id not in PAIRED_TASKS:
         raise ValueError(
             f"{where}: rcan pairs renders of a simreal task's state, so it needs one of {list(PAIRED_TASKS)}, got "
-            f"{env_id!r}; "
-            "use {cyclegan: {...}} or a checkpoint path"
+            f"{env_id!r}; use {{cyclegan: {{...}}}} or a checkpoint path"
         )
 
 
