@@ -61,6 +61,7 @@ class Hyperparams:
     entry: dict[str, Any] = field(repr=False)
     pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} of goal_perception's pre-training
     goal_perception: dict[str, int] | None = None  # simreal only: {channels, layers} of GoalPerception's detectors
+    lane_perception: dict[str, int] | None = None  # simreal only: {channels} of LanePerception's regressor
 
 
 def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:
@@ -157,14 +158,18 @@ def _pretrain_settings(value: Any, where: str) -> dict[str, int] | None:
     return {"frames": value["frames"], "epochs": value["epochs"]}
 
 
-def _perception_settings(value: Any, where: str) -> dict[str, int] | None:
+PERCEPTION_RANGES = {"channels": (4, 256), "layers": (1, 6)}
+
+
+def _perception_settings(value: Any, where: str, keys: tuple[str, ...]) -> dict[str, int] | None:
     if value is None:
         return None
     if isinstance(value, str):
         value = parse_python_literal(value, where)
-    if not isinstance(value, dict) or not set(value) <= {"channels", "layers"}:
-        raise ValueError(f"{where}: expected dict(channels=C, layers=L) (both optional), got {value!r}")
-    for key, (low, high) in {"channels": (4, 256), "layers": (1, 6)}.items():
+    if not isinstance(value, dict) or not set(value) <= set(keys):
+        expected = ", ".join(f"{k}={k[0].upper()}" for k in keys)
+        raise ValueError(f"{where}: expected dict({expected}) (all optional), got {value!r}")
+    for key, (low, high) in PERCEPTION_RANGES.items():
         if key in value and (not isinstance(value[key], int) or not low <= value[key] <= high):
             raise ValueError(f"{where}.{key} must be an int in [{low}, {high}], got {value[key]!r}")
     return dict(value)
@@ -198,7 +203,11 @@ def _read_entry(config_path: Path, env_id: str) -> dict[str, Any]:
 
 
 ZOO_KEYS = ("policy", "n_timesteps", "n_envs", "normalize", "frame_stack", "env_wrapper")  # rl-zoo3 reads these
-SIMREAL_KEYS = {"pretrain_encoder": ("frames", "epochs"), "goal_perception": ("channels", "layers")}
+SIMREAL_KEYS = {
+    "pretrain_encoder": ("frames", "epochs"),
+    "goal_perception": ("channels", "layers"),
+    "lane_perception": ("channels",),
+}
 SET_BY_TRAIN = ("self", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 
 
@@ -320,11 +329,16 @@ def load_hyperparams(
     frame_stack = hp.pop("frame_stack", None)
     env_wrapper = hp.pop("env_wrapper", None)
     pretrain = _pretrain_settings(hp.pop("pretrain_encoder", None), f"{where}.pretrain_encoder")
-    perception = _perception_settings(hp.pop("goal_perception", None), f"{where}.goal_perception")
-    if (perception is None) != (pretrain is None):
+    perception, lane = (
+        _perception_settings(hp.pop(key, None), f"{where}.{key}", SIMREAL_KEYS[key])
+        for key in ("goal_perception", "lane_perception")
+    )
+    if perception is not None and lane is not None:
+        raise ValueError(f"{where}: goal_perception and lane_perception exclude each other (one perception module)")
+    if (perception is None and lane is None) != (pretrain is None):
         raise ValueError(
-            f"{where}: goal_perception and pretrain_encoder go together (the detectors are pre-trained; a "
-            "pre-trained encoder inside the policy is no longer supported)"
+            f"{where}: goal_perception or lane_perception and pretrain_encoder go together (the perception is "
+            "pre-trained; a pre-trained encoder inside the policy is no longer supported)"
         )
     for key in ("policy_kwargs", "replay_buffer_class", "replay_buffer_kwargs"):
         if isinstance(hp.get(key), str):
@@ -347,4 +361,5 @@ def load_hyperparams(
         entry=entry,
         pretrain_encoder=pretrain,
         goal_perception=perception,
+        lane_perception=lane,
     )

@@ -1,7 +1,8 @@
 """The env stack a policy sees, built in one place for training, its learning curve and ``simreal evaluate``.
 
 :func:`make_policy_env`: ``make_vec`` (monitor, the config's env wrapper, frame stacking) -> ``GoalPerception``
-(configs with ``goal_perception``: the run's pre-trained detectors estimate the goal) -> ``VecNormalize`` (configs
+(configs with ``goal_perception``: the run's pre-trained detectors estimate the goal) or ``LanePerception``
+(``lane_perception``: the run's pre-trained regressor reads the lane geometry) -> ``VecNormalize`` (configs
 with ``normalize``), like SB3's ``make_vec_env`` plus the wrappers a trained policy depends on.
 """
 
@@ -19,17 +20,19 @@ from simreal.agents.hyperparams import Hyperparams
 from simreal.agents.run_config import RunConfig
 from simreal.agents.run_files import ENCODER, load_vecnormalize
 from simreal.perception.goal_perception import GoalTriangulator, load_goal_perception
+from simreal.perception.lane_perception import LaneRegressor, load_lane_perception, pretrain_lane_regressor
 from simreal.randomization.selection import ADR, Domain, Randomization
 
 ENCODER_SEED_OFFSET = 2_000_003
 
 
-def encoder_file(triangulator: GoalTriangulator, run: RunConfig, hp: Hyperparams) -> Path:
-    """``<run dir>/encoder.pt``: ``triangulator``'s point detectors pre-trained on labelled frames of the run's
-    training domain, unless the run dir has it already."""
+def encoder_file(model: GoalTriangulator | LaneRegressor, run: RunConfig, hp: Hyperparams) -> Path:
+    """``<run dir>/encoder.pt``: ``model`` (goal detectors or a lane regressor) pre-trained on labelled frames of the
+    run's training domain, unless the run dir has it already."""
     from simreal.envs.oracles import oracle_for
     from simreal.perception.checkpoint import save_model
     from simreal.perception.pretraining import pretrain_detectors, training_frames
+    from simreal.perception.training import FitSettings
 
     path = run.out / ENCODER
     if not path.is_file():
@@ -38,20 +41,30 @@ def encoder_file(triangulator: GoalTriangulator, run: RunConfig, hp: Hyperparams
         domain = randomization_text(Domain("train") if isinstance(randomization, ADR) else randomization)
         frames, epochs, seed = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"], run.seed
         build = partial(make_env, run.env_id, **hp.env_kwargs)
-        images, targets = training_frames(build, oracle_for(run.env_id), domain, frames, seed + ENCODER_SEED_OFFSET)
-        info = {"median_error_m": pretrain_detectors(triangulator, images, targets, epochs, seed)}
-        save_model(triangulator, path, {**info, **hp.pretrain_encoder})
+        oracle = oracle_for(run.env_id)
+        if isinstance(model, LaneRegressor):
+            fit = FitSettings(epochs, seed + ENCODER_SEED_OFFSET)
+            info = pretrain_lane_regressor(model, build, oracle, domain, frames, fit)
+        else:
+            images, targets = training_frames(build, oracle, domain, frames, seed + ENCODER_SEED_OFFSET)
+            info = {"median_error_m": pretrain_detectors(model, images, targets, epochs, seed)}
+        save_model(model, path, {**info, **hp.pretrain_encoder})
     return path
 
 
-def _goal_perception(venv: VecEnv, run: RunConfig, hp: Hyperparams, training: bool) -> VecEnv:
-    """``venv`` behind :class:`~simreal.perception.goal_perception.GoalPerception` with the run's detectors
-    (pre-trained first when training and the run dir has none yet)."""
-    assert hp.goal_perception is not None
+def _perception(venv: VecEnv, run: RunConfig, hp: Hyperparams, training: bool) -> VecEnv:
+    """``venv`` behind the run's frozen perception: :class:`~simreal.perception.goal_perception.GoalPerception`
+    (``goal_perception``) or :class:`~simreal.perception.lane_perception.LanePerception` (``lane_perception``),
+    pre-trained first when training and the run dir has none yet."""
     encoder = run.out / ENCODER
+    if hp.goal_perception is not None:
+        if training:
+            encoder = encoder_file(GoalTriangulator(venv.observation_space, **hp.goal_perception), run, hp)
+        return load_goal_perception(venv, encoder, hp.goal_perception)
+    assert hp.lane_perception is not None
     if training:
-        encoder = encoder_file(GoalTriangulator(venv.observation_space, **hp.goal_perception), run, hp)
-    return load_goal_perception(venv, encoder, hp.goal_perception)
+        encoder = encoder_file(LaneRegressor(venv.observation_space, **hp.lane_perception), run, hp)
+    return load_lane_perception(venv, encoder, hp.lane_perception)
 
 
 def make_policy_env(
@@ -74,8 +87,8 @@ def make_policy_env(
     hp = run.hyperparams()
     vec_env = run.vec_env if training else "dummy"
     venv = make_vec(run.env_id, domain, hp, n_envs, seed, vec_env, transform=transform)
-    if hp.goal_perception is not None:
-        venv = _goal_perception(venv, run, hp, training)
+    if hp.goal_perception is not None or hp.lane_perception is not None:
+        venv = _perception(venv, run, hp, training)
     if hp.normalize_kwargs is None:
         return venv
     if stats is not None:

@@ -2,7 +2,7 @@
 
 A run is evaluated exactly as it was trained: a policy trained behind ``VecNormalize`` refuses to run without its
 ``vecnormalize.pkl`` (its observations would be fed to the policy unnormalized), one trained with
-``goal_perception`` without its ``encoder.pt``. Missing, unreadable or mismatching files raise
+``goal_perception`` or ``lane_perception`` without its ``encoder.pt``. Missing, unreadable or mismatching files raise
 :class:`~simreal.agents.results.RunDirError` naming the file.
 """
 
@@ -43,14 +43,14 @@ def check_run_files(train_dir: Path, meta: RunMetadata) -> Hyperparams:
     needed = [MODEL]
     if uses_vecnormalize(meta, hp):
         needed.append(VECNORM)
-    if hp.goal_perception is not None:
+    if hp.goal_perception is not None or hp.lane_perception is not None:
         needed.append(ENCODER)
     for name in needed:
         if not (train_dir / name).is_file():
             why = {
                 MODEL: "training not finished?",
                 VECNORM: "the policy was trained with VecNormalize and cannot be evaluated without its statistics",
-                ENCODER: "the policy was trained with goal_perception and needs its pre-trained detectors",
+                ENCODER: "the policy was trained with a perception module and needs its pre-trained weights",
             }[name]
             raise RunDirError(f"{train_dir / name} does not exist ({why})")
     if not uses_vecnormalize(meta, hp) and (train_dir / VECNORM).is_file():

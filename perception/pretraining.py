@@ -11,6 +11,7 @@ Tobin et al. (2017): the perception is trained with or without domain randomizat
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -23,7 +24,9 @@ from simreal.perception.training import FitSettings
 
 __all__ = [
     "CANONICAL_FRACTION",
+    "Collection",
     "collect_labelled_frames",
+    "goal_targets",
     "pretrain_detectors",
     "training_frames",
 ]
@@ -36,16 +39,32 @@ CANONICAL_FRACTION = 0.25
 EPISODE_STEPS = 5  # frames per episode: many short episodes = many goals and randomizations (no memorising)
 
 
-def _targets(env: gym.Env) -> np.ndarray:
+def goal_targets(env: gym.Env) -> np.ndarray:
+    """The label of one arm frame: the ``TARGET_KEYS`` entries of ``task_state()`` the task has (goal first)."""
     state = env.unwrapped.task_state()  # type: ignore[attr-defined]
     return np.concatenate([np.asarray(state[k], dtype=np.float32).ravel() for k in TARGET_KEYS if k in state])
 
 
+@dataclass(frozen=True)
+class Collection:
+    """How labelled frames are collected: ``targets(env)`` labels a frame, ``episode_steps`` frames per episode,
+    ``noise`` the std of the Gaussian added to the oracle's actions."""
+
+    targets: Callable[[gym.Env], np.ndarray] = goal_targets
+    episode_steps: int = EPISODE_STEPS
+    noise: float = ORACLE_NOISE
+
+
 def collect_labelled_frames(
-    env: gym.Env, oracle: Callable[[Any], np.ndarray], n: int, seed: int
+    env: gym.Env,
+    oracle: Callable[[Any], np.ndarray],
+    n: int,
+    seed: int,
+    collection: Collection = Collection(),
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """``n`` observations of a Dict-image env under a noisy ``oracle`` (a function of the unwrapped env, see
-    :mod:`simreal.envs.oracles`) and the object positions ``(n, T)`` of each frame, ``EPISODE_STEPS`` per episode.
+    :mod:`simreal.envs.oracles`) and the labels ``(n, T)`` of each frame (``collection``: what a label is, the
+    frames per episode and the oracle's action noise; default: the arm's object positions).
 
     Returns ``({key: (n, ...)} for every observation key but the state: uint8 images and, with
     ``camera_projections``, the float32 projection matrices; targets float32)``; deterministic in ``seed``.
@@ -62,10 +81,10 @@ def collect_labelled_frames(
     for i in range(n):
         for k in keys:
             images[k][i] = obs[k]
-        targets.append(_targets(env))
-        action = oracle(env.unwrapped) + ORACLE_NOISE * rng.standard_normal(env.action_space.shape)
+        targets.append(collection.targets(env))
+        action = oracle(env.unwrapped) + collection.noise * rng.standard_normal(env.action_space.shape)
         obs, _, terminated, truncated, _ = env.step(np.clip(action, -1.0, 1.0).astype(np.float32))
-        if terminated or truncated or (i + 1) % EPISODE_STEPS == 0:
+        if terminated or truncated or (i + 1) % collection.episode_steps == 0:
             obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
     return images, np.stack(targets)
 
@@ -76,6 +95,7 @@ def training_frames(
     randomization: str | None,
     n: int,
     seed: int,
+    collection: Collection = Collection(),
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Labelled frames for pre-training a run's encoder: ``n`` frames of its training domain (``make_env(domain)``
     builds the run's env for a domain, ``oracle`` drives it), of which ``CANONICAL_FRACTION`` are clean when the run
@@ -88,7 +108,7 @@ def training_frames(
         if count:
             env = make_env(domain)
             try:
-                parts.append(collect_labelled_frames(env, oracle, count, seed + offset))
+                parts.append(collect_labelled_frames(env, oracle, count, seed + offset, collection))
             finally:
                 env.close()
     images = {k: np.concatenate([part[0][k] for part in parts]) for k in parts[0][0]}
