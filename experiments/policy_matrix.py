@@ -218,7 +218,8 @@ def _eval_tasks(
             gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
             settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
             tasks = domain_tasks(dirs[_train_key(m, seed)], settings, out)
-            cells.extend((out, t) for t in [*tasks, *_ablation_tasks(tasks, ablation)])
+            ablated = _ablation_tasks(tasks, ablation) if cfg.ablates(m) else []
+            cells.extend((out, t) for t in [*tasks, *ablated])
     return cells
 
 

@@ -56,6 +56,10 @@ class ExperimentConfig:
 
         ablation: [real]                      # or [real:0, real:3]
         ablation_groups: [physics, control]   # optional; default: every group present
+        ablation_methods: [DR]                # optional; default: every method
+
+    ``ablation_methods`` limits the ablation cells to the named methods (the evaluation cost of an ablation is
+    its groups x seeds per method).
     """
 
     name: str
@@ -80,6 +84,7 @@ class ExperimentConfig:
     latency_steps: tuple[float, ...] = ()  # evaluate's latency sweep (canonical scene at k steps of latency)
     ablation: tuple[str, ...] = ()  # reality domains evaluated again with one factor group removed at a time
     ablation_groups: tuple[str, ...] = ()  # the groups to remove (default: every group present in the domain)
+    ablation_methods: tuple[str, ...] = ()  # the methods ablated (default: every method)
     workers: int | None = None
     out_dir: str | None = None
     report_dir: str | None = None
@@ -141,12 +146,23 @@ class ExperimentConfig:
         members = self.ablated_domains
         if len(set(members)) != len(members):
             raise ValueError(f"ablation: each domain may be listed once, got {list(self.ablation)}")
-        if self.ablation_groups and not self.ablation:
-            raise ValueError("ablation_groups: set without ablation (list the reality domains to ablate)")
+        for key in ("ablation_groups", "ablation_methods"):
+            if getattr(self, key) and not self.ablation:
+                raise ValueError(f"{key}: set without ablation (list the reality domains to ablate)")
+        names = [m.name for m in self.methods]
+        for i, name in enumerate(self.ablation_methods):
+            if name not in names:
+                raise ValueError(f"ablation_methods[{i}]: {name!r} is not one of the methods {names}")
+        if len(set(self.ablation_methods)) != len(self.ablation_methods):
+            raise ValueError(f"ablation_methods: must be unique, got {list(self.ablation_methods)}")
         for i, group in enumerate(self.ablation_groups):
             check_group(group, f"ablation_groups[{i}]")
         if len(set(self.ablation_groups)) != len(self.ablation_groups):
             raise ValueError(f"ablation_groups: must be unique, got {list(self.ablation_groups)}")
+
+    def ablates(self, method: MethodSpec) -> bool:
+        """Whether ``method`` gets the ablation cells (``ablation_methods``, default every method)."""
+        return not self.ablation_methods or method.name in self.ablation_methods
 
     @property
     def ablated_domains(self) -> tuple[str, ...]:

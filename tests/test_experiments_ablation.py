@@ -11,11 +11,13 @@ import pytest
 from simreal.agents.evaluate import DomainTask
 from simreal.agents.report import Doc, write_ablation
 from simreal.agents.results import DomainResult, LearningCurve, Results, RunMetadata, load_results
+from simreal.agents.run_config import EvalConfig
 from simreal.agents.summary import Run, ablations, main_domains
-from simreal.experiments.policy_matrix import _cell_key, run_experiment
+from simreal.experiments import policy_matrix
+from simreal.experiments.policy_matrix import _cell_key, _eval_tasks, _train_dirs, run_experiment
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization.ablation import ablation_spec
-from simreal.randomization.realities import reality_domains
+from simreal.randomization.realities import expand_domains, reality_domains
 
 BASE = {
     "name": "t",
@@ -37,6 +39,9 @@ BASE = {
         ({"ablation_groups": ["physics"]}, "ablation_groups: set without ablation"),
         ({"ablation": ["real"], "ablation_groups": ["lighting"]}, r"ablation_groups\[0\]: must be one of \['visual"),
         ({"ablation": ["real"], "ablation_groups": ["physics", "physics"]}, "ablation_groups: must be unique"),
+        ({"ablation_methods": ["no-DR"]}, "ablation_methods: set without ablation"),
+        ({"ablation": ["real"], "ablation_methods": ["DR"]}, r"ablation_methods\[0\]: 'DR' is not one of the methods"),
+        ({"ablation": ["real"], "ablation_methods": ["no-DR", "no-DR"]}, "ablation_methods: must be unique"),
     ],
 )
 def test_bad_ablation_keys_name_the_field(change: dict, match: str) -> None:
@@ -48,6 +53,32 @@ def test_ablation_expands_real() -> None:
     cfg = ExperimentConfig.from_dict({**BASE, "ablation": ["real"], "ablation_groups": ["physics"]})
     assert cfg.ablated_domains == reality_domains()
     assert ExperimentConfig.from_dict(BASE).ablated_domains == ()
+
+
+def test_ablation_methods_limit_the_ablation_cells_to_those_methods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def domain_tasks(train_dir: str, settings: EvalConfig, out: Path) -> list[DomainTask]:  # no run dirs needed
+        return [DomainTask(train_dir, d, settings.episodes, settings.seed) for d in expand_domains(settings.domains)]
+
+    monkeypatch.setattr(policy_matrix, "domain_tasks", domain_tasks)
+    methods = [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}]
+    settings = {**BASE, "methods": methods, "seeds": [0, 1], "out_dir": str(tmp_path), "ablation": ["real:0"]}
+    ablation = {"real:0": ("physics", "control")}
+
+    def cells(cfg: ExperimentConfig) -> dict[tuple[str, str], list[str]]:
+        out: dict[tuple[str, str], list[str]] = {}
+        for folder, task in _eval_tasks(cfg, _train_dirs(cfg), {"no-DR": None, "DR": None}, ablation):
+            out.setdefault((folder.parent.name, folder.name), []).append(task.domain)
+        return out
+
+    plain = ["canonical", *reality_domains()]
+    limited = cells(ExperimentConfig.from_dict({**settings, "ablation_methods": ["DR"]}))
+    ablated = ["real:0 without physics", "real:0 without control"]
+    for seed in ("seed_0", "seed_1"):
+        assert sorted(limited["DR", seed]) == sorted([*plain, *ablated])
+        assert sorted(limited["no-DR", seed]) == sorted(plain)
+    assert cells(ExperimentConfig.from_dict(settings))["no-DR", "seed_0"][-2:] == ablated  # default: every method
 
 
 def test_cell_keys_of_plain_cells_are_unchanged_and_ablations_differ() -> None:
