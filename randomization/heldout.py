@@ -6,10 +6,11 @@ independent factors (hue, saturation, texture family, ...), so two units' outcom
 at least one shared factor has disjoint supports. The held-out spec is disjoint from training when every unit
 that the training spec randomizes is present in the held-out spec and disjoint there.
 
-Exception, on purpose: the units in :data:`COVERED_UNITS` (actuation latency, control-period jitter) are what
-every real lab has some amount of and what a policy must be trained across; training covers their whole
-plausible range and the held-out specs draw *inside* it, so these units are exempt from disjointness (the
-held-out specs must still randomize them). Everything else of a held-out lab stays outside training.
+Exception, on purpose: the units in :data:`COVERED_UNITS` (actuation latency, control-period jitter, the control
+rate as whole repeated periods: ``action_repeat``) are what every real lab has some amount of and what a policy
+must be trained across; training covers their whole plausible range and the held-out specs draw *inside* it, so
+these units are exempt from disjointness (the held-out specs must still randomize them). Everything else of a
+held-out lab stays outside training.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from simreal.randomization.factors import REGISTRY
 from simreal.randomization.factors.base import Factors
 from simreal.randomization.spec import RandomizationSpec
 
-COVERED_UNITS = frozenset({"control:action_latency", "control:period_jitter"})
+COVERED_UNITS = frozenset({"control:action_latency", "control:period_jitter", "control:action_repeat"})
 
 
 def units(spec: RandomizationSpec) -> dict[str, Factors]:

@@ -1,12 +1,16 @@
 """Control factors of DomainRandomization for latency robustness: fractional (sub-step) actuation latency,
 control-period jitter, and the presets' coverage of 0-4 steps."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import simreal  # noqa: F401  (registers the ids)
+from simreal.experiments.config import PACKAGE_ROOT
 from simreal.randomization import DomainRandomization, RandomizationSpec, SpecError, load_preset
+from simreal.randomization.heldout import heldout_violations
 
 REACH = "simreal/Reach-v0"
 
@@ -82,3 +86,19 @@ def test_training_covers_0_to_4_steps_of_latency_and_dynamics(family):
     for field in ("actuator_kp", "dof_damping", "dof_frictionloss", "body_mass"):
         assert any(f == field for f, _ in fields), field
     assert spec.control.period_jitter is not None
+
+
+def test_the_control_rate_training_spec_covers_every_held_out_driving_control_rate():
+    """configs/randomization/driving_train_control_rate.yaml: the driving training domain plus an action repeat
+    of 1-3 periods per step, a covered unit; it adds no overlap with a held-out spec beyond that unit."""
+    spec = RandomizationSpec.load(PACKAGE_ROOT / "configs" / "randomization" / "driving_train_control_rate.yaml")
+    train = load_preset("full", "driving")
+    assert spec.control.action_repeat.support() == frozenset({1, 2, 3})
+    assert dataclasses.replace(spec, name=train.name, control=train.control).to_dict() == train.to_dict()
+    real = load_preset("real", "driving")
+    assert set(real.control.action_repeat.support()) <= spec.control.action_repeat.support()
+    assert heldout_violations(spec, real) == heldout_violations(train, real) == []
+    # driving test runs its control loop at the nominal rate (no action_repeat): the one unit training adds
+    assert heldout_violations(spec, load_preset("test", "driving")) == [
+        "control:action_repeat: randomized in training but not in the held-out spec"
+    ]
