@@ -29,7 +29,7 @@ from simreal.agents.hyperparams import CONFIG_DIR, read_yaml
 from simreal.data.eval_domains import check_domains, is_spec_file
 from simreal.envs.config import check_int_range, no_unknown_keys
 from simreal.perception.pretraining import CANONICAL_FRACTION
-from simreal.randomization.realities import expand_domains
+from simreal.randomization.realities import PREFIX, expand_domains
 
 __all__ = [
     "KINDS",
@@ -112,11 +112,22 @@ def with_overrides(config: C, overrides: Mapping[str, Any], kind: str, names: Ma
         raise ValueError(f"{kind}: {exc}") from exc
 
 
-def _resolve_domains(domains: Any, base: Path, key: str) -> Any:
+def _resolve_domain(domain: Any, base: Path, where: str) -> Any:
+    """A spec-file domain (``my_lab.yaml``, or a reality ``real:my_lab.yaml``) with its file resolved against the
+    experiment's folder ``base``; other domains as they are."""
+    if not isinstance(domain, str):
+        return domain  # validated by the dataclass
+    prefix = PREFIX if domain.startswith(PREFIX) else ""
+    path = domain.removeprefix(prefix)
+    return prefix + resolve_input(path, base, where) if is_spec_file(path) else domain
+
+
+def resolve_domains(domains: Any, base: Path, key: str) -> Any:
+    """A domain list's spec-file entries resolved against the experiment's folder ``base`` (see
+    :func:`resolve_input`); ``real:<spec file>`` keeps its prefix. Anything but a list is left for validation."""
     if not isinstance(domains, list):
         return domains  # validated by the dataclass
-    return [resolve_input(d, base, f"{key}[{i}]") if isinstance(d, str) and is_spec_file(d) else d
-            for i, d in enumerate(domains)]  # fmt: skip
+    return [_resolve_domain(d, base, f"{key}[{i}]") for i, d in enumerate(domains)]
 
 
 def parse_kind(cls: type[C], data: Mapping[str, Any], base: Path, kind: str) -> C:
@@ -125,7 +136,7 @@ def parse_kind(cls: type[C], data: Mapping[str, Any], base: Path, kind: str) -> 
     resolved = dict(data)
     for key in ("domains", "gan_domains"):
         if key in resolved:
-            resolved[key] = _resolve_domains(resolved[key], base, key)
+            resolved[key] = resolve_domains(resolved[key], base, key)
     return from_mapping(cls, resolved, kind)
 
 

@@ -13,7 +13,7 @@ from simreal.agents.evaluate import check_domains
 from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.run_config import ALGOS
 from simreal.envs.config import no_unknown_keys
-from simreal.experiments.config import SPEC_SUFFIXES, read_experiment, resolve_input
+from simreal.experiments.config import SPEC_SUFFIXES, read_experiment, resolve_domains, resolve_input
 from simreal.experiments.translators import (
     CycleGANTranslator,
     RCANTranslator,
@@ -221,11 +221,9 @@ def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:
     out = dict(data)
     if isinstance(out.get("config_path"), str):
         out["config_path"] = resolve_input(out["config_path"], base, "config_path")
-    if isinstance(out.get("domains"), list):
-        out["domains"] = [
-            resolve_input(d, base, f"domains[{i}]") if isinstance(d, str) and Path(d).suffix in SPEC_SUFFIXES else d
-            for i, d in enumerate(out["domains"])
-        ]
+    for key in ("domains", "ablation"):
+        if key in out:
+            out[key] = resolve_domains(out[key], base, key)
     if isinstance(out.get("methods"), list):
         methods = []
         for i, method in enumerate(out["methods"]):

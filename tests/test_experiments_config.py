@@ -73,10 +73,11 @@ def test_a_reader_that_knows_the_kind_accepts_a_file_without_one_but_not_another
 
 def test_spec_file_domains_resolve_against_the_experiment_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "lab.yaml").write_text((PACKAGE_ROOT / "randomization/presets/arm_test.yaml").read_text())
-    path = _write(tmp_path, "kind: transfer\ndomains: [lab.yaml, real]\n")
+    path = _write(tmp_path, "kind: transfer\ndomains: [lab.yaml, real, real:lab.yaml]\n")
     monkeypatch.chdir(PACKAGE_ROOT)
     _, config = experiments_cli.load_experiment(path)
-    assert config.domains == (str(tmp_path / "lab.yaml"), *reality_domains())
+    lab = str(tmp_path / "lab.yaml")
+    assert config.domains == (lab, *reality_domains(), f"real:{lab}")
     assert config.cyclegan_domains == ("real:0",)
 
 

@@ -36,7 +36,7 @@ def test_inputs_resolve_relative_to_the_experiment_file(tmp_path: Path, monkeypa
     (project / "gan.pt").write_bytes(b"")
     (project / "exp.yaml").write_text(
         "name: x\nenv_id: simreal/Reach-v0\nalgo: ppo\nconfig_path: zoo.yml\nseeds: [0]\n"
-        "domains: [canonical, specs/lab.yaml]\n"
+        "domains: [canonical, specs/lab.yaml, real:specs/lab.yaml]\nablation: [real:specs/lab.yaml]\n"
         "methods:\n  - {name: a, randomization: specs/lab.yaml, transfer: gan.pt}\n"
         "  - {name: b, randomization: train}\n"
     )
@@ -46,6 +46,7 @@ def test_inputs_resolve_relative_to_the_experiment_file(tmp_path: Path, monkeypa
     cfg = ExperimentConfig.load(Path("..") / "project" / "exp.yaml")
     assert Path(cfg.config_path).resolve() == (project / "zoo.yml").resolve()
     assert Path(cfg.domains[1]).resolve() == (project / "specs" / "lab.yaml").resolve()
+    assert cfg.domains[2] == cfg.ablation[0] == f"real:{cfg.domains[1]}"  # a user's lab as a reality proxy
     assert Path(cfg.methods[0].randomization).resolve() == (project / "specs" / "lab.yaml").resolve()
     assert Path(cfg.methods[0].transfer).resolve() == (project / "gan.pt").resolve()
     assert cfg.methods[1].randomization == "train"
