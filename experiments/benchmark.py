@@ -150,7 +150,8 @@ class MethodRow:
 @dataclass(frozen=True)
 class TaskSummary:
     """The benchmark's numbers for one experiment (``rows`` empty when it has no results yet; ``not_run``: the
-    methods without results; ``seeds``: the number the experiment plans; ``ablation``: its ablation rows)."""
+    methods without results; ``seeds``: the number of seeds the experiment plans per method; ``ablation``: its
+    ablation rows)."""
 
     name: str
     env_id: str
@@ -158,7 +159,7 @@ class TaskSummary:
     rows: tuple[MethodRow, ...]
     report: Path
     not_run: tuple[str, ...] = ()
-    seeds: int = 0
+    seeds: dict[str, int] = field(default_factory=dict)
     ablation: tuple[Ablation, ...] = ()
 
 
@@ -167,7 +168,8 @@ def summarize(config: ExperimentConfig, baseline: str, seed: int, reps: int) -> 
     bootstrap has its own generator (:func:`~simreal.agents.statistics.keyed_rng` of ``seed``, the env id and what it
     is an interval of, as the experiment's own report keys it, so both give the same intervals), so adding a method
     or a task moves no other interval."""
-    report, planned = config.report_path / "report.html", len(config.seeds)
+    report = config.report_path / "report.html"
+    planned = {m.name: len(config.seeds_of(m)) for m in config.methods}
     try:
         runs = collect_runs(config.runs_dir / "eval")
     except RunDirError:
@@ -268,7 +270,8 @@ def _real_mean(row: MethodRow) -> float:
 
 def _seeds(task: TaskSummary, row: MethodRow) -> str:
     """The number of seeds with results, ``n of N`` while fewer than the experiment plans."""
-    return str(row.seeds) if row.seeds >= task.seeds else f"{row.seeds} of {task.seeds}"
+    planned = task.seeds.get(row.method, 0)
+    return str(row.seeds) if row.seeds >= planned else f"{row.seeds} of {planned}"
 
 
 def _summary_rows(task: TaskSummary) -> list[list[str]]:

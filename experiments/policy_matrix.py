@@ -176,14 +176,14 @@ def _train_label(randomization: str | None, hyperparams: str) -> str:
 
 
 def _train_dirs(cfg: ExperimentConfig) -> dict[TrainKey, str]:
-    keys: Iterable[TrainKey] = dict.fromkeys(_train_key(m, s) for m in cfg.methods for s in cfg.seeds)
+    keys: Iterable[TrainKey] = dict.fromkeys(_train_key(m, s) for m in cfg.methods for s in cfg.seeds_of(m))
     return {(r, h, s): str(cfg.runs_dir / "train" / _train_label(r, h) / f"seed_{s}") for r, h, s in keys}
 
 
 def _train_tasks(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> list[TrainTask]:
     """One training cell per distinct training setup x seed (in ``dirs``' order)."""
     base = base_run(cfg)
-    hyperparams = {_train_key(m, s): cfg.hyperparams_of(m) for m in cfg.methods for s in cfg.seeds}
+    hyperparams = {_train_key(m, s): cfg.hyperparams_of(m) for m in cfg.methods for s in cfg.seeds_of(m)}
     return [
         TrainTask(replace(base, randomization=key[0], seed=key[2], hyperparams_overrides=hyperparams[key]), d)
         for key, d in dirs.items()
@@ -212,10 +212,10 @@ def _eval_tasks(
     sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
     cells = []
     for m in cfg.methods:
-        for seed in cfg.seeds:
+        for seed in cfg.seeds_of(m):
             out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
             out.mkdir(parents=True, exist_ok=True)
-            gif_frames = cfg.gif_frames if seed == cfg.seeds[0] else 0
+            gif_frames = cfg.gif_frames if seed == cfg.seeds_of(m)[0] else 0
             settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
             tasks = domain_tasks(dirs[_train_key(m, seed)], settings, out)
             ablated = _ablation_tasks(tasks, ablation) if cfg.ablates(m) else []

@@ -5,7 +5,7 @@ with relative input paths resolved against the file. :mod:`simreal.experiments.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,15 @@ from simreal.randomization.selection import parse_randomization
 class MethodSpec:
     """A named method: training randomization, optional ``hyperparams`` (each key replaces the experiment's
     ``hyperparams`` key of the same name for this method's training, e.g. an ``env_wrapper`` that adds an
-    observation history), and an optional translator in front of the policy at evaluation, a checkpoint path or
-    one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`)."""
+    observation history), an optional translator in front of the policy at evaluation, a checkpoint path or
+    one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`), and optional ``seeds`` of
+    its own (default: the experiment's; e.g. more seeds for the methods whose spread matters)."""
 
     name: str
     randomization: str | None = None
     hyperparams: dict[str, Any] = field(default_factory=dict)
     transfer: str | Translator | None = None
+    seeds: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,7 @@ class ExperimentConfig:
             raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {self.algo!r}")
         if not self.methods or len({m.name for m in self.methods}) != len(self.methods):
             raise ValueError("methods must be a non-empty list with unique names")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ValueError(f"seeds must be unique non-negative ints, got {list(self.seeds)}")
+        _check_seeds(self.seeds, "seeds")
         if not self.domains:
             raise ValueError("domains must not be empty")
         check_domains(self.domains)
@@ -116,6 +117,8 @@ class ExperimentConfig:
         if self.hyperparams:  # a bad override fails here, not in a training worker
             load_hyperparams(self.algo, self.env_id, self.config_path, self.env_kwargs, self.hyperparams)
         for i, m in enumerate(self.methods):
+            if m.seeds is not None:
+                _check_seeds(m.seeds, f"methods[{i}].seeds")
             parse_randomization(m.randomization, f"methods[{i}].randomization")  # parsed again per training cell
             if isinstance(m.transfer, str) and not Path(m.transfer).exists():
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
@@ -160,6 +163,10 @@ class ExperimentConfig:
         if len(set(self.ablation_groups)) != len(self.ablation_groups):
             raise ValueError(f"ablation_groups: must be unique, got {list(self.ablation_groups)}")
 
+    def seeds_of(self, method: MethodSpec) -> tuple[int, ...]:
+        """The seeds ``method`` trains and is evaluated with: its own, else the experiment's."""
+        return self.seeds if method.seeds is None else method.seeds
+
     def ablates(self, method: MethodSpec) -> bool:
         """Whether ``method`` gets the ablation cells (``ablation_methods``, default every method)."""
         return not self.ablation_methods or method.name in self.ablation_methods
@@ -191,8 +198,12 @@ class ExperimentConfig:
             MethodSpec(**{**m, "transfer": parse_transfer(m.get("transfer"), f"methods[{i}].transfer")})
             for i, m in enumerate(methods)
         )
+        for i, m in enumerate(kwargs["methods"]):
+            if m.seeds is not None and not isinstance(m.seeds, list | tuple):
+                raise ValueError(f"methods[{i}].seeds must be a list, got {m.seeds!r}")
+        kwargs["methods"] = tuple(m if m.seeds is None else replace(m, seeds=tuple(m.seeds)) for m in kwargs["methods"])
         lists = ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps")
-        for key in (*lists, "ablation", "ablation_groups"):
+        for key in (*lists, "ablation", "ablation_groups", "ablation_methods"):
             if key in kwargs:
                 if not isinstance(kwargs[key], list):
                     raise ValueError(f"experiment: {key} must be a list, got {kwargs[key]!r}")
@@ -214,6 +225,11 @@ class ExperimentConfig:
     def parse(cls, data: dict[str, Any], base: Path) -> ExperimentConfig:
         """Build from the keys of an experiment file (without ``kind``) in the folder ``base``."""
         return cls.from_dict(_resolve_inputs(data, base))
+
+
+def _check_seeds(seeds: tuple[int, ...], where: str) -> None:
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ValueError(f"{where} must be unique non-negative ints, got {list(seeds)}")
 
 
 def _resolve_inputs(data: dict[str, Any], base: Path) -> dict[str, Any]:

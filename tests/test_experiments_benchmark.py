@@ -10,7 +10,7 @@ import yaml
 
 from simreal.agents.results import DomainResult, Results, RunMetadata, save_results
 from simreal.cli import main
-from simreal.experiments.benchmark import BenchmarkConfig, run_benchmark, summarize, write_benchmark
+from simreal.experiments.benchmark import BenchmarkConfig, _seeds, run_benchmark, summarize, write_benchmark
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 
 DOMAINS = ["canonical", "test", "real:0", "real:1"]
@@ -227,3 +227,11 @@ def test_report_only_lists_what_has_not_run_and_trains_nothing(tmp_path: Path) -
     )
     assert not (tmp_path / "runs" / "b").exists() and not (tmp_path / "runs" / "a" / "train").exists()
     assert (tmp_path / "full_out" / "report.html").is_file()
+
+
+def test_seed_counts_compare_with_each_methods_own_plan(tmp_path: Path) -> None:
+    cfg = _synthetic(tmp_path)  # no-DR and DR, 3 seeds each with results
+    methods = (cfg.methods[0], dataclasses.replace(cfg.methods[1], seeds=(0, 1, 2, 3, 4)))
+    task = summarize(dataclasses.replace(cfg, methods=methods), "no-DR", 0, reps=50)
+    assert task.seeds == {"no-DR": 3, "DR": 5}
+    assert [_seeds(task, row) for row in task.rows] == ["3", "3 of 5"]

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from simreal.agents.evaluate import DomainTask
 from simreal.agents.results import load_results
-from simreal.experiments.policy_matrix import _train_dirs, _train_tasks, run_experiment
+from simreal.agents.run_config import EvalConfig
+from simreal.experiments import policy_matrix
+from simreal.experiments.policy_matrix import _eval_tasks, _train_dirs, _train_tasks, run_experiment
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization import Constant, Uniform, load_preset
 from simreal.randomization.adr_env import adr_params, make_adr_env
@@ -139,4 +142,37 @@ def test_bad_method_hyperparams_name_the_method(
 ) -> None:
     methods = [{"name": "DR", "randomization": "train"}, {"name": "x", "hyperparams": hyperparams}]
     with pytest.raises(ValueError, match=match):
+        ExperimentConfig.load(tiny_experiment(methods=methods))
+
+
+def test_a_method_with_its_own_seeds_trains_and_is_evaluated_with_them(
+    tiny_experiment: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    methods = [{"name": "no-DR"}, {"name": "DR", "randomization": "train", "seeds": [0, 1, 4]}]
+    cfg = ExperimentConfig.load(tiny_experiment(methods=methods, seeds=[0, 1], gif_frames=5))
+    assert [cfg.seeds_of(m) for m in cfg.methods] == [(0, 1), (0, 1, 4)]
+    dirs = _train_dirs(cfg)
+    assert sorted((Path(d).parent.name, Path(d).name) for d in dirs.values()) == [
+        ("none", "seed_0"), ("none", "seed_1"), ("train", "seed_0"), ("train", "seed_1"), ("train", "seed_4"),
+    ]  # fmt: skip
+    assert sorted((t.run.randomization is None, t.run.seed) for t in _train_tasks(cfg, dirs)) == [
+        (False, 0), (False, 1), (False, 4), (True, 0), (True, 1),
+    ]  # fmt: skip
+
+    def domain_tasks(train_dir: str, settings: EvalConfig, out: Path) -> list[DomainTask]:  # no run dirs needed
+        return [DomainTask(train_dir, "canonical", settings.episodes, settings.seed, gif_frames=settings.gif_frames)]
+
+    monkeypatch.setattr(policy_matrix, "domain_tasks", domain_tasks)
+    monkeypatch.chdir(tmp_path)
+    cells = _eval_tasks(cfg, dirs, {"no-DR": None, "DR": None}, {})
+    assert sorted((out.parent.name, out.name, t.gif_frames > 0) for out, t in cells) == [
+        ("DR", "seed_0", True), ("DR", "seed_1", False), ("DR", "seed_4", False),
+        ("no-DR", "seed_0", True), ("no-DR", "seed_1", False),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], [-1], 3, ["a"]])
+def test_bad_method_seeds_name_the_method(tiny_experiment: Callable[..., Path], seeds: object) -> None:
+    methods = [{"name": "no-DR"}, {"name": "DR", "randomization": "train", "seeds": seeds}]
+    with pytest.raises(ValueError, match=r"methods\[1\]\.seeds must be"):
         ExperimentConfig.load(tiny_experiment(methods=methods))
