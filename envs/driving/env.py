@@ -210,18 +210,21 @@ class LaneFollowEnv(MujocoEnv):
         return float(np.mean(self.data.qpos[self._steer_qpos]))
 
     def _state_vector(self) -> np.ndarray:
-        speed = self._pose()[2]
+        pos, yaw, speed = self._pose()
         if self.config.obs_mode == "pixels_state":
             return np.array([speed, self._steering()], dtype=np.float32)
-        return np.array([*self.lane_state(), speed], dtype=np.float32)
+        return np.array([*self._lane_state(pos, yaw), speed], dtype=np.float32)
 
     def lane_state(self) -> np.ndarray:
         """The lane geometry of state observations 0-6, ``(7,)`` float32: lateral offset (m), heading error (rad)
         and the curvature ``LOOKAHEAD`` ahead (1/m); the label of a lane perception module."""
         pos, yaw, _ = self._pose()
+        return np.array(self._lane_state(pos, yaw), dtype=np.float32)
+
+    def _lane_state(self, pos: np.ndarray, yaw: float) -> list[float]:
         s, offset, heading = self.track.project(pos[:2])
         curvature = self.track.curvature_at(s + np.asarray(LOOKAHEAD))
-        return np.array([offset, _wrap(yaw - heading), *curvature], dtype=np.float32)
+        return [offset, _wrap(yaw - heading), *curvature]
 
     def _cone_hit(self) -> bool:
         ncon = self.data.ncon
