@@ -5,7 +5,7 @@ with relative input paths resolved against the file. :mod:`simreal.experiments.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -194,14 +194,7 @@ class ExperimentConfig:
         methods = kwargs.get("methods") or []
         for i, m in enumerate(methods):
             no_unknown_keys(MethodSpec, m, f"methods[{i}]")
-        kwargs["methods"] = tuple(
-            MethodSpec(**{**m, "transfer": parse_transfer(m.get("transfer"), f"methods[{i}].transfer")})
-            for i, m in enumerate(methods)
-        )
-        for i, m in enumerate(kwargs["methods"]):
-            if m.seeds is not None and not isinstance(m.seeds, list | tuple):
-                raise ValueError(f"methods[{i}].seeds must be a list, got {m.seeds!r}")
-        kwargs["methods"] = tuple(m if m.seeds is None else replace(m, seeds=tuple(m.seeds)) for m in kwargs["methods"])
+        kwargs["methods"] = tuple(_method(m, f"methods[{i}]") for i, m in enumerate(methods))
         lists = ("seeds", "domains", "sensitivity_axes", "sensitivity_strengths", "latency_steps")
         for key in (*lists, "ablation", "ablation_groups", "ablation_methods"):
             if key in kwargs:
@@ -225,6 +218,15 @@ class ExperimentConfig:
     def parse(cls, data: dict[str, Any], base: Path) -> ExperimentConfig:
         """Build from the keys of an experiment file (without ``kind``) in the folder ``base``."""
         return cls.from_dict(_resolve_inputs(data, base))
+
+
+def _method(data: dict[str, Any], where: str) -> MethodSpec:
+    """One ``methods`` entry: its translator parsed, its own ``seeds`` (a list) as a tuple."""
+    seeds = data.get("seeds")
+    if seeds is not None and not isinstance(seeds, list | tuple):
+        raise ValueError(f"{where}.seeds must be a list, got {seeds!r}")
+    transfer = parse_transfer(data.get("transfer"), f"{where}.transfer")
+    return MethodSpec(**{**data, "transfer": transfer, "seeds": None if seeds is None else tuple(seeds)})
 
 
 def _check_seeds(seeds: tuple[int, ...], where: str) -> None:

@@ -58,11 +58,10 @@ def lane_targets(env: gym.Env) -> np.ndarray:
     return np.asarray(lane_state(), dtype=np.float32)
 
 
-def lane_collection() -> Collection:
-    """Labelled driving frames: ``lane_targets``, 50-frame episodes under the oracle with action noise 0.6 (long
-    enough to drift up to ~1 m off the centre line and ~0.3 rad off the heading, which a policy in training does;
-    an episode's reset, which builds a new track, is also the slow part of collection)."""
-    return Collection(lane_targets, episode_steps=50, noise=0.6)
+# Labelled driving frames: 50-frame episodes under the oracle with action noise 0.6 (long enough to drift up to ~1 m
+# off the centre line and ~0.3 rad off the heading, as a policy in training does; an episode's reset, which builds a
+# new track, is also the slow part of collection)
+LANE_COLLECTION = Collection(lane_targets, episode_steps=50, noise=0.6)
 
 
 class LaneRegressor(nn.Module):
@@ -163,7 +162,7 @@ def pretrain_lane_regressor(
     """Train ``model`` on ``frames`` labelled frames of the training domain ``randomization`` (``make_env(domain)``
     builds the policy's raw env; the canonical share of :func:`~simreal.perception.pretraining.training_frames`),
     collected with seed ``fit.seed``; returns the training-set median offset error (m)."""
-    images, targets = training_frames(make_env, oracle, randomization, frames, fit.seed, lane_collection())
+    images, targets = training_frames(make_env, oracle, randomization, frames, fit.seed, LANE_COLLECTION)
     return {"median_offset_error_m": train_lane_regressor(model, images[model.image_key], targets, fit)}
 
 
