@@ -21,6 +21,7 @@ __all__ = [
     "camera_model",
     "intrinsics_matrix",
     "look_at_xyaxes",
+    "mounted_camera_model",
     "projection_matrix",
     "world_to_camera_matrix",
 ]
@@ -121,6 +122,28 @@ def camera_model(model: mujoco.MjModel, data: mujoco.MjData, camera: str, width:
     fovy = float(model.cam_fovy[camera_id])
     world_to_camera = world_to_camera_matrix(data, camera_id)
     return CameraModel(camera, width, height, fovy, intrinsics_matrix(fovy, width, height), world_to_camera)
+
+
+def mounted_camera_model(
+    model: mujoco.MjModel, camera: str, width: int, height: int, body_origin: np.ndarray
+) -> CameraModel:
+    """``camera`` relative to the body it is mounted on, as an extrinsic calibration gives it: the model's current
+    mount (``cam_pos``, ``cam_quat``, ``cam_fovy``: a camera randomization changes them) in a frame where the body's
+    origin is at ``body_origin`` (3,) and its axes are the frame's; ``world_to_camera`` maps that frame's points to
+    the camera. The body's motion (``data``) plays no part."""
+    camera_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+    if camera_id < 0:
+        raise ValueError(
+            f"camera: unknown camera {camera!r}; allowed: {[model.camera(i).name for i in range(model.ncam)]}"
+        )
+    mount = np.empty(9)
+    mujoco.mju_quat2Mat(mount, model.cam_quat[camera_id])
+    rotation = mount.reshape(3, 3) @ OPENGL_TO_OPENCV  # columns: camera axes in the body frame
+    transform = np.eye(4)
+    transform[:3, :3] = rotation.T
+    transform[:3, 3] = -rotation.T @ (model.cam_pos[camera_id] + np.asarray(body_origin, dtype=np.float64))
+    fovy = float(model.cam_fovy[camera_id])
+    return CameraModel(camera, width, height, fovy, intrinsics_matrix(fovy, width, height), transform)
 
 
 def look_at_xyaxes(position: tuple[float, float, float], target: tuple[float, float, float]) -> str:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from simreal.envs.base import MujocoEnv
+from simreal.envs.camera import CameraModel, mounted_camera_model
 from simreal.envs.driving import car, scene
 from simreal.envs.driving.config import LaneFollowConfig
 from simreal.envs.driving.track import HALF_WIDTH, Track, generate_track, split_seed_range
@@ -220,6 +221,16 @@ class LaneFollowEnv(MujocoEnv):
         and the curvature ``LOOKAHEAD`` ahead (1/m); the label of a lane perception module."""
         pos, yaw, _ = self._pose()
         return np.array(self._lane_state(pos, yaw), dtype=np.float32)
+
+    def vehicle_camera(self, camera: str | None = None) -> CameraModel:
+        """The extrinsic and intrinsic calibration of ``camera`` (default: the first observation camera) at the
+        observation size, in the car's ground frame: origin on the ground below the chassis centre at rest, x
+        forward, y left, z up. From the camera's current mount (a camera randomization moves it; the calibration
+        moves with it, as a real car's is re-measured after re-mounting) and the chassis's rest height; the
+        chassis's pitch and roll while driving are not in it."""
+        name = camera or self.camera_names[0]
+        size = self.config.image_size
+        return mounted_camera_model(self.model, name, size, size, np.array([0.0, 0.0, car.CHASSIS_Z]))
 
     def _lane_state(self, pos: np.ndarray, yaw: float) -> list[float]:
         s, offset, heading = self.track.project(pos[:2])
