@@ -61,7 +61,9 @@ class Hyperparams:
     entry: dict[str, Any] = field(repr=False)
     pretrain_encoder: dict[str, int] | None = None  # simreal only: {frames, epochs} of goal_perception's pre-training
     goal_perception: dict[str, int] | None = None  # simreal only: {channels, layers} of GoalPerception's detectors
-    lane_perception: dict[str, int] | None = None  # simreal only: {channels} of LanePerception's regressor
+    # simreal only: {channels, calibrated}: LanePerception's regressor (calibrated=0, the default) or
+    # CalibratedLanePerception's row detector lifted with the camera calibration (calibrated=1)
+    lane_perception: dict[str, int] | None = None
 
 
 def default_config_path(algo: str, env_kwargs: dict[str, Any] | None = None) -> Path:
@@ -158,7 +160,7 @@ def _pretrain_settings(value: Any, where: str) -> dict[str, int] | None:
     return {"frames": value["frames"], "epochs": value["epochs"]}
 
 
-PERCEPTION_RANGES = {"channels": (4, 256), "layers": (1, 6)}
+PERCEPTION_RANGES = {"channels": (4, 256), "layers": (1, 6), "calibrated": (0, 1)}
 
 
 def _perception_settings(value: Any, where: str, keys: tuple[str, ...]) -> dict[str, int] | None:
@@ -206,7 +208,7 @@ ZOO_KEYS = ("policy", "n_timesteps", "n_envs", "normalize", "frame_stack", "env_
 SIMREAL_KEYS = {
     "pretrain_encoder": ("frames", "epochs"),
     "goal_perception": ("channels", "layers"),
-    "lane_perception": ("channels",),
+    "lane_perception": ("channels", "calibrated"),
 }
 SET_BY_TRAIN = ("self", "env", "seed", "device", "tensorboard_log", "verbose", "_init_setup_model")
 

@@ -2,8 +2,9 @@
 
 :func:`make_policy_env`: ``make_vec`` (monitor, the config's env wrapper, frame stacking) -> ``GoalPerception``
 (configs with ``goal_perception``: the run's pre-trained detectors estimate the goal) or ``LanePerception``
-(``lane_perception``: the run's pre-trained regressor reads the lane geometry) -> ``VecNormalize`` (configs
-with ``normalize``), like SB3's ``make_vec_env`` plus the wrappers a trained policy depends on.
+(``lane_perception``: the run's pre-trained regressor reads the lane geometry; with ``calibrated=1``
+``CalibratedLanePerception``: a row detector's lane pixels lifted with the camera calibration) -> ``VecNormalize``
+(configs with ``normalize``), like SB3's ``make_vec_env`` plus the wrappers a trained policy depends on.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from simreal.agents.hyperparams import Hyperparams
 from simreal.agents.run_config import RunConfig
 from simreal.agents.run_files import ENCODER, load_vecnormalize
 from simreal.perception.goal_perception import GoalTriangulator, load_goal_perception
+from simreal.perception.lane_detection import LaneRowDetector, load_calibrated_lane_perception, pretrain_lane_detector
 from simreal.perception.lane_perception import LaneRegressor, load_lane_perception, pretrain_lane_regressor
 from simreal.randomization.selection import ADR, Domain, Randomization
 
 ENCODER_SEED_OFFSET = 2_000_003
 
 
-def encoder_file(model: GoalTriangulator | LaneRegressor, run: RunConfig, hp: Hyperparams) -> Path:
-    """``<run dir>/encoder.pt``: ``model`` (goal detectors or a lane regressor) pre-trained on labelled frames of the
-    run's training domain, unless the run dir has it already."""
+def encoder_file(model: GoalTriangulator | LaneRegressor | LaneRowDetector, run: RunConfig, hp: Hyperparams) -> Path:
+    """``<run dir>/encoder.pt``: ``model`` (goal detectors, a lane regressor or a lane row detector) pre-trained on
+    labelled frames of the run's training domain, unless the run dir has it already."""
     from simreal.envs.oracles import oracle_for
     from simreal.perception.checkpoint import save_model
     from simreal.perception.pretraining import pretrain_detectors, training_frames
@@ -42,9 +44,10 @@ def encoder_file(model: GoalTriangulator | LaneRegressor, run: RunConfig, hp: Hy
         frames, epochs, seed = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"], run.seed
         build = partial(make_env, run.env_id, **hp.env_kwargs)
         oracle = oracle_for(run.env_id)
-        if isinstance(model, LaneRegressor):
+        if isinstance(model, LaneRegressor | LaneRowDetector):
             fit = FitSettings(epochs, seed + ENCODER_SEED_OFFSET)
-            info = pretrain_lane_regressor(model, build, oracle, domain, frames, fit)
+            pretrain = pretrain_lane_regressor if isinstance(model, LaneRegressor) else pretrain_lane_detector
+            info = pretrain(model, build, oracle, domain, frames, fit)  # type: ignore[arg-type]
         else:
             images, targets = training_frames(build, oracle, domain, frames, seed + ENCODER_SEED_OFFSET)
             info = {"median_error_m": pretrain_detectors(model, images, targets, epochs, seed)}
@@ -54,17 +57,23 @@ def encoder_file(model: GoalTriangulator | LaneRegressor, run: RunConfig, hp: Hy
 
 def _perception(venv: VecEnv, run: RunConfig, hp: Hyperparams, training: bool) -> VecEnv:
     """``venv`` behind the run's frozen perception: :class:`~simreal.perception.goal_perception.GoalPerception`
-    (``goal_perception``) or :class:`~simreal.perception.lane_perception.LanePerception` (``lane_perception``),
-    pre-trained first when training and the run dir has none yet."""
+    (``goal_perception``), :class:`~simreal.perception.lane_perception.LanePerception` (``lane_perception``) or
+    :class:`~simreal.perception.lane_detection.CalibratedLanePerception` (``lane_perception`` with
+    ``calibrated=1``), pre-trained first when training and the run dir has none yet."""
     encoder = run.out / ENCODER
     if hp.goal_perception is not None:
         if training:
             encoder = encoder_file(GoalTriangulator(venv.observation_space, **hp.goal_perception), run, hp)
         return load_goal_perception(venv, encoder, hp.goal_perception)
     assert hp.lane_perception is not None
+    settings = {k: v for k, v in hp.lane_perception.items() if k != "calibrated"}
+    if hp.lane_perception.get("calibrated", 0):
+        if training:
+            encoder = encoder_file(LaneRowDetector(venv.observation_space, **settings), run, hp)
+        return load_calibrated_lane_perception(venv, encoder, settings)
     if training:
-        encoder = encoder_file(LaneRegressor(venv.observation_space, **hp.lane_perception), run, hp)
-    return load_lane_perception(venv, encoder, hp.lane_perception)
+        encoder = encoder_file(LaneRegressor(venv.observation_space, **settings), run, hp)
+    return load_lane_perception(venv, encoder, settings)
 
 
 def make_policy_env(

@@ -39,8 +39,11 @@ __all__ = [
     "LANE_KEY",
     "LanePerception",
     "LaneRegressor",
+    "image_key_of",
+    "lane_cnn",
     "lane_targets",
     "load_lane_perception",
+    "mirror_lanes",
     "pretrain_lane_regressor",
     "train_lane_regressor",
 ]
@@ -64,34 +67,44 @@ def lane_targets(env: gym.Env) -> np.ndarray:
 LANE_COLLECTION = Collection(lane_targets, episode_steps=50, noise=0.6)
 
 
+def image_key_of(observation_space: gym.Space, who: str) -> tuple[str, int]:
+    """The one camera image key of a Dict observation space and its side; ``ValueError`` naming ``who`` unless
+    there is exactly one image, square with a side that is a multiple of ``2 ** STAGES``."""
+    if not isinstance(observation_space, gym.spaces.Dict):
+        raise ValueError(f"{who}: needs Dict observations (obs_mode='pixels_state')")
+    keys = [k for k, s in observation_space.spaces.items() if is_image_space(s, check_channels=False)]
+    if len(keys) != 1:
+        raise ValueError(f"{who}: needs exactly one camera image, got {keys}")
+    size = (observation_space[keys[0]].shape or ())[1]
+    if size < 2**STAGES or size % 2**STAGES:
+        raise ValueError(f"{who}: the image side must be a multiple of {2**STAGES}, got {size}")
+    return keys[0], size
+
+
+def lane_cnn(size: int, channels: int, outputs: int) -> nn.Sequential:
+    """The lane models' network: ``STAGES`` stride-2 3x3 convolutions (GroupNorm + ReLU; ``channels``, doubled
+    after the second), flattened (where the lane is in the image is the answer, so no global pooling), a hidden
+    layer of 128 and a linear read-out of ``outputs``."""
+    widths = [3, channels, channels, 2 * channels, 2 * channels]
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(widths):
+        layers += [nn.Conv2d(a, b, 3, 2, 1), nn.GroupNorm(4, b), nn.ReLU(inplace=True)]
+    cells = (size // 2**STAGES) ** 2
+    layers += [nn.Flatten(), nn.Linear(widths[-1] * cells, 128), nn.ReLU(inplace=True), nn.Linear(128, outputs)]
+    return nn.Sequential(*layers)
+
+
 class LaneRegressor(nn.Module):
-    """Image ``[-1, 1]`` (N, 3, S, S) -> lane geometry (N, 7) in its own units: ``STAGES`` stride-2 3x3
-    convolutions (GroupNorm + ReLU; ``channels``, doubled after the second), flattened (where the lane is in
-    the image is the answer, so no global pooling), a hidden layer of 128 and a linear read-out of the targets
-    standardised by ``target_scale`` (set from the training labels).
+    """Image ``[-1, 1]`` (N, 3, S, S) -> lane geometry (N, 7) in its own units: :func:`lane_cnn` reading out the
+    targets standardised by ``target_scale`` (set from the training labels).
 
     ``observation_space``: the policy env's Dict space with exactly one image key."""
 
     def __init__(self, observation_space: gym.Space, channels: int = 32) -> None:
         super().__init__()
-        if not isinstance(observation_space, gym.spaces.Dict):
-            raise ValueError("LaneRegressor: needs Dict observations (obs_mode='pixels_state')")
-        keys = [k for k, s in observation_space.spaces.items() if is_image_space(s, check_channels=False)]
-        if len(keys) != 1:
-            raise ValueError(f"LaneRegressor: needs exactly one camera image, got {keys}")
-        self.image_key = keys[0]
-        size = (observation_space[self.image_key].shape or ())[1]
-        if size < 2**STAGES or size % 2**STAGES:
-            raise ValueError(f"LaneRegressor: the image side must be a multiple of {2**STAGES}, got {size}")
+        self.image_key, size = image_key_of(observation_space, "LaneRegressor")
         self.config = {"image_size": size, "channels": channels}
-        widths = [3, channels, channels, 2 * channels, 2 * channels]
-        layers: list[nn.Module] = []
-        for a, b in itertools.pairwise(widths):
-            layers += [nn.Conv2d(a, b, 3, 2, 1), nn.GroupNorm(4, b), nn.ReLU(inplace=True)]
-        cells = (size // 2**STAGES) ** 2
-        layers += [nn.Flatten(), nn.Linear(widths[-1] * cells, 128), nn.ReLU(inplace=True)]
-        layers.append(nn.Linear(128, LANE_OUTPUTS))
-        self.net = nn.Sequential(*layers)
+        self.net = lane_cnn(size, channels, LANE_OUTPUTS)
         self.target_scale: torch.Tensor
         self.register_buffer("target_scale", torch.ones(LANE_OUTPUTS))
 
@@ -109,10 +122,11 @@ class LaneRegressor(nn.Module):
         return torch.cat(chunks).numpy().astype(np.float32)
 
 
-def _mirror(
+def mirror_lanes(
     images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mirror a random half of the batch left-right; every lane label changes sign with it."""
+    """Mirror a random half of the batch left-right; every lane label (each signed about the image's vertical
+    centre line) changes sign with it."""
     flip = torch.rand(len(images), generator=generator) < 0.5
     images = torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images)
     return images, torch.where(flip.view(-1, 1), -targets, targets)
@@ -143,7 +157,7 @@ def train_lane_regressor(model: LaneRegressor, images: np.ndarray, targets: np.n
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
         batch_images, batch_labels = inputs[batch], labels[batch]
         if fit.augment:
-            batch_images, batch_labels = _mirror(batch_images, batch_labels, generator)
+            batch_images, batch_labels = mirror_lanes(batch_images, batch_labels, generator)
             batch_images = augment_appearance(batch_images, generator).clamp_(-1.0, 1.0)
         return nn.functional.smooth_l1_loss(model(batch_images), batch_labels)
 

@@ -20,8 +20,8 @@ from simreal.perception.lane_perception import (
     LANE_KEY,
     LanePerception,
     LaneRegressor,
-    _mirror,
     lane_targets,
+    mirror_lanes,
     train_lane_regressor,
 )
 from simreal.perception.training import FitSettings
@@ -64,7 +64,7 @@ def test_mirror_flips_the_image_and_negates_every_label_together() -> None:
     labels = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     flipped_any = False
     for seed in range(8):
-        out_images, out_labels = _mirror(images, labels, torch.Generator().manual_seed(seed))
+        out_images, out_labels = mirror_lanes(images, labels, torch.Generator().manual_seed(seed))
         for i in range(2):
             flipped = bool(torch.equal(out_images[i], images[i].flip(2)))
             assert flipped or torch.equal(out_images[i], images[i])
