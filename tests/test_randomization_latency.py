@@ -102,3 +102,23 @@ def test_the_control_rate_training_spec_covers_every_held_out_driving_control_ra
     assert heldout_violations(spec, load_preset("test", "driving")) == [
         "control:action_repeat: randomized in training but not in the held-out spec"
     ]
+
+
+def test_the_wide_camera_training_spec_is_the_control_rate_one_with_lab_wide_mounts():
+    """configs/randomization/driving_train_wide_camera.yaml: the control-rate domain with the camera mount drawn
+    across a lab's plausible range; it overlaps a held-out spec in the camera units and nowhere else."""
+    folder = PACKAGE_ROOT / "configs" / "randomization"
+    spec = RandomizationSpec.load(folder / "driving_train_wide_camera.yaml")
+    base = RandomizationSpec.load(folder / "driving_train_control_rate.yaml")
+    camera = spec.visual.camera
+    assert (camera.pos_jitter.low, camera.pos_jitter.high) == (-0.08, 0.08)
+    assert (camera.rot_jitter_deg.low, camera.rot_jitter_deg.high) == (-6.0, 6.0)
+    assert (camera.fovy_jitter.low, camera.fovy_jitter.high) == (-10.0, 10.0)
+    same = dataclasses.replace(spec, name=base.name, visual=dataclasses.replace(spec.visual, camera=base.visual.camera))
+    assert same.to_dict() == base.to_dict()
+    overlap = "camera:*: every factor ['fovy', 'pos', 'rot'] overlaps the training support"
+    assert heldout_violations(spec, load_preset("real", "driving")) == [overlap]
+    assert heldout_violations(spec, load_preset("test", "driving")) == [
+        overlap,
+        "control:action_repeat: randomized in training but not in the held-out spec",
+    ]
