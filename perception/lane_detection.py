@@ -36,7 +36,7 @@ from simreal.envs.camera import CameraModel, camera_model
 from simreal.envs.driving.mesh import ROAD_Z
 from simreal.perception.checkpoint import load_weights
 from simreal.perception.images import augment_appearance, images_to_tensor
-from simreal.perception.lane_perception import image_key_of, lane_cnn, mirror_lanes
+from simreal.perception.lane_perception import fresh_fit, image_key_of, lane_cnn, mirror_lanes
 from simreal.perception.pretraining import Collection, training_frames
 from simreal.perception.training import FitSettings, run_epochs
 from simreal.perception.triangulation import pixels_to_plane
@@ -163,12 +163,12 @@ def lift_lane_rows(columns: np.ndarray, inside: np.ndarray, cameras: list[Camera
     n, anchors = columns.shape
     if inside.shape != columns.shape or len(cameras) != n:
         raise ValueError(f"columns {columns.shape}, inside {inside.shape} and {len(cameras)} cameras do not match")
-    rows = np.broadcast_to(anchor_rows(cameras[0].height if n else 1), (n, anchors))
+    if n == 0:
+        return np.zeros((0, len(LOOK_X)), np.float32)
+    rows = np.broadcast_to(anchor_rows(cameras[0].height), (n, anchors))
     pixels = np.stack([columns, rows], axis=-1).reshape(-1, 2)
-    intrinsics = np.repeat(np.stack([c.intrinsics for c in cameras]), anchors, axis=0) if n else np.zeros((0, 3, 3))
-    extrinsics = (
-        np.repeat(np.stack([c.world_to_camera for c in cameras]), anchors, axis=0) if n else np.zeros((0, 4, 4))
-    )
+    intrinsics = np.repeat(np.stack([c.intrinsics for c in cameras]), anchors, axis=0)
+    extrinsics = np.repeat(np.stack([c.world_to_camera for c in cameras]), anchors, axis=0)
     points = pixels_to_plane(pixels, intrinsics, extrinsics, ROAD_Z, strict=False).reshape(n, anchors, 3)
     x, y = points[..., 0], points[..., 1]
     usable = np.isfinite(x) & (x > 0.05) & (x <= MAX_RANGE)
@@ -197,21 +197,13 @@ def train_lane_detector(model: LaneRowDetector, images: np.ndarray, targets: np.
     if targets.shape != (len(images), 2 * anchors):
         raise ValueError(f"targets must have shape {(len(images), 2 * anchors)}, got {targets.shape}")
     size = images.shape[1]
-    generator = torch.Generator().manual_seed(fit.seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(fit.seed)
-        for layer in model.modules():
-            if isinstance(layer, nn.Conv2d | nn.Linear):
-                layer.reset_parameters()
+    generator, schedule = fresh_fit(model, fit, len(images))
     standard = targets[:, :anchors] / size - 0.5
     known = np.isfinite(standard) & (np.abs(standard) <= 1.0)
     inputs = images_to_tensor(images, channels_last=True)
     columns = torch.from_numpy(np.where(known, standard, 0.0).astype(np.float32))
     mask = torch.from_numpy(known.astype(np.float32))
     inside = torch.from_numpy(targets[:, anchors:].astype(np.float32))
-    optimizer = torch.optim.Adam(model.parameters(), lr=fit.learning_rate)
-    total = fit.epochs * -(-len(images) // fit.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, fit.learning_rate, total_steps=total, pct_start=0.15)
 
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
         batch_images, batch_columns = inputs[batch], columns[batch]
@@ -292,6 +284,6 @@ def load_calibrated_lane_perception(
     venv: VecEnv, encoder: str | Path, settings: dict[str, Any]
 ) -> CalibratedLanePerception:
     """Wrap ``venv`` with the detector saved in ``encoder`` (``settings``: its ``channels``)."""
-    detector = LaneRowDetector(venv.observation_space, channels=settings.get("channels", 32))
+    detector = LaneRowDetector(venv.observation_space, **settings)
     load_weights(detector, encoder, freeze=True)
     return CalibratedLanePerception(venv, detector)

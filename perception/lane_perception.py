@@ -39,6 +39,7 @@ __all__ = [
     "LANE_KEY",
     "LanePerception",
     "LaneRegressor",
+    "fresh_fit",
     "image_key_of",
     "lane_cnn",
     "lane_targets",
@@ -132,6 +133,23 @@ def mirror_lanes(
     return images, torch.where(flip.view(-1, 1), -targets, targets)
 
 
+def fresh_fit(
+    model: nn.Module, fit: FitSettings, n: int
+) -> tuple[torch.Generator, torch.optim.lr_scheduler.OneCycleLR]:
+    """Start a lane model's fit: its convolution and linear layers re-initialised from ``fit.seed`` (the global
+    generator untouched), the batch generator, and Adam under a one-cycle learning rate over ``fit.epochs`` of
+    ``n`` examples."""
+    with torch.random.fork_rng():
+        torch.manual_seed(fit.seed)
+        for layer in model.modules():
+            if isinstance(layer, nn.Conv2d | nn.Linear):
+                layer.reset_parameters()
+    optimizer = torch.optim.Adam(model.parameters(), lr=fit.learning_rate)
+    total = fit.epochs * math.ceil(n / fit.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, fit.learning_rate, total_steps=total, pct_start=0.15)
+    return torch.Generator().manual_seed(fit.seed), schedule
+
+
 def train_lane_regressor(model: LaneRegressor, images: np.ndarray, targets: np.ndarray, fit: FitSettings) -> float:
     """Fit ``model`` (its weights initialised afresh from ``fit.seed``) to uint8 ``images`` (N, S, S, 3) and their
     ``lane_targets`` (N, 7): smooth-L1 on standardised targets, Adam with a one-cycle learning rate, the module's
@@ -141,18 +159,10 @@ def train_lane_regressor(model: LaneRegressor, images: np.ndarray, targets: np.n
         raise ValueError(f"images must be uint8 (N, S, S, 3), got {images.dtype} {images.shape}")
     if targets.shape != (len(images), LANE_OUTPUTS):
         raise ValueError(f"targets must have shape {(len(images), LANE_OUTPUTS)}, got {targets.shape}")
-    generator = torch.Generator().manual_seed(fit.seed)
-    with torch.random.fork_rng():  # the layers' initialisation from the seed, the global generator untouched
-        torch.manual_seed(fit.seed)
-        for layer in model.modules():
-            if isinstance(layer, nn.Conv2d | nn.Linear):
-                layer.reset_parameters()
+    generator, schedule = fresh_fit(model, fit, len(images))
     scale = torch.from_numpy(np.maximum(np.abs(targets).std(axis=0), 1e-3).astype(np.float32))
     model.target_scale.copy_(scale)
     inputs, labels = images_to_tensor(images, channels_last=True), torch.from_numpy(targets) / scale
-    optimizer = torch.optim.Adam(model.parameters(), lr=fit.learning_rate)
-    total = fit.epochs * math.ceil(len(images) / fit.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, fit.learning_rate, total_steps=total, pct_start=0.15)
 
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
         batch_images, batch_labels = inputs[batch], labels[batch]
