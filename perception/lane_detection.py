@@ -21,6 +21,7 @@ the calibration (inverse perspective mapping; row anchors as in Qin et al. 2020,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,8 @@ from simreal.envs.camera import CameraModel, camera_model
 from simreal.envs.driving.mesh import ROAD_Z
 from simreal.perception.checkpoint import load_weights
 from simreal.perception.images import augment_appearance, images_to_tensor
-from simreal.perception.lane_perception import fresh_fit, image_key_of, lane_cnn, mirror_lanes
-from simreal.perception.pretraining import Collection, training_frames
+from simreal.perception.lane_perception import LANE_COLLECTION, fresh_fit, image_key_of, lane_cnn, mirror_lanes
+from simreal.perception.pretraining import training_frames
 from simreal.perception.training import FitSettings, run_epochs
 from simreal.perception.triangulation import pixels_to_plane
 
@@ -222,7 +223,7 @@ def train_lane_detector(model: LaneRowDetector, images: np.ndarray, targets: np.
 
 
 # Labelled frames: the lane regressor's collection (50-frame episodes under the noisy oracle) with row labels
-LANE_ROW_COLLECTION = Collection(lane_row_targets, episode_steps=50, noise=0.6)
+LANE_ROW_COLLECTION = dataclasses.replace(LANE_COLLECTION, targets=lane_row_targets)
 
 
 def pretrain_lane_detector(
