@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from simreal.agents.hyperparams import load_hyperparams
 from simreal.agents.results import load_results
 from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import ENCODER, train
-from simreal.envs.camera import camera_model
+from simreal.envs.camera import CameraModel, camera_model
 from simreal.perception.lane_detection import (
     ANCHOR_ROWS,
     LANE_POINTS_KEY,
@@ -110,10 +111,8 @@ def test_lifting_a_straight_lane_gives_its_offset_and_degenerate_frames_give_zer
         lift_lane_rows(columns[None], np.ones((1, ANCHORS)), [camera, camera])
 
 
-def _at_row(camera, centre_row: float):  # type: ignore[no-untyped-def]
+def _at_row(camera: CameraModel, centre_row: float) -> CameraModel:
     """``camera`` with its principal point moved so that every anchor row looks above the horizon."""
-    import dataclasses
-
     intrinsics = camera.intrinsics.copy()
     intrinsics[1, 2] = centre_row + 200.0
     return dataclasses.replace(camera, intrinsics=intrinsics)
