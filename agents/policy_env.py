@@ -44,10 +44,11 @@ def encoder_file(model: GoalTriangulator | LaneRegressor | LaneRowDetector, run:
         frames, epochs, seed = hp.pretrain_encoder["frames"], hp.pretrain_encoder["epochs"], run.seed
         build = partial(make_env, run.env_id, **hp.env_kwargs)
         oracle = oracle_for(run.env_id)
-        if isinstance(model, LaneRegressor | LaneRowDetector):
-            fit = FitSettings(epochs, seed + ENCODER_SEED_OFFSET)
-            pretrain = pretrain_lane_regressor if isinstance(model, LaneRegressor) else pretrain_lane_detector
-            info = pretrain(model, build, oracle, domain, frames, fit)  # type: ignore[arg-type]
+        fit = FitSettings(epochs, seed + ENCODER_SEED_OFFSET)
+        if isinstance(model, LaneRegressor):
+            info = pretrain_lane_regressor(model, build, oracle, domain, frames, fit)
+        elif isinstance(model, LaneRowDetector):
+            info = pretrain_lane_detector(model, build, oracle, domain, frames, fit)
         else:
             images, targets = training_frames(build, oracle, domain, frames, seed + ENCODER_SEED_OFFSET)
             info = {"median_error_m": pretrain_detectors(model, images, targets, epochs, seed)}
