@@ -40,13 +40,19 @@ def intrinsics_matrix(fovy_deg: float, width: int, height: int) -> np.ndarray:
     return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-def world_to_camera_matrix(data: mujoco.MjData, camera_id: int) -> np.ndarray:
-    """4x4 world -> camera (OpenCV frame) transform of a camera (after ``mj_forward``)."""
-    rotation = data.cam_xmat[camera_id].reshape(3, 3) @ OPENGL_TO_OPENCV  # columns: camera axes in world
+def _to_camera(orientation: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """4x4 transform into the OpenCV camera frame of a MuJoCo camera with ``orientation`` (3x3, columns: its
+    OpenGL axes in the reference frame) at ``position`` (3,)."""
+    rotation = orientation @ OPENGL_TO_OPENCV  # columns: camera axes in the reference frame
     transform = np.eye(4)
     transform[:3, :3] = rotation.T
-    transform[:3, 3] = -rotation.T @ data.cam_xpos[camera_id]
+    transform[:3, 3] = -rotation.T @ position
     return transform
+
+
+def world_to_camera_matrix(data: mujoco.MjData, camera_id: int) -> np.ndarray:
+    """4x4 world -> camera (OpenCV frame) transform of a camera (after ``mj_forward``)."""
+    return _to_camera(data.cam_xmat[camera_id].reshape(3, 3), data.cam_xpos[camera_id])
 
 
 def projection_matrix(
@@ -138,10 +144,7 @@ def mounted_camera_model(
         )
     mount = np.empty(9)
     mujoco.mju_quat2Mat(mount, model.cam_quat[camera_id])
-    rotation = mount.reshape(3, 3) @ OPENGL_TO_OPENCV  # columns: camera axes in the body frame
-    transform = np.eye(4)
-    transform[:3, :3] = rotation.T
-    transform[:3, 3] = -rotation.T @ (model.cam_pos[camera_id] + np.asarray(body_origin, dtype=np.float64))
+    transform = _to_camera(mount.reshape(3, 3), model.cam_pos[camera_id] + np.asarray(body_origin, dtype=np.float64))
     fovy = float(model.cam_fovy[camera_id])
     return CameraModel(camera, width, height, fovy, intrinsics_matrix(fovy, width, height), transform)
 
