@@ -42,7 +42,7 @@ from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
 from simreal.experiments.policy_matrix_config import ExperimentConfig, MethodSpec
-from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator
+from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator, uses_policies
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization.ablation import PAIRING, ablation_label, present_groups
@@ -190,13 +190,16 @@ def _train_tasks(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> list[Train
     ]
 
 
-def _translators(cfg: ExperimentConfig) -> dict[str, str | None]:
-    """Method name -> the checkpoint of its translator (trained here first when the method names one)."""
+def _translators(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> dict[str, str | None]:
+    """Method name -> the checkpoint of its translator (trained here first, after the policies, when the method
+    names one; a policy-consistent one against the method's own trained policies)."""
     out: dict[str, str | None] = {}
     for m in cfg.methods:
         if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
             folder = cfg.runs_dir / "translators"  # methods with the same translator settings share it
-            out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder)
+            policies = [Path(dirs[_train_key(m, s)]) / "model.zip" for s in cfg.seeds_of(m)]
+            policies = policies if uses_policies(m.transfer) else []
+            out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder, policies, cfg.algo)
         else:
             out[m.name] = m.transfer
     return out
@@ -315,7 +318,7 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
         train_tasks = _train_tasks(cfg, dirs)
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
-        cells = _eval_tasks(cfg, dirs, _translators(cfg), ablation)
+        cells = _eval_tasks(cfg, dirs, _translators(cfg, dirs), ablation)
         results = _evaluate_cells(pool, cells)
     finally:
         if owned:

@@ -3,10 +3,16 @@
 A method's ``transfer:`` is either the path of an existing CycleGAN-format checkpoint (a prerequisite produced
 beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translator trained by the experiment itself:
 
-- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0, object_weight: 1.0}}``: RCAN (James et al. 2019), a
-  randomized -> canonical generator trained on paired renders of the same state (:mod:`simreal.transfer.paired`); no
-  real image. ``object_weight`` weighs the L1 over the task object's pixels (``RCANConfig.lambda_object``). Arm tasks
-  only (the pair copies the arm's state into a canonical scene).
+- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0, object_weight: 1.0, view: same}}``: RCAN (James et
+  al. 2019), a randomized -> canonical generator trained on paired renders of the same state
+  (:mod:`simreal.transfer.paired`); no real image. ``object_weight`` weighs the L1 over the task object's pixels
+  (``RCANConfig.lambda_object``). ``view: canonical`` renders the canonical side through the canonical camera
+  mount, so the translator also undoes a moved camera (for a policy that only saw the canonical mount); ``same``
+  keeps the randomized frame's camera (appearance only). ``policy_weight`` > 0 adds policy consistency
+  (RL-CycleGAN's idea with paired frames): the image encoders of the method's own trained policies (every seed)
+  must see the same features in ``G(x)`` as in the canonical frame (``RCANConfig.lambda_features``); the
+  translator is then trained after the policies and its name depends on their weights. The simreal tasks of
+  :data:`PAIRED_TASKS`.
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -22,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,25 +37,40 @@ import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.envs.config import no_unknown_keys
+from simreal.transfer.paired import VIEWS
 
-__all__ = ["CycleGANTranslator", "RCANTranslator", "Translator", "parse_transfer", "train_translator"]
+__all__ = [
+    "CycleGANTranslator",
+    "RCANTranslator",
+    "Translator",
+    "parse_transfer",
+    "train_translator",
+    "uses_policies",
+]
 
 PAIRED_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0", "simreal/LaneFollow-v0")
 
 
 @dataclass(frozen=True)
 class RCANTranslator:
-    """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical) for ``steps`` Adam steps, the task
-    object's pixels weighted by ``object_weight`` in its L1 loss."""
+    """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical, the canonical side through ``view``'s
+    camera) for ``steps`` Adam steps, the task object's pixels weighted by ``object_weight`` in its L1 loss and,
+    with ``policy_weight`` > 0, the policies' image features kept."""
 
     pairs: int = 2000
     steps: int = 1500
     domain: str = "train"
     seed: int = 0
     object_weight: float = 1.0
+    view: str = "same"
+    policy_weight: float = 0.0
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
+        if self.view not in VIEWS:
+            raise ValueError(f"rcan.view must be one of {list(VIEWS)}, got {self.view!r}")
+        if isinstance(self.policy_weight, bool) or not 0.0 <= self.policy_weight <= 1e3:
+            raise ValueError(f"rcan.policy_weight must be a number in [0, 1000], got {self.policy_weight!r}")
         if self.seed < 0:
             raise ValueError(f"rcan.seed must be >= 0, got {self.seed}")
         if isinstance(self.object_weight, bool) or not 0.0 <= self.object_weight <= 1e3:
@@ -119,21 +140,42 @@ def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
 
 
 def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    settings = asdict(translator)
+    for late, default in (("view", "same"), ("policy_weight", 0.0)):  # later fields: at their defaults, earlier
+        if settings.get(late) == default:  # checkpoints keep their names
+            del settings[late]
     return {
         "kind": type(translator).__name__,
-        **asdict(translator),
+        **settings,
         "env_id": env_id,
         "cameras": _cameras(env_kwargs),
         "image_size": int(env_kwargs.get("image_size", 64)),
     }
 
 
-def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any], out_dir: Path) -> str:
+def uses_policies(translator: Translator | str | None) -> bool:
+    """Whether ``translator`` is trained against the method's trained policies (RCAN with ``policy_weight`` > 0)."""
+    return isinstance(translator, RCANTranslator) and translator.policy_weight > 0
+
+
+def train_translator(
+    translator: Translator,
+    env_id: str,
+    env_kwargs: Mapping[str, Any],
+    out_dir: Path,
+    policies: Sequence[Path] = (),
+    algo: str = "ppo",
+) -> str:
     """Train ``translator`` for the images of ``env_id`` with ``env_kwargs`` into ``out_dir`` (reused when its
-    settings match an earlier run's); return the checkpoint path."""
+    settings match an earlier run's); return the checkpoint path. ``policies``: the ``model.zip`` files (of
+    ``algo``) whose image encoders a policy-consistent RCAN keeps (required then, else unused)."""
     import torch
 
     settings = _settings(translator, env_id, env_kwargs)
+    if uses_policies(translator):
+        if not policies:
+            raise ValueError("rcan.policy_weight > 0 needs the method's trained policies (none given)")
+        settings["policies"] = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in policies]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     checkpoint = out_dir / f"translator_{digest}.pt"
     if checkpoint.is_file():
@@ -144,7 +186,7 @@ def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[st
     print(f"[experiment] training translator {settings}", file=sys.stderr, flush=True)
     size, cameras = settings["image_size"], settings["cameras"]
     if isinstance(translator, RCANTranslator):
-        path = _train_rcan(translator, env_id, cameras, size, checkpoint)
+        path = _train_rcan(translator, env_id, cameras, size, checkpoint, policies, algo)
     else:
         path = _train_cyclegan(translator, env_id, cameras, size, out_dir / f"cyclegan_{digest}")
     if Path(path) != checkpoint:
@@ -153,7 +195,16 @@ def train_translator(translator: Translator, env_id: str, env_kwargs: Mapping[st
     return str(checkpoint)
 
 
-def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | None], size: int, out: Path) -> Path:
+def _train_rcan(
+    translator: RCANTranslator,
+    env_id: str,
+    cameras: list[str | None],
+    size: int,
+    out: Path,
+    policies: Sequence[Path],
+    algo: str,
+) -> Path:
+    from simreal.agents.policy_encoder import policy_image_encoder
     from simreal.transfer.paired import PairedFrames, paired_frames
     from simreal.transfer.rcan import RCANConfig, train_rcan
 
@@ -161,12 +212,13 @@ def _train_rcan(translator: RCANTranslator, env_id: str, cameras: list[str | Non
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        parts.append(paired_frames(env_id, camera, count, size, seq, translator.domain))
+        parts.append(paired_frames(env_id, camera, count, size, seq, translator.domain, view=translator.view))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))
     )
-    config = RCANConfig(lambda_object=translator.object_weight)
-    return train_rcan(pairs, translator.steps, translator.seed, out, config=config)
+    config = RCANConfig(lambda_object=translator.object_weight, lambda_features=translator.policy_weight)
+    encoders = [policy_image_encoder(p, algo) for p in policies] if uses_policies(translator) else []
+    return train_rcan(pairs, translator.steps, translator.seed, out, config=config, feature_networks=encoders)
 
 
 def _train_cyclegan(

@@ -1,6 +1,7 @@
 """A policy-matrix method's ``transfer:``: a checkpoint path or a translator the experiment trains (schema, errors,
 and a tiny RCAN trained once and reused)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,35 @@ def test_policy_matrix_trains_the_translator_and_evaluates_behind_it(tmp_path: P
     assert [d.transfer for d in behind.domains] == [str(checkpoint)] * 2
     assert [d.transfer for d in plain.domains] == [None, None]
     assert list((tmp_path / "runs" / "train").iterdir()) == [tmp_path / "runs" / "train" / "canonical"]  # one policy
+
+
+def test_rcan_view_and_policy_weight_are_checked_and_named() -> None:
+    from simreal.experiments.translators import _settings, uses_policies
+
+    with pytest.raises(ValueError, match=r"rcan\.view must be one of \['same', 'canonical'\], got 'top'"):
+        RCANTranslator(view="top")
+    with pytest.raises(ValueError, match=r"rcan\.policy_weight must be a number in \[0, 1000\], got -1"):
+        RCANTranslator(policy_weight=-1)
+    kwargs = {"image_size": 64}
+    assert "view" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)  # defaults: the old names
+    assert _settings(RCANTranslator(view="canonical"), "simreal/LaneFollow-v0", kwargs)["view"] == "canonical"
+    assert uses_policies(RCANTranslator(policy_weight=0.5)) and not uses_policies(RCANTranslator())
+    assert not uses_policies("/a/checkpoint.pt")
+
+
+def test_policy_consistent_rcan_is_trained_against_the_given_policies(tmp_path: Path) -> None:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    kwargs = {"obs_mode": "pixels_state", "image_size": 64}
+    translator = RCANTranslator(pairs=2, steps=1, view="canonical", policy_weight=1.0)
+    with pytest.raises(ValueError, match="needs the method's trained policies"):
+        train_translator(translator, "simreal/LaneFollow-v0", kwargs, tmp_path)
+    env = gym.make("simreal/LaneFollow-v0", **kwargs)
+    for seed in (0, 1):
+        PPO("MultiInputPolicy", env, n_steps=16, batch_size=16, seed=seed, device="cpu").save(tmp_path / f"{seed}.zip")
+    env.close()
+    first = train_translator(translator, "simreal/LaneFollow-v0", kwargs, tmp_path, [tmp_path / "0.zip"])
+    other = train_translator(translator, "simreal/LaneFollow-v0", kwargs, tmp_path, [tmp_path / "1.zip"])
+    assert first != other  # other policies, another translator
+    assert json.loads(Path(first).with_suffix(".json").read_text())["policies"] != []

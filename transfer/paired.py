@@ -28,7 +28,9 @@ from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 from simreal.envs.driving.scene import LANE_MARKING_GEOM
 
-__all__ = ["PairedFrames", "content_geom", "paired_frames", "task_object_geom"]
+__all__ = ["VIEWS", "PairedFrames", "content_geom", "paired_frames", "task_object_geom"]
+
+VIEWS = ("same", "canonical")  # the canonical side's camera: the randomized side's, or the canonical scene's own
 
 
 @dataclass(frozen=True)
@@ -55,23 +57,31 @@ def content_geom(model: mujoco.MjModel) -> int:
     return target if target >= 0 else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, LANE_MARKING_GEOM)
 
 
-def _copy_state(source: Any, target: Any, camera: str) -> None:
-    """The randomized env's physical state and camera ``camera`` -> the canonical env (then forward kinematics)."""
+def _copy_state(source: Any, target: Any, camera: str, view: str) -> None:
+    """The randomized env's physical state -> the canonical env (then forward kinematics); with ``view="same"``
+    its camera ``camera`` too (pose and field of view), with ``"canonical"`` the canonical env keeps its own."""
     if hasattr(source, "track"):  # LaneFollow: the same procedurally generated road first
         target.set_track(source.track.seed)
     target.data.qpos[:] = source.data.qpos
     target.data.qvel[:] = 0.0
     target.data.mocap_pos[:] = source.data.mocap_pos
     target.data.mocap_quat[:] = source.data.mocap_quat
-    cam = mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
-    target.model.cam_pos[cam] = source.model.cam_pos[cam]
-    target.model.cam_quat[cam] = source.model.cam_quat[cam]
-    target.model.cam_fovy[cam] = source.model.cam_fovy[cam]
+    if view == "same":
+        cam = mujoco.mj_name2id(source.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+        target.model.cam_pos[cam] = source.model.cam_pos[cam]
+        target.model.cam_quat[cam] = source.model.cam_quat[cam]
+        target.model.cam_fovy[cam] = source.model.cam_fovy[cam]
     mujoco.mj_forward(target.model, target.data)
 
 
 def _pairs_chunk(
-    env_id: str, domain: str, camera: str | None, image_size: int, count: int, seed_sequence: np.random.SeedSequence
+    env_id: str,
+    domain: str,
+    camera: str | None,
+    image_size: int,
+    view: str,
+    count: int,
+    seed_sequence: np.random.SeedSequence,
 ) -> PairedFrames:
     spec = rollout_spec(env_id, domain, camera, image_size)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
@@ -90,11 +100,11 @@ def _pairs_chunk(
         frames = stream_frames(randomized_env, spec, seed_sequence)
         for i in range(count):
             randomized[i] = next(frames).rgb
-            _copy_state(source, target, camera)
+            _copy_state(source, target, camera, view)
             canonical[i] = target.render_frame(camera, "rgb", image_size)
             masks[i] = geom_segmentation(target.render_frame(camera, "segmentation", image_size)) == target_geom
-            view = camera_model(source.model, source.data, camera, image_size, image_size)
-            pixels[i] = view.project(source.data.xpos[target_body][None])[0][0] if target_body > 0 else np.nan
+            seen = camera_model(target.model, target.data, camera, image_size, image_size)  # the canonical frame's
+            pixels[i] = seen.project(source.data.xpos[target_body][None])[0][0] if target_body > 0 else np.nan
     finally:
         randomized_env.close()
         canonical_env.close()
@@ -110,9 +120,15 @@ def paired_frames(
     domain: str = "train",
     workers: int = 0,
     executor: str | Executor = "local",
+    view: str = "same",
 ) -> PairedFrames:
     """``n`` reset states of ``env_id`` (an arm env with a block or goal marker, or LaneFollow) rendered in ``domain``
-    and canonically through the same ``camera`` (None: the env's default camera); chunks seeded by
-    ``seed_sequence.spawn`` (results independent of ``workers``/``executor``)."""
-    args = (env_id, domain, camera, image_size)
+    and canonically (None ``camera``: the env's default camera); chunks seeded by ``seed_sequence.spawn`` (results
+    independent of ``workers``/``executor``). ``view``: ``"same"`` renders the canonical side through the randomized
+    side's camera pose and field of view (the pair differs in appearance only), ``"canonical"`` through the
+    canonical camera (a translator trained on it also undoes a moved camera: for a model that sees images from the
+    canonical mount only, e.g. a canonical-trained policy)."""
+    if view not in VIEWS:
+        raise ValueError(f"view: must be one of {list(VIEWS)}, got {view!r}")
+    args = (env_id, domain, camera, image_size, view)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))

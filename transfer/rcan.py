@@ -8,7 +8,12 @@ so without this term a short training run paints Reach's goal marker over with t
 :mod:`simreal.transfer.guard` fails on every domain), plus, with a ``task_network`` (a canonical-trained
 :class:`~simreal.perception.detector.PointDetector`), ``lambda_task`` times the detector's heatmap cross-entropy
 against the free label (the block's pixel) on ``G(x)``: the translation must keep what the task needs, not just
-look canonical on average (the block is a few pixels of a 64 px frame, so L1 alone barely weighs it). The input
+look canonical on average (the block is a few pixels of a 64 px frame, so L1 alone barely weighs it). With
+``feature_networks`` (e.g. the image encoders of the canonical-trained policies the translator will serve, as in
+RL-CycleGAN's Q-consistency), ``lambda_features`` times each network's squared feature error between ``G(x)`` and
+the canonical frame, relative to the canonical features' mean square: the translation must look the same *to the
+model behind it*, which an L1 average does not ensure (a policy trained on one look can depend on details, such as
+a texture, that no translator can restore and L1 averages away). The input
 side gets the detectors' appearance augmentation (random channel order, blur, gain, noise) on top of the scene
 randomization, so unseen labs look less new. The generator is the ``fast`` CycleGAN preset's, saved as a
 ``real2sim`` checkpoint that :class:`~simreal.transfer.wrapper.ImageTranslator` and ``--transfer`` load.
@@ -19,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +45,13 @@ __all__ = ["RCANConfig", "train_rcan"]
 @dataclass(frozen=True)
 class RCANConfig:
     """Training settings of :func:`train_rcan`: the task loss weight (used with a ``task_network``), the weight of
-    the L1 over the task object's pixels, the batch size, Adam's peak learning rate (one-cycle schedule) and
-    whether the input side gets appearance augmentation."""
+    the L1 over the task object's pixels, the feature-consistency weight (used with ``feature_networks``), the
+    batch size, Adam's peak learning rate (one-cycle schedule) and whether the input side gets appearance
+    augmentation."""
 
     lambda_task: float = 0.05
     lambda_object: float = 1.0
+    lambda_features: float = 1.0
     batch_size: int = 8
     learning_rate: float = 1e-3
     augment: bool = True
@@ -54,6 +61,8 @@ class RCANConfig:
             raise ValueError(f"lambda_task must be in [0, 1000], got {self.lambda_task}")
         if not 0.0 <= self.lambda_object <= 1e3:
             raise ValueError(f"lambda_object must be in [0, 1000], got {self.lambda_object}")
+        if not 0.0 <= self.lambda_features <= 1e3:
+            raise ValueError(f"lambda_features must be in [0, 1000], got {self.lambda_features}")
 
 
 def train_rcan(
@@ -64,10 +73,11 @@ def train_rcan(
     task_network: PointDetector | None = None,
     config: RCANConfig = RCANConfig(),
     on_step: Callable[[int, float], None] | None = None,
+    feature_networks: Sequence[Callable[[torch.Tensor], torch.Tensor]] = (),
 ) -> Path:
     """Train a randomized -> canonical generator on ``pairs`` for ``steps`` Adam steps (one-cycle learning rate,
     settings in ``config``) and save it as a ``real2sim`` checkpoint at ``out``; returns the path. Seeded by
-    ``seed``."""
+    ``seed``. ``feature_networks`` map ``[-1, 1]`` NCHW images to features (frozen; only the generator learns)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     lambda_task, batch_size, learning_rate = config.lambda_task, config.batch_size, config.learning_rate
@@ -102,6 +112,8 @@ def train_rcan(
             logits = task_network(translated).reshape(batch_size, -1)
             heatmaps = heatmap_targets(labels[batch], size // STRIDE)
             loss = loss + lambda_task * -(heatmaps * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        if feature_networks and config.lambda_features > 0:
+            loss = loss + config.lambda_features * _feature_error(feature_networks, translated, targets[batch])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -113,3 +125,16 @@ def train_rcan(
         raise ValueError("RCAN training diverged (non-finite loss)")
     state = {"config": gan.to_dict(), "step": steps, "models": {"G_real2sim": model.state_dict()}}
     return save_checkpoint(out, state)
+
+
+def _feature_error(
+    networks: Sequence[Callable[[torch.Tensor], torch.Tensor]], translated: torch.Tensor, canonical: torch.Tensor
+) -> torch.Tensor:
+    """Mean over ``networks`` of the squared feature error of ``translated`` against ``canonical``, relative to the
+    canonical features' mean square (so networks of any feature scale weigh alike)."""
+    total = translated.new_zeros(())
+    for network in networks:
+        with torch.no_grad():
+            reference = network(canonical)
+        total = total + (network(translated) - reference).pow(2).mean() / reference.pow(2).mean().clamp(min=1e-8)
+    return total / len(networks)
