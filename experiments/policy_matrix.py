@@ -42,15 +42,22 @@ from simreal.agents.run_config import EvalConfig, RunConfig
 from simreal.agents.train import train
 from simreal.atomic import atomic_write_text
 from simreal.experiments.policy_matrix_config import ExperimentConfig, MethodSpec
-from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, train_translator, uses_policies
+from simreal.experiments.translators import (
+    CycleGANTranslator,
+    RCANTranslator,
+    train_translator,
+    translator_path,
+    uses_policies,
+)
 from simreal.parallel import Resources, run_unordered, storage
 from simreal.parallel.mirror import MirroredExecutor
-from simreal.randomization.ablation import PAIRING, ablation_label, present_groups
+from simreal.randomization.ablation import COMPOSITE, PAIRING, ablation_label, present_groups
 from simreal.randomization.presets import domain_spec
 from simreal.randomization.sweeps import LATENCY
 
 T = TypeVar("T")
 R = TypeVar("R")
+TRANSLATOR_WRAPPER = "simreal.transfer.wrapper.CycleGANObservation"  # a translator in front of a policy in training
 
 
 def base_run(cfg: ExperimentConfig) -> RunConfig:
@@ -163,8 +170,26 @@ def _evaluate_cells(pool: Executor, cells: list[tuple[Path, DomainTask]]) -> lis
 TrainKey = tuple[str | None, str, int]  # randomization, the method's own hyperparams as canonical JSON, seed
 
 
-def _train_key(m: MethodSpec, seed: int) -> TrainKey:
-    return m.randomization, json.dumps(m.hyperparams, sort_keys=True), seed
+def _train_key(cfg: ExperimentConfig, m: MethodSpec, seed: int) -> TrainKey:
+    return m.randomization, json.dumps(_method_hyperparams(cfg, m), sort_keys=True), seed
+
+
+def _translator_dir(cfg: ExperimentConfig) -> Path:
+    return cfg.runs_dir / "translators"  # methods with the same translator settings share it
+
+
+def _method_hyperparams(cfg: ExperimentConfig, m: MethodSpec) -> dict[str, Any]:
+    """The method's own hyperparams; with ``transfer_in_training``, its translator goes first in ``env_wrapper``
+    (it sees the env's own frames; a history or other wrapper sees translated ones)."""
+    if not m.transfer_in_training:
+        return m.hyperparams
+    if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
+        checkpoint = str(translator_path(m.transfer, cfg.env_id, cfg.env_kwargs, _translator_dir(cfg)))
+    else:
+        checkpoint = str(m.transfer)
+    wrappers = cfg.hyperparams_of(m).get("env_wrapper") or []
+    wrappers = wrappers if isinstance(wrappers, list) else [wrappers]
+    return {**m.hyperparams, "env_wrapper": [{TRANSLATOR_WRAPPER: {"checkpoint": checkpoint}}, *wrappers]}
 
 
 def _train_label(randomization: str | None, hyperparams: str) -> str:
@@ -176,29 +201,36 @@ def _train_label(randomization: str | None, hyperparams: str) -> str:
 
 
 def _train_dirs(cfg: ExperimentConfig) -> dict[TrainKey, str]:
-    keys: Iterable[TrainKey] = dict.fromkeys(_train_key(m, s) for m in cfg.methods for s in cfg.seeds_of(m))
+    keys: Iterable[TrainKey] = dict.fromkeys(_train_key(cfg, m, s) for m in cfg.methods for s in cfg.seeds_of(m))
     return {(r, h, s): str(cfg.runs_dir / "train" / _train_label(r, h) / f"seed_{s}") for r, h, s in keys}
 
 
 def _train_tasks(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> list[TrainTask]:
     """One training cell per distinct training setup x seed (in ``dirs``' order)."""
     base = base_run(cfg)
-    hyperparams = {_train_key(m, s): cfg.hyperparams_of(m) for m in cfg.methods for s in cfg.seeds_of(m)}
+    hyperparams = {
+        _train_key(cfg, m, s): {**cfg.hyperparams, **_method_hyperparams(cfg, m)}
+        for m in cfg.methods
+        for s in cfg.seeds_of(m)
+    }
     return [
         TrainTask(replace(base, randomization=key[0], seed=key[2], hyperparams_overrides=hyperparams[key]), d)
         for key, d in dirs.items()
     ]
 
 
-def _translators(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> dict[str, str | None]:
-    """Method name -> the checkpoint of its translator (trained here first, after the policies, when the method
-    names one; a policy-consistent one against the method's own trained policies)."""
+def _translators(cfg: ExperimentConfig, dirs: dict[TrainKey, str], trained: bool) -> dict[str, str | None]:
+    """Method name -> the checkpoint of its translator, trained here first when the method names one. Before the
+    policies are ``trained``, only the translators that do not depend on them (a policy-consistent one is trained
+    after, against the method's own policies)."""
     out: dict[str, str | None] = {}
     for m in cfg.methods:
         if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
-            folder = cfg.runs_dir / "translators"  # methods with the same translator settings share it
-            policies = [Path(dirs[_train_key(m, s)]) / "model.zip" for s in cfg.seeds_of(m)]
+            if uses_policies(m.transfer) and not trained:
+                continue
+            policies = [Path(dirs[_train_key(cfg, m, s)]) / "model.zip" for s in cfg.seeds_of(m)]
             policies = policies if uses_policies(m.transfer) else []
+            folder = _translator_dir(cfg)
             out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder, policies, cfg.algo)
         else:
             out[m.name] = m.transfer
@@ -219,8 +251,9 @@ def _eval_tasks(
             out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
             out.mkdir(parents=True, exist_ok=True)
             gif_frames = cfg.gif_frames if seed == cfg.seeds_of(m)[0] else 0
-            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfers[m.name], gif_frames, tuple(sweep))
-            tasks = domain_tasks(dirs[_train_key(m, seed)], settings, out)
+            transfer = None if m.transfer_in_training else transfers[m.name]  # else the run's env_wrapper has it
+            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfer, gif_frames, tuple(sweep))
+            tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
             ablated = _ablation_tasks(tasks, ablation) if cfg.ablates(m) else []
             cells.extend((out, t) for t in [*tasks, *ablated])
     return cells
@@ -238,8 +271,9 @@ def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
     out = {}
     for domain in cfg.ablated_domains:
         present = present_groups(domain_spec(domain, family), family)
-        out[domain] = tuple(g for g in present if not cfg.ablation_groups or g in cfg.ablation_groups)
-        skipped = [g for g in cfg.ablation_groups if g not in present]
+        composite = [g for g in cfg.ablation_groups if any(part in present for part in COMPOSITE.get(g, ()))]
+        out[domain] = (*(g for g in present if not cfg.ablation_groups or g in cfg.ablation_groups), *composite)
+        skipped = [g for g in cfg.ablation_groups if g not in present and g not in composite]
         if skipped:
             print(f"[experiment] ablation: {domain} sets no {', '.join(skipped)}: skipped", file=sys.stderr, flush=True)
     return out
@@ -315,10 +349,11 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     ablation = _ablation_groups(cfg)  # before training: an env without randomization factors fails here
     pool, owned = _pool(cfg, executor)
     try:
+        _translators(cfg, dirs, trained=False)  # a policy trained behind its translator needs it first
         train_tasks = _train_tasks(cfg, dirs)
         for _ in _map(pool, run_train_task, train_tasks, "training cell"):
             pass
-        cells = _eval_tasks(cfg, dirs, _translators(cfg, dirs), ablation)
+        cells = _eval_tasks(cfg, dirs, _translators(cfg, dirs, trained=True), ablation)
         results = _evaluate_cells(pool, cells)
     finally:
         if owned:

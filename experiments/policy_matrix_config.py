@@ -20,6 +20,7 @@ from simreal.experiments.translators import (
     Translator,
     check_translator,
     parse_transfer,
+    uses_policies,
 )
 from simreal.randomization.ablation import check_group
 from simreal.randomization.realities import expand_domains, is_reality
@@ -32,13 +33,19 @@ class MethodSpec:
     ``hyperparams`` key of the same name for this method's training, e.g. an ``env_wrapper`` that adds an
     observation history), an optional translator in front of the policy at evaluation, a checkpoint path or
     one the experiment trains (:func:`~simreal.experiments.translators.parse_transfer`), and optional ``seeds`` of
-    its own (default: the experiment's; e.g. more seeds for the methods whose spread matters)."""
+    its own (default: the experiment's; e.g. more seeds for the methods whose spread matters).
+
+    ``transfer_in_training: true`` puts the translator in front of the policy in training too, so the policy
+    only ever sees translated frames (RCAN as James et al. 2019 train it: the policy learns on the generator's
+    canonical-looking output of randomized frames, which is what it gets from a real camera). The translator is
+    then trained before the policies and must not depend on them."""
 
     name: str
     randomization: str | None = None
     hyperparams: dict[str, Any] = field(default_factory=dict)
     transfer: str | Translator | None = None
     seeds: tuple[int, ...] | None = None
+    transfer_in_training: bool = False  # the policy also trains behind its translator (RCAN as James et al. do)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ class ExperimentConfig:
     shows what removing each group recovers. Example::
 
         ablation: [real]                      # or [real:0, real:3]
-        ablation_groups: [physics, control]   # optional; default: every group present
+        ablation_groups: [physics, control]   # optional; default: every group present; ``appearance`` (every
+                                              # visual group and the sensor at once: an image translator's ceiling)
         ablation_methods: [DR]                # optional; default: every method
 
     ``ablation_methods`` limits the ablation cells to the named methods (the evaluation cost of an ablation is
@@ -124,6 +132,14 @@ class ExperimentConfig:
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
             if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
                 check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
+            if not isinstance(m.transfer_in_training, bool):
+                got = m.transfer_in_training
+                raise ValueError(f"methods[{i}].transfer_in_training: must be true or false, got {got!r}")
+            if m.transfer_in_training and (m.transfer is None or uses_policies(m.transfer)):
+                raise ValueError(
+                    f"methods[{i}].transfer_in_training: needs a transfer that does not depend on the method's own "
+                    f"policies (no policy_weight), got {m.transfer!r}"
+                )
             if not isinstance(m.hyperparams, dict):
                 raise ValueError(f"methods[{i}].hyperparams: must be a mapping of settings, got {m.hyperparams!r}")
             if m.hyperparams:

@@ -45,6 +45,7 @@ __all__ = [
     "Translator",
     "parse_transfer",
     "train_translator",
+    "translator_path",
     "uses_policies",
 ]
 
@@ -153,6 +154,28 @@ def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]
     }
 
 
+def _full_settings(
+    translator: Translator, env_id: str, env_kwargs: Mapping[str, Any], policies: Sequence[Path]
+) -> dict[str, Any]:
+    """What a translator's checkpoint is named after: its settings, and the weights of the policies it keeps."""
+    settings = _settings(translator, env_id, env_kwargs)
+    if uses_policies(translator):
+        if not policies:
+            raise ValueError("rcan.policy_weight > 0 needs the method's trained policies (none given)")
+        settings["policies"] = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in policies]
+    return settings
+
+
+def _checkpoint(out_dir: Path, settings: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return out_dir / f"translator_{digest}.pt"
+
+
+def translator_path(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any], out_dir: Path) -> Path:
+    """Where :func:`train_translator` keeps ``translator`` (one that does not depend on policies), trained or not."""
+    return _checkpoint(out_dir, _full_settings(translator, env_id, env_kwargs, ()))
+
+
 def uses_policies(translator: Translator | str | None) -> bool:
     """Whether ``translator`` is trained against the method's trained policies (RCAN with ``policy_weight`` > 0)."""
     return isinstance(translator, RCANTranslator) and translator.policy_weight > 0
@@ -171,13 +194,8 @@ def train_translator(
     ``algo``) whose image encoders a policy-consistent RCAN keeps (required then, else unused)."""
     import torch
 
-    settings = _settings(translator, env_id, env_kwargs)
-    if uses_policies(translator):
-        if not policies:
-            raise ValueError("rcan.policy_weight > 0 needs the method's trained policies (none given)")
-        settings["policies"] = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in policies]
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    checkpoint = out_dir / f"translator_{digest}.pt"
+    settings = _full_settings(translator, env_id, env_kwargs, policies)
+    checkpoint = _checkpoint(out_dir, settings)
     if checkpoint.is_file():
         print(f"[experiment] translator {checkpoint} already trained", file=sys.stderr, flush=True)
         return str(checkpoint)
@@ -188,6 +206,7 @@ def train_translator(
     if isinstance(translator, RCANTranslator):
         path = _train_rcan(translator, env_id, cameras, size, checkpoint, policies, algo)
     else:
+        digest = checkpoint.stem.removeprefix("translator_")
         path = _train_cyclegan(translator, env_id, cameras, size, out_dir / f"cyclegan_{digest}")
     if Path(path) != checkpoint:
         Path(path).replace(checkpoint)

@@ -7,7 +7,8 @@ sets (:data:`~simreal.randomization.sweeps.NOT_SWEPT`): every factor of ``factor
 The ablation is paired (common random numbers): the ablated spec is the domain's own with the group named in
 its ``without``, so the group is still drawn, in its place, but not applied (see ``sample.py`` and the wrapper).
 Under the same episode seed every kept factor takes exactly the values it takes on the full domain, per episode
-and per step, and the difference between the two evaluations is the group's effect alone.
+and per step, and the difference between the two evaluations is the group's effect alone. A composite group
+(:data:`COMPOSITE`: ``appearance``) removes several at once.
 """
 
 from __future__ import annotations
@@ -21,15 +22,25 @@ from simreal.randomization.sweeps import GROUPS as SWEPT
 from simreal.randomization.sweeps import NOT_SWEPT
 
 GROUPS = (*SWEPT, *NOT_SWEPT)
+# groups removed together: ``appearance`` is everything a camera image shows and a translator could undo (every
+# visual group and the sensor pipeline); a policy "without appearance" sees the canonical look under the domain's
+# dynamics and control, so its success there is the ceiling of any image translator on that domain
+COMPOSITE = {"appearance": (*(g for g in GROUPS if g.startswith("visual.")), "sensor")}
 WITHOUT = " without "  # ablation domain label: "<domain> without <group>"
 PAIRING = "paired"  # how an ablation is drawn (in cached evaluation keys: unpaired results of old runs are redone)
 
 
 def check_group(group: str, where: str = "group") -> str:
-    """``group`` if it is an ablation group, else ``ValueError`` naming ``where`` and the allowed groups."""
-    if group not in GROUPS:
-        raise ValueError(f"{where}: must be one of {list(GROUPS)}, got {group!r}")
+    """``group`` if it is an ablation group (or a :data:`COMPOSITE` one), else ``ValueError`` naming ``where`` and
+    the allowed groups."""
+    if group not in GROUPS and group not in COMPOSITE:
+        raise ValueError(f"{where}: must be one of {[*GROUPS, *COMPOSITE]}, got {group!r}")
     return group
+
+
+def group_parts(group: str) -> tuple[str, ...]:
+    """The factor groups ``group`` removes: itself, or a :data:`COMPOSITE` group's members."""
+    return COMPOSITE.get(check_group(group), (group,))
 
 
 def present_groups(spec: RandomizationSpec, family: str) -> tuple[str, ...]:
@@ -41,10 +52,10 @@ def present_groups(spec: RandomizationSpec, family: str) -> tuple[str, ...]:
 
 
 def without_group(spec: RandomizationSpec, group: str) -> RandomizationSpec:
-    """``spec`` with ``group`` drawn but not applied (added to its ``without``: the scene keeps its nominal values
-    there, every other factor draws what it draws in ``spec``); the rest unchanged."""
-    check_group(group)
-    without = spec.without if group in spec.without else (*spec.without, group)
+    """``spec`` with ``group`` (every member of a composite one) drawn but not applied (added to its ``without``:
+    the scene keeps its nominal values there, every other factor draws what it draws in ``spec``); the rest
+    unchanged."""
+    without = (*spec.without, *(g for g in group_parts(group) if g not in spec.without))
     return dataclasses.replace(spec, without=without, name=f"{spec.name}{WITHOUT}{group}")
 
 

@@ -55,6 +55,11 @@ def test_ablation_expands_real() -> None:
     assert ExperimentConfig.from_dict(BASE).ablated_domains == ()
 
 
+def test_appearance_is_ablated_beside_the_listed_groups() -> None:
+    cfg = ExperimentConfig.from_dict({**BASE, "ablation": ["real:0"], "ablation_groups": ["appearance", "control"]})
+    assert policy_matrix._ablation_groups(cfg) == {"real:0": ("control", "appearance")}
+
+
 def test_ablation_methods_limit_the_ablation_cells_to_those_methods(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.experiments.translators import CycleGANTranslator, RCANTranslator, parse_transfer, train_translator
@@ -81,6 +82,12 @@ def test_policy_matrix_trains_the_translator_and_evaluates_behind_it(tmp_path: P
                     "randomization": "canonical",
                     "transfer": {"cyclegan": {"frames": 8, "steps": 2}},
                 },
+                {  # RCAN as James et al.: the policy trains on translated randomized frames
+                    "name": "RCAN",
+                    "randomization": "train",
+                    "transfer": {"rcan": {"pairs": 4, "steps": 2}},
+                    "transfer_in_training": True,
+                },
             ],
             "domains": ["canonical", "real:0"],
             "episodes": 1,
@@ -92,12 +99,33 @@ def test_policy_matrix_trains_the_translator_and_evaluates_behind_it(tmp_path: P
         }
     )
     run_experiment(cfg)
-    (checkpoint,) = (tmp_path / "runs" / "translators").glob("translator_*.pt")
+    settings = {
+        p.with_suffix(".pt"): json.loads(p.read_text()) for p in (tmp_path / "runs" / "translators").glob("*.json")
+    }
+    (checkpoint,) = [p for p, s in settings.items() if s["kind"] == "CycleGANTranslator"]
+    (rcan,) = [p for p, s in settings.items() if s["kind"] == "RCANTranslator"]
     behind = load_results(tmp_path / "runs" / "eval" / "no-DR + translator" / "seed_0")
     plain = load_results(tmp_path / "runs" / "eval" / "no-DR" / "seed_0")
     assert [d.transfer for d in behind.domains] == [str(checkpoint)] * 2
     assert [d.transfer for d in plain.domains] == [None, None]
-    assert list((tmp_path / "runs" / "train").iterdir()) == [tmp_path / "runs" / "train" / "canonical"]  # one policy
+    trained = sorted(p.name for p in (tmp_path / "runs" / "train").iterdir())
+    assert trained[0] == "canonical" and trained[1].startswith("train-") and len(trained) == 2  # no-DR shared
+    # the RCAN policy trained behind its translator and is evaluated behind it through its own env_wrapper, once
+    hyperparams = yaml.safe_load((tmp_path / "runs" / "train" / trained[1] / "seed_0" / "hyperparams.yml").read_text())
+    wrappers = str(hyperparams)
+    assert "CycleGANObservation" in wrappers and str(rcan) in wrappers
+    in_loop = load_results(tmp_path / "runs" / "eval" / "RCAN" / "seed_0")
+    assert [d.transfer for d in in_loop.domains] == [None, None]
+
+
+def test_transfer_in_training_needs_a_translator_independent_of_the_policies() -> None:
+    for transfer in (None, {"rcan": {"policy_weight": 1.0}}):
+        method = {"name": "x", "randomization": "train", "transfer": transfer, "transfer_in_training": True}
+        with pytest.raises(ValueError, match=r"methods\[0\]\.transfer_in_training: needs a transfer that does not"):
+            ExperimentConfig.from_dict({**BASE, "methods": [method]})
+    bad = {"name": "x", "transfer": {"rcan": {}}, "transfer_in_training": "yes"}
+    with pytest.raises(ValueError, match="transfer_in_training: must be true or false, got 'yes'"):
+        ExperimentConfig.from_dict({**BASE, "methods": [bad]})
 
 
 def test_rcan_view_and_policy_weight_are_checked_and_named() -> None:

@@ -10,10 +10,12 @@ import pytest
 
 from simreal.randomization import RandomizationSpec, Sampler, load_preset
 from simreal.randomization.ablation import (
+    COMPOSITE,
     GROUPS,
     ablated_domain,
     ablation_label,
     ablation_spec,
+    group_parts,
     present_groups,
     without_group,
 )
@@ -159,3 +161,21 @@ def test_labels_and_errors() -> None:
         ablated_domain("real:0", "physics")
     with pytest.raises(ValueError, match=r"group: must be one of \['visual.colors'"):
         without_group(load_preset("real", "arm"), "lighting")
+
+
+def test_appearance_removes_every_visual_group_and_the_sensor_at_once(family_model) -> None:
+    """The composite group: the canonical look under the member's physics and control (an image translator's
+    ceiling). Its draws equal the member's, it mutes what each of its parts mutes, and nothing else."""
+    family, model = family_model
+    assert COMPOSITE["appearance"] == (*(g for g in GROUPS if g.startswith("visual.")), "sensor")
+    spec = ablation_spec("real:2", "appearance", family)
+    assert spec.without == COMPOSITE["appearance"] and spec.name.endswith(" without appearance")
+    assert present_groups(spec, family) == ("physics", "control")
+    full = Sampler(domain_spec("real:2", family), model)(np.random.default_rng(3))
+    applied, muted = Sampler(spec, model).draw(np.random.default_rng(3))
+    kept = {k for k, _ in full.draws if k.startswith(("physics", "control"))}
+    assert {k for k, _ in applied.draws} == kept and applied.sensor == () and muted.sensor == full.sensor
+    assert dict(applied.draws) == {k: v for k, v in full.draws if k in kept}
+    assert group_parts("physics") == ("physics",)
+    with pytest.raises(ValueError, match=r"must be one of \[.*'control', 'visual.image_textures', 'appearance'\]"):
+        group_parts("looks")
