@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,11 +224,20 @@ def _gifs(doc: Doc, methods: dict[str, list[Run]]) -> None:
                 doc.image((run.path / gif).read_bytes(), "image/gif", f"{method} / {domain}")
 
 
-def make_report(runs_root: str | Path, out_dir: str | Path, seed: int = 0, reps: int = 2000) -> Path:
-    """Write ``report.md`` and ``report.html`` for every evaluated run under ``runs_root``; return the HTML."""
+def make_report(
+    runs_root: str | Path,
+    out_dir: str | Path,
+    seed: int = 0,
+    reps: int = 2000,
+    methods: Collection[str] | None = None,
+) -> Path:
+    """Write ``report.md`` and ``report.html`` for every evaluated run under ``runs_root`` (only those of
+    ``methods`` when given: experiments that share a runs folder report their own methods); return the HTML."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
-    runs = collect_runs(runs_root)
+    runs = [r for r in collect_runs(runs_root) if methods is None or r.results.run.method in methods]
+    if not runs:
+        raise ValueError(f"no evaluated run of the methods {sorted(methods or ())} under {runs_root}")
     doc = Doc()
     doc.heading("simreal sim-to-real report", 1)
     doc.para(

@@ -364,4 +364,4 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     names = {cfg.runs_dir / "eval" / m.name: m.name for m in cfg.methods}
     for out, pairs in by_out.items():
         write_results(pairs[0][0].train_dir, [r for _, r in pairs], out, method=names[out.parent])
-    return make_report(cfg.runs_dir / "eval", cfg.report_path)
+    return make_report(cfg.runs_dir / "eval", cfg.report_path, methods=[m.name for m in cfg.methods])

@@ -70,6 +70,15 @@ def test_report_shows_worst_reality_and_latency_table(runs_root: Path, tmp_path:
     assert "worst reality" in text and "0.70 (real:1)" in text
     assert "Latency sensitivity" in text and "3 steps" in text
     assert "| DR | 1.00 [1.00] | 0.70 [0.60] |" in text
+    assert "| no-DR |" in text
+
+
+def test_report_of_some_methods_leaves_the_others_out(runs_root: Path, tmp_path: Path) -> None:
+    make_report(runs_root, tmp_path / "dr", reps=50, methods=["DR"])
+    text = (tmp_path / "dr" / "report.md").read_text()
+    assert "| DR |" in text and "no-DR" not in text
+    with pytest.raises(ValueError, match=r"no evaluated run of the methods \['ADR'\] under"):
+        make_report(runs_root, tmp_path / "none", reps=50, methods=["ADR"])
 
 
 def test_latency_spec_fixes_the_latency_on_the_canonical_scene() -> None:
