@@ -7,8 +7,9 @@ beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translat
   al. 2019), a randomized -> canonical generator trained on paired renders of the same state
   (:mod:`simreal.transfer.paired`); no real image. ``object_weight`` weighs the L1 over the task object's pixels
   (``RCANConfig.lambda_object``). ``view: canonical`` renders the canonical side through the canonical camera
-  mount, so the translator also undoes a moved camera (for a policy that only saw the canonical mount); ``same``
-  keeps the randomized frame's camera (appearance only). ``policy_weight`` > 0 adds policy consistency
+  mount, so the translator also undoes a moved camera (for a policy that only saw the canonical mount; the guard
+  of :mod:`simreal.transfer.guard` compares the task content in place, so it fails such a translator on a moved
+  camera by design); ``same`` keeps the randomized frame's camera (appearance only). ``policy_weight`` > 0 adds policy consistency
   (RL-CycleGAN's idea with paired frames): the image encoders of the method's own trained policies (every seed)
   must see the same features in ``G(x)`` as in the canonical frame (``RCANConfig.lambda_features``); the
   translator is then trained after the policies and its name depends on their weights. The simreal tasks of
