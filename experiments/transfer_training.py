@@ -30,7 +30,7 @@ from simreal.perception.checkpoint import load_model, save_model
 from simreal.perception.detector import DetectorSettings, PointDetector, train_point_detector
 from simreal.perception.training import FitSettings
 from simreal.transfer.config import CycleGANConfig, CycleGANRun
-from simreal.transfer.paired import paired_frames
+from simreal.transfer.paired import Pairing, paired_frames
 from simreal.transfer.rcan import RCANConfig, train_rcan
 from simreal.transfer.trainer import train_cyclegan
 
@@ -141,7 +141,8 @@ def train_models(
     if "rcan" not in manifest or not (out / manifest["rcan"]).is_file():
         started = time.perf_counter()
         pairs_seed = domain_seed(seed, "pairs")
-        pairs = paired_frames(ENV_ID, CAMERA, config.n_train, size, pairs_seed, "train", config.workers, executor)
+        pairing = Pairing("train")
+        pairs = paired_frames(ENV_ID, CAMERA, config.n_train, size, pairs_seed, pairing, config.workers, executor)
         stamp("pairs_s", started)
         started = time.perf_counter()
         # the detector's task loss weighs the block here; its published numbers were measured without the object L1

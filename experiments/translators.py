@@ -9,11 +9,11 @@ beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translat
   (``RCANConfig.lambda_object``). ``view: canonical`` renders the canonical side through the canonical camera
   mount, so the translator also undoes a moved camera (for a policy that only saw the canonical mount; the guard
   of :mod:`simreal.transfer.guard` compares the task content in place, so it fails such a translator on a moved
-  camera by design); ``same`` keeps the randomized frame's camera (appearance only). ``policy_weight`` > 0 adds policy consistency
-  (RL-CycleGAN's idea with paired frames): the image encoders of the method's own trained policies (every seed)
-  must see the same features in ``G(x)`` as in the canonical frame (``RCANConfig.lambda_features``); the
-  translator is then trained after the policies and its name depends on their weights. The simreal tasks of
-  :data:`PAIRED_TASKS`.
+  camera by design); ``same`` keeps the randomized frame's camera (appearance only). ``policy_weight`` > 0 adds
+  policy consistency (RL-CycleGAN's idea with paired frames): the image encoders of the method's own trained
+  policies (every seed) must see the same features in ``G(x)`` as in the canonical frame
+  (``RCANConfig.lambda_features``); the translator is then trained after the policies and its name depends on
+  their weights. The simreal tasks of :data:`PAIRED_TASKS`.
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -225,14 +225,14 @@ def _train_rcan(
     algo: str,
 ) -> Path:
     from simreal.agents.policy_encoder import policy_image_encoder
-    from simreal.transfer.paired import PairedFrames, paired_frames
+    from simreal.transfer.paired import PairedFrames, Pairing, paired_frames
     from simreal.transfer.rcan import RCANConfig, train_rcan
 
     seeds = np.random.SeedSequence(translator.seed).spawn(len(cameras))
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        parts.append(paired_frames(env_id, camera, count, size, seq, translator.domain, view=translator.view))
+        parts.append(paired_frames(env_id, camera, count, size, seq, Pairing(translator.domain, translator.view)))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from simreal.transfer.paired import PairedFrames, paired_frames
+from simreal.transfer.paired import PairedFrames, Pairing, paired_frames
 from simreal.transfer.rcan import RCANConfig, train_rcan
 from simreal.transfer.wrapper import ImageTranslator
 
@@ -53,12 +53,12 @@ def test_lanefollow_pairs_share_the_track_the_car_and_the_camera() -> None:
     """LaneFollow draws a new road every episode: the canonical side must lay the same one. Paired on the canonical
     domain itself, both sides are then the very same image; on train they differ in look only, and the mask is the
     lane markings (no object pixel)."""
-    same = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), domain="canonical")
+    same = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), Pairing("canonical"))
     np.testing.assert_array_equal(same.randomized, same.canonical)
     assert np.isnan(same.pixels).all()
     assert all(m.any() for m in same.masks)
     assert all(same.canonical[i][same.masks[i]].mean() > 200 for i in range(4))  # white paint
-    tracks = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), domain="train")
+    tracks = paired_frames("simreal/LaneFollow-v0", None, 4, 32, np.random.SeedSequence(0), Pairing("train"))
     assert not np.array_equal(tracks.randomized, tracks.canonical)
     assert len({m.tobytes() for m in tracks.masks}) == 4  # a different road each episode
 
@@ -123,15 +123,15 @@ def test_canonical_view_renders_the_canonical_side_through_the_canonical_camera(
     def seeds() -> np.random.SeedSequence:  # a fresh one per call: paired_frames spawns from it
         return np.random.SeedSequence(0)
 
-    same = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), domain=near)
+    same = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), Pairing(near))
     np.testing.assert_array_equal(same.randomized, same.canonical)
-    moved = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), domain=near, view="canonical")
+    moved = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), Pairing(near, "canonical"))
     np.testing.assert_array_equal(moved.randomized, same.randomized)
     assert np.abs(moved.canonical.astype(int) - moved.randomized).mean() > 5.0  # another view of the road
-    further = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), domain=far, view="canonical")
+    further = paired_frames("simreal/LaneFollow-v0", None, 3, 32, seeds(), Pairing(far, "canonical"))
     np.testing.assert_array_equal(further.canonical, moved.canonical)
     with pytest.raises(ValueError, match=r"view: must be one of \['same', 'canonical'\], got 'left'"):
-        paired_frames("simreal/LaneFollow-v0", None, 1, 32, seeds(), view="left")
+        Pairing(view="left")
 
 
 def test_feature_consistency_keeps_what_the_network_sees(tmp_path) -> None:

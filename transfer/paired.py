@@ -28,7 +28,7 @@ from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 from simreal.envs.driving.scene import LANE_MARKING_GEOM
 
-__all__ = ["VIEWS", "PairedFrames", "content_geom", "paired_frames", "task_object_geom"]
+__all__ = ["VIEWS", "PairedFrames", "Pairing", "content_geom", "paired_frames", "task_object_geom"]
 
 VIEWS = ("same", "canonical")  # the canonical side's camera: the randomized side's, or the canonical scene's own
 
@@ -111,24 +111,35 @@ def _pairs_chunk(
     return PairedFrames(randomized, canonical, pixels, masks)
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """What a pair shows: the randomized side's ``domain`` (a named domain or a spec path) and the canonical side's
+    camera, ``view``: ``"same"`` renders it through the randomized side's camera pose and field of view (the pair
+    differs in appearance only), ``"canonical"`` through the canonical camera (a translator trained on it also
+    undoes a moved camera: for a model that sees images from the canonical mount only, e.g. a canonical-trained
+    policy)."""
+
+    domain: str = "train"
+    view: str = "same"
+
+    def __post_init__(self) -> None:
+        if self.view not in VIEWS:
+            raise ValueError(f"view: must be one of {list(VIEWS)}, got {self.view!r}")
+
+
 def paired_frames(
     env_id: str,
     camera: str | None,
     n: int,
     image_size: int,
     seed_sequence: np.random.SeedSequence,
-    domain: str = "train",
+    pairing: Pairing = Pairing(),
     workers: int = 0,
     executor: str | Executor = "local",
-    view: str = "same",
 ) -> PairedFrames:
-    """``n`` reset states of ``env_id`` (an arm env with a block or goal marker, or LaneFollow) rendered in ``domain``
-    and canonically (None ``camera``: the env's default camera); chunks seeded by ``seed_sequence.spawn`` (results
-    independent of ``workers``/``executor``). ``view``: ``"same"`` renders the canonical side through the randomized
-    side's camera pose and field of view (the pair differs in appearance only), ``"canonical"`` through the
-    canonical camera (a translator trained on it also undoes a moved camera: for a model that sees images from the
-    canonical mount only, e.g. a canonical-trained policy)."""
-    if view not in VIEWS:
-        raise ValueError(f"view: must be one of {list(VIEWS)}, got {view!r}")
-    args = (env_id, domain, camera, image_size, view)
+    """``n`` reset states of ``env_id`` (an arm env with a block or goal marker, or LaneFollow) rendered in
+    ``pairing.domain`` and canonically (None ``camera``: the env's default camera; the canonical side through
+    ``pairing.view``'s camera); chunks seeded by ``seed_sequence.spawn`` (results independent of
+    ``workers``/``executor``)."""
+    args = (env_id, pairing.domain, camera, image_size, pairing.view)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))
