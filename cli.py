@@ -89,7 +89,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from simreal.agents.cli import report_main
 
-    return report_main(args.runs_root, args.out)
+    return report_main(args.runs_root, args.out, args.methods)
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = _sub(sub, "report", "Markdown + self-contained HTML report of runs")
     report.add_argument("runs_root", help="folder searched for results.json files")
     report.add_argument("--out", default="report", help="output folder")
+    report.add_argument(
+        "--methods", default="", help="comma-separated method names: report only these (default: every run found)"
+    )
     report.set_defaults(func=_report)
 
     experiment = _sub(sub, "experiment", "run an experiment file (its kind: policy_matrix, localization, transfer)")

@@ -69,8 +69,9 @@ def evaluate_main(
     return _run(lambda: evaluate(run_dir, config, workers=workers, executor=executor), "results written to {path}")
 
 
-def report_main(runs_root: str, out: str = "report") -> int:
-    """``simreal report runs/ --out report/``: prints where ``report.html`` is."""
+def report_main(runs_root: str, out: str = "report", methods: str = "") -> int:
+    """``simreal report runs/ --out report/ [--methods A,B]``: prints where ``report.html`` is."""
     from simreal.agents.report import make_report
 
-    return _run(lambda: make_report(runs_root, out), "report: {path}")
+    names = [m.strip() for m in methods.split(",") if m.strip()] or None
+    return _run(lambda: make_report(runs_root, out, methods=names), "report: {path}")

@@ -79,6 +79,10 @@ def test_report_of_some_methods_leaves_the_others_out(runs_root: Path, tmp_path:
     assert "| DR |" in text and "no-DR" not in text
     with pytest.raises(ValueError, match=r"no evaluated run of the methods \['ADR'\] under"):
         make_report(runs_root, tmp_path / "none", reps=50, methods=["ADR"])
+    from simreal.cli import main
+
+    assert main(["report", str(runs_root), "--out", str(tmp_path / "cli"), "--methods", "no-DR, DR"]) == 0
+    assert "| no-DR |" in (tmp_path / "cli" / "report.md").read_text()
 
 
 def test_latency_spec_fixes_the_latency_on_the_canonical_scene() -> None:
