@@ -228,8 +228,8 @@ def _translators(cfg: ExperimentConfig, dirs: dict[TrainKey, str], trained: bool
         if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
             if uses_policies(m.transfer) and not trained:
                 continue
-            policies = [Path(dirs[_train_key(cfg, m, s)]) / "model.zip" for s in cfg.seeds_of(m)]
-            policies = policies if uses_policies(m.transfer) else []
+            seeds = cfg.seeds_of(m) if uses_policies(m.transfer) else ()
+            policies = [Path(dirs[_train_key(cfg, m, s)]) / "model.zip" for s in seeds]
             folder = _translator_dir(cfg)
             out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder, policies, cfg.algo)
         else:
