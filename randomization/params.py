@@ -115,6 +115,21 @@ class Params:
         }
 
 
+class InfoSummary(dict):
+    """``info["randomization"]``: the summary's two levels of dicts over immutable leaves (tuples, strings, numbers).
+
+    A deep copy copies the dicts and shares the leaves, which is a full deep copy of such data at a fraction of
+    ``copy.deepcopy``'s cost: SB3's ``DummyVecEnv`` deep-copies every step's infos (~250 us per step for a
+    ``train`` summary, about half a state env step, before this class)."""
+
+    def fresh(self) -> InfoSummary:
+        """A copy whose dicts are new (the leaves shared)."""
+        return InfoSummary({k: dict(v) if isinstance(v, dict) else v for k, v in self.items()})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InfoSummary:
+        return self.fresh()
+
+
 def _tuples(d: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: (None if d[k] is None else tuple(d[k])) for k in keys}
 

@@ -16,7 +16,7 @@ from simreal.envs.actions import check_action, recheck_action
 from simreal.randomization.apply import Defaults, apply, restore
 from simreal.randomization.ctor_args import SeedArg, seed_arg, seed_json, spec_arg, spec_json
 from simreal.randomization.noise import NoiseRows
-from simreal.randomization.params import Params
+from simreal.randomization.params import InfoSummary, Params
 from simreal.randomization.sample import Sampler
 from simreal.randomization.sensor import SensorPipeline
 from simreal.randomization.spec import RandomizationSpec
@@ -75,7 +75,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._scratch: mujoco.MjData | None = None
         self._set_spec(spec)
         self._params: Params | None = None
-        self._summary: dict[str, Any] = {}
+        self._summary = InfoSummary()
         self._sensor = SensorPipeline({})
         self._control: dict[str, float] = {}
         self._sensor_muted = self._control_muted = False  # an ablated group: drawn and run, output dropped
@@ -201,7 +201,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         changed = apply(self._base.model, self._defaults, params, scratch=self._scratch_data())
         self._refresh(changed)
         self._params = params
-        self._summary = {**params.summary(), "control_step": {}}
+        self._summary = InfoSummary({**params.summary(), "control_step": {}})
         self._sensor_muted, self._control_muted = bool(muted.sensor), bool(muted.control)
         self._sensor = SensorPipeline(params.sensor_dict() or muted.sensor_dict(), seed=params.seed)
         self._control = params.control_dict() or muted.control_dict()
@@ -232,7 +232,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
-        info["randomization"] = {k: dict(v) if isinstance(v, dict) else v for k, v in self._summary.items()}
+        info["randomization"] = self._summary.fresh()
         info["spec_hash"] = self.spec_hash
         return info
 
