@@ -149,7 +149,7 @@ def _add_executor(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", choices=["local", "ray"], default="local", help=EXECUTOR_HELP)
 
 
-ALGO_NAMES = ("ppo", "sac", "sac_her")
+ALGO_NAMES = ("ppo", "sac", "sac_her", "dagger")  # simreal.agents.algos.ALGOS, without importing SB3
 DOMAIN_NAMES = ("canonical", "train", "test", "real")
 RANDOMIZATION_HELP = "preset (none, visual, physics, full), domain (canonical, train, test, real) or a YAML spec path"
 
@@ -191,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = _sub(sub, "train", "train an SB3 policy into a run folder")
     train.add_argument("env_id", help="a registered id, e.g. simreal/Reach-v0")
-    train.add_argument("--algo", choices=ALGO_NAMES, default="ppo", help="SB3 algorithm")
+    train.add_argument(
+        "--algo", choices=ALGO_NAMES, default="ppo", help="SB3 algorithm, or dagger (imitation of the task oracle)"
+    )
     train.add_argument("--randomization", default=None, help=f"{RANDOMIZATION_HELP}, or adr (default: as registered)")
     train.add_argument("--timesteps", type=int, default=None, help="env steps (default: the config's n_timesteps)")
     train.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import stable_baselines3
 import yaml
 from stable_baselines3 import HerReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 from torch import nn
+
+from simreal.agents.algos import ALGOS
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PIXEL_OBS_MODES = ("pixels", "pixels_state")
@@ -214,13 +215,21 @@ SET_BY_TRAIN = ("self", "env", "seed", "device", "tensorboard_log", "verbose", "
 
 
 def _init_params(cls: Any, skip: tuple[str, ...] = ()) -> set[str]:
-    params = set(inspect.signature(cls.__init__).parameters) if isinstance(cls, type) else set()
+    """``cls.__init__``'s parameter names; an ``__init__`` taking ``**kwargs`` adds its base classes' names."""
+    params: set[str] = set()
+    for klass in cls.__mro__ if isinstance(cls, type) else ():
+        if "__init__" not in vars(klass):
+            continue
+        signature = inspect.signature(klass.__init__).parameters
+        params |= set(signature)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+            break
     return params - {"self", "args", "kwargs", *skip}
 
 
 def _allowed_keys(algo: str, key: str | None, merged: dict[str, Any]) -> set[str]:
     """Keys an override may add where the base has none: top level (``key`` None) or inside ``key``'s mapping."""
-    algo_cls = getattr(stable_baselines3, algo.split("_")[0].upper(), None)  # rl-zoo3's name: ppo, sac, sac_her
+    algo_cls = ALGOS.get(algo)
     if key is None:
         return {*ZOO_KEYS, *SIMREAL_KEYS, *_init_params(algo_cls, SET_BY_TRAIN)}
     if key == "policy_kwargs":

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.base_class import BaseAlgorithm
-
+from simreal.agents.algos import ALGOS
 from simreal.agents.env_factory import VEC_ENV_TYPES
 from simreal.agents.hyperparams import Hyperparams, load_hyperparams
 from simreal.agents.results import RunDirError, load_run
@@ -23,7 +21,7 @@ from simreal.agents.run_files import HP_FILE
 from simreal.envs.config import no_unknown_keys
 from simreal.randomization.selection import Randomization, Spec, parse_randomization
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "sac_her": SAC}
+__all__ = ["ALGOS", "EvalConfig", "RunConfig"]
 
 
 @dataclass(frozen=True)

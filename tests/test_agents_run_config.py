@@ -28,7 +28,7 @@ def test_randomization_is_parsed_and_variations_use_replace() -> None:
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"algo": "dqn"}, r"algo must be one of \['ppo', 'sac', 'sac_her'\], got 'dqn'"),
+        ({"algo": "dqn"}, r"algo must be one of \['dagger', 'ppo', 'sac', 'sac_her'\], got 'dqn'"),
         ({"randomization": "fancy"}, r"^randomization: expected a domain"),
         ({"randomization": load_preset("visual", "arm")}, "records its randomization by name"),
         ({"timesteps": 0}, "timesteps must be >= 1"),

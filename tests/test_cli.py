@@ -50,7 +50,7 @@ def test_help_lists_the_choices_of_algo_and_domain(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     out = capsys.readouterr().out
-    assert "{ppo,sac,sac_her}" in out
+    assert "{ppo,sac,sac_her,dagger}" in out
     assert "(default: ppo)" in out
 
 

@@ -1,0 +1,165 @@
+"""``DAgger``: teacher-student imitation of the env's scripted oracle (Ross et al. 2011), as an SB3 algorithm.
+
+The teacher is the task's privileged oracle (:data:`simreal.envs.oracles.ORACLES`): it reads the simulator's true
+state. The student is an SB3 ``ActorCriticPolicy`` that sees only the observation the (randomized) env returns,
+noise, latency and all. Every step the oracle labels the state the student's own actions led to; the labels are
+aggregated in a dataset and the student's deterministic action (its Gaussian's mean) is regressed on them. Early
+on the oracle's action is executed instead of the student's with probability ``beta`` (1 -> 0 linearly over
+``expert_steps``), so the first data show the task solved and later data show the student's own mistakes
+corrected: the covariate-shift fix behaviour cloning lacks.
+
+It subclasses PPO so that saving, loading, ``predict``, VecNormalize, checkpoints, learning curves and evaluation
+are SB3's unchanged; only rollout collection and the update differ, and the value head is unused. The aggregated
+dataset keeps the newest ``buffer_size`` samples and is not saved with the model: a resumed run starts a new
+dataset from its current student (still DAgger, on the student's own states). Observations are stored raw and
+normalized with the current VecNormalize statistics at each update. Needs Box observations and in-process envs
+(``vec_env: dummy``), because the oracle reads each env's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import PPO
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from simreal.envs.oracles import Oracle, oracle_for
+
+
+class DAgger(PPO):
+    """DAgger on ``env``'s oracle. Besides PPO's policy settings (``policy_kwargs``, ``learning_rate``,
+    ``n_steps`` per env and iteration, ``batch_size``): ``expert_steps`` (env steps over which the chance that the
+    oracle acts falls from 1 to 0), ``gradient_steps`` (minibatch updates per iteration) and ``buffer_size``
+    (aggregated samples kept)."""
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        *,
+        expert_steps: int = 50_000,
+        gradient_steps: int = 100,
+        buffer_size: int = 500_000,
+        **kwargs: Any,
+    ) -> None:
+        for name, value, low in (("expert_steps", expert_steps, 0), ("gradient_steps", gradient_steps, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
+        if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
+            raise ValueError(f"buffer_size: must be an int >= 1, got {buffer_size!r}")
+        self.expert_steps = expert_steps
+        self.gradient_steps = gradient_steps
+        self.buffer_size = buffer_size
+        super().__init__(policy, env, **kwargs)
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        if not isinstance(self.observation_space, spaces.Box) or not isinstance(self.action_space, spaces.Box):
+            raise ValueError(
+                "dagger: needs Box observation and action spaces (state observations), got "
+                f"{type(self.observation_space).__name__} / {type(self.action_space).__name__}"
+            )
+        obs_dim = int(np.prod(self.observation_space.shape))
+        act_dim = int(np.prod(self.action_space.shape))
+        self._obs_data = np.zeros((0, obs_dim), dtype=np.float32)  # grown on demand up to buffer_size rows
+        self._act_data = np.zeros((0, act_dim), dtype=np.float32)
+        self._stored = 0  # samples written so far (the ring's write position is _stored % buffer_size)
+        self._mix_rng = np.random.default_rng(self.seed)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_obs_data", "_act_data", "_stored", "_mix_rng"]
+
+    # ------------------------------------------------------------------------------------------- rollouts
+    def expert_fraction(self) -> float:
+        """The chance that the oracle's action is executed at the current step count."""
+        if self.expert_steps == 0:
+            return 0.0
+        return max(0.0, 1.0 - self.num_timesteps / self.expert_steps)
+
+    def _teacher(self, env: VecEnv) -> tuple[Oracle, list[Any]]:
+        base = env.unwrapped
+        if not isinstance(base, DummyVecEnv):
+            raise ValueError(f"dagger: the oracle reads each env's state, so it needs vec_env 'dummy', got {base!r}")
+        envs = list(base.envs)
+        spec = envs[0].unwrapped.spec
+        if spec is None:
+            raise ValueError("dagger: the env was not made with gym.make, so its oracle is unknown")
+        return oracle_for(spec.id), envs
+
+    def _raw_obs(self, env: VecEnv) -> np.ndarray:
+        vecnorm = self.get_vec_normalize_env()
+        obs = vecnorm.get_original_obs() if vecnorm is not None else self._last_obs
+        return np.asarray(obs, dtype=np.float32).reshape(env.num_envs, -1)
+
+    def _store(self, obs: np.ndarray, actions: np.ndarray) -> None:
+        n = len(obs)
+        grow = min(self.buffer_size, self._stored + n) - len(self._obs_data)
+        if grow > 0:
+            self._obs_data = np.concatenate([self._obs_data, np.zeros((grow, obs.shape[1]), np.float32)])
+            self._act_data = np.concatenate([self._act_data, np.zeros((grow, actions.shape[1]), np.float32)])
+        rows = (self._stored + np.arange(n)) % self.buffer_size
+        self._obs_data[rows] = obs
+        self._act_data[rows] = actions
+        self._stored += n
+
+    def collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
+        """Run the student (or, with chance ``expert_fraction``, the oracle) for ``n_rollout_steps`` steps per env
+        and aggregate the oracle's label of every visited state."""
+        assert self._last_obs is not None, "No previous observation was provided"
+        oracle, envs = self._teacher(env)
+        low, high = self.action_space.low, self.action_space.high
+        self.policy.set_training_mode(False)
+        callback.on_rollout_start()
+        for _ in range(n_rollout_steps):
+            labels = np.stack([np.clip(oracle(e), low, high) for e in envs]).astype(np.float32)
+            student, _ = self.policy.predict(self._last_obs, deterministic=True)  # type: ignore[arg-type]
+            self._store(self._raw_obs(env), labels.reshape(env.num_envs, -1))
+            use_expert = self._mix_rng.random(env.num_envs) < self.expert_fraction()
+            actions = np.where(use_expert[:, None], labels, np.clip(student, low, high)).astype(np.float32)
+            new_obs, _, dones, infos = env.step(actions)
+            self.num_timesteps += env.num_envs
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return False
+            self._update_info_buffer(infos, dones)
+            self._last_obs = new_obs  # type: ignore[assignment]
+            self._last_episode_starts = dones
+        callback.on_rollout_end()
+        return True
+
+    # ------------------------------------------------------------------------------------------- update
+    def train(self) -> None:
+        """``gradient_steps`` minibatches of mean-squared error between the student's mean action and the
+        oracle's label, sampled uniformly from the aggregated dataset."""
+        size = min(self._stored, self.buffer_size)
+        if size == 0:
+            return
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        vecnorm = self.get_vec_normalize_env()
+        losses = []
+        for _ in range(self.gradient_steps):
+            idx = self._mix_rng.integers(0, size, size=min(self.batch_size, size))
+            obs = self._obs_data[idx]
+            if vecnorm is not None:
+                obs = vecnorm.normalize_obs(obs).astype(np.float32)
+            obs_t = th.as_tensor(obs, device=self.device).reshape(-1, *self.observation_space.shape)
+            target = th.as_tensor(self._act_data[idx], device=self.device)
+            mean = self.policy.get_distribution(obs_t).mode().reshape(len(idx), -1)
+            loss = th.nn.functional.mse_loss(mean, target)
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+            losses.append(loss.item())
+        self._n_updates += self.gradient_steps
+        self.logger.record("train/imitation_loss", float(np.mean(losses)))
+        self.logger.record("train/expert_fraction", self.expert_fraction())
+        self.logger.record("train/dataset_size", size)
