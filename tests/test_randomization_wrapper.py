@@ -112,6 +112,31 @@ def test_info_is_json_able_and_fresh():
     assert "is_success" in info1
 
 
+def test_info_summary_deep_copies_are_independent_and_cheap_to_make():
+    import copy
+    import json
+    import pickle
+
+    from simreal.randomization.params import InfoSummary
+
+    env = make("full", obs_mode="state")
+    env.reset(seed=0)
+    *_, info = env.step(env.action_space.sample())
+    summary = info["randomization"]
+    assert isinstance(summary, InfoSummary)
+    deep = copy.deepcopy(info)["randomization"]  # what SB3's DummyVecEnv does to every step's infos
+    assert deep == summary and type(deep) is InfoSummary
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            assert deep[key] is not value  # every dict is new, every leaf immutable
+            assert all(isinstance(v, (tuple, str, int, float, type(None))) for v in value.values())
+    deep["draws"]["extra"] = (1.0,)
+    deep["control_step"]["action_repeat"] = 9
+    assert "extra" not in summary["draws"] and summary["control_step"].get("action_repeat") != 9
+    assert pickle.loads(pickle.dumps(summary)) == summary
+    assert json.loads(json.dumps(summary)) == json.loads(json.dumps(dict(summary)))
+
+
 def test_control_latency_delays_actions():
     spec = RandomizationSpec.from_dict({"control": {"action_latency": 2}})
     env = DomainRandomization(gym.make(REACH, obs_mode="state").unwrapped, spec)
