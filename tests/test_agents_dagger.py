@@ -1,5 +1,6 @@
 """DAgger: the student learns the oracle, the expert share decays, saving/loading/resume and bad settings."""
 
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,14 +14,9 @@ from simreal.agents.hyperparams import load_hyperparams, merge_overrides
 from simreal.agents.results import load_curve
 from simreal.agents.run_config import RunConfig
 from simreal.agents.train import train
+from simreal.registration import make_env
 
 REACH = "simreal/Reach-v0"
-
-
-def _make_reach() -> gym.Env:
-    import simreal  # noqa: F401  (registers the ids in a spawned worker)
-
-    return gym.make(REACH, obs_mode="state")
 
 
 def _venv(n: int = 2) -> DummyVecEnv:
@@ -62,7 +58,7 @@ def test_bad_settings_name_the_field(name: str, value: object) -> None:
 
 
 def test_needs_in_process_envs_and_box_observations() -> None:
-    subproc = SubprocVecEnv([_make_reach], start_method="spawn")
+    subproc = SubprocVecEnv([partial(make_env, REACH, obs_mode="state")], start_method="spawn")
     try:
         with pytest.raises(ValueError, match="vec_env 'dummy'"):
             _model(subproc).learn(64)

@@ -40,5 +40,5 @@ def test_a_policy_without_a_camera_image_has_no_encoder(tmp_path) -> None:
     env.close()
     with pytest.raises(ValueError, match=r"policy image encoder: the policy sees no image \(Box"):
         policy_image_encoder(tmp_path / "state.zip")
-    with pytest.raises(ValueError, match=r"algo: must be one of \['ppo', 'sac', 'sac_her'\], got 'a2c'"):
+    with pytest.raises(ValueError, match=r"algo: must be one of \['dagger', 'ppo', 'sac', 'sac_her'\], got 'a2c'"):
         policy_image_encoder(tmp_path / "state.zip", algo="a2c")
