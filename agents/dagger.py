@@ -66,7 +66,7 @@ class DAgger(PPO):
             )
         obs_dim = int(np.prod(self.observation_space.shape))
         act_dim = int(np.prod(self.action_space.shape))
-        self._obs_data = np.zeros((0, obs_dim), dtype=np.float32)  # grown on demand up to buffer_size rows
+        self._obs_data = np.zeros((0, obs_dim), dtype=np.float32)  # capacity grown on demand up to buffer_size rows
         self._act_data = np.zeros((0, act_dim), dtype=np.float32)
         self._stored = 0  # samples written so far (the ring's write position is _stored % buffer_size)
         self._mix_rng = np.random.default_rng(self.seed)
@@ -98,10 +98,11 @@ class DAgger(PPO):
 
     def _store(self, obs: np.ndarray, actions: np.ndarray) -> None:
         n = len(obs)
-        grow = min(self.buffer_size, self._stored + n) - len(self._obs_data)
-        if grow > 0:
-            self._obs_data = np.concatenate([self._obs_data, np.zeros((grow, obs.shape[1]), np.float32)])
-            self._act_data = np.concatenate([self._act_data, np.zeros((grow, actions.shape[1]), np.float32)])
+        need = min(self.buffer_size, self._stored + n)
+        if need > len(self._obs_data):  # grow geometrically (amortized O(1) per sample), never past buffer_size
+            extra = min(self.buffer_size, max(need, 2 * len(self._obs_data), 1024)) - len(self._obs_data)
+            self._obs_data = np.concatenate([self._obs_data, np.zeros((extra, obs.shape[1]), np.float32)])
+            self._act_data = np.concatenate([self._act_data, np.zeros((extra, actions.shape[1]), np.float32)])
         rows = (self._stored + np.arange(n)) % self.buffer_size
         self._obs_data[rows] = obs
         self._act_data[rows] = actions

@@ -92,6 +92,22 @@ def test_dataset_holds_the_oracle_labels_of_visited_states_and_keeps_the_newest(
     assert np.all(np.abs(labels) <= 1.0) and np.abs(labels).max() > 0.05
 
 
+def test_dataset_grows_geometrically_and_keeps_every_sample() -> None:
+    model = _model(_venv(1), buffer_size=5000)
+    dim = model.observation_space.shape[0]
+    rng = np.random.default_rng(0)
+    obs, act = rng.random((3000, dim), dtype=np.float32), rng.random((3000, 4), dtype=np.float32)
+    capacities = set()
+    for i in range(0, 3000, 8):
+        model._store(obs[i : i + 8], act[i : i + 8])
+        capacities.add(len(model._obs_data))
+    assert sorted(capacities) == [1024, 2048, 4096]  # 3 allocations, not one per store
+    assert np.array_equal(model._obs_data[:3000], obs) and np.array_equal(model._act_data[:3000], act)
+    for i in range(0, 3000, 8):  # past buffer_size the capacity stops there and the oldest rows are overwritten
+        model._store(obs[i : i + 8], act[i : i + 8])
+    assert len(model._obs_data) == 5000 and np.array_equal(model._obs_data[:1000], obs[2000:])
+
+
 def test_student_learns_reach_from_the_oracle_and_round_trips(tmp_path: Path) -> None:
     out = train(RunConfig(
         env_id=REACH, algo="dagger", timesteps=4096, seed=0, out_dir=tmp_path / "run", eval_freq=4096,
