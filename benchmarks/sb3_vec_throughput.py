@@ -28,7 +28,7 @@ class PlainInfo(gym.Wrapper):
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info["randomization"] = {k: dict(v) if isinstance(v, dict) else v for k, v in info["randomization"].items()}
+        info["randomization"] = dict(info["randomization"].fresh())  # plain dicts all the way down
         return obs, reward, terminated, truncated, info
 
 
