@@ -121,7 +121,7 @@ class DAgger(PPO):
         for _ in range(n_rollout_steps):
             labels = np.stack([np.clip(oracle(e), low, high) for e in envs]).astype(np.float32)
             student, _ = self.policy.predict(self._last_obs, deterministic=True)  # type: ignore[arg-type]
-            self._store(self._raw_obs(env), labels.reshape(env.num_envs, -1))
+            self._store(self._raw_obs(env), labels)
             use_expert = self._mix_rng.random(env.num_envs) < self.expert_fraction()
             actions = np.where(use_expert[:, None], labels, np.clip(student, low, high)).astype(np.float32)
             new_obs, _, dones, infos = env.step(actions)
