@@ -6,7 +6,11 @@ noise, latency and all. Every step the oracle labels the state the student's own
 aggregated in a dataset and the student's deterministic action (its Gaussian's mean) is regressed on them. Early
 on the oracle's action is executed instead of the student's with probability ``beta`` (1 -> 0 linearly over
 ``expert_steps``), so the first data show the task solved and later data show the student's own mistakes
-corrected: the covariate-shift fix behaviour cloning lacks.
+corrected: the covariate-shift fix behaviour cloning lacks. With ``rollout_noise`` > 0, Gaussian noise of that
+standard deviation is added to every executed action during collection (clipped to the action bounds), while the
+labels stay the oracle's clean actions: DART (Laskey et al. 2017), so that the dataset also holds the states that
+actuation disturbances (noise, latency, a slower or faster control period) push the robot into, and how the oracle
+recovers from them.
 
 It subclasses PPO so that saving, loading, ``predict``, VecNormalize, checkpoints, learning curves and evaluation
 are SB3's unchanged; only rollout collection and the update differ, and the value head is unused. The aggregated
@@ -34,8 +38,9 @@ from simreal.envs.oracles import Oracle, oracle_for
 class DAgger(PPO):
     """DAgger on ``env``'s oracle. Besides PPO's policy settings (``policy_kwargs``, ``learning_rate``,
     ``n_steps`` per env and iteration, ``batch_size``): ``expert_steps`` (env steps over which the chance that the
-    oracle acts falls from 1 to 0), ``gradient_steps`` (minibatch updates per iteration) and ``buffer_size``
-    (aggregated samples kept)."""
+    oracle acts falls from 1 to 0), ``gradient_steps`` (minibatch updates per iteration), ``buffer_size``
+    (aggregated samples kept) and ``rollout_noise`` (standard deviation of the Gaussian noise added to executed
+    actions while collecting, in action units; 0 = none)."""
 
     def __init__(
         self,
@@ -45,6 +50,7 @@ class DAgger(PPO):
         expert_steps: int = 50_000,
         gradient_steps: int = 100,
         buffer_size: int = 500_000,
+        rollout_noise: float = 0.0,
         **kwargs: Any,
     ) -> None:
         for name, value, low in (("expert_steps", expert_steps, 0), ("gradient_steps", gradient_steps, 1)):
@@ -52,9 +58,12 @@ class DAgger(PPO):
                 raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
             raise ValueError(f"buffer_size: must be an int >= 1, got {buffer_size!r}")
+        if isinstance(rollout_noise, bool) or not isinstance(rollout_noise, (int, float)) or not 0 <= rollout_noise <= 1:
+            raise ValueError(f"rollout_noise: must be a number in [0, 1] (action units), got {rollout_noise!r}")
         self.expert_steps = expert_steps
         self.gradient_steps = gradient_steps
         self.buffer_size = buffer_size
+        self.rollout_noise = float(rollout_noise)
         super().__init__(policy, env, **kwargs)
 
     def _setup_model(self) -> None:
@@ -111,8 +120,8 @@ class DAgger(PPO):
     def collect_rollouts(
         self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
     ) -> bool:
-        """Run the student (or, with chance ``expert_fraction``, the oracle) for ``n_rollout_steps`` steps per env
-        and aggregate the oracle's label of every visited state."""
+        """Run the student (or, with chance ``expert_fraction``, the oracle), plus ``rollout_noise``, for
+        ``n_rollout_steps`` steps per env and aggregate the oracle's label of every visited state."""
         assert self._last_obs is not None, "No previous observation was provided"
         oracle, envs = self._teacher(env)
         low, high = self.action_space.low, self.action_space.high
@@ -123,7 +132,10 @@ class DAgger(PPO):
             student, _ = self.policy.predict(self._last_obs, deterministic=True)  # type: ignore[arg-type]
             self._store(self._raw_obs(env), labels)
             use_expert = self._mix_rng.random(env.num_envs) < self.expert_fraction()
-            actions = np.where(use_expert[:, None], labels, np.clip(student, low, high)).astype(np.float32)
+            actions = np.where(use_expert[:, None], labels, student)
+            if self.rollout_noise > 0:
+                actions = actions + self._mix_rng.normal(0.0, self.rollout_noise, size=actions.shape)
+            actions = np.clip(actions, low, high).astype(np.float32)
             new_obs, _, dones, infos = env.step(actions)
             self.num_timesteps += env.num_envs
             callback.update_locals(locals())

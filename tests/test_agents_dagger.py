@@ -50,7 +50,16 @@ def test_expert_fraction_falls_linearly_to_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("expert_steps", -1), ("gradient_steps", 0), ("buffer_size", 0), ("gradient_steps", 1.5)]
+    ("name", "value"),
+    [
+        ("expert_steps", -1),
+        ("gradient_steps", 0),
+        ("buffer_size", 0),
+        ("gradient_steps", 1.5),
+        ("rollout_noise", -0.1),
+        ("rollout_noise", 2.0),
+        ("rollout_noise", True),
+    ],
 )
 def test_bad_settings_name_the_field(name: str, value: object) -> None:
     with pytest.raises(ValueError, match=name):
@@ -90,6 +99,18 @@ def test_dataset_holds_the_oracle_labels_of_visited_states_and_keeps_the_newest(
     labels = np.roll(model._act_data, -(64 % 50), axis=0)  # oldest first: steps 14..63
     assert np.array_equal(labels, np.stack(executed[14:]))  # each stored label is the action the oracle took there
     assert np.all(np.abs(labels) <= 1.0) and np.abs(labels).max() > 0.05
+
+
+def test_rollout_noise_perturbs_the_executed_actions_but_not_the_labels() -> None:
+    executed: list = []
+    env = DummyVecEnv([lambda: _Recorder(gym.make(REACH, obs_mode="state"), executed)])
+    model = _model(env, gradient_steps=1, expert_steps=10**9, rollout_noise=0.2)  # the oracle acts, plus noise
+    model.learn(64)
+    labels, actions = model._act_data[:64], np.stack(executed)
+    assert np.all(np.abs(actions) <= 1.0)  # clipped to the action bounds
+    noise = (actions - labels)[np.abs(actions) < 1.0]  # where the clip did not bite: exactly the added noise
+    assert 0.15 < noise.std() < 0.25 and abs(noise.mean()) < 0.05
+    assert np.all(np.abs(labels) <= 1.0) and not np.array_equal(labels, actions)  # the labels stay the oracle's
 
 
 def test_dataset_grows_geometrically_and_keeps_every_sample() -> None:
