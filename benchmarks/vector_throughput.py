@@ -4,12 +4,13 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
 1. ``single``: one env stepped in this process (the baseline);
 2. ``async``: ``gym.make_vec(..., vectorization_mode="async", vector_kwargs={"context": "spawn"})``, gymnasium's
    AsyncVectorEnv;
-3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (shared-memory workers, ``SimrealVectorEnv``);
+3. ``native``: ``gym.make_vec(...)``, simreal's ``vector_entry_point`` (``SimrealVectorEnv``: shared memory; by
+   default this process steps one env itself and one worker the other, so its CPU per env step includes an env's);
+   ``native workers``: the same with ``step_in_main=False``, every env in a worker (the default before);
 4. ``native xK/w`` (one row per K > 1 in ``--envs-per-worker``): the same with ``K x --num-envs`` envs on ``--num-envs``
-   workers (``envs_per_worker=K``, what ``gym.make_vec`` does by default when num_envs exceeds the cores): each
-   worker steps its K envs per round trip;
-5. ``native spinN`` (one row per N in ``--spin-us``, default 0): ``native`` with ``spin_us=N`` instead of the default
-   200 (a waiting process polls N us before sleeping; 0: sleeps at once, waking idle cores at every hand-over);
+   workers (``envs_per_worker=K``, every env in a worker): each worker steps its K envs per round trip;
+5. ``native spinN`` (one row per N in ``--spin-us``, default 0): ``native workers`` with ``spin_us=N`` instead of the
+   default 200 (a waiting process polls N us before sleeping; 0: sleeps at once, waking idle cores at every hand-over);
 6. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
    together: the ceiling for any vector env on this machine at this moment (on cores busy with other work it stays
    far below ``num_envs`` x ``single``).
@@ -64,11 +65,19 @@ def single_rate(args: argparse.Namespace, kwargs: dict[str, Any], warm: Callable
 
 
 def vector_rate(
-    args: argparse.Namespace, kwargs: dict[str, Any], mode: str, per_worker: int = 1, spin_us: int | None = None
+    args: argparse.Namespace,
+    kwargs: dict[str, Any],
+    mode: str,
+    per_worker: int = 1,
+    spin_us: int | None = None,
+    step_in_main: bool | None = None,
 ):
-    """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` workers
-    and ``per_worker`` envs in each (gymnasium's async: one env per process); ``spin_us`` if given, else the default."""
+    """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` processes
+    and ``per_worker`` envs in each (gymnasium's async: one env per process); ``spin_us`` and ``step_in_main`` if
+    given, else the defaults."""
     extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
+    if step_in_main is not None:
+        extra["step_in_main"] = step_in_main
     if per_worker > 1:
         extra["envs_per_worker"] = per_worker
     if spin_us is not None:
@@ -131,17 +140,18 @@ def main() -> None:
         print(rate, cpu)
         return
     batches = [int(k) for k in args.envs_per_worker.split(",")]
-    natives: dict[str, tuple[int, int | None]] = {
-        ("native" if k == 1 else f"native x{k}/w"): (k, None) for k in batches
+    natives: dict[str, tuple[int, int | None, bool | None]] = {
+        ("native" if k == 1 else f"native x{k}/w"): (k, None, None) for k in batches
     }
-    natives.update({f"native spin{n}": (1, int(n)) for n in args.spin_us.split(",") if n})
+    natives["native workers"] = (1, None, False)
+    natives.update({f"native spin{n}": (1, int(n), False) for n in args.spin_us.split(",") if n})
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
     rows["independent"] = []
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
         rows["async"].append(vector_rate(args, kwargs, "async"))
-        for name, (per_worker, spin_us) in natives.items():
-            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker, spin_us))
+        for name, (per_worker, spin_us, in_main) in natives.items():
+            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker, spin_us, in_main))
         rows["independent"].append(independent_rate(args, kwargs))
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
@@ -154,7 +164,7 @@ def main() -> None:
         main_us, worker_us = (statistics.median(v[i] for v in values) * 1e6 for i in (1, 2))
         target = "" if name in ("single", "independent") else f" (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
         print(
-            f"{name:<12}{rate:7.0f} env steps/s  x{ratio:.2f} vs single{target}, x{ceiling:.2f} vs independent;"
+            f"{name:<15}{rate:7.0f} env steps/s  x{ratio:.2f} vs single{target}, x{ceiling:.2f} vs independent;"
             f"  CPU per env step: main {main_us:.0f} us, workers {worker_us:.0f} us"
         )
 

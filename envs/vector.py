@@ -9,7 +9,10 @@ hangs). Workers count finished replies in shared memory: with ``spin_us=0`` only
 process (one wake-up per step however many workers there are); by default the first one wakes it and it polls for
 the last, while each worker polls for its next command, so quick hand-overs wake no idle core. Mesa's llvmpipe
 renders in the worker's own thread (``LP_NUM_THREADS=0``, see :mod:`simreal.envs.gl_backend`), so two workers use
-two cores without oversubscription.
+two cores without oversubscription. By default (no ``workers`` or ``envs_per_worker`` given) the calling process steps
+the last share of the envs itself while the workers step theirs, with one worker fewer: on two cores one worker and
+the main process step one env each, where two workers would leave the main process idle at every step and still
+cost it a wake-up (``step_in_main=False`` restores workers only).
 
 Autoreset follows gymnasium's default (``NEXT_STEP``): the step after an episode ends resets that env and returns
 its first observation with reward 0. Scalar infos come back as gymnasium's arrays with ``_key`` masks; dict-valued
@@ -25,9 +28,9 @@ import select
 import struct
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import deepcopy
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -86,7 +89,10 @@ class SimrealVectorEnv(VectorEnv):
     200) is how long, in microseconds, a waiting worker or the main process polls for its next message (yielding the
     core between polls) before it sleeps: a quick hand-over then needs no wake-up of an idle core (tens of
     microseconds on virtual machines); ``spin_us=0`` sleeps at once (the CPU time it saves matters only when other
-    work competes for the cores).
+    work competes for the cores). ``step_in_main`` (default: True unless ``workers`` or ``envs_per_worker`` is
+    given) steps the last of those shares in this process instead of in a worker: same envs, seeds and results, one
+    process fewer (``num_envs=1`` then starts no worker at all). This process then holds a GL context once its envs
+    render, so start further processes with ``spawn``, as the workers are.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -100,13 +106,18 @@ class SimrealVectorEnv(VectorEnv):
         envs_per_worker: int | None = None,
         copy: bool = True,
         spin_us: int = 200,
+        step_in_main: bool | None = None,
         **env_kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
         if isinstance(spin_us, bool) or not isinstance(spin_us, int) or not 0 <= spin_us <= 10_000:
             raise ValueError(f"spin_us: must be an int in [0, 10000] (microseconds), got {spin_us!r}")
-        workers = _worker_count(num_envs, workers, envs_per_worker)
+        if step_in_main is None:
+            step_in_main = workers is None and envs_per_worker is None
+        elif not isinstance(step_in_main, bool):
+            raise ValueError(f"step_in_main: must be a bool or None, got {step_in_main!r}")
+        processes = _worker_count(num_envs, workers, envs_per_worker)
         probe = gym.make(env_id, **env_kwargs)  # validates the arguments here; creates no GL context
         try:
             self.single_observation_space = probe.observation_space
@@ -128,11 +139,14 @@ class SimrealVectorEnv(VectorEnv):
         self._rewards, self._done_flags = flags[0], flags[1:]
         self._woken, wake = ctx.Pipe(duplex=False)
         # held for the env's lifetime: a freed shared block is reused by the next env's (its counter would alias)
+        groups = _split(num_envs, processes)
+        self._views = _Views(self._observations, self._actions, flags, self.single_action_space)
+        self._local = _Share(env_id, env_kwargs, groups.pop()) if step_in_main else None
         self._shared = _Shared(
-            obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, workers, spin_us * 1e-6
+            obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, len(groups), spin_us * 1e-6
         )
         self._sticky: list[dict[str, Any]] = [{} for _ in range(num_envs)]  # last dict-valued infos per env
-        self._groups = _split(num_envs, workers)
+        self._groups = groups  # the workers' env indices (the main process's are self._local.indices)
         self._pipes, self._processes = [], []
         for indices in self._groups:
             parent, child = ctx.Pipe()
@@ -167,7 +181,8 @@ class SimrealVectorEnv(VectorEnv):
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed: needs {self.num_envs} seeds, got {len(seeds)}")
         self._send_all([_RESET + pickle.dumps(([seeds[i] for i in indices], options)) for indices in self._groups])
-        infos = self._merge(self._gather())
+        local = self._in_main(lambda share: share.reset([seeds[i] for i in share.indices], options, self._views))
+        infos = self._merge([*self._gather(), *local])
         return self._read_observations(), infos
 
     def step(self, actions: Any):
@@ -175,14 +190,16 @@ class SimrealVectorEnv(VectorEnv):
         write = np.asarray(actions) if isinstance(self._actions, np.ndarray) else actions
         _write_batch(self.single_action_space, write, self._actions)
         self._send_all([_STEP] * len(self._fds))
-        infos = self._merge(self._gather())
+        local = self._in_main(lambda share: share.step(self._views))
+        infos = self._merge([*self._gather(), *local])
         terminated, truncated = self._done_flags.astype(bool)
         return self._read_observations(), self._rewards.copy(), terminated, truncated, infos
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Call ``name`` (or read the attribute) on every env; results in env order."""
         self._send_all([_CALL + pickle.dumps((name, args, kwargs))] * len(self._fds))
-        return tuple(result for results in self._gather() for result in results)
+        local = self._in_main(lambda share: share.call(name, args, kwargs))
+        return tuple(result for results in [*self._gather(), *local] for result in results)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
         return self.call(name)
@@ -206,8 +223,20 @@ class SimrealVectorEnv(VectorEnv):
         for pipe in self._pipes:
             pipe.close()
         self._woken.close()
+        if self._local is not None:
+            self._local.close()
 
     # ----------------------------------------------------------------------------------------- internals
+    def _in_main(self, run: Callable[[_Share], Any]) -> list[Any]:
+        """``[run(share)]`` for the envs this process steps (``[]`` if none); on an error the env is closed."""
+        if self._local is None:
+            return []
+        try:
+            return [run(self._local)]
+        except BaseException:
+            self.close()
+            raise
+
     def _send_all(self, messages: list[bytes]) -> None:
         """Send each worker its message; a worker that is gone closes the env and raises."""
         for fd, process, message in zip(self._fds, self._processes, messages, strict=True):
@@ -219,6 +248,8 @@ class SimrealVectorEnv(VectorEnv):
 
     def _gather(self) -> list[Any]:
         """Sleep until the last worker has replied (or one died), then read every worker's reply."""
+        if not self._fds:
+            return []
         woken = self._woken.fileno()
         signals = 2 if self._shared.spin and len(self._fds) > 1 else 1  # spinning: the first one done wakes it too
         received = 0
@@ -367,20 +398,80 @@ def _reply(fd: int, shared: _Shared, status: str, payload: Any) -> None:
         os.write(shared.wake.fileno(), b"w")
 
 
+class _Views(NamedTuple):
+    """A process's views of the shared batches."""
+
+    observations: Any
+    actions: Any
+    flags: np.ndarray  # reward, terminated, truncated (rows) per env (columns)
+    action_space: gym.Space
+
+
+class _Share:
+    """The envs one process steps (a worker's, or the main process's): each reads its action from the shared batch
+    and writes its observation, reward and done flags there; gymnasium's next-step autoreset."""
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], indices: list[int]) -> None:
+        self.indices = indices
+        self.envs: list[gym.Env] = []
+        try:
+            self.envs.extend(gym.make(env_id, **env_kwargs) for _ in indices)
+        except BaseException:
+            self.close()
+            raise
+        self._sent: list[dict[str, Any]] = [{} for _ in indices]  # dict-valued infos last sent, per env
+        self._needs_reset = [False] * len(indices)
+
+    def reset(self, seeds: list[int | None], options: dict[str, Any] | None, views: _Views) -> list[Any]:
+        """Reset every env with its seed; per env (info without dict values, changed dict values)."""
+        return [self._advance(slot, views, (seed, options)) for slot, seed in enumerate(seeds)]
+
+    def step(self, views: _Views) -> list[Any]:
+        """Step every env with its action (or reset it if its episode ended at the last step)."""
+        return [self._advance(slot, views, None) for slot in range(len(self.envs))]
+
+    def call(self, name: str, args: tuple, kwargs: dict[str, Any]) -> list[Any]:
+        results = []
+        for env in self.envs:
+            attribute = env.get_wrapper_attr(name)
+            results.append(attribute(*args, **kwargs) if callable(attribute) else attribute)
+        return results
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def _advance(self, slot: int, views: _Views, reset: tuple[int | None, dict[str, Any] | None] | None) -> Any:
+        index, env = self.indices[slot], self.envs[slot]
+        reward: SupportsFloat
+        if reset is not None or self._needs_reset[slot]:
+            seed, options = reset if reset is not None else (None, None)
+            obs, info = env.reset(seed=seed, options=options)
+            reward, terminated, truncated = 0.0, False, False
+        else:
+            obs, reward, terminated, truncated, info = env.step(_action(views.action_space, views.actions, index))
+        self._needs_reset[slot] = bool(terminated or truncated)
+        _store(views.observations, index, obs)
+        views.flags[:, index] = (float(reward), float(terminated), float(truncated))
+        return _split_info(info, self._sent[slot])
+
+
 def _worker(env_id: str, env_kwargs: dict[str, Any], indices: list[int], pipe: Any, shared: _Shared) -> None:
     """Build this worker's envs, then serve step/reset/call/close requests until closed."""
     fd = pipe.fileno()
+    share: _Share | None = None
     try:
         import simreal  # noqa: F401  (registers the ids and sets the GL defaults before any context exists)
 
-        envs = [gym.make(env_id, **env_kwargs) for _ in indices]
+        share = _Share(env_id, env_kwargs, indices)
         num_envs = len(shared.flags) // 3
-        obs_space, act_space = envs[0].observation_space, envs[0].action_space
-        observations = read_from_shared_memory(obs_space, shared.observations, n=num_envs)
-        actions = read_from_shared_memory(act_space, shared.actions, n=num_envs)
-        flags = np.frombuffer(shared.flags, dtype=np.float64).reshape(3, num_envs)
-        sent: list[dict[str, Any]] = [{} for _ in indices]
-        needs_reset = [False] * len(indices)
+        obs_space, act_space = share.envs[0].observation_space, share.envs[0].action_space
+        views = _Views(
+            read_from_shared_memory(obs_space, shared.observations, n=num_envs),
+            read_from_shared_memory(act_space, shared.actions, n=num_envs),
+            np.frombuffer(shared.flags, dtype=np.float64).reshape(3, num_envs),
+            act_space,
+        )
     except BaseException:  # report construction errors to the parent instead of dying silently
         _reply(fd, shared, "error", traceback.format_exc())
         return
@@ -396,30 +487,13 @@ def _worker(env_id: str, env_kwargs: dict[str, Any], indices: list[int], pipe: A
             if command == _CLOSE:
                 break
             if command == _CALL:
-                name, args, kwargs = pickle.loads(payload)
-                results = []
-                for env in envs:
-                    attribute = env.get_wrapper_attr(name)
-                    results.append(attribute(*args, **kwargs) if callable(attribute) else attribute)
-                _reply(fd, shared, "ok", results)
-                continue
-            replies = []
-            if command == _RESET:
+                _reply(fd, shared, "ok", share.call(*pickle.loads(payload)))
+            elif command == _RESET:
                 seeds, options = pickle.loads(payload)
-            for slot, (index, env) in enumerate(zip(indices, envs, strict=True)):
-                if command == _RESET or needs_reset[slot]:
-                    seed = seeds[slot] if command == _RESET else None
-                    obs, info = env.reset(seed=seed, options=options if command == _RESET else None)
-                    reward, terminated, truncated = 0.0, False, False
-                else:
-                    obs, reward, terminated, truncated, info = env.step(_action(act_space, actions, index))
-                needs_reset[slot] = bool(terminated or truncated)
-                _store(observations, index, obs)
-                flags[:, index] = (float(reward), float(terminated), float(truncated))
-                replies.append(_split_info(info, sent[slot]))
-            _reply(fd, shared, "ok", replies)
+                _reply(fd, shared, "ok", share.reset(seeds, options, views))
+            else:
+                _reply(fd, shared, "ok", share.step(views))
     except BaseException:
         _reply(fd, shared, "error", traceback.format_exc())
     finally:
-        for env in envs:
-            env.close()
+        share.close()

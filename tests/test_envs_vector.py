@@ -17,7 +17,7 @@ KWARGS = {"obs_mode": "pixels", "image_size": 16, "domain": "train", "max_episod
 
 @pytest.fixture(scope="module")
 def vector_env():
-    env = gym.make_vec("simreal/Reach-v0", num_envs=3, **KWARGS)  # 2 workers on 2 cores: one runs two envs
+    env = gym.make_vec("simreal/Reach-v0", num_envs=3, **KWARGS)  # on 2 cores: a worker runs two, this process one
     yield env
     env.close()
 
@@ -26,6 +26,11 @@ def test_make_vec_builds_the_shared_memory_env(vector_env):
     assert isinstance(vector_env.unwrapped, SimrealVectorEnv)
     assert vector_env.observation_space.shape == (3, 16, 16, 3)
     assert vector_env.unwrapped.spec.id == "simreal/Reach-v0"
+    env = vector_env.unwrapped  # by default this process steps the last share, the workers the others
+    processes = min(3, len(os.sched_getaffinity(0)))
+    assert env._local is not None and len(env._processes) == len(env._groups) == processes - 1
+    assert sorted(i for group in [*env._groups, env._local.indices] for i in group) == [0, 1, 2]
+    assert env._local.indices[-1] == 2
 
 
 def test_steps_match_single_envs_including_autoreset(vector_env):
@@ -147,7 +152,7 @@ def test_a_worker_that_dies_is_reported_not_waited_for(spin_us):
 
 
 def test_worker_errors_are_raised_in_the_parent():
-    env = SimrealVectorEnv("simreal/Reach-v0", 1, obs_mode="state")
+    env = SimrealVectorEnv("simreal/Reach-v0", 1, obs_mode="state", step_in_main=False)
     env.reset(seed=0)
     env._actions[...] = np.nan  # an invalid action reaches the env: its ValueError comes back with the traceback
     for pipe in env._pipes:
@@ -156,6 +161,47 @@ def test_worker_errors_are_raised_in_the_parent():
         env._merge(env._gather())
     env.close()
     env.close()  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("num_envs", "kwargs", "workers"), [(1, {}, []), (3, {"workers": 2, "step_in_main": True}, [[0, 1]])]
+)
+def test_envs_stepped_in_the_main_process_step_like_single_envs(num_envs, kwargs, workers):
+    env = SimrealVectorEnv("simreal/Reach-v0", num_envs, **kwargs, **KWARGS)
+    singles = [gym.make("simreal/Reach-v0", **KWARGS) for _ in range(num_envs)]
+    try:
+        assert env._groups == workers and len(env._processes) == len(workers)  # num_envs=1: no worker at all
+        assert env._local is not None and env._local.indices == [num_envs - 1]
+        obs, _ = env.reset(seed=7)
+        np.testing.assert_array_equal(obs, np.stack([s.reset(seed=7 + i)[0] for i, s in enumerate(singles)]))
+        actions = np.random.default_rng(2).uniform(-1, 1, (6, num_envs, 4)).astype(np.float32)
+        for step, batch in enumerate(actions):
+            obs, reward, terminated, truncated, info = env.step(batch)
+            if step == 4:  # NEXT_STEP autoreset, in the main process's env as in the workers'
+                expected = [(o, 0.0, False, False, i) for o, i in (s.reset() for s in singles)]
+                np.testing.assert_array_equal(reward, 0.0)
+            else:
+                expected = [s.step(a) for s, a in zip(singles, batch, strict=True)]
+                np.testing.assert_array_equal(reward, [e[1] for e in expected])
+                np.testing.assert_array_equal(truncated, [e[3] for e in expected])
+            np.testing.assert_array_equal(obs, np.stack([e[0] for e in expected]))
+            assert list(info["randomization"]) == [e[-1]["randomization"] for e in expected]
+        assert env.call("spec_hash") == tuple(s.get_wrapper_attr("spec_hash") for s in singles)
+    finally:
+        env.close()
+        for single in singles:
+            single.close()
+
+
+def test_an_error_in_the_main_process_envs_closes_the_vector_env():
+    env = SimrealVectorEnv("simreal/Reach-v0", 2, workers=2, step_in_main=True, obs_mode="state")
+    env.reset(seed=0)
+    env._actions[...] = np.nan  # an invalid action reaches the env stepped here: its ValueError is raised as is
+    with pytest.raises(ValueError, match="finite"):
+        env._in_main(lambda share: share.step(env._views))
+    assert env._closed and not any(process.is_alive() for process in env._processes)
+    with pytest.raises(ValueError, match=r"^step_in_main: must be a bool or None"):
+        SimrealVectorEnv("simreal/Reach-v0", 2, step_in_main=1)
 
 
 def test_large_call_results_cross_the_pipe_whole(vector_env):
