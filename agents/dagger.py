@@ -58,7 +58,8 @@ class DAgger(PPO):
                 raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
             raise ValueError(f"buffer_size: must be an int >= 1, got {buffer_size!r}")
-        if isinstance(rollout_noise, bool) or not isinstance(rollout_noise, (int, float)) or not 0 <= rollout_noise <= 1:
+        number = isinstance(rollout_noise, (int, float)) and not isinstance(rollout_noise, bool)
+        if not number or not 0 <= rollout_noise <= 1:
             raise ValueError(f"rollout_noise: must be a number in [0, 1] (action units), got {rollout_noise!r}")
         self.expert_steps = expert_steps
         self.gradient_steps = gradient_steps
