@@ -42,6 +42,8 @@ from simreal.envs.actions import check_action
 __all__ = ["SimrealVectorEnv"]
 
 _STEP, _RESET, _CALL, _CLOSE = b"s", b"r", b"c", b"x"
+SPIN_US = 200  # default spin_us with workers only (measured: benchmarks/vector_throughput.py)
+SPIN_IN_MAIN_US = 2000  # default spin_us when the main process steps envs too (a worker waits about one env step)
 _HEADER = struct.Struct("!i")  # multiprocessing.Connection's framing: a message is its length, then its bytes
 
 
@@ -85,14 +87,16 @@ class SimrealVectorEnv(VectorEnv):
     ``workers`` (default: ``min(num_envs, usable cores)``) sets the number of processes; ``envs_per_worker`` sets
     it instead to ``ceil(num_envs / envs_per_worker)`` (give at most one). A worker with several envs steps them
     one after another in one round trip, so ``num_envs`` above the core count amortizes the per-step messaging.
-    ``copy=False`` returns a view of the shared observation buffer (valid until the next step). ``spin_us`` (default
-    200) is how long, in microseconds, a waiting worker or the main process polls for its next message (yielding the
-    core between polls) before it sleeps: a quick hand-over then needs no wake-up of an idle core (tens of
-    microseconds on virtual machines); ``spin_us=0`` sleeps at once (the CPU time it saves matters only when other
-    work competes for the cores). ``step_in_main`` (default: True unless ``workers`` or ``envs_per_worker`` is
-    given) steps the last of those shares in this process instead of in a worker: same envs, seeds and results, one
-    process fewer (``num_envs=1`` then starts no worker at all). This process then holds a GL context once its envs
-    render, so start further processes with ``spawn``, as the workers are.
+    ``copy=False`` returns a view of the shared observation buffer (valid until the next step). ``spin_us`` is how
+    long, in microseconds, a waiting worker or the main process polls for its next message (yielding the core
+    between polls) before it sleeps: a quick hand-over then needs no wake-up of an idle core (tens of microseconds on
+    virtual machines); ``spin_us=0`` sleeps at once (the CPU time it saves matters only when other work competes for
+    the cores). Default: 200 with workers only; 2000 when this process steps envs too, because a worker then waits
+    about one env step (this process's own) for its next command. ``step_in_main`` (default: True unless
+    ``workers`` or ``envs_per_worker`` is given) steps the last of those shares in this process instead of in a
+    worker: same envs, seeds and results, one process fewer (``num_envs=1`` then starts no worker at all). This
+    process then holds a GL context once its envs render, so start further processes with ``spawn``, as the workers
+    are.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}  # noqa: RUF012
@@ -105,18 +109,20 @@ class SimrealVectorEnv(VectorEnv):
         workers: int | None = None,
         envs_per_worker: int | None = None,
         copy: bool = True,
-        spin_us: int = 200,
+        spin_us: int | None = None,
         step_in_main: bool | None = None,
         **env_kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs: must be an int >= 1, got {num_envs!r}")
-        if isinstance(spin_us, bool) or not isinstance(spin_us, int) or not 0 <= spin_us <= 10_000:
-            raise ValueError(f"spin_us: must be an int in [0, 10000] (microseconds), got {spin_us!r}")
         if step_in_main is None:
             step_in_main = workers is None and envs_per_worker is None
         elif not isinstance(step_in_main, bool):
             raise ValueError(f"step_in_main: must be a bool or None, got {step_in_main!r}")
+        if spin_us is None:
+            spin_us = SPIN_IN_MAIN_US if step_in_main else SPIN_US
+        if isinstance(spin_us, bool) or not isinstance(spin_us, int) or not 0 <= spin_us <= 10_000:
+            raise ValueError(f"spin_us: must be an int in [0, 10000] (microseconds), got {spin_us!r}")
         processes = _worker_count(num_envs, workers, envs_per_worker)
         probe = gym.make(env_id, **env_kwargs)  # validates the arguments here; creates no GL context
         try:
@@ -253,6 +259,8 @@ class SimrealVectorEnv(VectorEnv):
         woken = self._woken.fileno()
         signals = 2 if self._shared.spin and len(self._fds) > 1 else 1  # spinning: the first one done wakes it too
         received = 0
+        if self._local is not None and self._shared.spin:  # this process stepped envs too: the workers are about done
+            _spin(self._woken_poll, self._shared.spin)
         while received < signals:
             if received:  # the first worker is done, the others are about to be: poll before sleeping again
                 _spin(self._woken_poll, self._shared.spin)
