@@ -31,6 +31,7 @@ def test_make_vec_builds_the_shared_memory_env(vector_env):
     assert env._local is not None and len(env._processes) == len(env._groups) == processes - 1
     assert sorted(i for group in [*env._groups, env._local.indices] for i in group) == [0, 1, 2]
     assert env._local.indices[-1] == 2
+    assert env._shared.spin == pytest.approx(2e-3)  # a worker waits about one env step (this process's) per command
 
 
 def test_steps_match_single_envs_including_autoreset(vector_env):
@@ -153,6 +154,7 @@ def test_a_worker_that_dies_is_reported_not_waited_for(spin_us):
 
 def test_worker_errors_are_raised_in_the_parent():
     env = SimrealVectorEnv("simreal/Reach-v0", 1, obs_mode="state", step_in_main=False)
+    assert env._local is None and env._shared.spin == pytest.approx(2e-4)  # workers only: the shorter default spin
     env.reset(seed=0)
     env._actions[...] = np.nan  # an invalid action reaches the env: its ValueError comes back with the traceback
     for pipe in env._pipes:
