@@ -186,6 +186,7 @@ def test_envs_stepped_in_the_main_process_step_like_single_envs(num_envs, kwargs
                 expected = [s.step(a) for s, a in zip(singles, batch, strict=True)]
                 np.testing.assert_array_equal(reward, [e[1] for e in expected])
                 np.testing.assert_array_equal(truncated, [e[3] for e in expected])
+                np.testing.assert_array_equal(terminated, [e[2] for e in expected])
             np.testing.assert_array_equal(obs, np.stack([e[0] for e in expected]))
             assert list(info["randomization"]) == [e[-1]["randomization"] for e in expected]
         assert env.call("spec_hash") == tuple(s.get_wrapper_attr("spec_hash") for s in singles)
