@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from simreal.agents.results import RESULTS_FILE, LearningCurve, Results, RunDirError, load_curve, load_results
+from simreal.agents.results import (
+    RESULTS_FILE,
+    DomainResult,
+    LearningCurve,
+    Results,
+    RunDirError,
+    load_curve,
+    load_results,
+)
 from simreal.agents.statistics import (
     Interval,
     iqm,
@@ -257,18 +265,25 @@ def ablations(methods: dict[str, list[Run]]) -> list[Ablation]:
     out = []
     for method, runs in methods.items():
         cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))  # domain -> group -> rates
+        fulls: dict[str, list[float]] = defaultdict(list)  # domain -> per run, its success on the ablated episodes
         for run in runs:
-            evaluated = {d.domain for d in run.results.domains if d.without is None}
+            evaluated = {d.domain: d for d in run.results.domains if d.without is None and d.axis is None}
+            paired: dict[str, float] = {}
             for d in run.results.domains:
                 if d.without is not None:
                     base = ablated_domain(d.domain, d.without)
                     if base in evaluated:
                         cells[base][d.without].append(d.success_rate)
+                        paired.setdefault(base, _success_on(evaluated[base], d.episode_seeds))
+            for base, rate in paired.items():
+                fulls[base].append(rate)
         if not cells:
             continue
         canonical = _mean_success(runs, "canonical")
         rows = [
-            Ablation(method, base, canonical, _mean_success(runs, base), {g: float(np.mean(v)) for g, v in per.items()})
+            Ablation(
+                method, base, canonical, float(np.mean(fulls[base])), {g: float(np.mean(v)) for g, v in per.items()}
+            )
             for base, per in cells.items()
         ]
         if len(rows) > 1:
@@ -278,6 +293,14 @@ def ablations(methods: dict[str, list[Run]]) -> list[Ablation]:
             rows.append(Ablation(method, "mean", canonical, full, without))
         out += rows
     return out
+
+
+def _success_on(result: DomainResult, episode_seeds: tuple[int, ...]) -> float:
+    """``result``'s success rate over its episodes with these seeds (an ablation cell evaluated on the first
+    ``ablation_episodes`` of them), or over all of them when it shares none (another evaluation seed)."""
+    wanted = set(episode_seeds)
+    hits = [ok for ok, seed in zip(result.successes, result.episode_seeds, strict=True) if seed in wanted]
+    return float(np.mean(hits)) if hits else result.success_rate
 
 
 def _mean_success(runs: list[Run], domain: str) -> float:

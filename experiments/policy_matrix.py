@@ -254,7 +254,7 @@ def _eval_tasks(
             transfer = None if m.transfer_in_training else transfers[m.name]  # else the run's env_wrapper has it
             settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfer, gif_frames, tuple(sweep))
             tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
-            ablated = _ablation_tasks(tasks, ablation) if cfg.ablates(m) else []
+            ablated = _ablation_tasks(tasks, ablation, cfg.ablation_episodes) if cfg.ablates(m) else []
             cells.extend((out, t) for t in [*tasks, *ablated])
     return cells
 
@@ -279,11 +279,22 @@ def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _ablation_tasks(tasks: list[DomainTask], ablation: dict[str, tuple[str, ...]]) -> list[DomainTask]:
-    """For each ablated domain's task in ``tasks``, one task per group: that domain without the group (no GIF)."""
+def _ablation_tasks(
+    tasks: list[DomainTask], ablation: dict[str, tuple[str, ...]], episodes: int | None = None
+) -> list[DomainTask]:
+    """For each ablated domain's task in ``tasks``, one task per group: that domain without the group (no GIF), on
+    the domain task's first ``episodes`` episodes (default: all of them)."""
     by_domain = {t.domain: t for t in tasks if t.axis is None}
     return [
-        replace(by_domain[d], domain=ablation_label(d, g), randomization=d, without=g, gif_path=None, gif_frames=0)
+        replace(
+            by_domain[d],
+            domain=ablation_label(d, g),
+            randomization=d,
+            without=g,
+            gif_path=None,
+            gif_frames=0,
+            episodes=min(episodes or by_domain[d].episodes, by_domain[d].episodes),
+        )
         for d, groups in ablation.items()
         for g in groups
     ]

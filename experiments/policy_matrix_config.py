@@ -69,7 +69,10 @@ class ExperimentConfig:
         ablation_methods: [DR]                # optional; default: every method
 
     ``ablation_methods`` limits the ablation cells to the named methods (the evaluation cost of an ablation is
-    its groups x seeds per method).
+    its groups x seeds per method). ``ablation_episodes`` (default: ``episodes``; a larger value means
+    ``episodes``, so that a smaller budget such as the benchmark's ``small`` keeps working) evaluates each ablation
+    cell on the first that many of the domain's episodes (the same episode seeds); the report then compares it with
+    the full domain's success on those same episodes, so the comparison stays paired.
     """
 
     name: str
@@ -95,6 +98,7 @@ class ExperimentConfig:
     ablation: tuple[str, ...] = ()  # reality domains evaluated again with one factor group removed at a time
     ablation_groups: tuple[str, ...] = ()  # the groups to remove (default: every group present in the domain)
     ablation_methods: tuple[str, ...] = ()  # the methods ablated (default: every method)
+    ablation_episodes: int | None = None  # episodes per ablation cell: the domain's first ones (at most episodes)
     workers: int | None = None
     out_dir: str | None = None
     report_dir: str | None = None
@@ -165,7 +169,10 @@ class ExperimentConfig:
         members = self.ablated_domains
         if len(set(members)) != len(members):
             raise ValueError(f"ablation: each domain may be listed once, got {list(self.ablation)}")
-        for key in ("ablation_groups", "ablation_methods"):
+        episodes = self.ablation_episodes
+        if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
+            raise ValueError(f"ablation_episodes: must be an int >= 1 (at most episodes are used), got {episodes!r}")
+        for key in ("ablation_groups", "ablation_methods", "ablation_episodes"):
             if getattr(self, key) and not self.ablation:
                 raise ValueError(f"{key}: set without ablation (list the reality domains to ablate)")
         names = [m.name for m in self.methods]

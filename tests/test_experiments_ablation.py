@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simreal.agents.evaluate import DomainTask
+from simreal.agents.evaluate import DomainTask, episode_seeds
 from simreal.agents.report import Doc, write_ablation
 from simreal.agents.results import DomainResult, LearningCurve, Results, RunMetadata, load_results
 from simreal.agents.run_config import EvalConfig
@@ -42,6 +42,9 @@ BASE = {
         ({"ablation_methods": ["no-DR"]}, "ablation_methods: set without ablation"),
         ({"ablation": ["real"], "ablation_methods": ["DR"]}, r"ablation_methods\[0\]: 'DR' is not one of the methods"),
         ({"ablation": ["real"], "ablation_methods": ["no-DR", "no-DR"]}, "ablation_methods: must be unique"),
+        ({"ablation": ["real"], "ablation_episodes": 0}, r"ablation_episodes: must be an int >= 1"),
+        ({"ablation": ["real"], "ablation_episodes": 2.5}, r"ablation_episodes: must be an int >= 1"),
+        ({"ablation_episodes": 10}, "ablation_episodes: set without ablation"),
     ],
 )
 def test_bad_ablation_keys_name_the_field(change: dict, match: str) -> None:
@@ -84,6 +87,29 @@ def test_ablation_methods_limit_the_ablation_cells_to_those_methods(
         assert sorted(limited["DR", seed]) == sorted([*plain, *ablated])
         assert sorted(limited["no-DR", seed]) == sorted(plain)
     assert cells(ExperimentConfig.from_dict(settings))["no-DR", "seed_0"][-2:] == ablated  # default: every method
+
+
+def test_ablation_episodes_are_the_first_of_the_domains_episodes() -> None:
+    tasks = [DomainTask("run", "canonical", 50, 3), DomainTask("run", "real:0", 50, 3)]
+    ablation = {"real:0": ("physics",)}
+    (short,) = policy_matrix._ablation_tasks(tasks, ablation, 20)
+    assert (short.domain, short.episodes, short.seed, short.without) == ("real:0 without physics", 20, 3, "physics")
+    assert policy_matrix._ablation_tasks(tasks, ablation)[0].episodes == 50  # default: every episode
+    assert policy_matrix._ablation_tasks(tasks, ablation, 80)[0].episodes == 50  # at most the domain's episodes
+    assert episode_seeds(3, 20) == episode_seeds(3, 50)[:20]  # the first 20 episodes are the same episodes
+
+
+def test_ablation_on_fewer_episodes_is_compared_on_those_episodes() -> None:
+    meta = RunMetadata("simreal/Reach-v0", "ppo", 0, "DR", None, "h", 100)
+    full = DomainResult("real:0", (1.0,) * 4, (False, False, True, True), (5,) * 4, (10, 11, 12, 13), "x")
+    ablated = DomainResult(
+        "real:0 without control", (1.0,) * 2, (True, False), (5,) * 2, (10, 11), "x", without="control"
+    )
+    canonical = DomainResult("canonical", (1.0,) * 4, (True,) * 4, (5,) * 4, (10, 11, 12, 13), "x")
+    run = Run(Path("seed_0"), Results(meta, (canonical, full, ablated)), LearningCurve())
+    (row,) = ablations({"DR": [run]})
+    assert row.full == 0.0  # the full domain on episodes 10 and 11 only (0.5 over all four)
+    assert row.recovered == pytest.approx({"control": 0.5})
 
 
 def test_cell_keys_of_plain_cells_are_unchanged_and_ablations_differ() -> None:
