@@ -144,10 +144,10 @@ class SimrealVectorEnv(VectorEnv):
         flags = np.frombuffer(flags_memory, dtype=np.float64).reshape(3, num_envs)
         self._rewards, self._done_flags = flags[0], flags[1:]
         self._woken, wake = ctx.Pipe(duplex=False)
-        # held for the env's lifetime: a freed shared block is reused by the next env's (its counter would alias)
         groups = _split(num_envs, processes)
         self._views = _Views(self._observations, self._actions, flags, self.single_action_space)
         self._local = _Share(env_id, env_kwargs, groups.pop()) if step_in_main else None
+        # held for the env's lifetime: a freed shared block is reused by the next env's (its counter would alias)
         self._shared = _Shared(
             obs_memory, action_memory, flags_memory, ctx.Value("i", 0), wake, len(groups), spin_us * 1e-6
         )
@@ -467,7 +467,6 @@ class _Share:
 def _worker(env_id: str, env_kwargs: dict[str, Any], indices: list[int], pipe: Any, shared: _Shared) -> None:
     """Build this worker's envs, then serve step/reset/call/close requests until closed."""
     fd = pipe.fileno()
-    share: _Share | None = None
     try:
         import simreal  # noqa: F401  (registers the ids and sets the GL defaults before any context exists)
 
