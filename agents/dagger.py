@@ -10,7 +10,10 @@ corrected: the covariate-shift fix behaviour cloning lacks. With ``rollout_noise
 standard deviation is added to every executed action during collection (clipped to the action bounds), while the
 labels stay the oracle's clean actions: DART (Laskey et al. 2017), so that the dataset also holds the states that
 actuation disturbances (noise, latency, a slower or faster control period) push the robot into, and how the oracle
-recovers from them.
+recovers from them. With ``input_noise`` > 0, every regression sample's observations (not its action history) get
+extra Gaussian noise whose standard deviation is drawn per sample uniformly from ``[0, input_noise]``: noise
+injection, so that the student's action varies smoothly with sensor noise instead of only across the levels the
+env happened to show.
 
 It subclasses PPO so that saving, loading, ``predict``, VecNormalize, checkpoints, learning curves and evaluation
 are SB3's unchanged; only rollout collection and the update differ, and the value head is unused. The aggregated
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch as th
 from gymnasium import spaces
@@ -32,15 +36,28 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from simreal.agents.history import HistoryWrapper
 from simreal.envs.oracles import Oracle, oracle_for
+
+
+def observation_columns(env: gym.Env, width: int) -> int:
+    """How many leading columns of ``env``'s flat observations (``width`` wide) are observations: all of them but
+    the action history that a flat :class:`HistoryWrapper` appends."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, HistoryWrapper) and isinstance(env.observation_space, spaces.Box):
+            return width - env.k * int(np.prod(env.action_space.shape))
+        env = env.env
+    return width
 
 
 class DAgger(PPO):
     """DAgger on ``env``'s oracle. Besides PPO's policy settings (``policy_kwargs``, ``learning_rate``,
     ``n_steps`` per env and iteration, ``batch_size``): ``expert_steps`` (env steps over which the chance that the
     oracle acts falls from 1 to 0), ``gradient_steps`` (minibatch updates per iteration), ``buffer_size``
-    (aggregated samples kept) and ``rollout_noise`` (standard deviation of the Gaussian noise added to executed
-    actions while collecting, in action units; 0 = none)."""
+    (aggregated samples kept), ``rollout_noise`` (standard deviation of the Gaussian noise added to executed
+    actions while collecting, in action units; 0 = none) and ``input_noise`` (the largest standard deviation of
+    the Gaussian noise added to the stored observations at each regression step, in observation units; 0 =
+    none)."""
 
     def __init__(
         self,
@@ -51,6 +68,7 @@ class DAgger(PPO):
         gradient_steps: int = 100,
         buffer_size: int = 500_000,
         rollout_noise: float = 0.0,
+        input_noise: float = 0.0,
         **kwargs: Any,
     ) -> None:
         for name, value, low in (("expert_steps", expert_steps, 0), ("gradient_steps", gradient_steps, 1)):
@@ -58,13 +76,15 @@ class DAgger(PPO):
                 raise ValueError(f"{name}: must be an int >= {low}, got {value!r}")
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
             raise ValueError(f"buffer_size: must be an int >= 1, got {buffer_size!r}")
-        number = isinstance(rollout_noise, (int, float)) and not isinstance(rollout_noise, bool)
-        if not number or not 0 <= rollout_noise <= 1:
-            raise ValueError(f"rollout_noise: must be a number in [0, 1] (action units), got {rollout_noise!r}")
+        for name, value, unit in (("rollout_noise", rollout_noise, "action"), ("input_noise", input_noise, "obs")):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 1:
+                raise ValueError(f"{name}: must be a number in [0, 1] ({unit} units), got {value!r}")
         self.expert_steps = expert_steps
         self.gradient_steps = gradient_steps
         self.buffer_size = buffer_size
         self.rollout_noise = float(rollout_noise)
+        self.input_noise = float(input_noise)
         super().__init__(policy, env, **kwargs)
 
     def _setup_model(self) -> None:
@@ -78,6 +98,7 @@ class DAgger(PPO):
         act_dim = int(np.prod(self.action_space.shape))
         self._obs_data = np.zeros((0, obs_dim), dtype=np.float32)  # capacity grown on demand up to buffer_size rows
         self._act_data = np.zeros((0, act_dim), dtype=np.float32)
+        self._observed_dims = obs_dim  # the leading columns that are observations (not an action history)
         self._stored = 0  # samples written so far (the ring's write position is _stored % buffer_size)
         self._mix_rng = np.random.default_rng(self.seed)
 
@@ -125,6 +146,7 @@ class DAgger(PPO):
         ``n_rollout_steps`` steps per env and aggregate the oracle's label of every visited state."""
         assert self._last_obs is not None, "No previous observation was provided"
         oracle, envs = self._teacher(env)
+        self._observed_dims = observation_columns(envs[0], self._obs_data.shape[1])
         low, high = self.action_space.low, self.action_space.high
         self.policy.set_training_mode(False)
         callback.on_rollout_start()
@@ -149,6 +171,14 @@ class DAgger(PPO):
         return True
 
     # ------------------------------------------------------------------------------------------- update
+    def _with_input_noise(self, obs: np.ndarray) -> np.ndarray:
+        """``obs`` (a copy) with noise of a per-row std drawn from U(0, input_noise) on the observation columns."""
+        n = self._observed_dims
+        std = self._mix_rng.uniform(0.0, self.input_noise, size=(len(obs), 1)).astype(np.float32)
+        noisy = obs.copy()
+        noisy[:, :n] += std * self._mix_rng.standard_normal((len(obs), n), dtype=np.float32)
+        return noisy
+
     def train(self) -> None:
         """``gradient_steps`` minibatches of mean-squared error between the student's mean action and the
         oracle's label, sampled uniformly from the aggregated dataset."""
@@ -162,6 +192,8 @@ class DAgger(PPO):
         for _ in range(self.gradient_steps):
             idx = self._mix_rng.integers(0, size, size=min(self.batch_size, size))
             obs = self._obs_data[idx]
+            if self.input_noise > 0:
+                obs = self._with_input_noise(obs)
             if vecnorm is not None:
                 obs = vecnorm.normalize_obs(obs).astype(np.float32)
             obs_t = th.as_tensor(obs, device=self.device).reshape(-1, *self.observation_space.shape)

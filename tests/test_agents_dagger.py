@@ -10,6 +10,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from simreal.agents.algos import ALGOS
 from simreal.agents.dagger import DAgger
+from simreal.agents.history import HistoryWrapper
 from simreal.agents.hyperparams import load_hyperparams, merge_overrides
 from simreal.agents.results import load_curve
 from simreal.agents.run_config import RunConfig
@@ -59,6 +60,8 @@ def test_expert_fraction_falls_linearly_to_zero() -> None:
         ("rollout_noise", -0.1),
         ("rollout_noise", 2.0),
         ("rollout_noise", True),
+        ("input_noise", -0.01),
+        ("input_noise", "0.1"),
     ],
 )
 def test_bad_settings_name_the_field(name: str, value: object) -> None:
@@ -111,6 +114,22 @@ def test_rollout_noise_perturbs_the_executed_actions_but_not_the_labels() -> Non
     noise = (actions - labels)[np.abs(actions) < 1.0]  # where the clip did not bite: exactly the added noise
     assert 0.15 < noise.std() < 0.25 and abs(noise.mean()) < 0.05
     assert np.all(np.abs(labels) <= 1.0) and not np.array_equal(labels, actions)  # the labels stay the oracle's
+
+
+def test_input_noise_perturbs_the_observations_but_not_the_action_history() -> None:
+    env = DummyVecEnv([lambda: HistoryWrapper(gym.make(REACH, obs_mode="state"), k=2)])
+    model = _model(env, input_noise=0.1)
+    model.learn(32)  # one collection: finds the history's layout
+    base_dim = gym.make(REACH, obs_mode="state").observation_space.shape[0]
+    assert model._observed_dims == 3 * base_dim  # o_t, o_t-1, o_t-2; then 2 actions of 4
+    clean = np.random.default_rng(0).random((4000, model._obs_data.shape[1]), dtype=np.float32)
+    before = clean.copy()
+    noise = model._with_input_noise(clean) - clean
+    assert np.array_equal(clean, before)  # the stored data stay clean
+    assert np.array_equal(noise[:, model._observed_dims :], np.zeros_like(noise[:, model._observed_dims :]))
+    per_row = noise[:, : model._observed_dims].std(axis=1)  # each row's std ~ U(0, 0.1)
+    assert per_row.max() < 0.13 and per_row.min() < 0.01 and 0.04 < per_row.mean() < 0.06
+    assert _model(_venv(1))._observed_dims == base_dim  # no history: every column is an observation
 
 
 def test_dataset_grows_geometrically_and_keeps_every_sample() -> None:
