@@ -9,6 +9,8 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
    ``native workers``: the same with ``step_in_main=False``, every env in a worker (the default before);
 4. ``native xK/w`` (one row per K > 1 in ``--envs-per-worker``): the same with ``K x --num-envs`` envs on ``--num-envs``
    workers (``envs_per_worker=K``, every env in a worker): each worker steps its K envs per round trip;
+   ``native xK``: ``K x --num-envs`` envs in ``gym.make_vec``'s default layout (this process steps K of them, each
+   worker K), so the main process's per-step work is shared by K env steps;
 5. ``native spinN`` (one row per N in ``--spin-us``, default 0): ``native workers`` with ``spin_us=N`` instead of the
    default 200 (a waiting process polls N us before sleeping; 0: sleeps at once, waking idle cores at every hand-over);
 6. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
@@ -68,21 +70,23 @@ def vector_rate(
     args: argparse.Namespace,
     kwargs: dict[str, Any],
     mode: str,
-    per_worker: int = 1,
+    per_process: int = 1,
     spin_us: int | None = None,
     step_in_main: bool | None = None,
+    layout_default: bool = False,
 ):
-    """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``--num-envs`` processes
-    and ``per_worker`` envs in each (gymnasium's async: one env per process); ``spin_us`` and ``step_in_main`` if
-    given, else the defaults."""
+    """(env steps/s, main CPU s and worker CPU s per env step) of ``gym.make_vec`` with ``per_process`` x
+    ``--num-envs`` envs (gymnasium's async: one env per process): on ``--num-envs`` workers
+    (``envs_per_worker=per_process``), or with ``layout_default`` in ``gym.make_vec``'s default layout (this
+    process steps a share); ``spin_us`` and ``step_in_main`` if given, else the defaults."""
     extra: dict[str, Any] = {"vector_kwargs": {"context": "spawn"}} if mode == "async" else {}
     if step_in_main is not None:
         extra["step_in_main"] = step_in_main
-    if per_worker > 1:
-        extra["envs_per_worker"] = per_worker
+    if per_process > 1 and not layout_default:
+        extra["envs_per_worker"] = per_process
     if spin_us is not None:
         extra["spin_us"] = spin_us
-    env = gym.make_vec(args.env, args.num_envs * per_worker, vectorization_mode=mode, **extra, **kwargs)
+    env = gym.make_vec(args.env, args.num_envs * per_process, vectorization_mode=mode, **extra, **kwargs)
     env.reset(seed=0)
     shape = env.action_space.shape
     actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *shape)).astype(np.float32)
@@ -140,18 +144,19 @@ def main() -> None:
         print(rate, cpu)
         return
     batches = [int(k) for k in args.envs_per_worker.split(",")]
-    natives: dict[str, tuple[int, int | None, bool | None]] = {
-        ("native" if k == 1 else f"native x{k}/w"): (k, None, None) for k in batches
+    natives: dict[str, tuple[int, int | None, bool | None, bool]] = {
+        ("native" if k == 1 else f"native x{k}/w"): (k, None, None, False) for k in batches
     }
-    natives["native workers"] = (1, None, False)
-    natives.update({f"native spin{n}": (1, int(n), False) for n in args.spin_us.split(",") if n})
+    natives.update({f"native x{k}": (k, None, None, True) for k in batches if k > 1})
+    natives["native workers"] = (1, None, False, False)
+    natives.update({f"native spin{n}": (1, int(n), False, False) for n in args.spin_us.split(",") if n})
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
     rows["independent"] = []
     for _ in range(args.repeats):
         rows["single"].append(single_rate(args, kwargs))
         rows["async"].append(vector_rate(args, kwargs, "async"))
-        for name, (per_worker, spin_us, in_main) in natives.items():
-            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_worker, spin_us, in_main))
+        for name, (per_process, spin_us, in_main, default) in natives.items():
+            rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_process, spin_us, in_main, default))
         rows["independent"].append(independent_rate(args, kwargs))
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
