@@ -22,10 +22,11 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv
 
 from simreal.agents.callbacks import MODEL, VECNORM
 from simreal.agents.env_factory import randomization_hash, spec_hash
+from simreal.agents.episode_queue import QueuedSeeds, SeedQueue, run_episodes
 from simreal.agents.policy_env import make_policy_env
 from simreal.agents.results import RESULTS_FILE, DomainResult, Results, RunDirError, load_run, save_results
 from simreal.agents.run_config import ALGOS, EvalConfig, RunConfig
@@ -59,6 +60,7 @@ class DomainTask:
     strength: float | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     without: str | None = None  # ablation: the factor group removed from ``randomization or domain``'s spec
+    envs: int = 1  # episodes run at a time (the policy acts on a batch of this many observations)
 
     @property
     def resources(self) -> Resources:
@@ -86,16 +88,20 @@ def family_of(env_id: str) -> str:
 
 @dataclass
 class _Raw:
-    """Evaluation's transform of the raw env: remembers it (GIF frames, spec hash) and puts the CycleGAN
-    translator of ``task.transfer`` in front of the policy."""
+    """Evaluation's transform of the raw env: remembers it (GIF frames, spec hash), puts the CycleGAN translator
+    of ``task.transfer`` in front of the policy and resets it with the episode seeds of ``queue``."""
 
     task: DomainTask
     env_id: str
     obs_mode: str
+    queue: SeedQueue
     raw: list[gym.Env] = field(default_factory=list)
 
     def __call__(self, env: gym.Env) -> gym.Env:
-        self.raw.append(env)
+        self.raw.append(env)  # outside the translator: its guard's own resets must not take episode seeds
+        return QueuedSeeds(self._translated(env), self.queue, len(self.raw) - 1)
+
+    def _translated(self, env: gym.Env) -> gym.Env:
         if self.task.transfer is None:
             return env
         try:
@@ -110,7 +116,7 @@ class _Raw:
             raise ValueError(f"transfer: {transfer} cannot translate {self.env_id} ({obs_mode=}): {exc}") from exc
 
 
-def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
+def _build_env(task: DomainTask, train_dir: Path, queue: SeedQueue) -> tuple[VecEnv, gym.Env]:
     meta = load_run(train_dir)
     hp = check_run_files(train_dir, meta)
     kwargs = {**hp.env_kwargs, **task.env_kwargs}
@@ -124,9 +130,10 @@ def _build_env(task: DomainTask, train_dir: Path) -> tuple[VecEnv, gym.Env]:
     else:
         randomization = parse_randomization(task.randomization or task.domain, "domain")
     run = replace(RunConfig.from_run_dir(train_dir), env_kwargs=kwargs)
-    raw = _Raw(task, meta.env_id, kwargs.get("obs_mode", "state"))
+    raw = _Raw(task, meta.env_id, kwargs.get("obs_mode", "state"), queue)
     stats = train_dir / VECNORM if uses_vecnormalize(meta, hp) else None
-    venv = make_policy_env(run, randomization, 1, training=False, seed=task.seed, stats=stats, transform=raw)
+    envs = len(queue.episode)
+    venv = make_policy_env(run, randomization, envs, training=False, seed=task.seed, stats=stats, transform=raw)
     return venv, raw.raw[0]
 
 
@@ -136,29 +143,26 @@ def _write_gif(path: str, frames: list[np.ndarray]) -> None:
 
 
 def run_domain_task(task: DomainTask) -> DomainResult:
-    """Roll out the deterministic policy for ``task.episodes`` seeded episodes on one domain."""
+    """Roll out the deterministic policy for ``task.episodes`` seeded episodes on one domain, ``task.envs`` at a
+    time (:mod:`simreal.agents.episode_queue`)."""
     torch.set_num_threads(task.threads)
     train_dir = Path(task.train_dir)
     meta = load_run(train_dir)
     model = _load_policy(train_dir, meta.algo)
-    venv, base = _build_env(task, train_dir)
     seeds = episode_seeds(task.seed, task.episodes)
-    returns, successes, lengths, frames = [], [], [], []
+    queue = SeedQueue(seeds, min(task.envs, len(seeds)))
+    venv, base = _build_env(task, train_dir, queue)
+    frames: list[np.ndarray] = []
+
+    def gif_frame() -> None:
+        if queue.episode[0] == 0 and len(frames) < task.gif_frames:  # the first episode runs in the first env
+            frames.append(np.asarray(base.render()))
+
+    def act(obs: Any) -> Any:
+        return model.predict(obs, deterministic=True)[0]
+
     try:
-        for episode, ep_seed in enumerate(seeds):
-            venv.seed(ep_seed)
-            obs = venv.reset()
-            total, steps, done = 0.0, 0, False
-            while not done:
-                if episode == 0 and len(frames) < task.gif_frames:
-                    frames.append(np.asarray(base.render()))
-                action, _ = model.predict(obs, deterministic=True)
-                obs, reward, dones, infos = venv.step(action)
-                raw = venv.get_original_reward() if isinstance(venv, VecNormalize) else reward
-                total, steps, done = total + float(raw[0]), steps + 1, bool(dones[0])
-            returns.append(total)
-            successes.append(bool(infos[0].get("is_success", False)))
-            lengths.append(steps)
+        returns, successes, lengths = zip(*run_episodes(venv, queue, act, gif_frame), strict=True)
         fallback = randomization_hash(meta.env_id, task.randomization or task.domain, meta.env_kwargs)
         digest = spec_hash(base, fallback)
     finally:
@@ -263,6 +267,7 @@ def domain_tasks(run_dir: str | Path, config: EvalConfig, out_dir: str | Path | 
             gif_frames=0,
             axis=axis,
             strength=float(strength),
+            envs=config.envs,
         )
         for axis, strength in config.sensitivity
     ]
@@ -275,6 +280,7 @@ def domain_tasks(run_dir: str | Path, config: EvalConfig, out_dir: str | Path | 
             transfer=transfer,
             gif_path=str(out / gif_name(d)) if gif_frames else None,
             gif_frames=gif_frames,
+            envs=config.envs,
         )
         for d in domains
     ]

@@ -125,6 +125,8 @@ CELLS = ".cells"
 def _cell_key(task: DomainTask) -> dict[str, Any]:
     model = Path(task.train_dir) / MODEL
     fields = dataclasses.asdict(task)
+    if fields["envs"] == 1:  # one episode at a time: the key of a cell cached before batched evaluation holds
+        del fields["envs"]
     if fields["without"] is None:  # not an ablation: the key of a cell cached before ablations existed holds
         del fields["without"]
     else:  # ablation cells evaluated before the ablation was paired (common random numbers) are evaluated again
@@ -252,7 +254,9 @@ def _eval_tasks(
             out.mkdir(parents=True, exist_ok=True)
             gif_frames = cfg.gif_frames if seed == cfg.seeds_of(m)[0] else 0
             transfer = None if m.transfer_in_training else transfers[m.name]  # else the run's env_wrapper has it
-            settings = EvalConfig(cfg.domains, cfg.episodes, cfg.eval_seed, transfer, gif_frames, tuple(sweep))
+            settings = EvalConfig(
+                cfg.domains, cfg.episodes, cfg.eval_seed, transfer, gif_frames, tuple(sweep), cfg.eval_envs
+            )
             tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
             ablated = _ablation_tasks(tasks, ablation, cfg.ablation_episodes) if cfg.ablates(m) else []
             cells.extend((out, t) for t in [*tasks, *ablated])

@@ -73,6 +73,10 @@ class ExperimentConfig:
     ``episodes``, so that a smaller budget such as the benchmark's ``small`` keeps working) evaluates each ablation
     cell on the first that many of the domain's episodes (the same episode seeds); the report then compares it with
     the full domain's success on those same episodes, so the comparison stays paired.
+
+    ``eval_envs`` (default 1): episodes each evaluation cell runs at a time, its policy acting on a batch of that
+    many observations (:mod:`simreal.agents.episode_queue`): the same episodes, fewer network calls, actions equal
+    up to float rounding. Part of the cells' cache key when above 1.
     """
 
     name: str
@@ -84,6 +88,7 @@ class ExperimentConfig:
     timesteps: int | None = None
     episodes: int = 50
     eval_seed: int = 0
+    eval_envs: int = 1
     eval_freq: int = 10_000
     eval_episodes: int = 10
     n_envs: int | None = None
@@ -115,6 +120,8 @@ class ExperimentConfig:
         check_domains(self.domains)
         if self.episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {self.episodes}")
+        if isinstance(self.eval_envs, bool) or not isinstance(self.eval_envs, int) or self.eval_envs < 1:
+            raise ValueError(f"eval_envs: must be an int >= 1 (episodes run at a time), got {self.eval_envs!r}")
         for k in self.latency_steps:
             if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0 <= k <= 20:
                 raise ValueError(f"latency_steps: each must be a number of control steps in [0, 20], got {k!r}")

@@ -39,6 +39,8 @@ def test_config_rejects_unknown_keys() -> None:
         ({"algo": "dqn"}, "algo"),
         ({"seeds": [1, 1]}, "seeds"),
         ({"episodes": 0}, "episodes"),
+        ({"eval_envs": 0}, "eval_envs"),
+        ({"eval_envs": 2.5}, "eval_envs"),
         ({"methods": [{"name": "a", "transfer": "/nope.pt"}]}, "transfer"),
     ],
 )
