@@ -1,10 +1,10 @@
 """Seeded episodes spread over the envs of one vector env: each env starts its next episode with the next seed.
 
 Evaluation replays a fixed list of episode seeds. Stepping one env at a time leaves the policy's network running on
-batches of one, where its per-call overhead dominates (a 64 px CNN: ~2 ms a call, ~0.5 ms per image in a batch of
-8). With ``n`` envs the same seeds run ``n`` at a time: :class:`SeedQueue` hands out the seeds in order, and
-:class:`QueuedSeeds`, the innermost wrapper of each env, resets its env with the next one whenever the vector env
-resets it (its first reset and every autoreset), whatever seed the caller passes. Once every seed is handed out, a
+batches of one, where its per-call overhead dominates (a 64 px CNN on a loaded 2-core machine: ~2 ms a call, ~0.5 ms
+per image in a batch of 8). With ``n`` envs the same seeds run ``n`` at a time: :class:`SeedQueue` hands out the seeds
+in order, and :class:`QueuedSeeds`, wrapped round each env below the policy's own wrappers, resets its env with the
+next one whenever the vector env resets it (its first reset and every autoreset), whatever seed the caller passes. Once every seed is handed out, a
 reset draws an unseeded episode that the evaluation ignores.
 
 An episode's result depends only on its seed (the reset seeds the env and its randomization), so the episodes are
