@@ -4,8 +4,8 @@ Evaluation replays a fixed list of episode seeds. Stepping one env at a time lea
 batches of one, where its per-call overhead dominates (a 64 px CNN on a loaded 2-core machine: ~2 ms a call, ~0.5 ms
 per image in a batch of 8). With ``n`` envs the same seeds run ``n`` at a time: :class:`SeedQueue` hands out the seeds
 in order, and :class:`QueuedSeeds`, wrapped round each env below the policy's own wrappers, resets its env with the
-next one whenever the vector env resets it (its first reset and every autoreset), whatever seed the caller passes. Once every seed is handed out, a
-reset draws an unseeded episode that the evaluation ignores.
+next one whenever the vector env resets it (its first reset and every autoreset), whatever seed the caller passes.
+Once every seed is handed out, a reset draws an unseeded episode that the evaluation ignores.
 
 An episode's result depends only on its seed (the reset seeds the env and its randomization), so the episodes are
 those of a one-env evaluation; only the batch composition of the policy's forward passes differs, which can move its
