@@ -4,15 +4,13 @@ cells are not re-evaluated, and the results are byte-identical to an uninterrupt
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from simreal.agents.evaluate import DomainTask
-from simreal.experiments.policy_matrix import CELLS, _cell_key, run_experiment
+from simreal.experiments.policy_matrix import CELLS, run_experiment
 from simreal.parallel import storage
 
 
@@ -98,9 +96,3 @@ def test_experiment_to_an_fsspec_url_matches_local_and_resumes_from_it(tmp_path:
         assert storage.exists(html)
     finally:
         fs.rm(url.split("://", 1)[1], recursive=True)
-
-
-def test_cell_keys_name_the_batch_only_when_it_is_not_one(tmp_path: Path) -> None:
-    task = DomainTask(str(tmp_path), "real:0", 50, 0)
-    assert "envs" not in _cell_key(task)["task"]  # the keys of cells cached before batched evaluation still hold
-    assert _cell_key(replace(task, envs=8))["task"]["envs"] == 8  # a batched cell is a different cell
