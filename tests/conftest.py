@@ -47,3 +47,22 @@ def tiny_experiment(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def tiny_ppo_run(tmp_path: Path) -> Callable[[str], Path]:
+    """Trains PPO (MlpPolicy, one 64-step update, seed 0) on the given env id under ``tmp_path/run``; returns the run
+    folder."""
+
+    def train_run(env_id: str) -> Path:
+        from simreal.agents.run_config import RunConfig
+        from simreal.agents.train import train
+
+        zoo = tmp_path / "ppo.yml"
+        zoo.write_text(f"{env_id}:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n")
+        return Path(train(RunConfig(
+            env_id=env_id, algo="ppo", timesteps=64, seed=0, out_dir=tmp_path / "run", config_path=zoo,
+            eval_freq=0, progress_bar=False,
+        )))  # fmt: skip
+
+    return train_run

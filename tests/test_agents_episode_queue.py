@@ -3,6 +3,7 @@ trained policy's episodes equal (up to float rounding) with 1 and 3 envs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from simreal.agents.episode_queue import QueuedSeeds, SeedQueue, run_episodes
 from simreal.agents.evaluate import DomainTask, run_domain_task
-from simreal.agents.run_config import EvalConfig, RunConfig
-from simreal.agents.train import train
+from simreal.agents.run_config import EvalConfig
 
 
 class _SeedEcho(gym.Env):
@@ -61,13 +61,8 @@ def test_queue_hands_out_seeds_in_order_then_none() -> None:
         EvalConfig(envs=0)
 
 
-def test_a_policy_plays_the_same_episodes_with_one_env_and_with_three(tmp_path: Path) -> None:
-    zoo = tmp_path / "ppo.yml"
-    zoo.write_text("simreal/Reach-v0:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n")
-    run = train(RunConfig(
-        env_id="simreal/Reach-v0", algo="ppo", timesteps=64, seed=0, out_dir=tmp_path / "run", config_path=zoo,
-        eval_freq=0, progress_bar=False,
-    ))  # fmt: skip
+def test_a_policy_plays_the_same_episodes_with_one_env_and_with_three(tiny_ppo_run: Callable[[str], Path]) -> None:
+    run = tiny_ppo_run("simreal/Reach-v0")
     one, three = (run_domain_task(DomainTask(str(run), "real:1", 5, 0, gif_frames=0, envs=n)) for n in (1, 3))
     assert one.episode_seeds == three.episode_seeds and len(set(one.returns)) == 5  # five different episodes
     assert one.lengths == three.lengths and one.successes == three.successes

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from simreal.agents.evaluate import evaluate
-from simreal.agents.run_config import EvalConfig, RunConfig
-from simreal.agents.train import train
+from simreal.agents.run_config import EvalConfig
 from simreal.parallel import storage
 
 
-def test_evaluate_a_run_under_a_url_matches_local(tmp_path: Path) -> None:
+def test_evaluate_a_run_under_a_url_matches_local(tmp_path: Path, tiny_ppo_run: Callable[[str], Path]) -> None:
     fsspec = pytest.importorskip("fsspec")
-    zoo = tmp_path / "ppo.yml"
-    zoo.write_text("Pendulum-v1:\n  policy: MlpPolicy\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n")
-    run = train(RunConfig(
-        env_id="Pendulum-v1", algo="ppo", timesteps=64, seed=0, out_dir=tmp_path / "run", config_path=zoo,
-        eval_freq=0, progress_bar=False,
-    ))  # fmt: skip
+    run = tiny_ppo_run("Pendulum-v1")
     url = f"memory://simreal-eval-{id(tmp_path)}/run"
     storage.upload_tree(run, url)
     try:
