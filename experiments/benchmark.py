@@ -10,9 +10,10 @@ experiment that has one (``ablation`` key: what removing each factor group of a 
 ``--report-only`` trains and evaluates nothing: the files are written from the experiments' finished results
 (``results.json``), and every experiment or method without results is listed as "not run yet".
 
-``--budget small`` replaces the keys of ``small:`` (the benchmark's, then the entry's) in every experiment and
-gives it its own name and folders (``<name>_small``), so small runs never mix with full ones; every heading of the
-small outputs says "small budget". Both budgets resume: the policy matrix skips finished cells.
+``--budget small`` replaces the keys of ``small:`` (the benchmark's, then the entry's) in every experiment (a
+``seeds`` override also replaces the methods' own seeds, unless it overrides ``methods`` too) and gives it its own
+name and folders (``<name>_small``), so small runs never mix with full ones; every heading of the small outputs says
+"small budget". Both budgets resume: the policy matrix skips finished cells.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ SMALL = "small budget"
 NOT_RUN = "not run yet"
 SUMMARY_COLUMNS = ("task", "method", "seeds", "canonical", "test", "real (mean)", "real/sim", "worst reality")
 MERGED = ("hyperparams", "env_kwargs")  # small overrides of these merge into the file's mapping
+
+
+def _without_seeds(method: Any) -> Any:
+    """A method entry of an experiment file without its own ``seeds`` (other entries unchanged)."""
+    return {k: v for k, v in method.items() if k != "seeds"} if isinstance(method, dict) else method
 
 
 @dataclass(frozen=True)
@@ -112,9 +118,12 @@ class BenchmarkConfig:
             if budget == "small":
                 name = f"{data.get('name')}_small"
                 overrides = {"name": name, "out_dir": f"runs/{name}", "report_dir": f"report/{name}"}
-                for key, value in {**self.small, **entry.small}.items():
+                small = {**self.small, **entry.small}
+                for key, value in small.items():
                     merge = key in MERGED and isinstance(value, dict) and isinstance(data.get(key), dict)
                     overrides[key] = {**data[key], **value} if merge else value
+                if "seeds" in small and "methods" not in small:  # a method's own seeds give way to the budget's
+                    overrides["methods"] = [_without_seeds(m) for m in data.get("methods") or []]
                 data = {**data, **overrides}
             try:
                 out.append(ExperimentConfig.parse(data, Path(entry.file).parent))

@@ -111,7 +111,7 @@ def _config(name: str, tmp_path: Path) -> dict:
         "name": name,
         "env_id": "Pendulum-v1",
         "algo": "ppo",
-        "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train"}],
+        "methods": [{"name": "no-DR"}, {"name": "DR", "randomization": "train", "seeds": [0, 1, 2, 3]}],
         "seeds": [0, 1, 2],
         "domains": ["canonical", "real"],
         "episodes": 4,
@@ -149,9 +149,11 @@ def test_small_budget_renames_and_overrides(tmp_path: Path) -> None:
     assert kind == "benchmark" and isinstance(cfg, BenchmarkConfig)
     a, b = cfg.configs("small")
     assert (a.name, a.seeds, a.timesteps, a.episodes) == ("a_small", (0,), 128, 2)
+    assert [a.seeds_of(m) for m in a.methods] == [(0,), (0,)]  # a method's own seeds give way to the small budget's
     assert a.runs_dir == Path("runs/a_small") and b.domains == ("canonical",)
     full = cfg.configs("full")
     assert [(c.name, c.seeds, c.timesteps) for c in full] == [("a", (0, 1, 2), 100_000), ("b", (0, 1, 2), 100_000)]
+    assert [full[0].seeds_of(m) for m in full[0].methods] == [(0, 1, 2), (0, 1, 2, 3)]
     with pytest.raises(ValueError, match="budget must be one of"):
         cfg.configs("huge")
 
