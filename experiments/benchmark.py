@@ -122,8 +122,8 @@ class BenchmarkConfig:
                 for key, value in small.items():
                     merge = key in MERGED and isinstance(value, dict) and isinstance(data.get(key), dict)
                     overrides[key] = {**data[key], **value} if merge else value
-                if "seeds" in small and "methods" not in small:  # a method's own seeds give way to the budget's
-                    overrides["methods"] = [_without_seeds(m) for m in data.get("methods") or []]
+                if "seeds" in small and "methods" not in small and "methods" in data:  # the budget's seeds win
+                    overrides["methods"] = [_without_seeds(m) for m in data["methods"]]
                 data = {**data, **overrides}
             try:
                 out.append(ExperimentConfig.parse(data, Path(entry.file).parent))
