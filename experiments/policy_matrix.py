@@ -4,8 +4,10 @@ A method is a training randomization (``none``/domain name/preset/YAML path) plu
 checkpoint applied at evaluation. Methods that share a training randomization share the trained policies.
 Training cells (randomization x seed) and evaluation cells (method x seed x domain) are independent seeded
 tasks run through a ``concurrent.futures`` executor (:mod:`simreal.parallel`: spawned local processes by default,
-or Ray). A re-run resumes: finished training cells are skipped by :func:`~simreal.agents.train.train`, and each
-finished evaluation cell's result is kept in ``<eval dir>/.cells/`` (keyed by the task and the policy's sha256).
+or Ray), in one queue: a method's evaluation cells are queued as soon as its policies are trained, so workers
+that the last training cells leave free evaluate meanwhile (:class:`_Schedule`). A re-run resumes: finished
+training cells are skipped by :func:`~simreal.agents.train.train`, and each finished evaluation cell's result is
+kept in ``<eval dir>/.cells/`` (keyed by the task and the policy's sha256).
 The optional ``ablation`` key adds evaluation cells "<reality> without <factor group>" (:func:`_ablation_tasks`).
 The experiment file's schema (:class:`ExperimentConfig`) lives in :mod:`simreal.experiments.policy_matrix_config`.
 """
@@ -19,11 +21,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 
@@ -49,14 +51,12 @@ from simreal.experiments.translators import (
     translator_path,
     uses_policies,
 )
-from simreal.parallel import Resources, run_unordered, storage
+from simreal.parallel import Resources, storage
 from simreal.parallel.mirror import MirroredExecutor
 from simreal.randomization.ablation import COMPOSITE, PAIRING, ablation_label, present_groups
 from simreal.randomization.presets import domain_spec
 from simreal.randomization.sweeps import LATENCY
 
-T = TypeVar("T")
-R = TypeVar("R")
 TRANSLATOR_WRAPPER = "simreal.transfer.wrapper.CycleGANObservation"  # a translator in front of a policy in training
 
 
@@ -104,19 +104,25 @@ def _label(randomization: str | None) -> str:
     return "none" if randomization is None else Path(randomization).stem
 
 
-def _map(executor: Executor, fn: Callable[[T], R], items: Sequence[T], what: str) -> Iterator[tuple[int, R]]:
-    """``(index, result)`` as cells finish, with a progress line per cell: elapsed time and an ETA from the mean
-    time per cell so far (cells resumed from an earlier run finish at once, so early ETAs can be low)."""
-    start = time.monotonic()
-    for done, (i, result) in enumerate(run_unordered(executor, fn, items), 1):
-        elapsed = time.monotonic() - start
-        eta = elapsed / done * (len(items) - done)
+class _Progress:
+    """A progress line per finished cell of one kind: cells done of those queued to run (evaluation cells are queued
+    method by method, so their total grows until the last training cell is done), time since the first was queued,
+    and an ETA from the mean time per cell so far (cells resumed from an earlier run finish at once, so early ETAs
+    can be low; evaluation cells share the workers with training cells, so their early ETAs run high)."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.done, self.start = what, total, 0, time.monotonic()
+
+    def finished(self) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
         print(
-            f"[experiment] {what} {done}/{len(items)} done, {elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min",
+            f"[experiment] {self.what} {self.done}/{self.total} done, {elapsed / 60:.1f} min elapsed, "
+            f"ETA {eta / 60:.1f} min",
             file=sys.stderr,
             flush=True,
         )
-        yield i, result
 
 
 CELLS = ".cells"
@@ -153,20 +159,6 @@ def _cached_cell(out: Path, task: DomainTask) -> DomainResult | None:
         return DomainResult(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["result"].items()})
     except (OSError, ValueError, TypeError, KeyError):
         return None
-
-
-def _evaluate_cells(pool: Executor, cells: list[tuple[Path, DomainTask]]) -> list[DomainResult]:
-    results: list[DomainResult | None] = [_cached_cell(out, task) for out, task in cells]
-    todo = [i for i, result in enumerate(results) if result is None]
-    if len(todo) < len(cells):
-        print(f"[experiment] {len(cells) - len(todo)} evaluation cells already done", file=sys.stderr, flush=True)
-    for i, result in _map(pool, run_domain_task, [cells[i][1] for i in todo], "evaluation cell"):
-        out, task = cells[todo[i]]
-        key = _cell_key(task)
-        payload = {"key": key, "result": dataclasses.asdict(result)}
-        atomic_write_text(_cell_file(out, key), json.dumps(payload, sort_keys=True) + "\n")
-        results[todo[i]] = result
-    return [r for r in results if r is not None]
 
 
 TrainKey = tuple[str | None, str, int]  # randomization, the method's own hyperparams as canonical JSON, seed
@@ -221,22 +213,45 @@ def _train_tasks(cfg: ExperimentConfig, dirs: dict[TrainKey, str]) -> list[Train
     ]
 
 
-def _translators(cfg: ExperimentConfig, dirs: dict[TrainKey, str], trained: bool) -> dict[str, str | None]:
-    """Method name -> the checkpoint of its translator, trained here first when the method names one. Before the
-    policies are ``trained``, only the translators that do not depend on them (a policy-consistent one is trained
-    after, against the method's own policies)."""
-    out: dict[str, str | None] = {}
-    for m in cfg.methods:
-        if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
-            if uses_policies(m.transfer) and not trained:
-                continue
-            seeds = cfg.seeds_of(m) if uses_policies(m.transfer) else ()
-            policies = [Path(dirs[_train_key(cfg, m, s)]) / "model.zip" for s in seeds]
-            folder = _translator_dir(cfg)
-            out[m.name] = train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, folder, policies, cfg.algo)
-        else:
-            out[m.name] = m.transfer
-    return out
+def _translator(cfg: ExperimentConfig, m: MethodSpec, dirs: dict[TrainKey, str]) -> str | None:
+    """The checkpoint of method ``m``'s translator (None without one), trained here when the method names one (a
+    policy-consistent one against the method's own trained policies, so only once they exist)."""
+    if not isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
+        return m.transfer
+    seeds = cfg.seeds_of(m) if uses_policies(m.transfer) else ()
+    policies = [Path(dirs[_train_key(cfg, m, s)]) / "model.zip" for s in seeds]
+    return train_translator(m.transfer, cfg.env_id, cfg.env_kwargs, _translator_dir(cfg), policies, cfg.algo)
+
+
+def _method_cells(
+    cfg: ExperimentConfig,
+    m: MethodSpec,
+    dirs: dict[TrainKey, str],
+    transfer: str | None,
+    ablation: dict[str, tuple[str, ...]],
+) -> list[tuple[Path, DomainTask]]:
+    """Method ``m``'s evaluation cells (its eval folder per seed, the task), its translator ``transfer`` in front of
+    the policy unless the policy was trained behind it."""
+    sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
+    sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
+    cells: list[tuple[Path, DomainTask]] = []
+    for seed in cfg.seeds_of(m):
+        out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
+        out.mkdir(parents=True, exist_ok=True)
+        gif_frames = cfg.gif_frames if seed == cfg.seeds_of(m)[0] else 0
+        settings = EvalConfig(
+            cfg.domains,
+            cfg.episodes,
+            cfg.eval_seed,
+            None if m.transfer_in_training else transfer,  # else the run's env_wrapper has it
+            gif_frames,
+            tuple(sweep),
+            cfg.eval_envs,
+        )
+        tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
+        ablated = _ablation_tasks(tasks, ablation, cfg.ablation_episodes) if cfg.ablates(m) else []
+        cells.extend((out, t) for t in [*tasks, *ablated])
+    return cells
 
 
 def _eval_tasks(
@@ -245,22 +260,8 @@ def _eval_tasks(
     transfers: dict[str, str | None],
     ablation: dict[str, tuple[str, ...]],
 ) -> list[tuple[Path, DomainTask]]:
-    sweep = [(axis, s) for axis in cfg.sensitivity_axes for s in cfg.sensitivity_strengths]
-    sweep += [(LATENCY, float(k)) for k in cfg.latency_steps]
-    cells = []
-    for m in cfg.methods:
-        for seed in cfg.seeds_of(m):
-            out = cfg.runs_dir / "eval" / m.name / f"seed_{seed}"
-            out.mkdir(parents=True, exist_ok=True)
-            gif_frames = cfg.gif_frames if seed == cfg.seeds_of(m)[0] else 0
-            transfer = None if m.transfer_in_training else transfers[m.name]  # else the run's env_wrapper has it
-            settings = EvalConfig(
-                cfg.domains, cfg.episodes, cfg.eval_seed, transfer, gif_frames, tuple(sweep), cfg.eval_envs
-            )
-            tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
-            ablated = _ablation_tasks(tasks, ablation, cfg.ablation_episodes) if cfg.ablates(m) else []
-            cells.extend((out, t) for t in [*tasks, *ablated])
-    return cells
+    """Every method's evaluation cells, method by method (``transfers``: method name -> its translator)."""
+    return [cell for m in cfg.methods for cell in _method_cells(cfg, m, dirs, transfers[m.name], ablation)]
 
 
 def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
@@ -364,19 +365,107 @@ def _run(cfg: ExperimentConfig, executor: str | Executor | None) -> Path:
     ablation = _ablation_groups(cfg)  # before training: an env without randomization factors fails here
     pool, owned = _pool(cfg, executor)
     try:
-        _translators(cfg, dirs, trained=False)  # a policy trained behind its translator needs it first
-        train_tasks = _train_tasks(cfg, dirs)
-        for _ in _map(pool, run_train_task, train_tasks, "training cell"):
-            pass
-        cells = _eval_tasks(cfg, dirs, _translators(cfg, dirs, trained=True), ablation)
-        results = _evaluate_cells(pool, cells)
+        evaluated = _train_and_evaluate(cfg, dirs, ablation, pool)
     finally:
         if owned:
             pool.shutdown()
     by_out: dict[Path, list] = {}
-    for (out, task), result in zip(cells, results, strict=True):
+    for (out, task), result in evaluated:
         by_out.setdefault(out, []).append((task, result))
     names = {cfg.runs_dir / "eval" / m.name: m.name for m in cfg.methods}
     for out, pairs in by_out.items():
         write_results(pairs[0][0].train_dir, [r for _, r in pairs], out, method=names[out.parent])
     return make_report(cfg.runs_dir / "eval", cfg.report_path, methods=[m.name for m in cfg.methods])
+
+
+def _train_and_evaluate(
+    cfg: ExperimentConfig, dirs: dict[TrainKey, str], ablation: dict[str, tuple[str, ...]], pool: Executor
+) -> list[tuple[tuple[Path, DomainTask], DomainResult]]:
+    """Train every cell and evaluate every method's cells on ``pool``; ``((eval folder, task), result)`` in method
+    order (see :class:`_Schedule`)."""
+    return _Schedule(cfg, dirs, ablation, pool).run()
+
+
+class _Schedule:
+    """One queue for a whole experiment. The training cells go first; the translators the experiment trains are
+    trained in this process meanwhile (a policy trained behind its translator is queued once that exists); a
+    method's evaluation cells are queued as soon as its policies and its translator are ready, behind the training
+    cells still waiting. So a worker that the last training cells leave free evaluates instead of idling (on 2
+    workers a lone last training cell used to leave one core idle for its whole length). Finished evaluation cells
+    are kept in ``.cells`` as they come in, and a re-run skips them."""
+
+    def __init__(
+        self, cfg: ExperimentConfig, dirs: dict[TrainKey, str], ablation: dict[str, tuple[str, ...]], pool: Executor
+    ) -> None:
+        self.cfg, self.dirs, self.ablation, self.pool = cfg, dirs, ablation, pool
+        self.train_tasks = _train_tasks(cfg, dirs)
+        self.needs = {m.name: {dirs[_train_key(cfg, m, s)] for s in cfg.seeds_of(m)} for m in cfg.methods}
+        self.trained: set[str] = set()
+        self.cells: dict[str, list[tuple[Path, DomainTask]]] = {}
+        self.results: dict[str, list[DomainResult | None]] = {}
+        self.futures: dict[Future[Any], tuple[str, int]] = {}  # -> ("", training cell) or (method, its cell)
+        self.training = _Progress("training cell", len(self.train_tasks))
+        self.evaluation = _Progress("evaluation cell", 0)  # its total grows as methods are queued
+
+    def run(self) -> list[tuple[tuple[Path, DomainTask], DomainResult]]:
+        cfg = self.cfg
+        behind = {
+            self.dirs[_train_key(cfg, m, s)] for m in cfg.methods if m.transfer_in_training for s in cfg.seeds_of(m)
+        }
+        try:
+            self._queue_training(t for t in self.train_tasks if t.out_dir not in behind)
+            for m in cfg.methods:  # the translators that need no trained policy, while the workers train
+                if not uses_policies(m.transfer):
+                    _translator(cfg, m, self.dirs)
+            self._queue_training(t for t in self.train_tasks if t.out_dir in behind)
+            while True:
+                for m in cfg.methods:
+                    if m.name not in self.cells and self.needs[m.name] <= self.trained:
+                        self._queue_evaluation(m)
+                if not self.futures:
+                    break
+                finished, _ = wait(self.futures, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=self.futures.__getitem__):
+                    self._collect(future)
+        finally:
+            for future in self.futures:
+                future.cancel()
+        return [
+            (cell, result)
+            for m in cfg.methods
+            for cell, result in zip(self.cells[m.name], self.results[m.name], strict=True)
+            if result is not None
+        ]
+
+    def _queue_training(self, tasks: Iterable[TrainTask]) -> None:
+        for task in tasks:
+            self.futures[self.pool.submit(run_train_task, task)] = ("", self.train_tasks.index(task))
+
+    def _queue_evaluation(self, m: MethodSpec) -> None:
+        cells = self.cells[m.name] = _method_cells(
+            self.cfg, m, self.dirs, _translator(self.cfg, m, self.dirs), self.ablation
+        )
+        results = self.results[m.name] = [_cached_cell(out, task) for out, task in cells]
+        cached = sum(result is not None for result in results)
+        if cached:
+            print(f"[experiment] {m.name}: {cached} evaluation cells already done", file=sys.stderr, flush=True)
+        self.evaluation.total += len(cells) - cached
+        if self.evaluation.done == 0 and not any(method for method, _ in self.futures.values()):
+            self.evaluation.start = time.monotonic()  # its clock runs from the first evaluation cell queued
+        for index, (_, task) in enumerate(cells):
+            if results[index] is None:
+                self.futures[self.pool.submit(run_domain_task, task)] = (m.name, index)
+
+    def _collect(self, future: Future[Any]) -> None:
+        method, index = self.futures.pop(future)
+        result = future.result()
+        if not method:
+            self.trained.add(self.train_tasks[index].out_dir)
+            self.training.finished()
+            return
+        out, task = self.cells[method][index]
+        key = _cell_key(task)
+        payload = {"key": key, "result": dataclasses.asdict(result)}
+        atomic_write_text(_cell_file(out, key), json.dumps(payload, sort_keys=True) + "\n")
+        self.results[method][index] = result
+        self.evaluation.finished()

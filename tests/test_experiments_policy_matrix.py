@@ -1,5 +1,6 @@
 """Experiment config validation, the matrix runner (on Pendulum-v1) and the ADR / sensitivity spec tools."""
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,6 +64,43 @@ def test_run_experiment_matrix(tmp_path: Path, tiny_experiment: Callable[..., Pa
     assert "P(X > Y)" in (tmp_path / "report" / "report.md").read_text()
 
 
+class _RecordingPool(ThreadPoolExecutor):
+    """One worker; logs when each cell is queued and when it finished; the DR training cell takes a second longer."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.events: list[tuple[str, str]] = []
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        label = f"{fn.__name__}:{getattr(args[0], 'out_dir', None) or getattr(args[0], 'domain', '')}"
+        self.events.append(("queued", label))
+
+        def run():  # type: ignore[no-untyped-def]
+            if fn.__name__ == "run_train_task" and "/train/train/" in str(args[0].out_dir):
+                time.sleep(1.0)
+            return fn(*args, **kwargs)
+
+        future = super().submit(run)
+        future.add_done_callback(lambda _: self.events.append(("finished", label)))
+        return future
+
+
+def test_a_methods_evaluation_is_queued_once_its_policies_are_trained(
+    tmp_path: Path, tiny_experiment: Callable[..., Path]
+) -> None:
+    """no-DR's evaluation cells are queued as soon as its policy is trained, while DR still trains: a free worker
+    evaluates instead of waiting for the last training cell."""
+    path = tiny_experiment(seeds=[0], domains=["canonical"])
+    with _RecordingPool() as pool:
+        run_experiment(path, executor=pool)
+    events = pool.events
+    no_dr_eval = next(i for i, (what, label) in enumerate(events) if what == "queued" and "run_domain_task" in label)
+    dr_label = next(label for _, label in events if "/train/train/" in label)
+    dr_trained = events.index(("finished", dr_label))
+    assert no_dr_eval < dr_trained, events
+    assert sum(what == "queued" and "run_domain_task" in label for what, label in events) == 2  # one per method
+
+
 def test_uniform_paths_and_scaling() -> None:
     full = load_preset("full", "arm")
     paths = dict(uniform_paths(full))
@@ -99,11 +137,11 @@ def test_adr_params_start_narrow_and_env_runs() -> None:
 
 
 def test_cell_progress_lines_count_cells_and_give_an_eta(capsys: pytest.CaptureFixture[str]) -> None:
-    from simreal.experiments.policy_matrix import _map
+    from simreal.experiments.policy_matrix import _Progress
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        results = dict(_map(pool, abs, [-1, -2, -3], "cell"))
-    assert results == {0: 1, 1: 2, 2: 3}
+    progress = _Progress("cell", 3)
+    for _ in range(3):
+        progress.finished()
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(",")[0] for line in lines] == [f"[experiment] cell {k}/3 done" for k in (1, 2, 3)]
     assert all(" min elapsed, ETA " in line for line in lines) and lines[-1].endswith("ETA 0.0 min")
