@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -254,16 +254,6 @@ def _method_cells(
     return cells
 
 
-def _eval_tasks(
-    cfg: ExperimentConfig,
-    dirs: dict[TrainKey, str],
-    transfers: dict[str, str | None],
-    ablation: dict[str, tuple[str, ...]],
-) -> list[tuple[Path, DomainTask]]:
-    """Every method's evaluation cells, method by method (``transfers``: method name -> its translator)."""
-    return [cell for m in cfg.methods for cell in _method_cells(cfg, m, dirs, transfers[m.name], ablation)]
-
-
 def _ablation_groups(cfg: ExperimentConfig) -> dict[str, tuple[str, ...]]:
     """Ablated domain -> the factor groups to remove from it: those its spec sets (``ablation_groups`` only,
     when given; a listed group the domain does not set is skipped)."""
@@ -413,11 +403,11 @@ class _Schedule:
             self.dirs[_train_key(cfg, m, s)] for m in cfg.methods if m.transfer_in_training for s in cfg.seeds_of(m)
         }
         try:
-            self._queue_training(t for t in self.train_tasks if t.out_dir not in behind)
+            self._queue_training(lambda task: task.out_dir not in behind)
             for m in cfg.methods:  # the translators that need no trained policy, while the workers train
                 if not uses_policies(m.transfer):
                     _translator(cfg, m, self.dirs)
-            self._queue_training(t for t in self.train_tasks if t.out_dir in behind)
+            self._queue_training(lambda task: task.out_dir in behind)
             while True:
                 for m in cfg.methods:
                     if m.name not in self.cells and self.needs[m.name] <= self.trained:
@@ -437,9 +427,10 @@ class _Schedule:
             if result is not None
         ]
 
-    def _queue_training(self, tasks: Iterable[TrainTask]) -> None:
-        for task in tasks:
-            self.futures[self.pool.submit(run_train_task, task)] = ("", self.train_tasks.index(task))
+    def _queue_training(self, which: Callable[[TrainTask], bool]) -> None:
+        for index, task in enumerate(self.train_tasks):
+            if which(task):
+                self.futures[self.pool.submit(run_train_task, task)] = ("", index)
 
     def _queue_evaluation(self, m: MethodSpec) -> None:
         cells = self.cells[m.name] = _method_cells(
@@ -449,9 +440,9 @@ class _Schedule:
         cached = sum(result is not None for result in results)
         if cached:
             print(f"[experiment] {m.name}: {cached} evaluation cells already done", file=sys.stderr, flush=True)
+        if self.evaluation.total == 0:  # its clock runs from the first evaluation cell queued
+            self.evaluation.start = time.monotonic()
         self.evaluation.total += len(cells) - cached
-        if self.evaluation.done == 0 and not any(method for method, _ in self.futures.values()):
-            self.evaluation.start = time.monotonic()  # its clock runs from the first evaluation cell queued
         for index, (_, task) in enumerate(cells):
             if results[index] is None:
                 self.futures[self.pool.submit(run_domain_task, task)] = (m.name, index)

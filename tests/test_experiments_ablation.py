@@ -14,7 +14,7 @@ from simreal.agents.results import DomainResult, LearningCurve, Results, RunMeta
 from simreal.agents.run_config import EvalConfig
 from simreal.agents.summary import Run, ablations, main_domains
 from simreal.experiments import policy_matrix
-from simreal.experiments.policy_matrix import _cell_key, _eval_tasks, _train_dirs, run_experiment
+from simreal.experiments.policy_matrix import _cell_key, _method_cells, _train_dirs, run_experiment
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization.ablation import ablation_spec
 from simreal.randomization.realities import expand_domains, reality_domains
@@ -76,7 +76,7 @@ def test_ablation_methods_limit_the_ablation_cells_to_those_methods(
 
     def cells(cfg: ExperimentConfig) -> dict[tuple[str, str], list[str]]:
         out: dict[tuple[str, str], list[str]] = {}
-        for folder, task in _eval_tasks(cfg, _train_dirs(cfg), {"no-DR": None, "DR": None}, ablation):
+        for folder, task in (c for m in cfg.methods for c in _method_cells(cfg, m, _train_dirs(cfg), None, ablation)):
             out.setdefault((folder.parent.name, folder.name), []).append(task.domain)
         return out
 

@@ -11,7 +11,7 @@ from simreal.agents.evaluate import DomainTask
 from simreal.agents.results import load_results
 from simreal.agents.run_config import EvalConfig
 from simreal.experiments import policy_matrix
-from simreal.experiments.policy_matrix import _eval_tasks, _train_dirs, _train_tasks, run_experiment
+from simreal.experiments.policy_matrix import _method_cells, _train_dirs, _train_tasks, run_experiment
 from simreal.experiments.policy_matrix_config import ExperimentConfig
 from simreal.randomization import Constant, Uniform, load_preset
 from simreal.randomization.adr_env import adr_params, make_adr_env
@@ -204,7 +204,7 @@ def test_a_method_with_its_own_seeds_trains_and_is_evaluated_with_them(
 
     monkeypatch.setattr(policy_matrix, "domain_tasks", domain_tasks)
     monkeypatch.chdir(tmp_path)
-    cells = _eval_tasks(cfg, dirs, {"no-DR": None, "DR": None}, {})
+    cells = [c for m in cfg.methods for c in _method_cells(cfg, m, dirs, None, {})]
     assert sorted((out.parent.name, out.name, t.gif_frames > 0) for out, t in cells) == [
         ("DR", "seed_0", True), ("DR", "seed_1", False), ("DR", "seed_4", False),
         ("no-DR", "seed_0", True), ("no-DR", "seed_1", False),
