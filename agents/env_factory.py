@@ -53,14 +53,37 @@ def randomization_text(randomization: Randomization | None) -> str | None:
     return None if randomization is None else str(randomization)
 
 
+def _spec_file(text: str | None) -> Path | None:
+    return Path(text) if text is not None and Path(text).is_file() else None
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def randomization_hash(env_id: str, text: str | None, env_kwargs: dict[str, Any]) -> str:
     """A short stable hash of what ``gym.make`` is asked for, from the randomization's text form
-    (:func:`randomization_text`; file contents included for spec files)."""
+    (:func:`randomization_text`). A spec file counts by its name and contents, not by the folder it lies in, so a
+    run keeps its hash when the checkout moves."""
     payload: dict[str, Any] = {"env_id": env_id, "randomization": text, "env_kwargs": env_kwargs}
-    if text is not None and Path(text).is_file():
-        payload["file"] = hashlib.sha256(Path(text).read_bytes()).hexdigest()
-    canonical = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    spec = _spec_file(text)
+    if spec is not None:
+        payload.update(randomization=spec.name, file=hashlib.sha256(spec.read_bytes()).hexdigest())
+    return _digest(payload)
+
+
+def same_spec_file(
+    env_id: str, env_kwargs: dict[str, Any], recorded: str | None, recorded_hash: str, text: str | None
+) -> bool:
+    """Whether a run recorded with randomization ``recorded`` (a spec file's path) and ``recorded_hash`` was
+    trained on the spec file ``text`` is now: the same file name and contents, wherever either lies. Hashes written
+    before spec files were hashed by name (they hashed the full path with the contents) are recognised too."""
+    spec = _spec_file(text)
+    if recorded is None or spec is None or Path(recorded).name != spec.name:
+        return False
+    contents = hashlib.sha256(spec.read_bytes()).hexdigest()
+    by_path = _digest({"env_id": env_id, "randomization": recorded, "env_kwargs": env_kwargs, "file": contents})
+    return recorded_hash in (randomization_hash(env_id, text, env_kwargs), by_path)
 
 
 def spec_hash(env: gym.Env, fallback: str) -> str:

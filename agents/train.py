@@ -31,7 +31,7 @@ from simreal.agents.callbacks import (
     latest_checkpoint,
     save_checkpoint,
 )
-from simreal.agents.env_factory import randomization_hash, randomization_text
+from simreal.agents.env_factory import randomization_hash, randomization_text, same_spec_file
 from simreal.agents.hyperparams import Hyperparams
 from simreal.agents.policy_env import make_policy_env
 from simreal.agents.results import CURVE_FILE, RUN_FILE, RunDirError, RunMetadata, load_run, save_run
@@ -50,6 +50,18 @@ def default_method(randomization: Randomization | None) -> str:
     return "DR" if randomization == Domain("train") else str(randomization)
 
 
+def _moved_checkout(old: RunMetadata, meta: RunMetadata) -> RunMetadata:
+    """``old`` with the paths that only say where the checkout lay taken from ``meta``: a spec file of the same name
+    and contents (:func:`~simreal.agents.env_factory.same_spec_file`), and the config file when the hyper-parameters
+    it gave are the same (``hyperparams_hash``). So a run resumes after its checkout moved (another clone, a
+    cluster's path)."""
+    if same_spec_file(old.env_id, old.env_kwargs, old.randomization, old.randomization_hash, meta.randomization):
+        old = dataclasses.replace(old, randomization=meta.randomization, randomization_hash=meta.randomization_hash)
+    if old.hyperparams_hash is not None and old.hyperparams_hash == meta.hyperparams_hash:
+        old = dataclasses.replace(old, config_path=meta.config_path)
+    return old
+
+
 def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
     """Check an existing run dir against ``meta``; return True when it already holds the finished run."""
     if not (out / RUN_FILE).exists():
@@ -65,6 +77,7 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
     old = load_run(out)
     recorded_later = ("vecnormalize", "hyperparams_hash")  # None in run.json files written before they existed
     old = dataclasses.replace(old, **{k: getattr(meta, k) for k in recorded_later if getattr(old, k) is None})
+    old = _moved_checkout(old, meta)
     diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
     if set(diff) - {"timesteps"}:
         raise RunDirError(f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False")

@@ -1,5 +1,7 @@
 """Training: hyper-parameter parsing, seeded reproducibility, checkpoints and resume (on Pendulum-v1, CPU)."""
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -8,10 +10,11 @@ import torch
 from stable_baselines3 import PPO
 from torch import nn
 
+from simreal.agents.env_factory import randomization_hash, same_spec_file
 from simreal.agents.hyperparams import LinearSchedule, load_hyperparams, parse_python_literal
-from simreal.agents.results import RunDirError, load_curve, load_run
+from simreal.agents.results import RunDirError, RunMetadata, load_curve, load_run, save_run
 from simreal.agents.run_config import RunConfig
-from simreal.agents.train import train
+from simreal.agents.train import _prepare_dir, train
 
 CONFIG = """
 Pendulum-v1:
@@ -113,6 +116,46 @@ def test_resume_refuses_different_settings(config: Path, tmp_path: Path) -> None
         _train(config, out, 256, seed=1)
     fresh = _train(config, out, 256, seed=1, resume=False)
     assert load_run(fresh).seed == 1
+
+
+def test_a_finished_run_resumes_after_its_checkout_moved(config: Path, tmp_path: Path) -> None:
+    out = _train(config, tmp_path / "run", 256)
+    mtime = (out / "model.zip").stat().st_mtime_ns
+    moved = tmp_path / "elsewhere" / "ppo.yml"  # the same config file in another checkout
+    moved.parent.mkdir()
+    moved.write_text(CONFIG)
+    _train(moved, out, 256)
+    assert (out / "model.zip").stat().st_mtime_ns == mtime  # recognised as finished, not retrained
+    moved.write_text(CONFIG.replace("n_epochs: 2", "n_epochs: 3"))  # other hyper-parameters: refused
+    with pytest.raises(RunDirError, match="config_path.*hyperparams_hash"):
+        _train(moved, out, 256)
+
+
+def test_a_spec_file_run_resumes_from_another_folder_with_the_same_file(tmp_path: Path) -> None:
+    spec = "visual: {lights: {intensity: [0.5, 1.5]}}\n"
+    here, there = tmp_path / "a" / "lab.yaml", tmp_path / "b" / "lab.yaml"
+    for path in (here, there):
+        path.parent.mkdir()
+        path.write_text(spec)
+    env, kwargs = "simreal/Reach-v0", {"obs_mode": "state"}
+    assert randomization_hash(env, str(here), kwargs) == randomization_hash(env, str(there), kwargs)
+    # a hash written before spec files were hashed by name (the full path with the contents) is recognised
+    by_path = {"env_id": env, "randomization": str(here), "env_kwargs": kwargs,
+               "file": hashlib.sha256(spec.encode()).hexdigest()}  # fmt: skip
+    legacy = hashlib.sha256(json.dumps(by_path, sort_keys=True).encode()).hexdigest()[:12]
+    assert same_spec_file(env, kwargs, str(here), legacy, str(there))
+    meta = RunMetadata(env, "ppo", 0, "DR", str(there), randomization_hash(env, str(there), kwargs), 100, kwargs)
+    out = tmp_path / "run"
+    save_run(out, dataclasses.replace(meta, randomization=str(here), randomization_hash=legacy))
+    assert _prepare_dir(out, meta, resume=True) is False  # the same run, no model yet: it resumes
+    there.write_text(spec.replace("1.5", "2.0"))  # other contents under the same name: refused
+    other = dataclasses.replace(meta, randomization_hash=randomization_hash(env, str(there), kwargs))
+    assert not same_spec_file(env, kwargs, str(here), legacy, str(there))
+    with pytest.raises(RunDirError, match="randomization"):
+        _prepare_dir(out, other, resume=True)
+    renamed = tmp_path / "b" / "other_lab.yaml"
+    renamed.write_text(spec)
+    assert not same_spec_file(env, kwargs, str(here), legacy, str(renamed))
 
 
 def test_an_encoder_left_without_run_json_is_not_reused(config: Path, tmp_path: Path) -> None:
