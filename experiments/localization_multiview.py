@@ -7,7 +7,10 @@ different reset, clean frames mixed in at ``canonical_fraction``), the single-vi
 three times its images and training time. Measured on the ``train`` domain (500 fresh frames): with the single-view
 budget split over the three cameras, each view was worse than the single-view detector (front 24.6% of frames
 > 5 cm against 15.8%) and the fusion (19.6%) did not make up for it. Its "not found" threshold is calibrated per
-camera on fresh frames of its own training domain, as the single-view detector's is.
+camera on fresh frames of its own training domain, as the single-view detector's is. Like the single-view
+detector, each view looks for the block only in its search region (the table rectangle where a reset block can
+be, seen through that view's calibrated camera; :func:`~simreal.experiments.block_frames.search_cells`) when its
+``models.json`` entry has one (models saved before it was added look everywhere).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from simreal.experiments.block_frames import (
     LocalizationFrames,
     ViewFrames,
     detector_threshold,
+    search_cells,
     seeded_frames,
 )
 from simreal.experiments.config import LocalizationConfig
@@ -57,10 +61,12 @@ def multiview_training_frames(
     return concatenate(parts), validation
 
 
-def multiview_thresholds(detector: PointDetector, validation: dict[str, LocalizationFrames]) -> dict[str, float]:
-    """Per camera, the "not found" threshold calibrated on its validation frames
-    (:func:`~simreal.experiments.block_frames.detector_threshold`)."""
-    return {camera: detector_threshold(detector, frames) for camera, frames in validation.items()}
+def multiview_thresholds(
+    detector: PointDetector, validation: dict[str, LocalizationFrames], region: list[list[float]] | None = None
+) -> dict[str, float]:
+    """Per camera, the "not found" threshold calibrated on its validation frames, detections in ``region`` when
+    given (:func:`~simreal.experiments.block_frames.detector_threshold`)."""
+    return {camera: detector_threshold(detector, frames, region) for camera, frames in validation.items()}
 
 
 def multiview_positions(
@@ -68,7 +74,8 @@ def multiview_positions(
 ) -> tuple[np.ndarray, FusedViews, int]:
     """Fused table positions ``(N, 2)`` of ``frames`` (views in the order of ``cameras``, which must hold every
     camera of ``entry["cameras"]``): each view detected, lifted through its own camera, found when its confidence
-    reaches ``entry["thresholds"][camera]``, then fused with views agreeing within ``agree_cm``. Returns the
+    reaches ``entry["thresholds"][camera]``, then fused with views agreeing within ``agree_cm``; each view looks
+    in ``entry["search_region"]`` when the entry has one (seen through that view's camera). Returns the
     positions (frames where no view met the table at ``entry["fallback"]``), the fusion and how many frames had
     no view on the table."""
     used = entry["cameras"]
@@ -76,9 +83,10 @@ def multiview_positions(
     if missing:
         raise ValueError(f"frames: the multiview detector needs cameras {used}, these frames lack {missing}")
     positions, confidence, found = [], [], []
+    region = entry.get("search_region")
     for camera in used:
         view = frames.view(cameras.index(camera))
-        pixels, score = detect(detector, view.images)
+        pixels, score = detect(detector, view.images, allowed=None if region is None else search_cells(view, region))
         lifted = view.table_positions(pixels)
         positions.append(lifted)
         confidence.append(score)

@@ -59,7 +59,7 @@ _DETECTOR = (*_SHARED, "detector_epochs", "hard_negatives", "defects", "miss_rat
 DEPENDS_ON = {  # the training settings each pipeline's models depend on (a resume keeps a model when they match)
     "regression": (*_SHARED, "epochs"),
     "detector": (*_DETECTOR, "search_margin"),
-    "multiview": _DETECTOR,
+    "multiview": (*_DETECTOR, "search_margin"),
 }
 
 
@@ -178,11 +178,13 @@ def _fit(
         "fallback": frames.positions.mean(axis=0).tolist(),
         "train_s": round(timings[f"{pipeline}_{name}_train_s"], 2),
     }
-    if pipeline == "detector":
+    if pipeline in ("detector", "multiview"):
         entry["search_region"] = search_region(SEARCH_MARGIN)
+    if pipeline == "detector":
         entry["threshold"] = detector_threshold(model, validation, entry["search_region"])
     if pipeline == "multiview":
-        entry["cameras"], entry["thresholds"] = list(CAMERAS), multiview_thresholds(model, validation)
+        entry["cameras"] = list(CAMERAS)
+        entry["thresholds"] = multiview_thresholds(model, validation, entry["search_region"])
     return model, entry
 
 

@@ -155,6 +155,7 @@ def test_experiment_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert 0.0 <= manifest["models"]["detector"]["randomized"]["threshold"] <= 1.0
     multiview = manifest["models"]["multiview"]["randomized"]
     assert multiview["cameras"] == ["front", "side", "top"] and set(multiview["thresholds"]) == set(CAMERAS)
+    assert multiview["search_region"] == manifest["models"]["detector"]["randomized"]["search_region"]
     assert all(0.0 <= t <= 1.0 for t in multiview["thresholds"].values())
     assert set(results["target"]["met_every_proxy_by_pipeline"]) == {"regression", "detector", "multiview"}
     assert results["nominal_camera_floor"]["canonical"]["median_cm"] < 1e-6
@@ -217,7 +218,10 @@ def test_multiview_positions_fuse_views_and_need_the_model_cameras(monkeypatch: 
     views = view_frames("canonical", 4, 32, np.random.SeedSequence(6), CAMERAS)
     outlier = np.array([[2.0, 2.0]] * 4)  # the top view's detector picks a corner: a gross error
 
-    def fake_detect(model: object, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    regions: list[np.ndarray | None] = []
+
+    def fake_detect(model: object, images: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        regions.append(allowed)
         for k in range(3):
             if np.array_equal(images, views.view(k).images):
                 return (outlier if k == 2 else views.pixels[:, k]), np.full(len(images), 0.9 if k == 2 else 0.5)
@@ -228,5 +232,11 @@ def test_multiview_positions_fuse_views_and_need_the_model_cameras(monkeypatch: 
     positions, fused, off_table = multiview_positions(PointDetector(32), entry, views, CAMERAS, 2.0)
     np.testing.assert_allclose(positions, views.positions, atol=1e-9)  # front and side outvote the top view
     assert fused.found.all() and (fused.views == 2).all() and off_table == 0
+    assert regions == [None] * 3  # a model saved without a search region looks everywhere
+    regions.clear()
+    multiview_positions(PointDetector(32), {**entry, "search_region": search_region()}, views, CAMERAS, 2.0)
+    for k, allowed in enumerate(regions):  # each view's region is seen through its own camera
+        np.testing.assert_array_equal(allowed, search_cells(views.view(k), search_region()))
+    assert not np.array_equal(regions[0], regions[2])
     with pytest.raises(ValueError, match=r"lack \['side', 'top'\]"):
         multiview_positions(PointDetector(32), entry, views, ("front",), 2.0)
