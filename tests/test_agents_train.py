@@ -127,7 +127,7 @@ def test_a_finished_run_resumes_after_its_checkout_moved(config: Path, tmp_path:
     _train(moved, out, 256)
     assert (out / "model.zip").stat().st_mtime_ns == mtime  # recognised as finished, not retrained
     moved.write_text(CONFIG.replace("n_epochs: 2", "n_epochs: 3"))  # other hyper-parameters: refused
-    with pytest.raises(RunDirError, match="config_path.*hyperparams_hash"):
+    with pytest.raises(RunDirError, match=r"config_path.*hyperparams_hash"):
         _train(moved, out, 256)
 
 
