@@ -74,10 +74,9 @@ def _prepare_dir(out: Path, meta: RunMetadata, resume: bool) -> bool:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         return False
-    old = load_run(out)
+    old = _moved_checkout(load_run(out), meta)  # before the fill-in below: a config path passes on a recorded hash
     recorded_later = ("vecnormalize", "hyperparams_hash")  # None in run.json files written before they existed
     old = dataclasses.replace(old, **{k: getattr(meta, k) for k in recorded_later if getattr(old, k) is None})
-    old = _moved_checkout(old, meta)
     diff = [f.name for f in dataclasses.fields(meta) if getattr(old, f.name) != getattr(meta, f.name)]
     if set(diff) - {"timesteps"}:
         raise RunDirError(f"{out} holds a run with different {sorted(set(diff) - {'timesteps'})}; use resume=False")

@@ -129,6 +129,12 @@ def test_a_finished_run_resumes_after_its_checkout_moved(config: Path, tmp_path:
     moved.write_text(CONFIG.replace("n_epochs: 2", "n_epochs: 3"))  # other hyper-parameters: refused
     with pytest.raises(RunDirError, match=r"config_path.*hyperparams_hash"):
         _train(moved, out, 256)
+    moved.write_text(CONFIG)  # a run.json from before the hash was recorded: the config path must match
+    save_run(out, dataclasses.replace(load_run(out), hyperparams_hash=None))
+    with pytest.raises(RunDirError, match=r"\['config_path'\]"):
+        _train(moved, out, 256)
+    _train(config, out, 256)
+    assert (out / "model.zip").stat().st_mtime_ns == mtime
 
 
 def test_a_spec_file_run_resumes_from_another_folder_with_the_same_file(tmp_path: Path) -> None:
