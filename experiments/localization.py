@@ -8,10 +8,10 @@ Three pipelines estimate the block's table (x, y) from one reset of the scene, e
 - ``detector``: a :class:`~simreal.perception.detector.PointDetector` finds the block centre's pixel and the frame's
   calibrated camera (intrinsics and extrinsics, as a real camera's calibration gives them) lifts it to the table;
 - ``multiview``: one point detector for the ``front``, ``side`` and ``top`` cameras (shared weights, ``n_train``
-  training images per camera), each view lifted through its own calibrated camera and the
-  views fused: found views that agree within ``agree_cm`` are averaged, a single disagreeing view is outvoted, and
-  when found views disagree the answer is "not found" with the most confident view as best guess
-  (:mod:`~simreal.experiments.localization_multiview`, :func:`~simreal.perception.fusion.fuse_views`).
+  training images per camera), each view looking in its search region through its own calibrated camera; the views'
+  heatmaps are fused on a table grid (each point scored by the sum of the views' log-probabilities where it
+  appears), and the answer is the mean of the found views within ``agree_cm`` of the grid's best point, "not found"
+  when none is (:mod:`~simreal.experiments.localization_multiview`, :func:`~simreal.perception.fusion.fuse_heatmaps`).
 
 ``regression`` and ``detector`` see the ``front`` image only and are the default ``pipelines``; ``multiview`` is
 opt-in (worse than the front detector on every lab, and 3x its training images: see the bundled config).

@@ -1,6 +1,8 @@
 """The localization experiment's ``multiview`` pipeline (:mod:`simreal.experiments.localization`): one point
 detector for the Push env's three calibrated cameras, each view lifted to the table through its own camera and the
-views fused (:func:`~simreal.perception.fusion.fuse_views`: agreeing views averaged, a disagreeing one outvoted).
+views fused: their heatmaps' evidence summed on a table grid (:func:`~simreal.perception.fusion.fuse_heatmaps`),
+the answer refined by the views that back it; models saved before the search region fuse the views' answers by
+vote (:func:`~simreal.perception.fusion.fuse_views`: agreeing views averaged, a disagreeing one outvoted).
 
 The detector has one set of weights for every camera and gets ``n_train`` training images *per camera* (each image a
 different reset, clean frames mixed in at ``canonical_fraction``), the single-view detector's budget for each view:
@@ -19,8 +21,10 @@ from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
+import torch
 
 from simreal.data.chunks import concatenate
+from simreal.envs.arm.scene import BLOCK_HALF_SIZE
 from simreal.experiments.block_frames import (
     N_VALIDATION,
     LocalizationFrames,
@@ -30,8 +34,8 @@ from simreal.experiments.block_frames import (
     seeded_frames,
 )
 from simreal.experiments.config import LocalizationConfig
-from simreal.perception.detector import PointDetector, detect
-from simreal.perception.fusion import FusedViews, fuse_views
+from simreal.perception.detector import STRIDE, PointDetector, detect_heatmaps
+from simreal.perception.fusion import FusedViews, fuse_heatmaps, fuse_views, supported_answer
 
 __all__ = ["CAMERAS", "multiview_positions", "multiview_thresholds", "multiview_training_frames"]
 
@@ -74,24 +78,34 @@ def multiview_positions(
 ) -> tuple[np.ndarray, FusedViews, int]:
     """Fused table positions ``(N, 2)`` of ``frames`` (views in the order of ``cameras``, which must hold every
     camera of ``entry["cameras"]``): each view detected, lifted through its own camera, found when its confidence
-    reaches ``entry["thresholds"][camera]``, then fused with views agreeing within ``agree_cm``; each view looks
-    in ``entry["search_region"]`` when the entry has one (seen through that view's camera). Returns the
-    positions (frames where no view met the table at ``entry["fallback"]``), the fusion and how many frames had
-    no view on the table."""
+    reaches ``entry["thresholds"][camera]``. With ``entry["search_region"]``, each view looks there (seen through
+    its own camera), the views' heatmaps are fused on the table (:func:`~simreal.perception.fusion.fuse_heatmaps`)
+    and the answer is refined by, and found with, the found views within ``agree_cm`` of it
+    (:func:`~simreal.perception.fusion.supported_answer`). Without (models saved before the region), the views'
+    answers are fused by vote (:func:`~simreal.perception.fusion.fuse_views`, views agreeing within ``agree_cm``).
+    Returns the positions (frames where no view met the table at ``entry["fallback"]``), the fusion and how many
+    frames had no view on the table."""
     used = entry["cameras"]
     missing = [c for c in used if c not in cameras]
     if missing:
         raise ValueError(f"frames: the multiview detector needs cameras {used}, these frames lack {missing}")
-    positions, confidence, found = [], [], []
+    positions, confidence, found, log_probs, projections = [], [], [], [], []
     region = entry.get("search_region")
     for camera in used:
         view = frames.view(cameras.index(camera))
-        pixels, score = detect(detector, view.images, allowed=None if region is None else search_cells(view, region))
+        allowed = None if region is None else search_cells(view, region)
+        pixels, score, heatmap = detect_heatmaps(detector, view.images, allowed=allowed)
         lifted = view.table_positions(pixels)
         positions.append(lifted)
         confidence.append(score)
         found.append((score >= entry["thresholds"][camera]) & np.isfinite(lifted).all(axis=1))
-    fused = fuse_views(np.stack(positions, 1), np.stack(confidence, 1), np.stack(found, 1), agree_cm / 100.0)
+        log_probs.append(heatmap)
+        projections.append(view.intrinsics @ view.world_to_camera[:, :3])
+    views, agree = np.stack(positions, 1), agree_cm / 100.0
+    fused = fuse_views(views, np.stack(confidence, 1), np.stack(found, 1), agree)
+    if region is not None:
+        answer = fuse_heatmaps(torch.stack(log_probs, 1), np.stack(projections, 1), STRIDE, region, BLOCK_HALF_SIZE)
+        fused = supported_answer(answer, views, np.stack(confidence, 1), np.stack(found, 1), agree)
     off_table = np.isnan(fused.positions).any(axis=1)
     answer = fused.positions.copy()
     answer[off_table] = entry["fallback"]

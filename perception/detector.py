@@ -27,6 +27,7 @@ __all__ = [
     "calibrate_threshold",
     "decode_heatmap",
     "detect",
+    "detect_heatmaps",
     "heatmap_cells",
     "heatmap_confidence",
     "heatmap_targets",
@@ -284,6 +285,24 @@ def heatmap_cells(image_size: int) -> np.ndarray:
 
 
 @torch.no_grad()
+def detect_heatmaps(
+    model: PointDetector, images: np.ndarray, batch_size: int = 256, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """:func:`detect`, plus each image's heatmap as log-probabilities over all of its cells (float32 (N, M, M), the
+    softmax of the logits; ``allowed`` restricts the peak and the confidence, not these)."""
+    model.eval()
+    if allowed is not None and allowed.shape[0] != len(images):
+        raise ValueError(f"allowed: expected one mask per image ({len(images)}), got {allowed.shape[0]}")
+    pixels, confidences, log_probs = [], [], []
+    for i in range(0, len(images), batch_size):
+        logits = model(images_to_tensor(images[i : i + batch_size], channels_last=True))
+        mask = None if allowed is None else torch.from_numpy(np.ascontiguousarray(allowed[i : i + batch_size]))
+        pixels.append(decode_heatmap(logits, mask))
+        confidences.append(heatmap_confidence(logits, mask))
+        log_probs.append(torch.log_softmax(logits.flatten(1), dim=1).view_as(logits))
+    return torch.cat(pixels).double().numpy(), torch.cat(confidences).double().numpy(), torch.cat(log_probs)
+
+
 def detect(
     model: PointDetector, images: np.ndarray, batch_size: int = 256, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -291,16 +310,8 @@ def detect(
     confidence (float64 (N,), :func:`heatmap_confidence`) for uint8 images (N, S, S, 3); ``allowed`` (bool
     (N, M, M), optional): each frame's search region over the heatmap cells (see :func:`decode_heatmap`,
     :func:`heatmap_cells`)."""
-    model.eval()
-    if allowed is not None and allowed.shape[0] != len(images):
-        raise ValueError(f"allowed: expected one mask per image ({len(images)}), got {allowed.shape[0]}")
-    pixels, confidences = [], []
-    for i in range(0, len(images), batch_size):
-        logits = model(images_to_tensor(images[i : i + batch_size], channels_last=True))
-        mask = None if allowed is None else torch.from_numpy(np.ascontiguousarray(allowed[i : i + batch_size]))
-        pixels.append(decode_heatmap(logits, mask))
-        confidences.append(heatmap_confidence(logits, mask))
-    return torch.cat(pixels).double().numpy(), torch.cat(confidences).double().numpy()
+    pixels, confidence, _ = detect_heatmaps(model, images, batch_size, allowed)
+    return pixels, confidence
 
 
 def predict_pixels(model: PointDetector, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -10,6 +10,16 @@ detections land, so :func:`fuse_views` keeps the largest group of found views th
 - found views that all disagree: "not found", the best guess being the most confident found view;
 - no found view: "not found", the best guess being the most confident view whose ray met the table (NaN when none
   did; the caller supplies its fallback).
+
+:func:`fuse_heatmaps` fuses the views' *evidence* instead of their answers: every point of a table grid is scored
+by the sum over views of the log-probability that view's heatmap, mixed with a little of a uniform one (an
+outlier term), gives the pixel where the point appears (a view that does not see the point adds the uniform
+log-probability), and the answer is the best point. A view that is
+unsure (a flat heatmap) weighs little, and a weak view still helps where its best cell is wrong but its second is
+right; this is the product of the views' likelihoods under independent errors, as in multi-view pose estimation.
+The grid's answer picks the object; :func:`supported_answer` then averages the views' own sub-pixel answers that
+lie near it (bilinear or bicubic samples of a heatmap peak between its cell centres, so the grid alone is off by a
+fraction of a cell).
 """
 
 from __future__ import annotations
@@ -18,8 +28,9 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-__all__ = ["FusedViews", "fuse_views"]
+__all__ = ["FusedViews", "fuse_heatmaps", "fuse_views", "supported_answer"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +95,88 @@ def fuse_views(positions: np.ndarray, confidence: np.ndarray, found: np.ndarray,
     fused[~best_members.any(axis=1)] = np.nan
     is_found = (best_size >= 2) | ((best_size == 1) & (n_found == 1))
     return FusedViews(fused, is_found, best_members.sum(axis=1))
+
+
+def _vertex(scores: torch.Tensor, peak: torch.Tensor, size: int) -> torch.Tensor:
+    """Sub-step offset of the peak along one axis: the vertex of the parabola through the scores at
+    ``peak - 1, peak, peak + 1`` (``scores`` (N, size) along that axis; 0 at a border or without curvature)."""
+    index = torch.arange(len(scores))
+    middle = peak.clamp(1, size - 2)
+    before, centre, after = (scores[index, middle + k] for k in (-1, 0, 1))
+    curvature = 2.0 * centre - before - after
+    offset = (middle - peak) + (after - before) / (2.0 * curvature.clamp_min(1e-9))
+    inner = (peak > 0) & (peak < size - 1) & (curvature > 1e-9)
+    return torch.where(inner, offset.clamp(-0.5, 0.5), torch.zeros_like(offset))
+
+
+def fuse_heatmaps(
+    log_probs: torch.Tensor, projections: np.ndarray, stride: float, region: list[list[float]], height: float,
+    step: float = 0.0025, outlier: float = 0.05,
+) -> np.ndarray:  # fmt: skip
+    """Table positions ``(N, 2)`` from ``V`` views' heatmaps ``log_probs`` (N, V, M, M) (log-probabilities; cell
+    ``[r, c]`` centred on pixel ``((c + 0.5) * stride, (r + 0.5) * stride)``) and each view's camera ``projections``
+    (N, V, 3, 4) (world points to pixels, as :func:`simreal.envs.camera.projection_matrix`), by the rule in the
+    module docstring: the points of a ``step`` grid over the table rectangle ``region`` ``[[x_low, y_low], [x_high,
+    y_high]]`` at height ``height`` (the object's centre plane) are scored, the best refined along each axis by a
+    parabola through its neighbours' scores. Heatmaps are sampled bilinearly between cell centres. Each view's
+    heatmap is mixed with a uniform one at weight ``outlier`` (a robust likelihood: a view that picked another
+    object costs every point the same beyond its own peak, so two agreeing views outweigh it instead of being
+    pulled towards it, as a product of Gaussians would be)."""
+    if log_probs.ndim != 4 or log_probs.shape[2] != log_probs.shape[3] or log_probs.shape[2] < 2:
+        raise ValueError(f"log_probs must have shape (N, V, M, M) with M >= 2, got {tuple(log_probs.shape)}")
+    n, views, cells = log_probs.shape[:3]
+    if projections.shape != (n, views, 3, 4):
+        raise ValueError(f"projections must have shape {(n, views, 3, 4)}, got {projections.shape}")
+    for name, value in (("stride", stride), ("step", step)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be positive, got {value}")
+    if not 0.0 < outlier < 1.0:
+        raise ValueError(f"outlier must be in (0, 1), got {outlier}")
+    (x_low, y_low), (x_high, y_high) = region
+    xs, ys = np.arange(x_low, x_high + step / 2, step), np.arange(y_low, y_high + step / 2, step)
+    if len(xs) < 3 or len(ys) < 3:
+        raise ValueError(f"region: the grid needs at least 3 x 3 points of step {step} m, got {len(xs)} x {len(ys)}")
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    points = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, height), np.ones(gx.size)], axis=1)
+    total = torch.zeros(n, len(points), dtype=torch.float64)
+    uniform = -float(np.log(cells * cells))
+    robust = torch.logaddexp(log_probs.float() + float(np.log1p(-outlier)), torch.tensor(uniform + np.log(outlier)))
+    for v in range(views):
+        pixels = np.einsum("nij,pj->npi", projections[:, v], points)  # (N, P, 3)
+        depth = pixels[..., 2]
+        safe = np.where(np.abs(depth) < 1e-12, 1e-12, depth)
+        cell = pixels[..., :2] / safe[..., None] / stride - 0.5  # (column, row) in cell units
+        seen = (depth > 0) & (cell >= 0).all(axis=-1) & (cell <= cells - 1).all(axis=-1)
+        grid = torch.from_numpy(np.clip(cell, 0, cells - 1) / (cells - 1) * 2.0 - 1.0).float().view(n, 1, -1, 2)
+        sampled = torch.nn.functional.grid_sample(robust[:, v : v + 1], grid, align_corners=True)
+        total += torch.where(torch.from_numpy(seen), sampled.view(n, -1).double(), uniform)
+    best = total.argmax(dim=1)
+    scores = total.view(n, len(xs), len(ys))
+    i, j = best // len(ys), best % len(ys)
+    index = torch.arange(n)
+    dx = _vertex(scores[index, :, j], i, len(xs))  # along x, at the peak's y
+    dy = _vertex(scores[index, i, :], j, len(ys))
+    return np.stack([xs[i.numpy()] + dx.numpy() * step, ys[j.numpy()] + dy.numpy() * step], axis=1)
+
+
+def supported_answer(
+    answer: np.ndarray, positions: np.ndarray, confidence: np.ndarray, found: np.ndarray, agree_m: float
+) -> FusedViews:
+    """The fused table positions ``answer`` (N, 2) (e.g. :func:`fuse_heatmaps`'s) checked and refined by the views
+    that back it: the found views (``found`` (N, V)) whose own position (``positions`` (N, V, 2), each decoded to
+    sub-pixel precision, which the table grid is not) lies within ``agree_m`` of it. Their confidence-weighted mean
+    (``confidence`` (N, V)) replaces the answer; it is found when at least one view backs it, else "not found"
+    with the grid's answer as the best guess."""
+    positions = np.asarray(positions, dtype=np.float64)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    found = np.asarray(found, dtype=bool)
+    _check(positions, confidence, found, agree_m)
+    if answer.shape != (len(positions), 2):
+        raise ValueError(f"answer must have shape {(len(positions), 2)}, got {answer.shape}")
+    with np.errstate(invalid="ignore"):
+        backing = found & (np.linalg.norm(positions - answer[:, None], axis=2) <= agree_m)
+    weight = np.where(backing, np.clip(confidence, 0.0, None) + 1e-9, 0.0)
+    total = weight.sum(axis=1)
+    mean = np.einsum("nv,nvk->nk", weight, np.nan_to_num(positions)) / np.clip(total, 1e-12, None)[:, None]
+    refined = np.where(backing.any(axis=1)[:, None], mean, answer)
+    return FusedViews(refined, backing.any(axis=1), backing.sum(axis=1))

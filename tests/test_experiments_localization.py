@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from simreal.experiments.localization_evaluation import nominal_camera_floor, vi
 from simreal.experiments.localization_multiview import CAMERAS, multiview_positions
 from simreal.experiments.localization_training import MODELS_FILE
 from simreal.perception.checkpoint import load_model
-from simreal.perception.detector import PointDetector
+from simreal.perception.detector import PointDetector, heatmap_cells
 from simreal.perception.localization import LocalizationCNN
 from simreal.perception.pretraining import CANONICAL_FRACTION
 
@@ -217,26 +218,38 @@ def test_view_frames_share_the_scene_and_each_view_lifts_through_its_own_camera(
 def test_multiview_positions_fuse_views_and_need_the_model_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
     views = view_frames("canonical", 4, 32, np.random.SeedSequence(6), CAMERAS)
     outlier = np.array([[2.0, 2.0]] * 4)  # the top view's detector picks a corner: a gross error
-
     regions: list[np.ndarray | None] = []
 
-    def fake_detect(model: object, images: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    def heatmaps(pixels: np.ndarray, sharpness: float) -> torch.Tensor:  # log-probabilities peaked at ``pixels``
+        centres = torch.from_numpy(heatmap_cells(32)).float()  # (16, 16, 2)
+        distance = ((centres[None] - torch.from_numpy(pixels).float()[:, None, None]) ** 2).sum(-1)
+        return torch.log_softmax((-distance / sharpness).flatten(1), 1).view(-1, 16, 16)
+
+    def fake_detect(model: object, images: np.ndarray, allowed: np.ndarray | None = None) -> tuple[Any, ...]:
         regions.append(allowed)
         for k in range(3):
             if np.array_equal(images, views.view(k).images):
-                return (outlier if k == 2 else views.pixels[:, k]), np.full(len(images), 0.9 if k == 2 else 0.5)
+                pixels = outlier if k == 2 else views.pixels[:, k]
+                confidence = np.full(len(images), 0.9 if k == 2 else 0.5)
+                return pixels, confidence, heatmaps(pixels, 1.0 if k == 2 else 4.0)
         raise AssertionError("unknown images")
 
-    monkeypatch.setattr(localization_multiview, "detect", fake_detect)
+    monkeypatch.setattr(localization_multiview, "detect_heatmaps", fake_detect)
     entry = {"cameras": list(CAMERAS), "thresholds": dict.fromkeys(CAMERAS, 0.3), "fallback": [0.0, 0.0]}
     positions, fused, off_table = multiview_positions(PointDetector(32), entry, views, CAMERAS, 2.0)
     np.testing.assert_allclose(positions, views.positions, atol=1e-9)  # front and side outvote the top view
     assert fused.found.all() and (fused.views == 2).all() and off_table == 0
-    assert regions == [None] * 3  # a model saved without a search region looks everywhere
+    assert regions == [None] * 3  # a model saved without a search region looks everywhere (and votes)
     regions.clear()
-    multiview_positions(PointDetector(32), {**entry, "search_region": search_region()}, views, CAMERAS, 2.0)
-    for k, allowed in enumerate(regions):  # each view's region is seen through its own camera
+    # with a search region: each view's region seen through its own camera, the heatmaps fused on the table, the
+    # answer the mean of the two views that back it (the confident corner of the top view does not)
+    positions, fused, _ = multiview_positions(
+        PointDetector(32), {**entry, "search_region": search_region()}, views, CAMERAS, 3.0
+    )  # 3 cm, the default: a 32 px view's grid answer is 1-2 cm off before the views refine it
+    for k, allowed in enumerate(regions):
         np.testing.assert_array_equal(allowed, search_cells(views.view(k), search_region()))
     assert not np.array_equal(regions[0], regions[2])
+    np.testing.assert_allclose(positions, views.positions, atol=1e-9)
+    assert fused.found.all() and (fused.views == 2).all()
     with pytest.raises(ValueError, match=r"lack \['side', 'top'\]"):
         multiview_positions(PointDetector(32), entry, views, ("front",), 2.0)

@@ -1,11 +1,13 @@
-"""Multi-view fusion of table positions: agreeing views averaged, a gross outlier outvoted, disagreement "not found"."""
+"""Multi-view fusion of table positions: agreeing views averaged, a gross outlier outvoted, disagreement "not found";
+heatmap evidence summed on a table grid."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from simreal.perception.fusion import fuse_views
+from simreal.perception.fusion import fuse_heatmaps, fuse_views, supported_answer
 
 AGREE = 0.02
 
@@ -79,3 +81,63 @@ def test_bad_input_is_named(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         fuse_views(positions, confidence, found, agree)
+
+
+def _camera(centre: tuple[float, float, float], focal: float, size: int = 64) -> np.ndarray:
+    """A pinhole looking straight down from ``centre`` (image right = +x, image down = -y): its 3x4 projection."""
+    intrinsics = np.array([[focal, 0.0, size / 2], [0.0, focal, size / 2], [0.0, 0.0, 1.0]])
+    rotation = np.diag([1.0, -1.0, -1.0])
+    return intrinsics @ np.hstack([rotation, -rotation @ np.array(centre)[:, None]])
+
+
+def _heatmap(projection: np.ndarray, point: np.ndarray, cells: int = 32, sigma: float = 1.0) -> torch.Tensor:
+    """Log-probabilities of a Gaussian heatmap (stride 2 px) around ``point``'s projection."""
+    pixel = projection @ np.append(point, 1.0)
+    u, v = pixel[:2] / pixel[2] / 2.0 - 0.5  # in cells
+    rows, columns = np.mgrid[0:cells, 0:cells]
+    logits = -((columns - u) ** 2 + (rows - v) ** 2) / (2 * sigma**2)
+    return torch.log_softmax(torch.tensor(logits, dtype=torch.float32).flatten(), 0).view(cells, cells)
+
+
+REGION = [[-0.1, -0.1], [0.1, 0.1]]
+HEIGHT = 0.02
+
+
+def test_heatmap_fusion_finds_the_point_the_views_agree_on_and_outweighs_a_confident_wrong_view() -> None:
+    cameras = [_camera((0.0, 0.0, 0.5), 80.0), _camera((0.05, 0.02, 0.6), 90.0), _camera((-0.03, 0.0, 0.45), 70.0)]
+    projections = np.stack(cameras)[None]
+    truth, wrong = np.array([0.031, -0.047, HEIGHT]), np.array([-0.06, 0.05, HEIGHT])
+    agreeing = torch.stack([_heatmap(p, truth) for p in cameras])[None]
+    fused = fuse_heatmaps(agreeing, projections, 2.0, REGION, HEIGHT)
+    # a cell here is 1.2-1.3 cm on the table: the grid's answer is within a fraction of it (views refine it later)
+    assert fused.shape == (1, 2) and np.abs(fused[0] - truth[:2]).max() < 0.003
+    one_wrong = torch.stack([_heatmap(cameras[0], truth), _heatmap(cameras[1], truth), _heatmap(cameras[2], wrong)])
+    fused = fuse_heatmaps(one_wrong[None], projections, 2.0, REGION, HEIGHT)
+    assert np.abs(fused[0] - truth[:2]).max() < 0.003
+    # a view that sees none of the region adds nothing: one good view decides
+    blind = _camera((2.0, 2.0, 0.5), 80.0)
+    pair = torch.stack([_heatmap(cameras[1], truth), torch.full((32, 32), -float(np.log(1024)))])[None]
+    fused = fuse_heatmaps(pair, np.stack([cameras[1], blind])[None], 2.0, REGION, HEIGHT)
+    assert np.abs(fused[0] - truth[:2]).max() < 0.004
+
+
+def test_heatmap_fusion_names_bad_input_and_the_views_near_its_answer_refine_it() -> None:
+    projections = np.stack([_camera((0.0, 0.0, 0.5), 80.0)])[None]
+    maps = torch.zeros(1, 1, 32, 32)
+    with pytest.raises(ValueError, match="log_probs"):
+        fuse_heatmaps(maps[0], projections, 2.0, REGION, HEIGHT)
+    with pytest.raises(ValueError, match="projections"):
+        fuse_heatmaps(maps, projections[:, :, :2], 2.0, REGION, HEIGHT)
+    with pytest.raises(ValueError, match="step"):
+        fuse_heatmaps(maps, projections, 2.0, REGION, HEIGHT, step=0.0)
+    with pytest.raises(ValueError, match="region"):
+        fuse_heatmaps(maps, projections, 2.0, [[0.0, 0.0], [0.001, 0.001]], HEIGHT)
+    answer = np.array([[0.0, 0.0], [0.5, 0.5]])
+    views = np.array([[[0.01, 0.0], [0.3, 0.0], [0.005, 0.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    found = np.array([[True, True, False], [True, True, False]])
+    fused = supported_answer(answer, views, np.array([[0.6, 0.9, 0.9], [1.0, 1.0, 1.0]]), found, AGREE)
+    # frame 0: one found view backs the answer (the far one and the not-found one do not): its position
+    np.testing.assert_allclose(fused.positions, [[0.01, 0.0], [0.5, 0.5]])
+    assert fused.found.tolist() == [True, False] and fused.views.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="answer"):
+        supported_answer(answer[:1], views, np.ones((2, 3)), found, AGREE)
