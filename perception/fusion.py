@@ -104,7 +104,7 @@ def _vertex(scores: torch.Tensor, peak: torch.Tensor, size: int) -> torch.Tensor
     middle = peak.clamp(1, size - 2)
     before, centre, after = (scores[index, middle + k] for k in (-1, 0, 1))
     curvature = 2.0 * centre - before - after
-    offset = (middle - peak) + (after - before) / (2.0 * curvature.clamp_min(1e-9))
+    offset = (after - before) / (2.0 * curvature.clamp_min(1e-9))
     inner = (peak > 0) & (peak < size - 1) & (curvature > 1e-9)
     return torch.where(inner, offset.clamp(-0.5, 0.5), torch.zeros_like(offset))
 
@@ -138,9 +138,29 @@ def fuse_heatmaps(
         raise ValueError(f"region: the grid needs at least 3 x 3 points of step {step} m, got {len(xs)} x {len(ys)}")
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
     points = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, height), np.ones(gx.size)], axis=1)
-    total = torch.zeros(n, len(points), dtype=torch.float64)
     uniform = -float(np.log(cells * cells))
     robust = torch.logaddexp(log_probs.float() + float(np.log1p(-outlier)), torch.tensor(uniform + np.log(outlier)))
+    answers = [np.empty((0, 2))]
+    for k in range(0, n, _CHUNK):  # a chunk's grid scores at a time (~0.5 MB per frame and view)
+        scores = _grid_scores(robust[k : k + _CHUNK], projections[k : k + _CHUNK], points, stride, uniform)
+        best = scores.argmax(dim=1)
+        i, j = best // len(ys), best % len(ys)
+        grid, index = scores.view(-1, len(xs), len(ys)), torch.arange(len(scores))
+        dx = _vertex(grid[index, :, j], i, len(xs))  # along x, at the peak's y
+        dy = _vertex(grid[index, i, :], j, len(ys))
+        answers.append(np.stack([xs[i.numpy()] + dx.numpy() * step, ys[j.numpy()] + dy.numpy() * step], axis=1))
+    return np.concatenate(answers)
+
+
+_CHUNK = 64  # frames scored at once
+
+
+def _grid_scores(
+    robust: torch.Tensor, projections: np.ndarray, points: np.ndarray, stride: float, uniform: float
+) -> torch.Tensor:
+    """Each grid point's summed log-probability over the views (N, P) (see :func:`fuse_heatmaps`)."""
+    n, views, cells = robust.shape[:3]
+    total = torch.zeros(n, len(points), dtype=torch.float64)
     for v in range(views):
         pixels = np.einsum("nij,pj->npi", projections[:, v], points)  # (N, P, 3)
         depth = pixels[..., 2]
@@ -150,13 +170,7 @@ def fuse_heatmaps(
         grid = torch.from_numpy(np.clip(cell, 0, cells - 1) / (cells - 1) * 2.0 - 1.0).float().view(n, 1, -1, 2)
         sampled = torch.nn.functional.grid_sample(robust[:, v : v + 1], grid, align_corners=True)
         total += torch.where(torch.from_numpy(seen), sampled.view(n, -1).double(), uniform)
-    best = total.argmax(dim=1)
-    scores = total.view(n, len(xs), len(ys))
-    i, j = best // len(ys), best % len(ys)
-    index = torch.arange(n)
-    dx = _vertex(scores[index, :, j], i, len(xs))  # along x, at the peak's y
-    dy = _vertex(scores[index, i, :], j, len(ys))
-    return np.stack([xs[i.numpy()] + dx.numpy() * step, ys[j.numpy()] + dy.numpy() * step], axis=1)
+    return total
 
 
 def supported_answer(
