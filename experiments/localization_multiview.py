@@ -101,11 +101,12 @@ def multiview_positions(
         found.append((score >= entry["thresholds"][camera]) & np.isfinite(lifted).all(axis=1))
         log_probs.append(heatmap)
         projections.append(view.intrinsics @ view.world_to_camera[:, :3])
-    views, agree = np.stack(positions, 1), agree_cm / 100.0
-    fused = fuse_views(views, np.stack(confidence, 1), np.stack(found, 1), agree)
-    if region is not None:
+    views, scores, verdicts, agree = np.stack(positions, 1), np.stack(confidence, 1), np.stack(found, 1), agree_cm / 100
+    if region is None:
+        fused = fuse_views(views, scores, verdicts, agree)
+    else:
         answer = fuse_heatmaps(torch.stack(log_probs, 1), np.stack(projections, 1), STRIDE, region, BLOCK_HALF_SIZE)
-        fused = supported_answer(answer, views, np.stack(confidence, 1), np.stack(found, 1), agree)
+        fused = supported_answer(answer, views, scores, verdicts, agree)
     off_table = np.isnan(fused.positions).any(axis=1)
     answer = fused.positions.copy()
     answer[off_table] = entry["fallback"]
