@@ -3,7 +3,8 @@
 A method's ``transfer:`` is either the path of an existing CycleGAN-format checkpoint (a prerequisite produced
 beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translator trained by the experiment itself:
 
-- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0, object_weight: 1.0, view: same}}``: RCAN (James et
+- ``{rcan: {pairs: 2000, steps: 1500, domain: train, seed: 0, object_weight: 1.0, view: same, downsample: 2,
+  frames_per_episode: 1}}``: RCAN (James et
   al. 2019), a randomized -> canonical generator trained on paired renders of the same state
   (:mod:`simreal.transfer.paired`); no real image. ``object_weight`` weighs the L1 over the task object's pixels
   (``RCANConfig.lambda_object``). ``view: canonical`` renders the canonical side through the canonical camera
@@ -13,7 +14,9 @@ beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translat
   policy consistency (RL-CycleGAN's idea with paired frames): the image encoders of the method's own trained
   policies (every seed) must see the same features in ``G(x)`` as in the canonical frame
   (``RCANConfig.lambda_features``); the translator is then trained after the policies and its name depends on
-  their weights. The simreal tasks of :data:`PAIRED_TASKS`.
+  their weights. ``downsample``: the generator's stride-2 stages (``RCANConfig.downsample``; 1 keeps thin content
+  such as lane markings sharper). ``frames_per_episode``: pairs per episode along the oracle's rollout
+  (``Pairing.frames_per_episode``; 1: reset states only). The simreal tasks of :data:`PAIRED_TASKS`.
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,7 +42,8 @@ import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.envs.config import no_unknown_keys
-from simreal.transfer.paired import VIEWS
+from simreal.transfer.config import RCAN_DOWNSAMPLE
+from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS
 
 __all__ = [
     "CycleGANTranslator",
@@ -56,8 +61,9 @@ PAIRED_TASKS = ("simreal/Reach-v0", "simreal/Push-v0", "simreal/PickPlace-v0", "
 @dataclass(frozen=True)
 class RCANTranslator:
     """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical, the canonical side through ``view``'s
-    camera) for ``steps`` Adam steps, the task object's pixels weighted by ``object_weight`` in its L1 loss and,
-    with ``policy_weight`` > 0, the policies' image features kept."""
+    camera) for ``steps`` Adam steps, the task object's pixels weighted by ``object_weight`` in its L1 loss,
+    with ``policy_weight`` > 0 the policies' image features kept, and ``downsample`` stride-2 generator stages;
+    ``frames_per_episode`` pairs per episode of the oracle's rollout."""
 
     pairs: int = 2000
     steps: int = 1500
@@ -66,9 +72,16 @@ class RCANTranslator:
     object_weight: float = 1.0
     view: str = "same"
     policy_weight: float = 0.0
+    downsample: int = 2
+    frames_per_episode: int = 1
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
+        fpe = self.frames_per_episode
+        if isinstance(fpe, bool) or not isinstance(fpe, int) or not 1 <= fpe <= MAX_FRAMES_PER_EPISODE:
+            raise ValueError(f"rcan.frames_per_episode must be an int in [1, {MAX_FRAMES_PER_EPISODE}], got {fpe!r}")
+        if isinstance(self.downsample, bool) or self.downsample not in RCAN_DOWNSAMPLE:
+            raise ValueError(f"rcan.downsample must be one of {list(RCAN_DOWNSAMPLE)}, got {self.downsample!r}")
         if self.view not in VIEWS:
             raise ValueError(f"rcan.view must be one of {list(VIEWS)}, got {self.view!r}")
         if isinstance(self.policy_weight, bool) or not 0.0 <= self.policy_weight <= 1e3:
@@ -143,8 +156,9 @@ def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
 
 def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     settings = asdict(translator)
-    for late, default in (("view", "same"), ("policy_weight", 0.0)):  # later fields: at their defaults, earlier
-        if settings.get(late) == default:  # checkpoints keep their names
+    late_defaults = {"view": "same", "policy_weight": 0.0, "downsample": 2, "frames_per_episode": 1}  # fields added
+    for late, default in late_defaults.items():  # later: at their defaults, earlier checkpoints keep their names
+        if settings.get(late) == default:
             del settings[late]
     return {
         "kind": type(translator).__name__,
@@ -232,13 +246,32 @@ def _train_rcan(
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        parts.append(paired_frames(env_id, camera, count, size, seq, Pairing(translator.domain, translator.view)))
+        pairing = Pairing(translator.domain, translator.view, translator.frames_per_episode)
+        parts.append(paired_frames(env_id, camera, count, size, seq, pairing))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))
     )
-    config = RCANConfig(lambda_object=translator.object_weight, lambda_features=translator.policy_weight)
+    config = RCANConfig(
+        lambda_object=translator.object_weight,
+        lambda_features=translator.policy_weight,
+        downsample=translator.downsample,
+    )
     encoders = [policy_image_encoder(p, algo) for p in policies] if uses_policies(translator) else []
-    return train_rcan(pairs, translator.steps, translator.seed, out, config=config, feature_networks=encoders)
+    started = time.monotonic()
+
+    def progress(step: int, loss: float) -> None:
+        elapsed = time.monotonic() - started
+        eta = elapsed / step * (translator.steps - step)
+        print(
+            f"[experiment] translator step {step}/{translator.steps}, loss {loss:.4f}, "
+            f"{elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return train_rcan(
+        pairs, translator.steps, translator.seed, out, config=config, on_step=progress, feature_networks=encoders
+    )
 
 
 def _train_cyclegan(

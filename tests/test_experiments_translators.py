@@ -48,9 +48,10 @@ def test_rcan_needs_a_task_it_can_pair() -> None:
     assert isinstance(ExperimentConfig.from_dict(lane).methods[0].transfer, RCANTranslator)
 
 
-def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path) -> None:
+def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path, capsys) -> None:
     kwargs = {"obs_mode": "pixels_state", "cameras": ["top", "side"], "image_size": 32}
     path = train_translator(RCANTranslator(pairs=4, steps=2), "simreal/Reach-v0", kwargs, tmp_path)
+    assert "translator step 2/2, loss" in capsys.readouterr().err  # progress with an ETA
     stamp = Path(path).stat().st_mtime_ns
     assert train_translator(RCANTranslator(pairs=4, steps=2), "simreal/Reach-v0", kwargs, tmp_path) == path
     assert Path(path).stat().st_mtime_ns == stamp  # reused, not retrained
@@ -128,7 +129,7 @@ def test_transfer_in_training_needs_a_translator_independent_of_the_policies() -
         ExperimentConfig.from_dict({**BASE, "methods": [bad]})
 
 
-def test_rcan_view_and_policy_weight_are_checked_and_named() -> None:
+def test_rcan_settings_are_checked_and_later_ones_named_only_off_their_defaults() -> None:
     from simreal.experiments.translators import _settings, uses_policies
 
     with pytest.raises(ValueError, match=r"rcan\.view must be one of \['same', 'canonical'\], got 'top'"):
@@ -139,6 +140,14 @@ def test_rcan_view_and_policy_weight_are_checked_and_named() -> None:
     assert "view" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)  # defaults: the old names
     assert _settings(RCANTranslator(view="canonical"), "simreal/LaneFollow-v0", kwargs)["view"] == "canonical"
     assert uses_policies(RCANTranslator(policy_weight=0.5)) and not uses_policies(RCANTranslator())
+    with pytest.raises(ValueError, match=r"rcan\.downsample must be one of \[1, 2, 3\], got 0"):
+        RCANTranslator(downsample=0)
+    assert "downsample" not in _settings(RCANTranslator(downsample=2), "simreal/LaneFollow-v0", kwargs)
+    assert _settings(RCANTranslator(downsample=1), "simreal/LaneFollow-v0", kwargs)["downsample"] == 1
+    with pytest.raises(ValueError, match=r"rcan\.frames_per_episode must be an int in \[1, 200\], got 0"):
+        RCANTranslator(frames_per_episode=0)
+    assert "frames_per_episode" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)
+    assert _settings(RCANTranslator(frames_per_episode=5), "simreal/LaneFollow-v0", kwargs)["frames_per_episode"] == 5
     assert not uses_policies("/a/checkpoint.pt")
 
 

@@ -12,6 +12,8 @@ from simreal.transfer.paired import PairedFrames, Pairing, paired_frames
 from simreal.transfer.rcan import RCANConfig, train_rcan
 from simreal.transfer.wrapper import ImageTranslator
 
+FIELDS = ("randomized", "canonical", "pixels", "masks")
+
 
 @pytest.fixture(scope="module")
 def pairs():
@@ -63,6 +65,19 @@ def test_lanefollow_pairs_share_the_track_the_car_and_the_camera() -> None:
     assert len({m.tobytes() for m in tracks.masks}) == 4  # a different road each episode
 
 
+def test_pairs_along_the_rollout_follow_the_car_through_one_episode() -> None:
+    resets = paired_frames("simreal/LaneFollow-v0", None, 2, 32, np.random.SeedSequence(0), Pairing("train"))
+    along = Pairing("train", frames_per_episode=2)
+    rollout = paired_frames("simreal/LaneFollow-v0", None, 2, 32, np.random.SeedSequence(0), along)
+    np.testing.assert_array_equal(rollout.canonical[0], resets.canonical[0])  # the same first reset
+    np.testing.assert_array_equal(rollout.masks[0], resets.masks[0])
+    assert not np.array_equal(rollout.masks[1], resets.masks[1])  # 5 oracle steps on, not the next episode's reset
+    assert not np.array_equal(rollout.masks[1], rollout.masks[0])  # the car moved: the markings moved in the image
+    for bad in (0, 201, True, 2.0):
+        with pytest.raises(ValueError, match=r"frames_per_episode: must be an int in \[1, 200\]"):
+            Pairing(frames_per_episode=bad)
+
+
 def _square_pairs() -> tuple[PairedFrames, float]:
     """Synthetic pairs: a 3x3 white square on a background whose colour changes (randomized side) vs a fixed grey
     (canonical side); and the canonical square's contrast against the grey."""
@@ -78,6 +93,41 @@ def _square_pairs() -> tuple[PairedFrames, float]:
         canonical[i, v - 1 : v + 2, u - 1 : u + 2] = 255
         masks[i, v - 1 : v + 2, u - 1 : u + 2] = True
     return PairedFrames(randomized, canonical, pixels, masks), 135.0
+
+
+def _line_pairs() -> PairedFrames:
+    """Synthetic pairs: a 1 px wide white vertical line on a background whose colour changes (randomized side) vs a
+    fixed grey (canonical side): thin content like a lane marking seen from afar."""
+    rng = np.random.default_rng(0)
+    n, size = 32, 16
+    randomized = np.empty((n, size, size, 3), np.uint8)
+    randomized[:] = rng.integers(0, 255, (n, 1, 1, 3))
+    canonical = np.full((n, size, size, 3), 120, np.uint8)
+    masks = np.zeros((n, size, size), bool)
+    for i, column in enumerate(rng.integers(2, size - 2, n)):
+        randomized[i, :, column] = canonical[i, :, column] = 255
+        masks[i, :, column] = True
+    return PairedFrames(randomized, canonical, np.full((n, 2), np.nan), masks)
+
+
+def test_one_downsampling_stage_keeps_thin_lines_that_two_blur_away(tmp_path) -> None:
+    torch.set_num_threads(1)
+    pairs = _line_pairs()
+    line_error = {}
+    for downsample in (1, 2):
+        config = RCANConfig(lambda_object=0.0, augment=False, downsample=downsample)
+        path = train_rcan(pairs, 60, 0, tmp_path / f"{downsample}.pt", config=config)
+        translator = ImageTranslator(path)
+        assert translator.generator.config.n_downsample == downsample  # saved with the checkpoint
+        translated = translator.translate_batch(pairs.randomized).astype(float)
+        line_error[downsample] = np.abs(translated - pairs.canonical).mean(-1)[pairs.masks].mean()
+    assert line_error[1] < 0.5 * line_error[2]  # measured: 26 vs 110 grey levels
+    for bad in (0, 4, True):
+        with pytest.raises(ValueError, match=r"downsample must be one of \[1, 2, 3\]"):
+            RCANConfig(downsample=bad)
+    with pytest.raises(ValueError, match="image size 12 must be divisible by 8"):
+        small = PairedFrames(*(getattr(pairs, f)[:, :12, :12] if f != "pixels" else pairs.pixels for f in FIELDS))
+        train_rcan(small, 1, 0, tmp_path / "x.pt", config=RCANConfig(downsample=3))
 
 
 def _object_contrast(pairs: PairedFrames, contrast: float, config: RCANConfig, out, networks=()) -> float:

@@ -21,11 +21,20 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["PRESETS", "CycleGANConfig", "CycleGANRun", "DiscriminatorConfig", "GeneratorConfig", "PaddingMode"]
+__all__ = [
+    "PRESETS",
+    "RCAN_DOWNSAMPLE",
+    "CycleGANConfig",
+    "CycleGANRun",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "PaddingMode",
+]
 
 PaddingMode = Literal["reflect", "zeros", "replicate"]
 
 PRESETS = ("reference", "fast")
+RCAN_DOWNSAMPLE = (1, 2, 3)  # an RCAN generator's stride-2 stages: a 64 px frame's bottleneck is 32, 16 or 8 px
 _PADDING_MODES = ("reflect", "zeros", "replicate")
 
 

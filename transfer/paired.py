@@ -28,8 +28,17 @@ from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
 from simreal.envs.driving.scene import LANE_MARKING_GEOM
 
-__all__ = ["VIEWS", "PairedFrames", "Pairing", "content_geom", "paired_frames", "task_object_geom"]
+__all__ = [
+    "MAX_FRAMES_PER_EPISODE",
+    "VIEWS",
+    "PairedFrames",
+    "Pairing",
+    "content_geom",
+    "paired_frames",
+    "task_object_geom",
+]
 
+MAX_FRAMES_PER_EPISODE = 200  # states paired per episode (every 5th step: 1000 steps, a LaneFollow episode)
 VIEWS = ("same", "canonical")  # the canonical side's camera: the randomized side's, or the canonical scene's own
 
 
@@ -80,10 +89,11 @@ def _pairs_chunk(
     camera: str | None,
     image_size: int,
     view: str,
+    frames_per_episode: int,
     count: int,
     seed_sequence: np.random.SeedSequence,
 ) -> PairedFrames:
-    spec = rollout_spec(env_id, domain, camera, image_size)
+    spec = rollout_spec(env_id, domain, camera, image_size, frames_per_episode)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
     camera = camera or randomized_env.unwrapped.camera_names[0]
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
@@ -117,14 +127,20 @@ class Pairing:
     camera, ``view``: ``"same"`` renders it through the randomized side's camera pose and field of view (the pair
     differs in appearance only), ``"canonical"`` through the canonical camera (a translator trained on it also
     undoes a moved camera: for a model that sees images from the canonical mount only, e.g. a canonical-trained
-    policy)."""
+    policy). ``frames_per_episode``: states per episode, the reset state and then every 5th step of the oracle's
+    rollout (1: reset states only; more: also the states a driving policy meets at speed, the chassis pitched and
+    rolled by acceleration and turns)."""
 
     domain: str = "train"
     view: str = "same"
+    frames_per_episode: int = 1
 
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
             raise ValueError(f"view: must be one of {list(VIEWS)}, got {self.view!r}")
+        fpe = self.frames_per_episode
+        if isinstance(fpe, bool) or not isinstance(fpe, int) or not 1 <= fpe <= MAX_FRAMES_PER_EPISODE:
+            raise ValueError(f"frames_per_episode: must be an int in [1, {MAX_FRAMES_PER_EPISODE}], got {fpe!r}")
 
 
 def paired_frames(
@@ -141,5 +157,5 @@ def paired_frames(
     ``pairing.domain`` and canonically (None ``camera``: the env's default camera; the canonical side through
     ``pairing.view``'s camera); chunks seeded by ``seed_sequence.spawn`` (results independent of
     ``workers``/``executor``)."""
-    args = (env_id, pairing.domain, camera, image_size, pairing.view)
+    args = (env_id, pairing.domain, camera, image_size, pairing.view, pairing.frames_per_episode)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))

@@ -15,8 +15,10 @@ the canonical frame, relative to the canonical features' mean square: the transl
 model behind it*, which an L1 average does not ensure (a policy trained on one look can depend on details, such as
 a texture, that no translator can restore and L1 averages away). The input
 side gets the detectors' appearance augmentation (random channel order, blur, gain, noise) on top of the scene
-randomization, so unseen labs look less new. The generator is the ``fast`` CycleGAN preset's, saved as a
-``real2sim`` checkpoint that :class:`~simreal.transfer.wrapper.ImageTranslator` and ``--transfer`` load.
+randomization, so unseen labs look less new. The generator is the ``fast`` CycleGAN preset's with ``downsample``
+stride-2 stages (the preset's 2 by default; 1 keeps a 32x32 bottleneck for thin content such as lane markings, at
+about the same cost per image), saved as a ``real2sim`` checkpoint that
+:class:`~simreal.transfer.wrapper.ImageTranslator` and ``--transfer`` load.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from torch import nn
 from simreal.perception.detector import STRIDE, PointDetector, heatmap_targets
 from simreal.perception.images import augment_appearance, images_to_tensor
 from simreal.transfer.checkpoint import save_checkpoint
-from simreal.transfer.config import CycleGANConfig
+from simreal.transfer.config import RCAN_DOWNSAMPLE, CycleGANConfig
 from simreal.transfer.networks import ResnetGenerator
 from simreal.transfer.paired import PairedFrames
 
@@ -46,8 +48,8 @@ __all__ = ["RCANConfig", "train_rcan"]
 class RCANConfig:
     """Training settings of :func:`train_rcan`: the task loss weight (used with a ``task_network``), the weight of
     the L1 over the task object's pixels, the feature-consistency weight (used with ``feature_networks``), the
-    batch size, Adam's peak learning rate (one-cycle schedule) and whether the input side gets appearance
-    augmentation."""
+    batch size, Adam's peak learning rate (one-cycle schedule), whether the input side gets appearance
+    augmentation and the generator's number of stride-2 stages (``downsample``)."""
 
     lambda_task: float = 0.05
     lambda_object: float = 1.0
@@ -55,6 +57,7 @@ class RCANConfig:
     batch_size: int = 8
     learning_rate: float = 1e-3
     augment: bool = True
+    downsample: int = 2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lambda_task <= 1e3:
@@ -63,6 +66,8 @@ class RCANConfig:
             raise ValueError(f"lambda_object must be in [0, 1000], got {self.lambda_object}")
         if not 0.0 <= self.lambda_features <= 1e3:
             raise ValueError(f"lambda_features must be in [0, 1000], got {self.lambda_features}")
+        if isinstance(self.downsample, bool) or self.downsample not in RCAN_DOWNSAMPLE:
+            raise ValueError(f"downsample must be one of {list(RCAN_DOWNSAMPLE)}, got {self.downsample!r}")
 
 
 def train_rcan(
@@ -83,7 +88,12 @@ def train_rcan(
     lambda_task, batch_size, learning_rate = config.lambda_task, config.batch_size, config.learning_rate
     size = pairs.randomized.shape[1]
     gan = CycleGANConfig.preset("fast", image_size=size)
-    gan = dataclasses.replace(gan, generator=dataclasses.replace(gan.generator, channels_last=False))
+    if size % 2**config.downsample:
+        raise ValueError(
+            f"downsample {config.downsample}: the image size {size} must be divisible by {2**config.downsample}"
+        )
+    shape = dataclasses.replace(gan.generator, channels_last=False, n_downsample=config.downsample)
+    gan = dataclasses.replace(gan, generator=shape)
     generator_rng = torch.Generator().manual_seed(seed)
     model = ResnetGenerator(gan.generator, generator=generator_rng)
     inputs = images_to_tensor(pairs.randomized, channels_last=True)
