@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 POLICIES = ("oracle", "random")
+MAX_ACTION_NOISE = 2.0  # an action space of [-1, 1]: beyond this the oracle is lost in the noise
 Policy = Callable[[gym.Env], np.ndarray]
 
 
@@ -51,9 +52,13 @@ class RolloutSpec:
     policy: str = "oracle"
     frames_per_episode: int = 10
     stride: int = 5
+    action_noise: float = 0.0  # std of the Gaussian on the oracle's actions (make_policy); 0: the oracle as is
 
     def __post_init__(self) -> None:
         check_choice("policy", self.policy, POLICIES)
+        noise = self.action_noise
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_ACTION_NOISE:
+            raise ValueError(f"action_noise: must be a number in [0, {MAX_ACTION_NOISE}], got {noise!r}")
         check_int_range("image_size", self.image_size, *IMAGE_SIZE_RANGE)
         check_int_range("frames_per_episode", self.frames_per_episode, 1, 10_000)
         check_int_range("stride", self.stride, 1, 10_000)
@@ -90,11 +95,22 @@ def make_data_env(spec: RolloutSpec, cameras: tuple[str, ...] | None = None) -> 
     return gym.make(spec.env_id, domain=spec.resolved_domain, randomization=spec.randomization, **kwargs)
 
 
-def make_policy(env_id: str, policy: str, rng: np.random.Generator) -> Policy:
-    """The scripted oracle of ``env_id`` or a uniform random policy drawing from ``rng``."""
+def make_policy(env_id: str, policy: str, rng: np.random.Generator, action_noise: float = 0.0) -> Policy:
+    """The scripted oracle of ``env_id`` (with ``action_noise`` > 0: plus a Gaussian of that std drawn from ``rng``
+    on each action, clipped to the action space: DART-style, so rollouts also visit the off-path states a learned
+    policy drifts into) or a uniform random policy drawing from ``rng``."""
     check_choice("policy", policy, POLICIES)
     if policy == "oracle":
-        return oracle_for(env_id)
+        oracle = oracle_for(env_id)
+        if action_noise == 0:
+            return oracle
+
+        def noisy_oracle(env: gym.Env) -> np.ndarray:
+            space = env.action_space
+            action = oracle(env) + action_noise * rng.standard_normal(space.shape)
+            return np.clip(action, space.low, space.high).astype(space.dtype)
+
+        return noisy_oracle
 
     def random_policy(env: gym.Env) -> np.ndarray:
         space = env.action_space
@@ -121,7 +137,7 @@ def episode_frames(
     """Reset ``env`` with ``seed`` and yield the sampled frames; the env state matches each frame when it is yielded.
 
     Only the sampled frames are rendered: the other steps run with ``render_observations`` off."""
-    policy = make_policy(spec.env_id, spec.policy, np.random.default_rng(policy_seed))
+    policy = make_policy(spec.env_id, spec.policy, np.random.default_rng(policy_seed), spec.action_noise)
     base: Any = env.unwrapped
     base.render_observations = True
     obs, info = env.reset(seed=seed)

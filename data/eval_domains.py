@@ -59,12 +59,14 @@ def parse_domains(text: str) -> tuple[str, ...]:
     return check_domains([d.strip() for d in text.split(",") if d.strip()])
 
 
-def rollout_spec(env_id: str, domain: str, camera: str, image_size: int, frames_per_episode: int = 1) -> RolloutSpec:
+def rollout_spec(
+    env_id: str, domain: str, camera: str, image_size: int, frames_per_episode: int = 1, action_noise: float = 0.0
+) -> RolloutSpec:
     """The :class:`RolloutSpec` rendering ``domain`` (a spec file becomes the env's randomization)."""
+    common = {"camera": camera, "image_size": image_size, "frames_per_episode": frames_per_episode}
     if is_spec_file(domain):
-        return RolloutSpec(env_id, randomization=domain, camera=camera, image_size=image_size,
-                           frames_per_episode=frames_per_episode)  # fmt: skip
-    return RolloutSpec(env_id, domain, camera=camera, image_size=image_size, frames_per_episode=frames_per_episode)
+        return RolloutSpec(env_id, randomization=domain, action_noise=action_noise, **common)
+    return RolloutSpec(env_id, domain, action_noise=action_noise, **common)
 
 
 def domain_seed(seed: int, domain: str) -> np.random.SeedSequence:

@@ -36,7 +36,7 @@ FORMAT = "simreal-wds/2"  # 2: raw .npy images and binary labels (1, PNG + JSON 
 MANIFEST = "manifest.json"
 VERSIONED = ("simreal", "mujoco", "gymnasium", "numpy", "imageio", "pillow", "torch")
 _SETTINGS = ("format", "env_id", "domain", "randomization", "camera", "image_size", "policy", "frames_per_episode")
-_SETTINGS += ("stride", "seed", "n", "shard_size", "spec_hash")
+_SETTINGS += ("stride", "seed", "n", "shard_size", "spec_hash", "action_noise")  # action_noise: only when > 0
 STALE = ".shard-*.tmp*"  # temporary shard files (local atomic writes and fsspec uploads)
 
 
@@ -130,9 +130,9 @@ def _finished(out: str, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
         return {}
     manifest = load_manifest(out)
     for key in _SETTINGS:
-        if manifest.get(key) != settings[key]:
+        if manifest.get(key) != settings.get(key):
             raise ValueError(
-                f"{key}: {out} holds a dataset made with {key}={manifest.get(key)!r}, not {settings[key]!r}; "
+                f"{key}: {out} holds a dataset made with {key}={manifest.get(key)!r}, not {settings.get(key)!r}; "
                 "use another out_dir or the same settings to resume"
             )
     records = {}
@@ -167,6 +167,8 @@ def generate_dataset(
     n, shard_size = config.n, config.shard_size
     settings = {"format": FORMAT, **asdict(rollout), "seed": config.seed, "n": n}
     settings.update({"domain": rollout.resolved_domain, "shard_size": shard_size, "spec_hash": spec_hash})
+    if rollout.action_noise == 0:  # added later: datasets written before it keep resuming
+        del settings["action_noise"]
     out = os.fspath(config.out_dir)
     storage.makedirs(out)
     storage.remove(out, STALE)  # temporaries of an interrupted run

@@ -16,7 +16,8 @@ beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translat
   (``RCANConfig.lambda_features``); the translator is then trained after the policies and its name depends on
   their weights. ``downsample``: the generator's stride-2 stages (``RCANConfig.downsample``; 1 keeps thin content
   such as lane markings sharper). ``frames_per_episode``: pairs per episode along the oracle's rollout
-  (``Pairing.frames_per_episode``; 1: reset states only). The simreal tasks of :data:`PAIRED_TASKS`.
+  (``Pairing.frames_per_episode``; 1: reset states only), ``action_noise`` the std of the Gaussian on its actions
+  (``RolloutSpec.action_noise``). The simreal tasks of :data:`PAIRED_TASKS`.
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from simreal.atomic import atomic_write_text
+from simreal.data.episodes import MAX_ACTION_NOISE
 from simreal.envs.config import no_unknown_keys
 from simreal.transfer.config import RCAN_DOWNSAMPLE
 from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS
@@ -63,7 +65,7 @@ class RCANTranslator:
     """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical, the canonical side through ``view``'s
     camera) for ``steps`` Adam steps, the task object's pixels weighted by ``object_weight`` in its L1 loss,
     with ``policy_weight`` > 0 the policies' image features kept, and ``downsample`` stride-2 generator stages;
-    ``frames_per_episode`` pairs per episode of the oracle's rollout."""
+    ``frames_per_episode`` pairs per episode of the oracle's rollout, ``action_noise`` on the oracle's actions."""
 
     pairs: int = 2000
     steps: int = 1500
@@ -74,12 +76,16 @@ class RCANTranslator:
     policy_weight: float = 0.0
     downsample: int = 2
     frames_per_episode: int = 1
+    action_noise: float = 0.0
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
         fpe = self.frames_per_episode
         if isinstance(fpe, bool) or not isinstance(fpe, int) or not 1 <= fpe <= MAX_FRAMES_PER_EPISODE:
             raise ValueError(f"rcan.frames_per_episode must be an int in [1, {MAX_FRAMES_PER_EPISODE}], got {fpe!r}")
+        noise = self.action_noise
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_ACTION_NOISE:
+            raise ValueError(f"rcan.action_noise must be a number in [0, {MAX_ACTION_NOISE}], got {noise!r}")
         if isinstance(self.downsample, bool) or self.downsample not in RCAN_DOWNSAMPLE:
             raise ValueError(f"rcan.downsample must be one of {list(RCAN_DOWNSAMPLE)}, got {self.downsample!r}")
         if self.view not in VIEWS:
@@ -156,8 +162,15 @@ def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
 
 def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     settings = asdict(translator)
-    late_defaults = {"view": "same", "policy_weight": 0.0, "downsample": 2, "frames_per_episode": 1}  # fields added
-    for late, default in late_defaults.items():  # later: at their defaults, earlier checkpoints keep their names
+    late_defaults = {
+        "view": "same",
+        "policy_weight": 0.0,
+        "downsample": 2,
+        "frames_per_episode": 1,
+        "action_noise": 0.0,
+    }
+    for late, default in late_defaults.items():  # fields added later, at their defaults: earlier checkpoints keep
+        # their names
         if settings.get(late) == default:
             del settings[late]
     return {
@@ -246,7 +259,7 @@ def _train_rcan(
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        pairing = Pairing(translator.domain, translator.view, translator.frames_per_episode)
+        pairing = Pairing(translator.domain, translator.view, translator.frames_per_episode, translator.action_noise)
         parts.append(paired_frames(env_id, camera, count, size, seq, pairing))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))

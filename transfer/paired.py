@@ -90,10 +90,11 @@ def _pairs_chunk(
     image_size: int,
     view: str,
     frames_per_episode: int,
+    action_noise: float,
     count: int,
     seed_sequence: np.random.SeedSequence,
 ) -> PairedFrames:
-    spec = rollout_spec(env_id, domain, camera, image_size, frames_per_episode)
+    spec = rollout_spec(env_id, domain, camera, image_size, frames_per_episode, action_noise)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
     camera = camera or randomized_env.unwrapped.camera_names[0]
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
@@ -129,11 +130,13 @@ class Pairing:
     undoes a moved camera: for a model that sees images from the canonical mount only, e.g. a canonical-trained
     policy). ``frames_per_episode``: states per episode, the reset state and then every 5th step of the oracle's
     rollout (1: reset states only; more: also the states a driving policy meets at speed, the chassis pitched and
-    rolled by acceleration and turns)."""
+    rolled by acceleration and turns); ``action_noise``: the std of the Gaussian on the oracle's actions
+    (``RolloutSpec.action_noise``), so the rollout also drifts off the path as a learned policy does."""
 
     domain: str = "train"
     view: str = "same"
     frames_per_episode: int = 1
+    action_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
@@ -157,5 +160,5 @@ def paired_frames(
     ``pairing.domain`` and canonically (None ``camera``: the env's default camera; the canonical side through
     ``pairing.view``'s camera); chunks seeded by ``seed_sequence.spawn`` (results independent of
     ``workers``/``executor``)."""
-    args = (env_id, pairing.domain, camera, image_size, pairing.view, pairing.frames_per_episode)
+    args = (env_id, pairing.domain, camera, image_size, pairing.view, pairing.frames_per_episode, pairing.action_noise)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))
