@@ -47,5 +47,5 @@ def test_manifest_records_action_noise_only_when_on_and_resume_checks_it(tmp_pat
     generate_dataset(noisy, progress=False)
     assert json.loads((tmp_path / "noisy" / "manifest.json").read_text())["action_noise"] == 0.6
     other = DatasetConfig(**settings, out_dir=tmp_path / "noisy", frames_per_episode=2, action_noise=0.3)
-    with pytest.raises(ValueError, match="action_noise: .* made with action_noise=0.6, not 0.3"):
+    with pytest.raises(ValueError, match=r"action_noise: .* made with action_noise=0\.6, not 0\.3"):
         generate_dataset(other, progress=False)

@@ -125,8 +125,8 @@ def test_one_downsampling_stage_keeps_thin_lines_that_two_blur_away(tmp_path) ->
     for bad in (0, 4, True):
         with pytest.raises(ValueError, match=r"downsample must be one of \[1, 2, 3\]"):
             RCANConfig(downsample=bad)
+    small = PairedFrames(*(getattr(pairs, f)[:, :12, :12] if f != "pixels" else pairs.pixels for f in FIELDS))
     with pytest.raises(ValueError, match="image size 12 must be divisible by 8"):
-        small = PairedFrames(*(getattr(pairs, f)[:, :12, :12] if f != "pixels" else pairs.pixels for f in FIELDS))
         train_rcan(small, 1, 0, tmp_path / "x.pt", config=RCANConfig(downsample=3))
 
 
