@@ -85,16 +85,14 @@ def _copy_state(source: Any, target: Any, camera: str, view: str) -> None:
 
 def _pairs_chunk(
     env_id: str,
-    domain: str,
+    pairing: Pairing,
     camera: str | None,
     image_size: int,
-    view: str,
-    frames_per_episode: int,
-    action_noise: float,
     count: int,
     seed_sequence: np.random.SeedSequence,
 ) -> PairedFrames:
-    spec = rollout_spec(env_id, domain, camera, image_size, frames_per_episode, action_noise)
+    domain, view = pairing.domain, pairing.view
+    spec = rollout_spec(env_id, domain, camera, image_size, pairing.frames_per_episode, pairing.action_noise)
     randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
     camera = camera or randomized_env.unwrapped.camera_names[0]
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
@@ -160,5 +158,5 @@ def paired_frames(
     ``pairing.domain`` and canonically (None ``camera``: the env's default camera; the canonical side through
     ``pairing.view``'s camera); chunks seeded by ``seed_sequence.spawn`` (results independent of
     ``workers``/``executor``)."""
-    args = (env_id, pairing.domain, camera, image_size, pairing.view, pairing.frames_per_episode, pairing.action_noise)
+    args = (env_id, pairing, camera, image_size)
     return concatenate(collect_chunks(_pairs_chunk, n, seed_sequence, args, executor, workers))
