@@ -78,15 +78,19 @@ def test_pairs_along_the_rollout_follow_the_car_through_one_episode() -> None:
             Pairing(frames_per_episode=bad)
 
 
+def _plain_backgrounds(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` randomized frames of one random colour each, ``n`` canonical grey frames and empty masks."""
+    randomized = np.empty((n, size, size, 3), np.uint8)
+    randomized[:] = rng.integers(0, 255, (n, 1, 1, 3))
+    return randomized, np.full((n, size, size, 3), 120, np.uint8), np.zeros((n, size, size), bool)
+
+
 def _square_pairs() -> tuple[PairedFrames, float]:
     """Synthetic pairs: a 3x3 white square on a background whose colour changes (randomized side) vs a fixed grey
     (canonical side); and the canonical square's contrast against the grey."""
     rng = np.random.default_rng(0)
     n, size = 32, 16
-    randomized = np.empty((n, size, size, 3), np.uint8)
-    randomized[:] = rng.integers(0, 255, (n, 1, 1, 3))
-    canonical = np.full((n, size, size, 3), 120, np.uint8)
-    masks = np.zeros((n, size, size), bool)
+    randomized, canonical, masks = _plain_backgrounds(rng, n, size)
     pixels = rng.integers(3, size - 3, (n, 2)).astype(float)
     for i, (u, v) in enumerate(pixels.astype(int)):
         randomized[i, v - 1 : v + 2, u - 1 : u + 2] = 255
@@ -100,10 +104,7 @@ def _line_pairs() -> PairedFrames:
     fixed grey (canonical side): thin content like a lane marking seen from afar."""
     rng = np.random.default_rng(0)
     n, size = 32, 16
-    randomized = np.empty((n, size, size, 3), np.uint8)
-    randomized[:] = rng.integers(0, 255, (n, 1, 1, 3))
-    canonical = np.full((n, size, size, 3), 120, np.uint8)
-    masks = np.zeros((n, size, size), bool)
+    randomized, canonical, masks = _plain_backgrounds(rng, n, size)
     for i, column in enumerate(rng.integers(2, size - 2, n)):
         randomized[i, :, column] = canonical[i, :, column] = 255
         masks[i, :, column] = True
