@@ -162,15 +162,10 @@ def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
 
 def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     settings = asdict(translator)
-    late_defaults = {
-        "view": "same",
-        "policy_weight": 0.0,
-        "downsample": 2,
-        "frames_per_episode": 1,
-        "action_noise": 0.0,
-    }
-    for late, default in late_defaults.items():  # fields added later, at their defaults: earlier checkpoints keep
-        # their names
+    # fields added later are left out at their defaults, so earlier checkpoints keep their names
+    late_defaults = {"view": "same", "policy_weight": 0.0, "downsample": 2, "frames_per_episode": 1}
+    late_defaults["action_noise"] = 0.0
+    for late, default in late_defaults.items():
         if settings.get(late) == default:
             del settings[late]
     return {
