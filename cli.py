@@ -122,7 +122,7 @@ def _dataset(args: argparse.Namespace) -> int:
         args.env_id, domain=args.domain, randomization=args.randomization, camera=args.camera,
         image_size=args.image_size, policy=args.policy, n=args.n, out_dir=args.out, seed=args.seed,
         shard_size=args.shard_size, workers=args.workers, stride=args.stride,
-        frames_per_episode=args.frames_per_episode,
+        frames_per_episode=args.frames_per_episode, action_noise=args.action_noise,
     )  # fmt: skip
     generate_main(config, args.executor)
     return 0
@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride", type=int, default=5, help="policy steps between kept frames (fewer: faster, more alike frames)"
     )
     generate.add_argument("--frames-per-episode", type=int, default=10, help="frames kept per episode")
+    generate.add_argument(
+        "--action-noise", type=float, default=0.0, help="std of a Gaussian on the oracle's actions (off-path states)"
+    )
     _add_executor(generate)
     generate.set_defaults(func=_dataset)
 

@@ -59,6 +59,8 @@ class RolloutSpec:
         noise = self.action_noise
         if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_ACTION_NOISE:
             raise ValueError(f"action_noise: must be a number in [0, {MAX_ACTION_NOISE}], got {noise!r}")
+        if noise > 0 and self.policy != "oracle":
+            raise ValueError(f"action_noise: only the oracle's actions take noise, got policy {self.policy!r}")
         check_int_range("image_size", self.image_size, *IMAGE_SIZE_RANGE)
         check_int_range("frames_per_episode", self.frames_per_episode, 1, 10_000)
         check_int_range("stride", self.stride, 1, 10_000)

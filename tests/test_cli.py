@@ -218,11 +218,16 @@ def test_dataset_generate_parses_its_flags_once_into_a_dataset_config(
     sampling = ["--stride", "2", "--frames-per-episode", "3"]
     assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, *sampling]) == 0
     assert seen[-1] == (dataclasses.replace(expected, stride=2, frames_per_episode=3), "local")
+    oracle = [*flags, "--policy", "oracle", "--action-noise", "0.4"]  # the last --policy wins
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *oracle]) == 0
+    assert seen[-1] == (dataclasses.replace(expected, policy="oracle", action_noise=0.4), "local")
     capsys.readouterr()
+    assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--action-noise", "0.4"]) == 2
+    assert capsys.readouterr().err.startswith("error: action_noise: only the oracle's actions take noise")
     assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--shard-size", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: shard_size must be an integer in [1, 1000000]")
     assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--stride", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: stride must be an integer in [1, 10000]")
     assert cli.main(["dataset", "generate", "simreal/Push-v0", *flags, "--frames-per-episode", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: frames_per_episode must be an integer in [1, 10000]")
-    assert len(seen) == 2
+    assert len(seen) == 3

@@ -22,6 +22,12 @@ def test_action_noise_out_of_range_names_the_field(noise: object) -> None:
         RolloutSpec("simreal/LaneFollow-v0", action_noise=noise)  # type: ignore[arg-type]
 
 
+def test_only_the_oracle_takes_action_noise() -> None:
+    with pytest.raises(ValueError, match=r"action_noise: only the oracle's actions take noise, got policy 'random'"):
+        RolloutSpec("simreal/LaneFollow-v0", policy="random", action_noise=0.3)
+    assert RolloutSpec("simreal/LaneFollow-v0", policy="random").action_noise == 0.0
+
+
 def test_noisy_oracle_adds_seeded_gaussian_noise_inside_the_action_space() -> None:
     env = gym.make("simreal/LaneFollow-v0")
     env.reset(seed=0)
