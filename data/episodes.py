@@ -16,7 +16,7 @@ import numpy as np
 
 import simreal  # noqa: F401  (registers the simreal ids)
 from simreal.data.labels import Frame, FrameCapture, capture_frame, label_frame
-from simreal.envs.config import IMAGE_SIZE_RANGE, check_choice, check_int_range
+from simreal.envs.config import IMAGE_SIZE_RANGE, check_choice, check_int_range, check_number_range
 from simreal.envs.oracles import oracle_for
 
 __all__ = [
@@ -56,10 +56,8 @@ class RolloutSpec:
 
     def __post_init__(self) -> None:
         check_choice("policy", self.policy, POLICIES)
-        noise = self.action_noise
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_ACTION_NOISE:
-            raise ValueError(f"action_noise: must be a number in [0, {MAX_ACTION_NOISE}], got {noise!r}")
-        if noise > 0 and self.policy != "oracle":
+        check_number_range("action_noise", self.action_noise, 0.0, MAX_ACTION_NOISE)
+        if self.action_noise > 0 and self.policy != "oracle":
             raise ValueError(f"action_noise: only the oracle's actions take noise, got policy {self.policy!r}")
         check_int_range("image_size", self.image_size, *IMAGE_SIZE_RANGE)
         check_int_range("frames_per_episode", self.frames_per_episode, 1, 10_000)

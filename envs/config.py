@@ -29,6 +29,12 @@ def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
 
 
+def check_number_range(name: str, value: Any, low: float, high: float) -> None:
+    """Raise ValueError unless ``value`` is a number (int or float, not bool) in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+
+
 def check_int_range(name: str, value: Any, low: int, high: int) -> None:
     """Raise ValueError unless ``value`` is an int in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -43,7 +43,7 @@ import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.data.episodes import MAX_ACTION_NOISE
-from simreal.envs.config import no_unknown_keys
+from simreal.envs.config import check_int_range, check_number_range, no_unknown_keys
 from simreal.transfer.config import RCAN_DOWNSAMPLE
 from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS
 
@@ -80,12 +80,8 @@ class RCANTranslator:
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
-        fpe = self.frames_per_episode
-        if isinstance(fpe, bool) or not isinstance(fpe, int) or not 1 <= fpe <= MAX_FRAMES_PER_EPISODE:
-            raise ValueError(f"rcan.frames_per_episode must be an int in [1, {MAX_FRAMES_PER_EPISODE}], got {fpe!r}")
-        noise = self.action_noise
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0.0 <= noise <= MAX_ACTION_NOISE:
-            raise ValueError(f"rcan.action_noise must be a number in [0, {MAX_ACTION_NOISE}], got {noise!r}")
+        check_int_range("rcan.frames_per_episode", self.frames_per_episode, 1, MAX_FRAMES_PER_EPISODE)
+        check_number_range("rcan.action_noise", self.action_noise, 0.0, MAX_ACTION_NOISE)
         if isinstance(self.downsample, bool) or self.downsample not in RCAN_DOWNSAMPLE:
             raise ValueError(f"rcan.downsample must be one of {list(RCAN_DOWNSAMPLE)}, got {self.downsample!r}")
         if self.view not in VIEWS:

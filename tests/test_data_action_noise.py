@@ -18,7 +18,7 @@ from simreal.envs.oracles import oracle_for
 
 @pytest.mark.parametrize("noise", [-0.1, 2.5, True, "0.3"])
 def test_action_noise_out_of_range_names_the_field(noise: object) -> None:
-    with pytest.raises(ValueError, match=r"action_noise: must be a number in \[0, 2.0\]"):
+    with pytest.raises(ValueError, match=r"action_noise must be a number in \[0.0, 2.0\]"):
         RolloutSpec("simreal/LaneFollow-v0", action_noise=noise)  # type: ignore[arg-type]
 
 

@@ -144,12 +144,12 @@ def test_rcan_settings_are_checked_and_later_ones_named_only_off_their_defaults(
         RCANTranslator(downsample=0)
     assert "downsample" not in _settings(RCANTranslator(downsample=2), "simreal/LaneFollow-v0", kwargs)
     assert _settings(RCANTranslator(downsample=1), "simreal/LaneFollow-v0", kwargs)["downsample"] == 1
-    with pytest.raises(ValueError, match=r"rcan\.frames_per_episode must be an int in \[1, 200\], got 0"):
+    with pytest.raises(ValueError, match=r"rcan\.frames_per_episode must be an integer in \[1, 200\], got 0"):
         RCANTranslator(frames_per_episode=0)
     assert "frames_per_episode" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)
     assert "action_noise" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)
     assert _settings(RCANTranslator(action_noise=0.6), "simreal/LaneFollow-v0", kwargs)["action_noise"] == 0.6
-    with pytest.raises(ValueError, match=r"rcan\.action_noise must be a number in \[0, 2.0\], got -1"):
+    with pytest.raises(ValueError, match=r"rcan\.action_noise must be a number in \[0.0, 2.0\], got -1"):
         RCANTranslator(action_noise=-1)
     assert _settings(RCANTranslator(frames_per_episode=5), "simreal/LaneFollow-v0", kwargs)["frames_per_episode"] == 5
     assert not uses_policies("/a/checkpoint.pt")

@@ -74,8 +74,10 @@ def test_pairs_along_the_rollout_follow_the_car_through_one_episode() -> None:
     assert not np.array_equal(rollout.masks[1], resets.masks[1])  # 5 oracle steps on, not the next episode's reset
     assert not np.array_equal(rollout.masks[1], rollout.masks[0])  # the car moved: the markings moved in the image
     for bad in (0, 201, True, 2.0):
-        with pytest.raises(ValueError, match=r"frames_per_episode: must be an int in \[1, 200\]"):
+        with pytest.raises(ValueError, match=r"frames_per_episode must be an integer in \[1, 200\]"):
             Pairing(frames_per_episode=bad)
+    with pytest.raises(ValueError, match=r"action_noise must be a number in \[0.0, 2.0\], got -0.5"):
+        Pairing(action_noise=-0.5)  # at once, not later inside a worker's rollout
 
 
 def _plain_backgrounds(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,11 +21,12 @@ import mujoco
 import numpy as np
 
 from simreal.data.chunks import collect_chunks, concatenate
-from simreal.data.episodes import make_data_env, stream_frames
+from simreal.data.episodes import MAX_ACTION_NOISE, make_data_env, stream_frames
 from simreal.data.eval_domains import rollout_spec
 from simreal.data.labels import geom_segmentation
 from simreal.envs.arm import names
 from simreal.envs.camera import camera_model
+from simreal.envs.config import check_int_range, check_number_range
 from simreal.envs.driving.scene import LANE_MARKING_GEOM
 
 __all__ = [
@@ -139,9 +140,8 @@ class Pairing:
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
             raise ValueError(f"view: must be one of {list(VIEWS)}, got {self.view!r}")
-        fpe = self.frames_per_episode
-        if isinstance(fpe, bool) or not isinstance(fpe, int) or not 1 <= fpe <= MAX_FRAMES_PER_EPISODE:
-            raise ValueError(f"frames_per_episode: must be an int in [1, {MAX_FRAMES_PER_EPISODE}], got {fpe!r}")
+        check_int_range("frames_per_episode", self.frames_per_episode, 1, MAX_FRAMES_PER_EPISODE)
+        check_number_range("action_noise", self.action_noise, 0.0, MAX_ACTION_NOISE)
 
 
 def paired_frames(
