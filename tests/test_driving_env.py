@@ -173,6 +173,8 @@ def test_render_chase_camera() -> None:
         ({"target_distance": 0.0}, "target_distance"),
         ({"jerk_weight": -1.0}, "jerk_weight"),
         ({"num_tracks": 0}, "num_tracks"),
+        ({"start_offset": 1.5}, r"start_offset must be a number in \[0.0, 1.4\], got 1.5"),
+        ({"start_heading": -0.1}, r"start_heading must be a number in \[0.0, 0.8\]"),
         ({"obs_mode": "rgb"}, "obs_mode"),
         ({"wheels": 3}, "wheels"),
     ],
@@ -180,6 +182,28 @@ def test_render_chase_camera() -> None:
 def test_bad_kwargs_raise(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         LaneFollowEnv.from_kwargs(ENV_ID, **kwargs)
+
+
+def _start_poses(env: LaneFollowEnv, resets: int) -> np.ndarray:
+    """(lateral offset, heading error) of the car at each of ``resets`` seeded resets."""
+    poses = []
+    for seed in range(resets):
+        _, info = env.reset(seed=seed)
+        poses.append((info["lateral_offset"], info["heading_error"]))
+    env.close()
+    return np.array(poses)
+
+
+def test_start_spread_sets_the_reset_pose_range() -> None:
+    # the info's heading error is against the centre line's heading at the car's projection, not at the start
+    # sample the yaw was drawn from: a few hundredths of a radian apart on a bend
+    default = np.abs(_start_poses(_env(), 40))
+    assert default[:, 0].max() <= 0.3 + 0.01 and default[:, 1].max() <= 0.1 + 0.03
+    wide = np.abs(_start_poses(_env(start_offset=1.2, start_heading=0.4), 40))
+    assert wide[:, 0].max() <= 1.2 + 0.01 and wide[:, 1].max() <= 0.4 + 0.03
+    assert wide[:, 0].max() > 0.9 and wide[:, 1].max() > 0.3  # the range is used, not just allowed
+    still = _start_poses(_env(start_offset=0.0, start_heading=0.0), 5)
+    np.testing.assert_allclose(still, 0.0, atol=0.03)
 
 
 def test_bad_actions_raise() -> None:

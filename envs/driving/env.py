@@ -19,8 +19,6 @@ from simreal.envs.driving.config import LaneFollowConfig
 from simreal.envs.driving.track import HALF_WIDTH, Track, generate_track, split_seed_range
 
 LOOKAHEAD = (0.0, 2.5, 5.0, 7.5, 10.0)  # m: curvature samples ahead of the car in the state vector
-START_OFFSET = 0.3  # m, largest random lateral offset at reset
-START_HEADING = 0.1  # rad, largest random heading error at reset
 START_CLEAR = 15.0  # m of road ahead of the start kept free of cones
 FLIP_COS = 0.5  # the chassis counts as flipped when its up axis is more than 60 degrees from vertical
 
@@ -85,9 +83,9 @@ class LaneFollowEnv(MujocoEnv):
 
     ## Starting State
     The track is ``track_seed``, or drawn from ``track_split``'s seeds (the first ``num_tracks`` of them when set);
-    the car starts at a uniformly drawn point of the centre line, offset U(-0.3, 0.3) m sideways and turned
-    U(-0.1, 0.1) rad; ``obstacles`` cones stand 0.5-0.8 half-widths from the centre on random sides, none in the
-    first 15 m ahead.
+    the car starts at a uniformly drawn point of the centre line, offset U(-``start_offset``, ``start_offset``) m
+    sideways and turned U(-``start_heading``, ``start_heading``) rad (defaults 0.3 m and 0.1 rad); ``obstacles``
+    cones stand 0.5-0.8 half-widths from the centre on random sides, none in the first 15 m ahead.
 
     ## Episode End
     ### Termination
@@ -120,6 +118,8 @@ class LaneFollowEnv(MujocoEnv):
     | ``progress_weight`` | float | ``1.0`` | weight of ``reward_progress``, in [0, 1000] |
     | ``offset_weight`` | float | ``0.1`` | weight of ``reward_offset``, in [0, 1000] |
     | ``jerk_weight`` | float | ``0.02`` | weight of ``reward_jerk``, in [0, 1000] |
+    | ``start_offset`` | float | ``0.3`` | largest lateral offset at reset, m, in [0, 1.4] |
+    | ``start_heading`` | float | ``0.1`` | largest heading error at reset, rad, in [0, 0.8] |
     """
 
     default_camera: ClassVar[str] = "onboard"
@@ -186,10 +186,10 @@ class LaneFollowEnv(MujocoEnv):
         self.set_track(self._draw_track_seed())
         i = int(rng.integers(len(self.track.s)))  # start sample along the centre line
         s = float(self.track.s[i])
-        offset = float(rng.uniform(-START_OFFSET, START_OFFSET))
+        offset = float(rng.uniform(-self.config.start_offset, self.config.start_offset))
         x, y = self.track.points[i] + offset * self.track.normals[i]
         tx, ty = self.track.tangents[i]
-        yaw = float(np.arctan2(ty, tx) + rng.uniform(-START_HEADING, START_HEADING))
+        yaw = float(np.arctan2(ty, tx) + rng.uniform(-self.config.start_heading, self.config.start_heading))
         q = self._free_qpos
         self.data.qpos[q : q + 7] = (x, y, car.CHASSIS_Z, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
         self._place_obstacles(s)
