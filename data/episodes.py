@@ -7,7 +7,7 @@ the reset observation, then one frame every ``stride`` policy steps, at most ``f
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,13 +81,17 @@ class EpisodeFrame:
     step: int
 
 
-def make_data_env(spec: RolloutSpec, cameras: tuple[str, ...] | None = None) -> gym.Env:
+def make_data_env(
+    spec: RolloutSpec, cameras: tuple[str, ...] | None = None, env_kwargs: Mapping[str, Any] | None = None
+) -> gym.Env:
     """The env of ``spec`` with RGB observations of one camera, or of each of ``cameras`` when given (a dict by
-    camera name when there are several); no GL context is created until the first frame.
+    camera name when there are several), and the env options ``env_kwargs`` (e.g. LaneFollow's ``start_offset``);
+    no GL context is created until the first frame.
 
     Rollouts switch ``render_observations`` off for the steps whose frame is not kept (their observation is None),
     so the env checker, which would flag that, is off."""
-    kwargs: dict[str, Any] = {"obs_mode": "pixels", "image_size": spec.image_size, "disable_env_checker": True}
+    kwargs: dict[str, Any] = {**(env_kwargs or {}), "obs_mode": "pixels", "image_size": spec.image_size}
+    kwargs["disable_env_checker"] = True
     if cameras is None and spec.camera is not None:
         cameras = (spec.camera,)
     if cameras is not None:

@@ -17,7 +17,9 @@ beforehand, e.g. by ``simreal transfer train``) or a mapping naming one translat
   their weights. ``downsample``: the generator's stride-2 stages (``RCANConfig.downsample``; 1 keeps thin content
   such as lane markings sharper). ``frames_per_episode``: pairs per episode along the oracle's rollout
   (``Pairing.frames_per_episode``; 1: reset states only), ``action_noise`` the std of the Gaussian on its actions
-  (``RolloutSpec.action_noise``). The simreal tasks of :data:`PAIRED_TASKS`.
+  (``RolloutSpec.action_noise``); ``env_kwargs``: options of the randomized side's env for the pairs
+  (``Pairing.env_kwargs``), e.g. ``{start_offset: 1.2, start_heading: 0.3}`` on LaneFollow for the off-centre views
+  a drifting policy meets. The simreal tasks of :data:`PAIRED_TASKS`.
 - ``{cyclegan: {target: real, frames: 1000, steps: 2000, seed: 0}}``: an unpaired real2sim CycleGAN between
   canonical frames and unlabelled frames of ``target`` (oracle rollouts), for any task with images.
 
@@ -31,11 +33,12 @@ same settings share it, and a re-run reuses it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +46,10 @@ import numpy as np
 
 from simreal.atomic import atomic_write_text
 from simreal.data.episodes import MAX_ACTION_NOISE
-from simreal.envs.config import check_int_range, check_number_range, no_unknown_keys
+from simreal.envs.config import check_int_range, check_number_range, config_from_kwargs, no_unknown_keys
+from simreal.registration import ENVS
 from simreal.transfer.config import RCAN_DOWNSAMPLE
-from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS
+from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS, check_pair_env_kwargs
 
 __all__ = [
     "CycleGANTranslator",
@@ -65,7 +69,8 @@ class RCANTranslator:
     """RCAN trained on ``pairs`` paired renders (``domain`` -> canonical, the canonical side through ``view``'s
     camera) for ``steps`` Adam steps, the task object's pixels weighted by ``object_weight`` in its L1 loss,
     with ``policy_weight`` > 0 the policies' image features kept, and ``downsample`` stride-2 generator stages;
-    ``frames_per_episode`` pairs per episode of the oracle's rollout, ``action_noise`` on the oracle's actions."""
+    ``frames_per_episode`` pairs per episode of the oracle's rollout, ``action_noise`` on the oracle's actions,
+    ``env_kwargs`` the pairs' env options."""
 
     pairs: int = 2000
     steps: int = 1500
@@ -77,9 +82,11 @@ class RCANTranslator:
     downsample: int = 2
     frames_per_episode: int = 1
     action_noise: float = 0.0
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _positive("rcan", pairs=self.pairs, steps=self.steps)
+        check_pair_env_kwargs(self.env_kwargs, "rcan.env_kwargs")
         check_int_range("rcan.frames_per_episode", self.frames_per_episode, 1, MAX_FRAMES_PER_EPISODE)
         check_number_range("rcan.action_noise", self.action_noise, 0.0, MAX_ACTION_NOISE)
         if isinstance(self.downsample, bool) or self.downsample not in RCAN_DOWNSAMPLE:
@@ -144,11 +151,18 @@ def parse_transfer(value: Any, where: str) -> str | Translator | None:
 def check_translator(translator: Translator, env_id: str, where: str) -> None:
     """``ValueError`` when ``translator`` cannot be trained for ``env_id`` (RCAN needs a simreal task that
     :mod:`simreal.transfer.paired` can render twice)."""
-    if isinstance(translator, RCANTranslator) and env_id not in PAIRED_TASKS:
+    if not isinstance(translator, RCANTranslator):
+        return
+    if env_id not in PAIRED_TASKS:
         raise ValueError(
             f"{where}: rcan pairs renders of a simreal task's state, so it needs one of {list(PAIRED_TASKS)}, got "
             f"{env_id!r}; use {{cyclegan: {{...}}}} or a checkpoint path"
         )
+    module, name, _ = ENVS[env_id]
+    try:  # the env's own checks (names and ranges), without building it
+        config_from_kwargs(getattr(importlib.import_module(module), name).config_class, translator.env_kwargs, env_id)
+    except ValueError as exc:
+        raise ValueError(f"{where}.rcan.env_kwargs: {exc}") from exc
 
 
 def _cameras(env_kwargs: Mapping[str, Any]) -> list[str | None]:
@@ -160,7 +174,7 @@ def _settings(translator: Translator, env_id: str, env_kwargs: Mapping[str, Any]
     settings = asdict(translator)
     # fields added later are left out at their defaults, so earlier checkpoints keep their names
     late_defaults = {"view": "same", "policy_weight": 0.0, "downsample": 2, "frames_per_episode": 1}
-    late_defaults["action_noise"] = 0.0
+    late_defaults |= {"action_noise": 0.0, "env_kwargs": {}}
     for late, default in late_defaults.items():
         if settings.get(late) == default:
             del settings[late]
@@ -250,7 +264,10 @@ def _train_rcan(
     parts = []
     for i, (camera, seq) in enumerate(zip(cameras, seeds, strict=True)):
         count = translator.pairs // len(cameras) + (i < translator.pairs % len(cameras))
-        pairing = Pairing(translator.domain, translator.view, translator.frames_per_episode, translator.action_noise)
+        pairing = Pairing(
+            translator.domain, translator.view, translator.frames_per_episode, translator.action_noise,
+            translator.env_kwargs,
+        )  # fmt: skip
         parts.append(paired_frames(env_id, camera, count, size, seq, pairing))
     pairs = PairedFrames(
         *(np.concatenate([getattr(p, f) for p in parts]) for f in ("randomized", "canonical", "pixels", "masks"))

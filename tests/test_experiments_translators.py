@@ -48,6 +48,22 @@ def test_rcan_needs_a_task_it_can_pair() -> None:
     assert isinstance(ExperimentConfig.from_dict(lane).methods[0].transfer, RCANTranslator)
 
 
+@pytest.mark.parametrize(
+    ("env_kwargs", "match"),
+    [
+        ({"start_ofset": 1.0}, r"unknown argument\(s\) \['start_ofset'\]"),
+        ({"start_offset": 2.0}, r"start_offset must be a number in \[0.0, 1.4\], got 2.0"),
+    ],
+)
+def test_rcan_env_kwargs_are_checked_by_the_env_before_any_training(env_kwargs: dict, match: str) -> None:
+    transfer = {"rcan": {"env_kwargs": env_kwargs}}
+    lane = {**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [{"name": "x", "transfer": transfer}]}
+    with pytest.raises(ValueError, match=r"methods\[0\]\.transfer\.rcan\.env_kwargs: .*" + match):
+        ExperimentConfig.from_dict(lane)
+    wide = {**lane, "methods": [{"name": "x", "transfer": {"rcan": {"env_kwargs": {"start_offset": 1.2}}}}]}
+    assert ExperimentConfig.from_dict(wide).methods[0].transfer.env_kwargs == {"start_offset": 1.2}
+
+
 def test_rcan_on_reach_cameras_is_trained_once_and_translates(tmp_path: Path, capsys) -> None:
     kwargs = {"obs_mode": "pixels_state", "cameras": ["top", "side"], "image_size": 32}
     path = train_translator(RCANTranslator(pairs=4, steps=2), "simreal/Reach-v0", kwargs, tmp_path)
@@ -152,6 +168,11 @@ def test_rcan_settings_are_checked_and_later_ones_named_only_off_their_defaults(
     with pytest.raises(ValueError, match=r"rcan\.action_noise must be a number in \[0.0, 2.0\], got -1"):
         RCANTranslator(action_noise=-1)
     assert _settings(RCANTranslator(frames_per_episode=5), "simreal/LaneFollow-v0", kwargs)["frames_per_episode"] == 5
+    assert "env_kwargs" not in _settings(RCANTranslator(), "simreal/LaneFollow-v0", kwargs)
+    wide = RCANTranslator(env_kwargs={"start_offset": 1.2})
+    assert _settings(wide, "simreal/LaneFollow-v0", kwargs)["env_kwargs"] == {"start_offset": 1.2}
+    with pytest.raises(ValueError, match=r"rcan\.env_kwargs: \['obs_mode'\] are set by the pairing itself"):
+        RCANTranslator(env_kwargs={"obs_mode": "state"})
     assert not uses_policies("/a/checkpoint.pt")
 
 

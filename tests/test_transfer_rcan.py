@@ -80,6 +80,25 @@ def test_pairs_along_the_rollout_follow_the_car_through_one_episode() -> None:
         Pairing(action_noise=-0.5)  # at once, not later inside a worker's rollout
 
 
+def test_pair_env_kwargs_widen_the_states_both_sides_show() -> None:
+    """LaneFollow's ``start_offset``/``start_heading`` on the randomized side: the canonical side copies the state,
+    so on the canonical domain both sides are still the same image, and the markings sit further off the middle
+    of the frame than from the default starts (the views a drifting policy meets)."""
+
+    def spread(pairing: Pairing) -> float:
+        pairs = paired_frames("simreal/LaneFollow-v0", None, 12, 32, np.random.SeedSequence(3), pairing)
+        np.testing.assert_array_equal(pairs.randomized, pairs.canonical)
+        columns = [np.nonzero(mask[16:])[1].mean() for mask in pairs.masks]  # the lower half: the road near the car
+        return float(np.abs(np.array(columns) - 15.5).mean())
+
+    wide = spread(Pairing("canonical", env_kwargs={"start_offset": 1.2, "start_heading": 0.3}))
+    assert wide > 1.5 * spread(Pairing("canonical"))
+    with pytest.raises(ValueError, match=r"env_kwargs: \['image_size'\] are set by the pairing itself"):
+        Pairing(env_kwargs={"image_size": 32})
+    with pytest.raises(ValueError, match="env_kwargs must be a mapping of env options, got 1.2"):
+        Pairing(env_kwargs=1.2)  # type: ignore[arg-type]
+
+
 def _plain_backgrounds(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` randomized frames of one random colour each, ``n`` canonical grey frames and empty masks."""
     randomized = np.empty((n, size, size, 3), np.uint8)

@@ -13,8 +13,9 @@ content, the lane markings, is not one object).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mujoco
@@ -34,6 +35,7 @@ __all__ = [
     "VIEWS",
     "PairedFrames",
     "Pairing",
+    "check_pair_env_kwargs",
     "content_geom",
     "paired_frames",
     "task_object_geom",
@@ -41,6 +43,7 @@ __all__ = [
 
 MAX_FRAMES_PER_EPISODE = 200  # states paired per episode (every 5th step: 1000 steps, a LaneFollow episode)
 VIEWS = ("same", "canonical")  # the canonical side's camera: the randomized side's, or the canonical scene's own
+RESERVED_ENV_KWARGS = frozenset({"obs_mode", "image_size", "cameras", "domain", "randomization", "resample"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def _pairs_chunk(
 ) -> PairedFrames:
     domain, view = pairing.domain, pairing.view
     spec = rollout_spec(env_id, domain, camera, image_size, pairing.frames_per_episode, pairing.action_noise)
-    randomized_env, canonical_env = make_data_env(spec), make_data_env(rollout_spec(env_id, "canonical", camera, 64))
+    randomized_env = make_data_env(spec, env_kwargs=pairing.env_kwargs)
+    canonical_env = make_data_env(rollout_spec(env_id, "canonical", camera, 64))
     camera = camera or randomized_env.unwrapped.camera_names[0]
     randomized, canonical = (np.empty((count, image_size, image_size, 3), dtype=np.uint8) for _ in range(2))
     pixels = np.empty((count, 2))
@@ -130,18 +134,33 @@ class Pairing:
     policy). ``frames_per_episode``: states per episode, the reset state and then every 5th step of the oracle's
     rollout (1: reset states only; more: also the states a driving policy meets at speed, the chassis pitched and
     rolled by acceleration and turns); ``action_noise``: the std of the Gaussian on the oracle's actions
-    (``RolloutSpec.action_noise``), so the rollout also drifts off the path as a learned policy does."""
+    (``RolloutSpec.action_noise``), so the rollout also drifts off the path as a learned policy does;
+    ``env_kwargs``: options of the randomized side's env (the canonical side copies its state), e.g. LaneFollow's
+    ``start_offset`` and ``start_heading`` for the off-centre views a drifting policy meets: without them a
+    translator has seen the road edge only where a centred car sees it, and paints road over the grass beside it."""
 
     domain: str = "train"
     view: str = "same"
     frames_per_episode: int = 1
     action_noise: float = 0.0
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_pair_env_kwargs(self.env_kwargs, "env_kwargs")
         if self.view not in VIEWS:
             raise ValueError(f"view: must be one of {list(VIEWS)}, got {self.view!r}")
         check_int_range("frames_per_episode", self.frames_per_episode, 1, MAX_FRAMES_PER_EPISODE)
         check_number_range("action_noise", self.action_noise, 0.0, MAX_ACTION_NOISE)
+
+
+def check_pair_env_kwargs(env_kwargs: object, where: str) -> None:
+    """``ValueError`` naming ``where`` unless ``env_kwargs`` is a mapping without the options a pairing sets itself
+    (observation mode, image size, cameras, domain); the env checks the names and values of the rest."""
+    if not isinstance(env_kwargs, Mapping):
+        raise ValueError(f"{where} must be a mapping of env options, got {env_kwargs!r}")
+    reserved = sorted(set(env_kwargs) & RESERVED_ENV_KWARGS)
+    if reserved:
+        raise ValueError(f"{where}: {reserved} are set by the pairing itself, got {dict(env_kwargs)}")
 
 
 def paired_frames(
