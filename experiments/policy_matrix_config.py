@@ -65,7 +65,8 @@ class ExperimentConfig:
 
         ablation: [real]                      # or [real:0, real:3]
         ablation_groups: [physics, control]   # optional; default: every group present; ``appearance`` (every
-                                              # visual group and the sensor at once: an image translator's ceiling)
+                                              # visual group and the sensor at once: an image translator's ceiling),
+                                              # ``look`` (the same but the camera: a same-view translator's)
         ablation_methods: [DR]                # optional; default: every method
 
     ``ablation_methods`` limits the ablation cells to the named methods (the evaluation cost of an ablation is

@@ -8,7 +8,7 @@ The ablation is paired (common random numbers): the ablated spec is the domain's
 its ``without``, so the group is still drawn, in its place, but not applied (see ``sample.py`` and the wrapper).
 Under the same episode seed every kept factor takes exactly the values it takes on the full domain, per episode
 and per step, and the difference between the two evaluations is the group's effect alone. A composite group
-(:data:`COMPOSITE`: ``appearance``) removes several at once.
+(:data:`COMPOSITE`: ``appearance``, ``look``) removes several at once.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from simreal.randomization.sweeps import NOT_SWEPT
 GROUPS = (*SWEPT, *NOT_SWEPT)
 # groups removed together: ``appearance`` is everything a camera image shows and a translator could undo (every
 # visual group and the sensor pipeline); a policy "without appearance" sees the canonical look under the domain's
-# dynamics and control, so its success there is the ceiling of any image translator on that domain
-COMPOSITE = {"appearance": (*(g for g in GROUPS if g.startswith("visual.")), "sensor")}
+# dynamics and control, so its success there is the ceiling of any image translator on that domain. ``look`` is
+# the same but for the camera's pose and field of view: the ceiling of a translator that changes the look in place
+# (trained on pairs through the same camera) and leaves the view as the domain's camera mount makes it
+APPEARANCE = (*(g for g in GROUPS if g.startswith("visual.")), "sensor")
+COMPOSITE = {"appearance": APPEARANCE, "look": tuple(g for g in APPEARANCE if g != "visual.camera")}
 WITHOUT = " without "  # ablation domain label: "<domain> without <group>"
 PAIRING = "paired"  # how an ablation is drawn (in cached evaluation keys: unpaired results of old runs are redone)
 

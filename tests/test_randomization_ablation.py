@@ -165,7 +165,8 @@ def test_labels_and_errors() -> None:
 
 def test_appearance_removes_every_visual_group_and_the_sensor_at_once(family_model) -> None:
     """The composite group: the canonical look under the member's physics and control (an image translator's
-    ceiling). Its draws equal the member's, it mutes what each of its parts mutes, and nothing else."""
+    ceiling). Its draws equal the member's, it mutes what each of its parts mutes, and nothing else. ``look`` keeps
+    the member's camera too (a same-view translator's ceiling)."""
     family, model = family_model
     assert COMPOSITE["appearance"] == (*(g for g in GROUPS if g.startswith("visual.")), "sensor")
     spec = ablation_spec("real:2", "appearance", family)
@@ -177,5 +178,10 @@ def test_appearance_removes_every_visual_group_and_the_sensor_at_once(family_mod
     assert {k for k, _ in applied.draws} == kept and applied.sensor == () and muted.sensor == full.sensor
     assert dict(applied.draws) == {k: v for k, v in full.draws if k in kept}
     assert group_parts("physics") == ("physics",)
-    with pytest.raises(ValueError, match=r"must be one of \[.*'control', 'visual.image_textures', 'appearance'\]"):
+    look = ablation_spec("real:2", "look", family)
+    assert "visual.camera" not in look.without and set(look.without) == set(spec.without) - {"visual.camera"}
+    assert present_groups(look, family) == ("visual.camera", "physics", "control")
+    looked, _ = Sampler(look, model).draw(np.random.default_rng(3))
+    assert {k for k, _ in looked.draws} == kept | {k for k, _ in full.draws if k.startswith("visual.camera")}
+    with pytest.raises(ValueError, match=r"must be one of \[.*'visual.image_textures', 'appearance', 'look'\]"):
         group_parts("looks")
