@@ -95,7 +95,7 @@ def test_pair_env_kwargs_widen_the_states_both_sides_show() -> None:
     assert wide > 1.5 * spread(Pairing("canonical"))
     with pytest.raises(ValueError, match=r"env_kwargs: \['image_size'\] are set by the pairing itself"):
         Pairing(env_kwargs={"image_size": 32})
-    with pytest.raises(ValueError, match="env_kwargs must be a mapping of env options, got 1.2"):
+    with pytest.raises(ValueError, match=r"env_kwargs must be a mapping of env options, got 1\.2"):
         Pairing(env_kwargs=1.2)  # type: ignore[arg-type]
 
 
