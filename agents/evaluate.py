@@ -61,6 +61,7 @@ class DomainTask:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     without: str | None = None  # ablation: the factor group removed from ``randomization or domain``'s spec
     envs: int = 1  # episodes run at a time (the policy acts on a batch of this many observations)
+    calibrated_view: bool = False  # frames re-projected to the canonical camera mount (after the translator)
 
     @property
     def resources(self) -> Resources:
@@ -89,7 +90,8 @@ def family_of(env_id: str) -> str:
 @dataclass
 class _Raw:
     """Evaluation's transform of the raw env: remembers it (GIF frames, spec hash), puts the CycleGAN translator
-    of ``task.transfer`` in front of the policy and resets it with the episode seeds of ``queue``."""
+    of ``task.transfer`` in front of the policy, then, with ``task.calibrated_view``, the re-projection to the
+    canonical camera mount, and resets it with the episode seeds of ``queue``."""
 
     task: DomainTask
     env_id: str
@@ -99,7 +101,12 @@ class _Raw:
 
     def __call__(self, env: gym.Env) -> gym.Env:
         self.raw.append(env)  # outside the translator: its guard's own resets must not take episode seeds
-        return QueuedSeeds(self._translated(env), self.queue, len(self.raw) - 1)
+        env = self._translated(env)
+        if self.task.calibrated_view:
+            from simreal.transfer.view import CalibratedView
+
+            env = CalibratedView(env)
+        return QueuedSeeds(env, self.queue, len(self.raw) - 1)
 
     def _translated(self, env: gym.Env) -> gym.Env:
         if self.task.transfer is None:
@@ -268,6 +275,7 @@ def domain_tasks(run_dir: str | Path, config: EvalConfig, out_dir: str | Path | 
             axis=axis,
             strength=float(strength),
             envs=config.envs,
+            calibrated_view=config.calibrated_view,
         )
         for axis, strength in config.sensitivity
     ]
@@ -281,6 +289,7 @@ def domain_tasks(run_dir: str | Path, config: EvalConfig, out_dir: str | Path | 
             gif_path=str(out / gif_name(d)) if gif_frames else None,
             gif_frames=gif_frames,
             envs=config.envs,
+            calibrated_view=config.calibrated_view,
         )
         for d in domains
     ]

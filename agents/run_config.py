@@ -143,6 +143,8 @@ class EvalConfig:
     latency). ``gif_frames``: frames of the first episode per domain written as a GIF (0: none). ``envs``: episodes
     run at a time per domain (the policy acts on batches of that many observations: faster for CNN policies; the
     episodes are the same, the actions equal up to float rounding, see :mod:`simreal.agents.episode_queue`).
+    ``calibrated_view``: the policy's frames re-projected from the episode's camera mount to the canonical one
+    through the camera's calibration, after any translator (:class:`~simreal.transfer.view.CalibratedView`; driving).
     """
 
     domains: tuple[str, ...] = ("canonical", "test", "real")
@@ -152,6 +154,7 @@ class EvalConfig:
     gif_frames: int = 40
     sensitivity: tuple[tuple[str, float], ...] = ()
     envs: int = 1
+    calibrated_view: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.domains, str):
@@ -166,3 +169,5 @@ class EvalConfig:
             raise ValueError(f"gif_frames must be >= 0, got {self.gif_frames}")
         if isinstance(self.envs, bool) or not isinstance(self.envs, int) or self.envs < 1:
             raise ValueError(f"envs must be an int >= 1, got {self.envs!r}")
+        if not isinstance(self.calibrated_view, bool):
+            raise ValueError(f"calibrated_view must be true or false, got {self.calibrated_view!r}")

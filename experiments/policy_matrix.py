@@ -133,6 +133,8 @@ def _cell_key(task: DomainTask) -> dict[str, Any]:
     fields = dataclasses.asdict(task)
     if fields["envs"] == 1:  # one episode at a time: the key of a cell cached before batched evaluation holds
         del fields["envs"]
+    if not fields["calibrated_view"]:  # the key of a cell cached before the calibrated view existed holds
+        del fields["calibrated_view"]
     if fields["without"] is None:  # not an ablation: the key of a cell cached before ablations existed holds
         del fields["without"]
     else:  # ablation cells evaluated before the ablation was paired (common random numbers) are evaluated again
@@ -247,6 +249,7 @@ def _method_cells(
             gif_frames,
             tuple(sweep),
             cfg.eval_envs,
+            m.calibrated_view,
         )
         tasks = domain_tasks(dirs[_train_key(cfg, m, seed)], settings, out)
         ablated = _ablation_tasks(tasks, ablation, cfg.ablation_episodes) if cfg.ablates(m) else []

@@ -25,6 +25,7 @@ from simreal.experiments.translators import (
 from simreal.randomization.ablation import check_group
 from simreal.randomization.realities import expand_domains, is_reality
 from simreal.randomization.selection import parse_randomization
+from simreal.transfer.view import CALIBRATED_VIEW_TASKS
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class MethodSpec:
     ``transfer_in_training: true`` puts the translator in front of the policy in training too, so the policy
     only ever sees translated frames (RCAN as James et al. 2019 train it: the policy learns on the generator's
     canonical-looking output of randomized frames, which is what it gets from a real camera). The translator is
-    then trained before the policies and must not depend on them."""
+    then trained before the policies and must not depend on them.
+
+    ``calibrated_view: true`` re-projects the evaluation frames, after the translator, from each episode's camera
+    mount to the canonical one through the camera's calibration (:class:`~simreal.transfer.view.CalibratedView`;
+    driving tasks): a translator trained on same-view pairs changes the look, this the view."""
 
     name: str
     randomization: str | None = None
@@ -46,6 +51,7 @@ class MethodSpec:
     transfer: str | Translator | None = None
     seeds: tuple[int, ...] | None = None
     transfer_in_training: bool = False  # the policy also trains behind its translator (RCAN as James et al. do)
+    calibrated_view: bool = False  # evaluation frames re-projected to the canonical camera mount
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,13 @@ class ExperimentConfig:
                 raise ValueError(f"methods[{i}].transfer: checkpoint {m.transfer} does not exist")
             if isinstance(m.transfer, RCANTranslator | CycleGANTranslator):
                 check_translator(m.transfer, self.env_id, f"methods[{i}].transfer")
+            if not isinstance(m.calibrated_view, bool):
+                raise ValueError(f"methods[{i}].calibrated_view: must be true or false, got {m.calibrated_view!r}")
+            if m.calibrated_view and self.env_id not in CALIBRATED_VIEW_TASKS:
+                raise ValueError(
+                    f"methods[{i}].calibrated_view: needs a driving task {list(CALIBRATED_VIEW_TASKS)} (a car's "
+                    f"camera over the road plane), got {self.env_id!r}"
+                )
             if not isinstance(m.transfer_in_training, bool):
                 got = m.transfer_in_training
                 raise ValueError(f"methods[{i}].transfer_in_training: must be true or false, got {got!r}")

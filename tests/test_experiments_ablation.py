@@ -117,8 +117,11 @@ def test_cell_keys_of_plain_cells_are_unchanged_and_ablations_differ() -> None:
     key = _cell_key(plain)
     assert "without" not in key["task"]  # keys of cells cached before ablations existed still match
     assert "envs" not in key["task"]  # nor before batched evaluation: one episode at a time is the old evaluation
-    assert key["task"] == {k: v for k, v in dataclasses.asdict(plain).items() if k not in ("without", "envs")}
+    assert "calibrated_view" not in key["task"]  # nor before the calibrated view
+    late = ("without", "envs", "calibrated_view")
+    assert key["task"] == {k: v for k, v in dataclasses.asdict(plain).items() if k not in late}
     assert _cell_key(dataclasses.replace(plain, envs=8))["task"]["envs"] == 8  # a batched cell is a different cell
+    assert _cell_key(dataclasses.replace(plain, calibrated_view=True))["task"]["calibrated_view"] is True
     ablated = dataclasses.replace(plain, domain="real:0 without physics", randomization="real:0", without="physics")
     assert _cell_key(ablated)["task"]["without"] == "physics" and _cell_key(ablated) != key
     assert _cell_key(ablated)["task"]["pairing"] == "paired"  # unpaired ablation cells of earlier runs are redone

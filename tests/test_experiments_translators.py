@@ -145,6 +145,17 @@ def test_transfer_in_training_needs_a_translator_independent_of_the_policies() -
         ExperimentConfig.from_dict({**BASE, "methods": [bad]})
 
 
+def test_calibrated_view_is_a_driving_method_option() -> None:
+    method = {"name": "x", "randomization": "canonical", "transfer": {"rcan": {}}, "calibrated_view": True}
+    lane = ExperimentConfig.from_dict({**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [method]})
+    assert lane.methods[0].calibrated_view is True
+    with pytest.raises(ValueError, match=r"methods\[0\]\.calibrated_view: needs a driving task .* got 'simreal/Reach"):
+        ExperimentConfig.from_dict({**BASE, "methods": [method]})
+    bad = {**method, "calibrated_view": "yes"}
+    with pytest.raises(ValueError, match=r"methods\[0\]\.calibrated_view: must be true or false, got 'yes'"):
+        ExperimentConfig.from_dict({**BASE, "env_id": "simreal/LaneFollow-v0", "methods": [bad]})
+
+
 def test_rcan_settings_are_checked_and_later_ones_named_only_off_their_defaults() -> None:
     from simreal.experiments.translators import _settings, uses_policies
 
