@@ -26,6 +26,14 @@ DOMAIN_ENV_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def env_class(env_id: str) -> Any:
+    """The env class of simreal id ``env_id`` (``ValueError`` naming the known ids otherwise)."""
+    if env_id not in ENVS:
+        raise ValueError(f"unknown simreal env {env_id!r}; allowed: {sorted(ENVS)}")
+    module, name, _ = ENVS[env_id]
+    return getattr(importlib.import_module(module), name)
+
+
 def make_env(
     env_id: str,
     randomization: Any = None,
@@ -35,12 +43,9 @@ def make_env(
 ) -> gym.Env:
     """Build a simreal env, optionally wrapped in domain randomization (a preset, YAML path, spec or domain)
     that resamples every ``"episode"``, every ``"step"`` or every N steps."""
-    if env_id not in ENVS:
-        raise ValueError(f"unknown simreal env {env_id!r}; allowed: {sorted(ENVS)}")
+    env_cls = env_class(env_id)
     if domain is not None and not isinstance(domain, str):
         raise ValueError(f"domain: expected a domain name (str) or None, got {type(domain).__name__} {domain!r}")
-    module, name, _ = ENVS[env_id]
-    env_cls = getattr(importlib.import_module(module), name)
     if domain is not None:
         base_domain = "real" if domain.startswith("real:") else domain  # a reality member is a reality
         kwargs = {**DOMAIN_ENV_KWARGS.get(env_id, {}).get(base_domain, {}), **kwargs}

@@ -33,7 +33,6 @@ same settings share it, and a re-run reuses it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import sys
 import time
@@ -47,7 +46,7 @@ import numpy as np
 from simreal.atomic import atomic_write_text
 from simreal.data.episodes import MAX_ACTION_NOISE
 from simreal.envs.config import check_int_range, check_number_range, config_from_kwargs, no_unknown_keys
-from simreal.registration import ENVS
+from simreal.registration import env_class
 from simreal.transfer.config import RCAN_DOWNSAMPLE
 from simreal.transfer.paired import MAX_FRAMES_PER_EPISODE, VIEWS, check_pair_env_kwargs
 
@@ -158,9 +157,8 @@ def check_translator(translator: Translator, env_id: str, where: str) -> None:
             f"{where}: rcan pairs renders of a simreal task's state, so it needs one of {list(PAIRED_TASKS)}, got "
             f"{env_id!r}; use {{cyclegan: {{...}}}} or a checkpoint path"
         )
-    module, name, _ = ENVS[env_id]
     try:  # the env's own checks (names and ranges), without building it
-        config_from_kwargs(getattr(importlib.import_module(module), name).config_class, translator.env_kwargs, env_id)
+        config_from_kwargs(env_class(env_id).config_class, translator.env_kwargs, env_id)
     except ValueError as exc:
         raise ValueError(f"{where}.rcan.env_kwargs: {exc}") from exc
 
