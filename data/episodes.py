@@ -85,8 +85,9 @@ def make_data_env(
     spec: RolloutSpec, cameras: tuple[str, ...] | None = None, env_kwargs: Mapping[str, Any] | None = None
 ) -> gym.Env:
     """The env of ``spec`` with RGB observations of one camera, or of each of ``cameras`` when given (a dict by
-    camera name when there are several), and the env options ``env_kwargs`` (e.g. LaneFollow's ``start_offset``);
-    no GL context is created until the first frame.
+    camera name when there are several), and the env options ``env_kwargs`` (e.g. LaneFollow's ``start_offset``;
+    the observation mode and image size are the spec's, whatever ``env_kwargs`` says: callers such as
+    :class:`~simreal.transfer.paired.Pairing` refuse those keys); no GL context is created until the first frame.
 
     Rollouts switch ``render_observations`` off for the steps whose frame is not kept (their observation is None),
     so the env checker, which would flag that, is off."""
