@@ -74,9 +74,9 @@ def test_wrapper_follows_the_mount_of_each_episode() -> None:
     first, _ = real.reset(seed=1)
     raw_first, _ = raw.reset(seed=1)
     assert np.abs(first.astype(int) - raw_first).mean() > 2.0  # a moved mount: re-projected
-    mapped = real._map
+    mapped = real._sampler.coordinates
     real.reset(seed=2)
-    assert not np.array_equal(real._map, mapped)  # another episode, another mount, another map
+    assert not np.array_equal(real._sampler.coordinates, mapped)  # another episode, another mount, another map
     for env in (canonical, wrapped, real, raw):
         env.close()
 

@@ -13,6 +13,7 @@ road (cones) lean; pixels the actual camera does not see take the nearest edge p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -21,7 +22,7 @@ import numpy as np
 from simreal.envs.camera import CameraModel
 from simreal.envs.driving.mesh import ROAD_Z
 
-__all__ = ["CALIBRATED_VIEW_TASKS", "CalibratedView", "plane_homography", "remap", "view_map"]
+__all__ = ["CALIBRATED_VIEW_TASKS", "BilinearSampler", "CalibratedView", "plane_homography", "remap", "view_map"]
 
 CALIBRATED_VIEW_TASKS = ("simreal/LaneFollow-v0",)  # the tasks whose env has a calibrated vehicle camera
 
@@ -53,19 +54,40 @@ def view_map(source: CameraModel, target: CameraModel, plane_z: float = ROAD_Z) 
     return (mapped[:2] / mapped[2]).T.reshape(target.height, target.width, 2)
 
 
+@dataclass(frozen=True)
+class BilinearSampler:
+    """Bilinear sampling of (H, W, C) uint8 images at fixed continuous pixel ``coordinates`` (h, w, 2) ``(u, v)``
+    (pixel ``[r, c]`` centred at ``(c + 0.5, r + 0.5)``), clamped to the image's edge: the corner indices and
+    weights worked out once (:meth:`at`), so a map used for a whole episode costs only the gathers per frame."""
+
+    coordinates: np.ndarray
+    corners: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # flat indices of the 4 neighbours, (h, w)
+    weights: tuple[np.ndarray, np.ndarray]  # fx, fy, (h, w, 1)
+
+    @classmethod
+    def at(cls, coordinates: np.ndarray, height: int, width: int) -> BilinearSampler:
+        """The sampler of ``coordinates`` for images of ``height`` x ``width``."""
+        x = np.clip(coordinates[..., 0] - 0.5, 0.0, width - 1.0)
+        y = np.clip(coordinates[..., 1] - 0.5, 0.0, height - 1.0)
+        x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
+        x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+        corners = (y0 * width + x0, y0 * width + x1, y1 * width + x0, y1 * width + x1)
+        return cls(coordinates, corners, ((x - x0)[..., None], (y - y0)[..., None]))
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """``image`` sampled at the coordinates; (h, w, C) uint8."""
+        pixels = image.reshape(-1, image.shape[-1]).astype(np.float32)
+        top_left, top_right, bottom_left, bottom_right = (pixels[index] for index in self.corners)
+        fx, fy = self.weights
+        top = top_left * (1 - fx) + top_right * fx
+        bottom = bottom_left * (1 - fx) + bottom_right * fx
+        return np.rint(top * (1 - fy) + bottom * fy).clip(0, 255).astype(np.uint8)
+
+
 def remap(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     """``image`` (H, W, C) uint8 sampled bilinearly at continuous pixel ``coordinates`` (h, w, 2) ``(u, v)``
-    (pixel ``[r, c]`` centred at ``(c + 0.5, r + 0.5)``), clamped to the image's edge; (h, w, C) uint8."""
-    height, width = image.shape[:2]
-    x = np.clip(coordinates[..., 0] - 0.5, 0.0, width - 1.0)
-    y = np.clip(coordinates[..., 1] - 0.5, 0.0, height - 1.0)
-    x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
-    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
-    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
-    pixels = image.astype(np.float32)
-    top = pixels[y0, x0] * (1 - fx) + pixels[y0, x1] * fx
-    bottom = pixels[y1, x0] * (1 - fx) + pixels[y1, x1] * fx
-    return np.rint(top * (1 - fy) + bottom * fy).clip(0, 255).astype(np.uint8)
+    (:class:`BilinearSampler`), clamped to the image's edge; (h, w, C) uint8."""
+    return BilinearSampler.at(coordinates, *image.shape[:2])(image)
 
 
 class CalibratedView(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -89,18 +111,20 @@ class CalibratedView(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         self._canonical = nominal.vehicle_camera()
         nominal.close()
         self._mount: bytes = b""
-        self._map = np.empty(0)
+        self._sampler: BilinearSampler | None = None
 
-    def _current_map(self) -> np.ndarray:
+    def _current_sampler(self) -> BilinearSampler:
         base: Any = self.env.unwrapped
         camera = base.model.camera(base.camera_names[0]).id
         mount = b"".join(a[camera].tobytes() for a in (base.model.cam_pos, base.model.cam_quat, base.model.cam_fovy))
-        if mount != self._mount:
-            self._mount, self._map = mount, view_map(base.vehicle_camera(), self._canonical)
-        return self._map
+        if self._sampler is None or mount != self._mount:
+            size = base.config.image_size
+            self._mount = mount
+            self._sampler = BilinearSampler.at(view_map(base.vehicle_camera(), self._canonical), size, size)
+        return self._sampler
 
     def observation(self, observation: Any) -> Any:
         """The observation with its image seen from the canonical mount."""
         if isinstance(observation, dict):
-            return {**observation, "pixels": remap(observation["pixels"], self._current_map())}
-        return remap(observation, self._current_map())
+            return {**observation, "pixels": self._current_sampler()(observation["pixels"])}
+        return self._current_sampler()(observation)
