@@ -163,6 +163,11 @@ class MujocoEnv(gym.Env[Observation, np.ndarray]):
             return images["pixels"] if self._pixel_keys == ("pixels",) else images
         return {**images, **self._projections(), "state": self._state_vector()}
 
+    def observe(self) -> Observation | None:
+        """The observation of the current state, as a step or reset would return it now (``render_observations``
+        applies): for wrappers that stepped with rendering off and need the frame after all."""
+        return self._observation()
+
     def _projections(self) -> dict[str, np.ndarray]:
         """Each camera's current 3x4 projection matrix at the observation size (the calibration a real camera
         would come with), when ``camera_projections``."""

@@ -151,10 +151,17 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         total = 0.0
         base = self._base
         substeps = base.frame_skip  # physics steps per control step
+        # a repeated step's inner observations are dropped, so only the last is rendered (a simreal env right
+        # inside: the same frames, rendered from the same state); an early end renders the state it ended in
+        rendering = bool(getattr(base, "render_observations", False)) if self._direct else False
+        unrendered = False
         try:
             if "period_jitter" in drawn:  # control-period jitter: this step lasts period x the nominal time
                 base.frame_skip = max(1, round(substeps * drawn["period_jitter"]))
-            for _ in range(repeat):
+            for index in range(repeat):
+                unrendered = rendering and index < repeat - 1
+                if rendering:
+                    base.render_observations = not unrendered
                 obs, reward, terminated, truncated, info = self._inner_step(applied, action)
                 # a goal env's reward must stay compute_reward(achieved_goal, desired_goal) of the returned
                 # observation (HER relabels with it), so a repeated step gives the last reward, not the sum
@@ -163,6 +170,10 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
                     break
         finally:
             base.frame_skip = substeps
+            if rendering:
+                base.render_observations = True
+        if unrendered:
+            obs = base.observe()
         self._steps += 1
         return self._observe(obs), total, terminated, truncated, self._info(info)
 

@@ -181,6 +181,47 @@ def test_action_repeat_and_period_jitter_are_drawn_per_step_and_reported_in_info
     assert again == repeats[:5]
 
 
+def _repeated_pixel_rollout(direct: bool) -> tuple[list[np.ndarray], int]:
+    """Observations and rewards of a LaneFollow pixel rollout with every step repeated 1-3 times (episodes end
+    inside repeats), and the number of frames rendered; ``direct`` False takes the wrapper's generic path, which
+    steps the inner env through ``step`` and renders every repeat."""
+    spec = RandomizationSpec(control=ControlSpec(action_repeat=Choice((1, 2, 3))))
+    base = gym.make(
+        "simreal/LaneFollow-v0", obs_mode="pixels_state", image_size=32, start_offset=1.4, start_heading=0.8
+    ).unwrapped
+    env = DomainRandomization(base, spec)
+    env._direct = direct
+    rendered = [0]
+    render_frame = base.render_frame
+
+    def counting(*args: object, **kwargs: object) -> np.ndarray:
+        rendered[0] += 1
+        return render_frame(*args, **kwargs)
+
+    base.render_frame = counting  # type: ignore[method-assign]
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=3)
+    out = [obs["pixels"], obs["state"]]
+    ends = 0
+    for step in range(150):
+        obs, reward, terminated, truncated, _ = env.step(rng.uniform(-1.0, 1.0, 2).astype(np.float32))
+        out += [obs["pixels"], obs["state"], np.array([reward])]
+        if terminated or truncated:
+            ends += 1
+            obs, _ = env.reset(seed=100 + step)
+            out += [obs["pixels"], obs["state"]]
+    assert ends > 0  # random steering leaves the road: an episode ends inside a repeat too
+    return out, rendered[0]
+
+
+def test_a_repeated_step_renders_only_the_observation_it_returns():
+    fast, fast_renders = _repeated_pixel_rollout(direct=True)
+    every, every_renders = _repeated_pixel_rollout(direct=False)
+    assert len(fast) == len(every)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, every, strict=True))  # the same frames, bit for bit
+    assert fast_renders < 0.6 * every_renders  # about one render per step instead of two on average
+
+
 def test_per_step_control_is_absent_without_those_factors():
     spec = dataclasses.replace(RandomizationSpec(), control=ControlSpec(action_noise=Uniform(0.0, 0.1)))
     sampler = Sampler(spec, gym.make("simreal/Reach-v0", obs_mode="state").unwrapped.model)
