@@ -140,3 +140,24 @@ def test_evaluate_with_cyclegan_transfer(tmp_path: Path) -> None:
     assert res.run.method == "no-DR+CycleGAN"
     assert res.domain("real:0").transfer == str(ckpt)
     assert len(res.domain("real:0").returns) == 1
+
+
+def test_the_translator_guard_runs_once_per_evaluation_cell(tmp_path: Path) -> None:
+    """Every env of a cell would repeat the same seeded check: only the first env's translator runs it."""
+    import gymnasium as gym
+
+    from simreal.agents.episode_queue import SeedQueue
+    from simreal.agents.evaluate import DomainTask, _Raw
+    from simreal.transfer.checkpoint import save_checkpoint
+    from simreal.transfer.config import CycleGANConfig
+    from simreal.transfer.trainer import CycleGANTrainer
+    from simreal.transfer.wrapper import CycleGANObservation
+
+    ckpt = save_checkpoint(tmp_path / "gan.pt", CycleGANTrainer(CycleGANConfig.preset("fast", 64), 0).state_dict())
+    task = DomainTask(train_dir=str(tmp_path), domain="real:0", episodes=3, seed=0, transfer=str(ckpt), envs=3)
+    raw = _Raw(task, "simreal/Reach-v0", "pixels", SeedQueue([1, 2, 3], 3))
+    wrapped = [raw(gym.make("simreal/Reach-v0", obs_mode="pixels", image_size=64, domain="real:0")) for _ in range(3)]
+    translators = [env.env for env in wrapped]
+    assert all(isinstance(t, CycleGANObservation) for t in translators)
+    assert translators[0].guard_report is not None  # the cell's check ran, on the first env
+    assert [t.guard_report for t in translators[1:]] == [None, None]
