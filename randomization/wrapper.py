@@ -153,15 +153,14 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
         substeps = base.frame_skip  # physics steps per control step
         # a repeated step's inner observations are dropped, so only the last is rendered (a simreal env right
         # inside: the same frames, rendered from the same state); an early end renders the state it ended in
-        rendering = bool(getattr(base, "render_observations", False)) if self._direct else False
-        unrendered = False
+        rendering = self._direct and bool(getattr(base, "render_observations", False))
+        last = repeat - 1
         try:
             if "period_jitter" in drawn:  # control-period jitter: this step lasts period x the nominal time
                 base.frame_skip = max(1, round(substeps * drawn["period_jitter"]))
             for index in range(repeat):
-                unrendered = rendering and index < repeat - 1
                 if rendering:
-                    base.render_observations = not unrendered
+                    base.render_observations = index == last
                 obs, reward, terminated, truncated, info = self._inner_step(applied, action)
                 # a goal env's reward must stay compute_reward(achieved_goal, desired_goal) of the returned
                 # observation (HER relabels with it), so a repeated step gives the last reward, not the sum
@@ -172,7 +171,7 @@ class DomainRandomization(gym.Wrapper, gym.utils.RecordConstructorArgs):
             base.frame_skip = substeps
             if rendering:
                 base.render_observations = True
-        if unrendered:
+        if rendering and index < last:  # ended inside the repeat, on a step that was not rendered
             obs = base.observe()
         self._steps += 1
         return self._observe(obs), total, terminated, truncated, self._info(info)

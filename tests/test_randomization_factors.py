@@ -181,10 +181,10 @@ def test_action_repeat_and_period_jitter_are_drawn_per_step_and_reported_in_info
     assert again == repeats[:5]
 
 
-def _repeated_pixel_rollout(direct: bool) -> tuple[list[np.ndarray], int]:
-    """Observations and rewards of a LaneFollow pixel rollout with every step repeated 1-3 times (episodes end
-    inside repeats), and the number of frames rendered; ``direct`` False takes the wrapper's generic path, which
-    steps the inner env through ``step`` and renders every repeat."""
+def _repeated_pixel_rollout(direct: bool) -> tuple[list[np.ndarray], int, int]:
+    """Observations and rewards of a LaneFollow pixel rollout with every step repeated 1-3 times, the number of
+    frames rendered and of observations rendered after an episode ended inside a repeat; ``direct`` False takes
+    the wrapper's generic path, which steps the inner env through ``step`` and renders every repeat."""
     spec = RandomizationSpec(control=ControlSpec(action_repeat=Choice((1, 2, 3))))
     base = gym.make(
         "simreal/LaneFollow-v0", obs_mode="pixels_state", image_size=32, start_offset=1.4, start_heading=0.8
@@ -199,6 +199,14 @@ def _repeated_pixel_rollout(direct: bool) -> tuple[list[np.ndarray], int]:
         return render_frame(*args, **kwargs)
 
     base.render_frame = counting  # type: ignore[method-assign]
+    observed = [0]
+    observe = base.observe
+
+    def counting_observe() -> object:
+        observed[0] += 1
+        return observe()
+
+    base.observe = counting_observe  # type: ignore[method-assign]
     rng = np.random.default_rng(0)
     obs, _ = env.reset(seed=3)
     out = [obs["pixels"], obs["state"]]
@@ -210,13 +218,14 @@ def _repeated_pixel_rollout(direct: bool) -> tuple[list[np.ndarray], int]:
             ends += 1
             obs, _ = env.reset(seed=100 + step)
             out += [obs["pixels"], obs["state"]]
-    assert ends > 0  # random steering leaves the road: an episode ends inside a repeat too
-    return out, rendered[0]
+    assert ends > 0  # random steering leaves the road: the rollout covers episode ends (and the resets after)
+    return out, rendered[0], observed[0]
 
 
 def test_a_repeated_step_renders_only_the_observation_it_returns():
-    fast, fast_renders = _repeated_pixel_rollout(direct=True)
-    every, every_renders = _repeated_pixel_rollout(direct=False)
+    fast, fast_renders, late = _repeated_pixel_rollout(direct=True)
+    every, every_renders, _ = _repeated_pixel_rollout(direct=False)
+    assert late >= 1  # an episode ended inside a repeat: its frame was rendered after the loop
     assert len(fast) == len(every)
     assert all(np.array_equal(a, b) for a, b in zip(fast, every, strict=True))  # the same frames, bit for bit
     assert fast_renders < 0.6 * every_renders  # about one render per step instead of two on average
