@@ -15,7 +15,10 @@ Rows (Reach, 64x64 pixels by default), timed in interleaved repeats so load drif
    default 200 (a waiting process polls N us before sleeping; 0: sleeps at once, waking idle cores at every hand-over);
 6. ``independent``: ``--num-envs`` separate processes, each stepping one env with no communication at all, timed
    together: the ceiling for any vector env on this machine at this moment (on cores busy with other work it stays
-   far below ``num_envs`` x ``single``).
+   far below ``num_envs`` x ``single``);
+7. ``lockstep bound``: the same run's per-step times, each batch step as long as its slowest process's step: the
+   ceiling for a synchronous vector env (one whose ``step`` waits for every env, as gymnasium's API does) with free
+   communication; ``independent`` minus this is what lockstep itself costs (step-time jitter, load spikes).
 Each row prints env steps/s (medians), the median per-repeat ratio to ``single`` (target >= 1.7 with 2 workers), the
 ratio to ``independent`` (how much of the machine's parallel capacity the vector env delivers) and the CPU time per
 env step in the main process and in the workers (from /proc).
@@ -48,22 +51,25 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def single_rate(args: argparse.Namespace, kwargs: dict[str, Any], warm: Callable[[], Any] = int):
-    """(env steps/s, CPU s per step, 0) of one env in this process; ``warm()`` runs after the warm-up steps."""
+    """(env steps/s, CPU s per step, 0) of one env in this process, and each step's seconds (with its autoreset);
+    ``warm()`` runs after the warm-up steps."""
     env = gym.make(args.env, **kwargs)
     env.reset(seed=0)
     actions = np.random.default_rng(0).uniform(-1, 1, (args.steps, *env.action_space.shape)).astype(np.float32)
     for action in actions[:20]:
         env.step(action)
     warm()
+    ends = np.empty(args.steps)
     cpu, started = time.process_time(), time.perf_counter()
-    for action in actions:
+    for i, action in enumerate(actions):
         _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
-    rate = args.steps / (time.perf_counter() - started)
+        ends[i] = time.perf_counter()
+    rate = args.steps / (ends[-1] - started)
     cpu = (time.process_time() - cpu) / args.steps
     env.close()
-    return rate, cpu, 0.0
+    return (rate, cpu, 0.0), np.diff(ends, prepend=started)
 
 
 def vector_rate(
@@ -106,9 +112,13 @@ def vector_rate(
     return rate, main_cpu, worker_cpu
 
 
-def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[float, float, float]:
+def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]):
     """``--num-envs`` copies of this script, each timing :func:`single_rate` alone (``--child``); they start timing
-    together (each reports ready after its warm-up and waits for a go), so the timed windows overlap."""
+    together (each reports ready after its warm-up and waits for a go), so the timed windows overlap.
+
+    Returns the ``independent`` row and the ``lockstep bound`` row: the same processes' step times as if they had
+    waited for each other at every step with free communication (step i of the batch takes the slowest process's
+    step i), the most any synchronous vector env (gymnasium's ``step`` returns every env's result) can reach."""
     command = [sys.executable, __file__, "--child", "--env", args.env, "--image-size", str(args.image_size)]
     command += ["--steps", str(args.steps)] + (["--domain", args.domain] if args.domain else [])
     popen = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
@@ -118,8 +128,12 @@ def independent_rate(args: argparse.Namespace, kwargs: dict[str, Any]) -> tuple[
     for process in processes:
         process.stdin.write("go\n")
         process.stdin.flush()
-    results = [tuple(float(x) for x in p.communicate()[0].split()) for p in processes]
-    return sum(r[0] for r in results), 0.0, statistics.mean(r[1] for r in results)
+    outputs = [p.communicate()[0].split("\n", 1) for p in processes]
+    results = [tuple(float(x) for x in head.split()) for head, _ in outputs]
+    step_seconds = np.array([[float(x) for x in times.split()] for _, times in outputs])
+    cpu = statistics.mean(r[1] for r in results)
+    lockstep = args.num_envs * args.steps / step_seconds.max(axis=0).sum()
+    return (sum(r[0] for r in results), 0.0, cpu), (lockstep, 0.0, cpu)
 
 
 def main() -> None:
@@ -140,8 +154,11 @@ def main() -> None:
     if args.domain:
         kwargs["domain"] = args.domain
     if args.child:
-        rate, cpu, _ = single_rate(args, kwargs, lambda: (print("ready", flush=True), sys.stdin.readline()))
+        (rate, cpu, _), step_seconds = single_rate(
+            args, kwargs, lambda: (print("ready", flush=True), sys.stdin.readline())
+        )
         print(rate, cpu)
+        print(" ".join(f"{t:.9f}" for t in step_seconds))
         return
     batches = [int(k) for k in args.envs_per_worker.split(",")]
     natives: dict[str, tuple[int, int | None, bool | None, bool]] = {
@@ -151,13 +168,15 @@ def main() -> None:
     natives["native workers"] = (1, None, False, False)
     natives.update({f"native spin{n}": (1, int(n), False, False) for n in args.spin_us.split(",") if n})
     rows: dict[str, list[tuple[float, float, float]]] = {"single": [], "async": [], **{n: [] for n in natives}}
-    rows["independent"] = []
+    rows["independent"], rows["lockstep bound"] = [], []
     for _ in range(args.repeats):
-        rows["single"].append(single_rate(args, kwargs))
+        rows["single"].append(single_rate(args, kwargs)[0])
         rows["async"].append(vector_rate(args, kwargs, "async"))
         for name, (per_process, spin_us, in_main, default) in natives.items():
             rows[name].append(vector_rate(args, kwargs, "vector_entry_point", per_process, spin_us, in_main, default))
-        rows["independent"].append(independent_rate(args, kwargs))
+        independent, lockstep = independent_rate(args, kwargs)
+        rows["independent"].append(independent)
+        rows["lockstep bound"].append(lockstep)
     print(
         f"{args.env} {args.image_size}px pixels domain={args.domain} num_envs={args.num_envs} "
         f"repeats={args.repeats} LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')} cores={os.cpu_count()}"
@@ -167,7 +186,8 @@ def main() -> None:
         ratio = statistics.median(v[0] / s[0] for v, s in zip(values, rows["single"], strict=True))
         ceiling = statistics.median(v[0] / c[0] for v, c in zip(values, rows["independent"], strict=True))
         main_us, worker_us = (statistics.median(v[i] for v in values) * 1e6 for i in (1, 2))
-        target = "" if name in ("single", "independent") else f" (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
+        bound = name in ("single", "independent", "lockstep bound")
+        target = "" if bound else f" (target >= 1.7: {'OK' if ratio >= 1.7 else 'UNDER'})"
         print(
             f"{name:<15}{rate:7.0f} env steps/s  x{ratio:.2f} vs single{target}, x{ceiling:.2f} vs independent;"
             f"  CPU per env step: main {main_us:.0f} us, workers {worker_us:.0f} us"
